@@ -1,0 +1,845 @@
+//! Clients (debtors), their related parties and contact points, and the one validation
+//! every write goes through (the form, the portfolio import and the demo seed).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::contact::ContactKind;
+use crate::domain::debt::{parse_date, Debt, DebtSummary};
+use crate::domain::error::FieldError;
+use crate::domain::geo;
+use crate::domain::money::parse_amount;
+use crate::domain::search::{client_terms, TermSource};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientKind {
+    Person,
+    Company,
+}
+
+impl ClientKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientKind::Person => "person",
+            ClientKind::Company => "company",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ClientKind::Person => "Persona",
+            ClientKind::Company => "Empresa",
+        }
+    }
+}
+
+impl TryFrom<String> for ClientKind {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "person" => Ok(ClientKind::Person),
+            "company" => Ok(ClientKind::Company),
+            _ => Err(format!("unknown client kind {s}")),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum PartyRole {
+    Client,
+    Reference,
+    Guarantor,
+}
+
+impl PartyRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartyRole::Client => "client",
+            PartyRole::Reference => "reference",
+            PartyRole::Guarantor => "guarantor",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PartyRole::Client => "Cliente",
+            PartyRole::Reference => "Referencia",
+            PartyRole::Guarantor => "Garante",
+        }
+    }
+}
+
+impl TryFrom<String> for PartyRole {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "client" => Ok(PartyRole::Client),
+            "reference" => Ok(PartyRole::Reference),
+            "guarantor" => Ok(PartyRole::Guarantor),
+            _ => Err(format!("unknown party role {s}")),
+        }
+    }
+}
+
+/// References and guarantors are fixed slots (Referencia 1–2, Garante 1–2) so that each
+/// keeps its identity, and its conversation tab, when another one is edited.
+pub const RELATED_SLOTS: [(PartyRole, i32); 4] = [
+    (PartyRole::Reference, 1),
+    (PartyRole::Reference, 2),
+    (PartyRole::Guarantor, 1),
+    (PartyRole::Guarantor, 2),
+];
+
+pub const MAX_CONTACTS_PER_KIND: usize = 5;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactPoint {
+    pub id: i64,
+    pub kind: ContactKind,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub id: i64,
+    pub role: PartyRole,
+    pub ordinal: i32,
+    pub name: String,
+    pub relationship: String,
+    pub contacts: Vec<ContactPoint>,
+}
+
+impl Party {
+    pub fn title(&self) -> String {
+        match self.role {
+            PartyRole::Client => PartyRole::Client.label().to_string(),
+            role => format!("{} {}", role.label(), self.ordinal),
+        }
+    }
+
+    pub fn values(&self, kind: ContactKind) -> Vec<String> {
+        self.contacts
+            .iter()
+            .filter(|c| c.kind == kind)
+            .map(|c| c.value.clone())
+            .collect()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientDetail {
+    pub id: i64,
+    pub kind: ClientKind,
+    pub document_number: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub business_name: String,
+    pub display_name: String,
+    pub advisor_id: Option<i64>,
+    pub advisor_name: Option<String>,
+    pub supervisor_name: Option<String>,
+    pub segment: String,
+    pub country: String,
+    pub time_zone: String,
+    pub currency: String,
+    pub summary: DebtSummary,
+    pub days_overdue: i64,
+    pub parties: Vec<Party>,
+    pub debts: Vec<Debt>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ClientDetail {
+    /// The stored client in validated form (it was validated when written).
+    pub fn to_valid(&self) -> ValidClient {
+        ValidClient {
+            kind: self.kind,
+            document_number: self.document_number.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            business_name: self.business_name.clone(),
+            display_name: self.display_name.clone(),
+            segment: self.segment.clone(),
+            country: self.country.clone(),
+            time_zone: self.time_zone.clone(),
+            currency: self.currency.clone(),
+            advisor_id: self.advisor_id,
+            parties: self
+                .parties
+                .iter()
+                .map(|p| ValidParty {
+                    role: p.role,
+                    ordinal: p.ordinal,
+                    name: p.name.clone(),
+                    relationship: p.relationship.clone(),
+                    contacts: p.contacts.iter().map(|c| (c.kind, c.value.clone())).collect(),
+                })
+                .collect(),
+            debts: self
+                .debts
+                .iter()
+                .map(|d| ValidDebt {
+                    number: d.number.clone(),
+                    product: d.product.clone(),
+                    issue_date: d.issue_date,
+                    due_date: d.due_date,
+                    amount_cents: d.amount_cents,
+                    paid_cents: d.paid_cents,
+                    currency: d.currency.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The form's starting point when editing this client.
+    pub fn to_input(&self) -> ClientInput {
+        let contacts_of = |p: &Party| ContactsInput {
+            phones: p.values(ContactKind::Phone),
+            emails: p.values(ContactKind::Email),
+            whatsapps: p.values(ContactKind::WhatsApp),
+        };
+        let own = self.parties.iter().find(|p| p.role == PartyRole::Client);
+        ClientInput {
+            kind: self.kind.as_str().into(),
+            document_number: self.document_number.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            business_name: self.business_name.clone(),
+            segment: self.segment.clone(),
+            country: self.country.clone(),
+            time_zone: self.time_zone.clone(),
+            advisor_id: self.advisor_id,
+            contacts: own.map(contacts_of).unwrap_or_default(),
+            related: RELATED_SLOTS
+                .iter()
+                .map(|&(role, ordinal)| {
+                    match self
+                        .parties
+                        .iter()
+                        .find(|p| p.role == role && p.ordinal == ordinal)
+                    {
+                        Some(p) => RelatedInput {
+                            role: role.as_str().into(),
+                            ordinal,
+                            name: p.name.clone(),
+                            relationship: p.relationship.clone(),
+                            contacts: contacts_of(p),
+                        },
+                        None => RelatedInput::empty(role, ordinal),
+                    }
+                })
+                .collect(),
+            debts: self
+                .debts
+                .iter()
+                .map(|d| DebtInput {
+                    number: d.number.clone(),
+                    product: d.product.clone(),
+                    issue_date: d.issue_date.to_string(),
+                    due_date: d.due_date.to_string(),
+                    amount: crate::domain::money::cents_to_input(d.amount_cents),
+                    paid: crate::domain::money::cents_to_input(d.paid_cents),
+                    currency: d.currency.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactsInput {
+    pub phones: Vec<String>,
+    pub emails: Vec<String>,
+    pub whatsapps: Vec<String>,
+}
+
+impl ContactsInput {
+    fn by_kind(&self) -> [(ContactKind, &'static str, &Vec<String>); 3] {
+        [
+            (ContactKind::Phone, "phones", &self.phones),
+            (ContactKind::Email, "emails", &self.emails),
+            (ContactKind::WhatsApp, "whatsapps", &self.whatsapps),
+        ]
+    }
+
+    fn is_blank(&self) -> bool {
+        self.by_kind()
+            .iter()
+            .all(|(_, _, vs)| vs.iter().all(|v| v.trim().is_empty()))
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelatedInput {
+    pub role: String,
+    pub ordinal: i32,
+    pub name: String,
+    pub relationship: String,
+    pub contacts: ContactsInput,
+}
+
+impl RelatedInput {
+    pub fn empty(role: PartyRole, ordinal: i32) -> Self {
+        RelatedInput {
+            role: role.as_str().into(),
+            ordinal,
+            ..Default::default()
+        }
+    }
+
+    /// The prefix of this slot's field names: `related.reference.1`.
+    pub fn field_prefix(&self) -> String {
+        format!("related.{}.{}", self.role, self.ordinal)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DebtInput {
+    pub number: String,
+    pub product: String,
+    pub issue_date: String,
+    pub due_date: String,
+    pub amount: String,
+    pub paid: String,
+    pub currency: String,
+}
+
+/// What the client form sends; every field as typed so that a value that does not parse
+/// comes back as a message beside its input.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInput {
+    pub kind: String,
+    pub document_number: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub business_name: String,
+    pub segment: String,
+    pub country: String,
+    pub time_zone: String,
+    pub advisor_id: Option<i64>,
+    pub contacts: ContactsInput,
+    pub related: Vec<RelatedInput>,
+    pub debts: Vec<DebtInput>,
+}
+
+impl ClientInput {
+    /// A blank form: a person in Colombia with the four related-party slots.
+    pub fn blank() -> Self {
+        ClientInput {
+            kind: ClientKind::Person.as_str().into(),
+            country: "CO".into(),
+            time_zone: "America/Bogota".into(),
+            related: RELATED_SLOTS
+                .iter()
+                .map(|&(role, ordinal)| RelatedInput::empty(role, ordinal))
+                .collect(),
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidParty {
+    pub role: PartyRole,
+    pub ordinal: i32,
+    pub name: String,
+    pub relationship: String,
+    pub contacts: Vec<(ContactKind, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidDebt {
+    pub number: String,
+    pub product: String,
+    pub issue_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub amount_cents: i64,
+    pub paid_cents: i64,
+    pub currency: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidClient {
+    pub kind: ClientKind,
+    pub document_number: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub business_name: String,
+    pub display_name: String,
+    pub segment: String,
+    pub country: String,
+    pub time_zone: String,
+    pub currency: String,
+    pub advisor_id: Option<i64>,
+    /// The client's own party first, then the filled related slots.
+    pub parties: Vec<ValidParty>,
+    pub debts: Vec<ValidDebt>,
+}
+
+impl ValidClient {
+    /// What the client is findable by: its own names and document, and every phone and
+    /// e-mail of every party (an advisor looking up a guarantor's number finds the client).
+    pub fn search_terms(&self) -> Vec<String> {
+        let calling_code = crate::domain::contact::calling_code_for(&self.country);
+        let contacts = || self.parties.iter().flat_map(|p| p.contacts.iter());
+        client_terms(&TermSource {
+            names: vec![&self.first_name, &self.last_name, &self.business_name],
+            document: &self.document_number,
+            phones: contacts()
+                .filter(|(k, _)| matches!(k, ContactKind::Phone | ContactKind::WhatsApp))
+                .map(|(_, v)| (v.as_str(), calling_code))
+                .collect(),
+            emails: contacts()
+                .filter(|(k, _)| *k == ContactKind::Email)
+                .map(|(_, v)| v.as_str())
+                .collect(),
+        })
+    }
+
+    pub fn summary(&self, today: NaiveDate) -> DebtSummary {
+        DebtSummary::compute(
+            self.debts.iter().map(|d| crate::domain::debt::DebtLine {
+                due_date: d.due_date,
+                amount_cents: d.amount_cents,
+                paid_cents: d.paid_cents,
+            }),
+            today,
+        )
+    }
+}
+
+/// Document numbers are compared without punctuation: "1.234.567-8" is "12345678".
+pub fn normalize_document(raw: &str) -> Result<String, String> {
+    let doc: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '/'))
+        .flat_map(char::to_uppercase)
+        .collect();
+    if doc.is_empty() {
+        return Err("Escribe el número de documento.".into());
+    }
+    if let Some(bad) = doc.chars().find(|c| !c.is_ascii_alphanumeric()) {
+        return Err(format!("El documento tiene un carácter no válido: «{bad}»."));
+    }
+    if !(4..=20).contains(&doc.len()) {
+        return Err("El documento debe tener entre 4 y 20 letras o números.".into());
+    }
+    Ok(doc)
+}
+
+pub fn display_name(kind: ClientKind, first: &str, last: &str, business: &str) -> String {
+    match kind {
+        ClientKind::Person => format!("{} {}", first.trim(), last.trim()).trim().to_string(),
+        ClientKind::Company => business.trim().to_string(),
+    }
+}
+
+fn text(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: &str,
+    max: usize,
+    required: Option<&str>,
+) -> String {
+    let v = value.trim().to_string();
+    if v.is_empty() {
+        if let Some(message) = required {
+            errors.push(FieldError::new(field, message));
+        }
+    } else if v.chars().count() > max {
+        errors.push(FieldError::new(
+            field,
+            format!("No puede superar los {max} caracteres."),
+        ));
+    }
+    v
+}
+
+fn contacts(
+    errors: &mut Vec<FieldError>,
+    prefix: &str,
+    input: &ContactsInput,
+    country: &str,
+) -> Vec<(ContactKind, String)> {
+    let mut out: Vec<(ContactKind, String)> = Vec::new();
+    for (kind, key, values) in input.by_kind() {
+        let filled: Vec<(usize, &String)> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .collect();
+        if filled.len() > MAX_CONTACTS_PER_KIND {
+            errors.push(FieldError::new(
+                format!("{prefix}{key}"),
+                format!("Máximo {MAX_CONTACTS_PER_KIND} por tipo."),
+            ));
+        }
+        for (i, raw) in filled {
+            match kind.normalize(raw, country) {
+                Ok(v) if !out.contains(&(kind, v.clone())) => out.push((kind, v)),
+                Ok(_) => {}
+                Err(m) => errors.push(FieldError::new(format!("{prefix}{key}.{i}"), m)),
+            }
+        }
+    }
+    out
+}
+
+impl ClientInput {
+    pub fn validate(&self) -> Result<ValidClient, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let kind = match self.kind.as_str() {
+            "person" => Some(ClientKind::Person),
+            "company" => Some(ClientKind::Company),
+            _ => {
+                errors.push(FieldError::new("kind", "Elige persona o empresa."));
+                None
+            }
+        };
+        let document_number = normalize_document(&self.document_number)
+            .map_err(|m| errors.push(FieldError::new("document_number", m)))
+            .unwrap_or_default();
+        let is_person = kind == Some(ClientKind::Person);
+        let is_company = kind == Some(ClientKind::Company);
+        let first_name = text(&mut errors, "first_name", &self.first_name, 80,
+            is_person.then_some("Escribe los nombres."));
+        let last_name = text(&mut errors, "last_name", &self.last_name, 80,
+            is_person.then_some("Escribe los apellidos."));
+        let business_name = text(&mut errors, "business_name", &self.business_name, 160,
+            is_company.then_some("Escribe la razón social."));
+        let segment = text(&mut errors, "segment", &self.segment, 60, None);
+        let country = geo::country(&self.country);
+        if country.is_none() {
+            errors.push(FieldError::new("country", "Elige un país de la lista."));
+        }
+        let country_code = country.map_or("", |c| c.code);
+        let time_zone = match self.time_zone.trim() {
+            "" => country.map_or("", |c| c.time_zone).to_string(),
+            tz if geo::is_time_zone(tz) => tz.to_string(),
+            _ => {
+                errors.push(FieldError::new("time_zone", "Elige una zona horaria de la lista."));
+                String::new()
+            }
+        };
+
+        let mut parties = vec![ValidParty {
+            role: PartyRole::Client,
+            ordinal: 1,
+            name: String::new(),
+            relationship: String::new(),
+            contacts: contacts(&mut errors, "contacts.", &self.contacts, country_code),
+        }];
+        let mut seen_slots = Vec::new();
+        for rel in &self.related {
+            let prefix = rel.field_prefix();
+            let slot = RELATED_SLOTS
+                .iter()
+                .find(|(role, ordinal)| role.as_str() == rel.role && *ordinal == rel.ordinal);
+            let Some(&(role, ordinal)) = slot else {
+                errors.push(FieldError::new(prefix, "Solo hay Referencia 1–2 y Garante 1–2."));
+                continue;
+            };
+            if seen_slots.contains(&(role, ordinal)) {
+                errors.push(FieldError::new(prefix, "Esta referencia o garante está repetido."));
+                continue;
+            }
+            seen_slots.push((role, ordinal));
+            if rel.name.trim().is_empty() && rel.relationship.trim().is_empty() && rel.contacts.is_blank() {
+                continue;
+            }
+            let name = text(&mut errors, &format!("{prefix}.name"), &rel.name, 120,
+                Some("Escribe el nombre, o deja vacíos todos sus datos."));
+            let relationship = text(&mut errors, &format!("{prefix}.relationship"), &rel.relationship, 60, None);
+            let contacts = contacts(&mut errors, &format!("{prefix}."), &rel.contacts, country_code);
+            parties.push(ValidParty { role, ordinal, name, relationship, contacts });
+        }
+
+        let mut debts: Vec<ValidDebt> = Vec::new();
+        // Duplicates and mixed currencies are judged against every debt as typed, not
+        // only the ones that are otherwise valid, so one error does not hide another.
+        let mut numbers_seen: Vec<String> = Vec::new();
+        let mut first_currency: Option<String> = None;
+        for (i, d) in self.debts.iter().enumerate() {
+            let f = |name: &str| format!("debts.{i}.{name}");
+            let number = text(&mut errors, &f("number"), &d.number, 40, Some("Escribe el número de orden."));
+            if !number.is_empty() {
+                if numbers_seen.contains(&number) {
+                    errors.push(FieldError::new(f("number"), "Este número de orden ya está en la lista."));
+                }
+                numbers_seen.push(number.clone());
+            }
+            let product = text(&mut errors, &f("product"), &d.product, 60, None);
+            let issue_date = parse_date(&d.issue_date).map_err(|m| errors.push(FieldError::new(f("issue_date"), m))).ok();
+            let due_date = parse_date(&d.due_date).map_err(|m| errors.push(FieldError::new(f("due_date"), m))).ok();
+            if let (Some(issue), Some(due)) = (issue_date, due_date) {
+                if issue > due {
+                    errors.push(FieldError::new(f("due_date"), "El vencimiento no puede ser anterior a la emisión."));
+                }
+            }
+            let amount = parse_amount(&d.amount).map_err(|m| errors.push(FieldError::new(f("amount"), m))).ok();
+            if amount == Some(0) {
+                errors.push(FieldError::new(f("amount"), "El monto debe ser mayor que cero."));
+            }
+            let paid = if d.paid.trim().is_empty() {
+                Some(0)
+            } else {
+                parse_amount(&d.paid).map_err(|m| errors.push(FieldError::new(f("paid"), m))).ok()
+            };
+            if let (Some(a), Some(p)) = (amount, paid) {
+                if p > a {
+                    errors.push(FieldError::new(f("paid"), "Lo pagado no puede superar el monto."));
+                }
+            }
+            let currency = d.currency.trim().to_uppercase();
+            if !geo::is_currency(&currency) {
+                errors.push(FieldError::new(f("currency"), "Elige una moneda de la lista."));
+            } else {
+                match &first_currency {
+                    None => first_currency = Some(currency.clone()),
+                    Some(first) if *first != currency => errors.push(FieldError::new(
+                        f("currency"),
+                        format!("Todas las deudas de un cliente van en la misma moneda ({first})."),
+                    )),
+                    Some(_) => {}
+                }
+            }
+            if let (Some(issue_date), Some(due_date), Some(amount_cents), Some(paid_cents)) =
+                (issue_date, due_date, amount, paid)
+            {
+                debts.push(ValidDebt { number, product, issue_date, due_date, amount_cents, paid_cents, currency });
+            }
+        }
+
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let kind = kind.expect("no errors means a kind");
+        let country = country.expect("no errors means a country");
+        let display_name = display_name(kind, &first_name, &last_name, &business_name);
+        parties[0].name = display_name.clone();
+        let currency = debts.first().map_or(country.currency, |d| d.currency.as_str()).to_string();
+        Ok(ValidClient {
+            kind,
+            document_number,
+            first_name: if kind == ClientKind::Person { first_name } else { String::new() },
+            last_name: if kind == ClientKind::Person { last_name } else { String::new() },
+            business_name: if kind == ClientKind::Company { business_name } else { String::new() },
+            display_name,
+            segment,
+            country: country.code.to_string(),
+            time_zone,
+            currency,
+            advisor_id: self.advisor_id,
+            parties,
+            debts,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person() -> ClientInput {
+        let mut input = ClientInput::blank();
+        input.document_number = "1.020.304.050".into();
+        input.first_name = "María José".into();
+        input.last_name = "Pérez Gómez".into();
+        input.segment = "Tarjetas".into();
+        input.contacts.phones = vec!["300 123 4567".into(), "".into()];
+        input.contacts.emails = vec!["MJ.Perez@Correo.co".into()];
+        input.related[0].name = "Carlos Pérez".into();
+        input.related[0].relationship = "Hermano".into();
+        input.related[0].contacts.phones = vec!["310 555 0000".into()];
+        input.debts = vec![DebtInput {
+            number: "F-1001".into(),
+            product: "Tarjeta".into(),
+            issue_date: "01/08/2026".into(),
+            due_date: "2026-09-01".into(),
+            amount: "1.250.000,00".into(),
+            paid: "".into(),
+            currency: "cop".into(),
+        }];
+        input
+    }
+
+    #[test]
+    fn a_valid_person_is_normalised() {
+        let v = person().validate().unwrap();
+        assert_eq!(v.document_number, "1020304050");
+        assert_eq!(v.display_name, "María José Pérez Gómez");
+        assert_eq!(v.currency, "COP");
+        assert_eq!(v.parties.len(), 2);
+        assert_eq!(v.parties[0].role, PartyRole::Client);
+        assert_eq!(v.parties[0].name, "María José Pérez Gómez");
+        assert_eq!(
+            v.parties[0].contacts,
+            vec![
+                (ContactKind::Phone, "+573001234567".to_string()),
+                (ContactKind::Email, "mj.perez@correo.co".to_string())
+            ]
+        );
+        assert_eq!((v.parties[1].role, v.parties[1].ordinal), (PartyRole::Reference, 1));
+        assert_eq!(v.debts[0].amount_cents, 125_000_000);
+        assert_eq!(v.debts[0].paid_cents, 0);
+    }
+
+    #[test]
+    fn a_company_needs_a_business_name_not_person_names() {
+        let mut input = person();
+        input.kind = "company".into();
+        input.business_name = "".into();
+        let errors = input.validate().unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "business_name");
+        input.business_name = "Ferretería El Tornillo S.A.S.".into();
+        let v = input.validate().unwrap();
+        assert_eq!(v.display_name, "Ferretería El Tornillo S.A.S.");
+        assert_eq!(v.first_name, "");
+    }
+
+    #[test]
+    fn errors_name_the_exact_field() {
+        let mut input = person();
+        input.document_number = "12".into();
+        input.country = "ZZ".into();
+        input.contacts.phones = vec!["".into(), "abc".into()];
+        input.related[2].contacts.emails = vec!["x@y.co".into()];
+        input.debts[0].due_date = "2026-07-01".into();
+        input.debts[0].paid = "2.000.000".into();
+        input.debts.push(DebtInput {
+            number: "F-1001".into(),
+            currency: "USD".into(),
+            ..input.debts[0].clone()
+        });
+        let fields: Vec<String> = input
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        for expected in [
+            "document_number",
+            "country",
+            "contacts.phones.1",
+            "related.guarantor.1.name",
+            "debts.0.due_date",
+            "debts.0.paid",
+            "debts.1.number",
+            "debts.1.currency",
+        ] {
+            assert!(fields.contains(&expected.to_string()), "{expected} not in {fields:?}");
+        }
+    }
+
+    #[test]
+    fn empty_related_slots_are_skipped_and_unknown_ones_refused() {
+        let mut input = person();
+        input.related[0] = RelatedInput::empty(PartyRole::Reference, 1);
+        assert_eq!(input.validate().unwrap().parties.len(), 1);
+        input.related.push(RelatedInput {
+            name: "X".into(),
+            ..RelatedInput::empty(PartyRole::Reference, 3)
+        });
+        assert_eq!(input.validate().unwrap_err()[0].field, "related.reference.3");
+    }
+
+    #[test]
+    fn duplicate_contacts_collapse() {
+        let mut input = person();
+        input.contacts.phones = vec!["3001234567".into(), "+57 300 123 4567".into()];
+        let v = input.validate().unwrap();
+        assert_eq!(v.parties[0].contacts.len(), 2);
+    }
+
+    #[test]
+    fn the_time_zone_defaults_to_the_country() {
+        let mut input = person();
+        input.country = "PE".into();
+        input.time_zone = "".into();
+        assert_eq!(input.validate().unwrap().time_zone, "America/Lima");
+    }
+
+    #[test]
+    fn a_client_without_debts_takes_the_country_currency() {
+        let mut input = person();
+        input.debts.clear();
+        input.country = "MX".into();
+        assert_eq!(input.validate().unwrap().currency, "MXN");
+    }
+
+    #[test]
+    fn documents_lose_punctuation() {
+        assert_eq!(normalize_document(" 12.345.678-k ").unwrap(), "12345678K");
+        assert!(normalize_document("12#45").unwrap_err().contains("«#»"));
+        assert!(normalize_document("").is_err());
+    }
+
+    #[test]
+    fn detail_round_trips_through_the_form() {
+        let v = person().validate().unwrap();
+        let detail = ClientDetail {
+            id: 1,
+            kind: v.kind,
+            document_number: v.document_number.clone(),
+            first_name: v.first_name.clone(),
+            last_name: v.last_name.clone(),
+            business_name: v.business_name.clone(),
+            display_name: v.display_name.clone(),
+            advisor_id: None,
+            advisor_name: None,
+            supervisor_name: None,
+            segment: v.segment.clone(),
+            country: v.country.clone(),
+            time_zone: v.time_zone.clone(),
+            currency: v.currency.clone(),
+            summary: DebtSummary::default(),
+            days_overdue: 0,
+            parties: v
+                .parties
+                .iter()
+                .enumerate()
+                .map(|(i, p)| Party {
+                    id: i as i64,
+                    role: p.role,
+                    ordinal: p.ordinal,
+                    name: p.name.clone(),
+                    relationship: p.relationship.clone(),
+                    contacts: p
+                        .contacts
+                        .iter()
+                        .map(|(kind, value)| ContactPoint { id: 0, kind: *kind, value: value.clone() })
+                        .collect(),
+                })
+                .collect(),
+            debts: v
+                .debts
+                .iter()
+                .map(|d| Debt {
+                    id: 0,
+                    number: d.number.clone(),
+                    product: d.product.clone(),
+                    issue_date: d.issue_date,
+                    due_date: d.due_date,
+                    amount_cents: d.amount_cents,
+                    paid_cents: d.paid_cents,
+                    currency: d.currency.clone(),
+                })
+                .collect(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        assert_eq!(detail.to_input().validate().unwrap(), v);
+        assert_eq!(detail.to_valid(), v);
+    }
+
+    #[test]
+    fn search_terms_include_related_parties_contacts() {
+        let terms = person().validate().unwrap().search_terms();
+        for t in ["maria", "jose", "perez", "gomez", "1020304050", "3001234567", "3105550000", "mj.perez@correo.co"] {
+            assert!(terms.contains(&t.to_string()), "{t} missing: {terms:?}");
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Shared types and pure rules, compiled for the server and the browser.
+
+pub mod client;
+pub mod contact;
+pub mod debt;
+pub mod error;
+pub mod geo;
+pub mod import;
+pub mod listing;
+pub mod money;
+pub mod search;
+pub mod user;
