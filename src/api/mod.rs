@@ -1,0 +1,81 @@
+//! Server functions: the API. Each one reads the viewer, calls a service and returns
+//! domain types; none builds SQL. Endpoints are fixed (`/api/<name>`) so that other
+//! clients and the tests can call them.
+
+pub mod auth;
+pub mod clients;
+pub mod users;
+
+/// Where to go after logging in: only paths of this site, never another host.
+pub fn safe_next(next: &str) -> String {
+    let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && next != "/login";
+    if ok {
+        next.to_string()
+    } else {
+        "/".to_string()
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ctx {
+    use leptos::prelude::use_context;
+
+    use crate::domain::error::AppError;
+    use crate::domain::user::Viewer;
+    use crate::server::http::{AppState, ClientIp, CurrentViewer, SessionToken};
+
+    pub fn state() -> Result<AppState, AppError> {
+        use_context::<AppState>().ok_or_else(|| {
+            tracing::error!("application state missing from the server function context");
+            AppError::Internal
+        })
+    }
+
+    fn parts() -> Result<http::request::Parts, AppError> {
+        use_context::<http::request::Parts>().ok_or_else(|| {
+            tracing::error!("request parts missing from the server function context");
+            AppError::Internal
+        })
+    }
+
+    pub fn viewer() -> Result<Viewer, AppError> {
+        parts()?
+            .extensions
+            .get::<CurrentViewer>()
+            .and_then(|c| c.0.clone())
+            .ok_or(AppError::Unauthenticated)
+    }
+
+    pub fn admin() -> Result<Viewer, AppError> {
+        let v = viewer()?;
+        if v.is_admin() {
+            Ok(v)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    pub fn session_token() -> Option<String> {
+        parts().ok()?.extensions.get::<SessionToken>().and_then(|t| t.0.clone())
+    }
+
+    pub fn client_ip() -> String {
+        parts()
+            .ok()
+            .and_then(|p| p.extensions.get::<ClientIp>().map(|ip| ip.0.clone()))
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_are_followed_after_login() {
+        assert_eq!(safe_next("/clientes?q=ana"), "/clientes?q=ana");
+        for bad in ["https://evil.example", "//evil.example", "/\\evil.example", "", "clientes", "/login"] {
+            assert_eq!(safe_next(bad), "/", "{bad}");
+        }
+    }
+}

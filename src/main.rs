@@ -1,0 +1,129 @@
+use clap::{Parser, Subcommand};
+
+use recaudo::domain::user::UserInput;
+use recaudo::server::config::Config;
+use recaudo::server::{self, bench, seed, users};
+
+#[derive(Parser)]
+#[command(name = "recaudo", version, about = "Recaudo: espacio de trabajo de cobranzas")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sirve la aplicación web (la opción por defecto).
+    Serve,
+    /// Aplica las migraciones pendientes y termina.
+    Migrate,
+    /// Crea los usuarios de demostración y, en una base sin clientes, una cartera de prueba.
+    Seed {
+        #[arg(long, default_value_t = server::DEMO_CLIENTS)]
+        clients: usize,
+    },
+    /// Siembra una base nueva y mide la página de clientes y la búsqueda.
+    Bench {
+        #[arg(long, default_value_t = 100_000)]
+        clients: usize,
+        /// PostgreSQL (postgres://…) donde crear un esquema temporal; sin él, un SQLite temporal.
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+        /// Páginas que se recorren para medir una página profunda.
+        #[arg(long, default_value_t = 100)]
+        depth: usize,
+    },
+    /// Crea un usuario.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        /// admin, supervisor o advisor
+        #[arg(long)]
+        role: String,
+        /// Correo del supervisor (solo para asesores).
+        #[arg(long)]
+        supervisor: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    if let Err(message) = run(cli.command.unwrap_or(Command::Serve)).await {
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    let config = Config::load()?;
+    match command {
+        Command::Serve => server::serve(config).await,
+        Command::Migrate => {
+            server::open_database(&config).await?;
+            println!("Migraciones aplicadas en {}", server::redact(&config.database_url));
+            Ok(())
+        }
+        Command::Seed { clients } => {
+            let db = server::open_database(&config).await?;
+            let report = seed::seed(&db, clients, config.today(), chrono::Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            if report.clients_created > 0 {
+                println!("Cartera de demostración creada: {} clientes.", report.clients_created);
+            } else {
+                println!(
+                    "La base ya tenía {} clientes; no se agregaron clientes de demostración.",
+                    report.clients_existing
+                );
+            }
+            println!("Usuarios de demostración (contraseña «{}»):", seed::DEMO_PASSWORD);
+            for (email, name, role, supervisor) in seed::DEMO_USERS {
+                let team = supervisor.map(|s| format!(", equipo de {s}")).unwrap_or_default();
+                println!("  {email:<28} {name} ({}{team})", role.label());
+            }
+            Ok(())
+        }
+        Command::Bench { clients, database_url, iterations, depth } => {
+            bench::run(bench::BenchArgs { clients, database_url, iterations, depth }, &config).await
+        }
+        Command::CreateUser { email, password, role, supervisor, name } => {
+            let db = server::open_database(&config).await?;
+            let supervisor_id = match supervisor {
+                Some(s) => Some(
+                    users::find_by_email(&db, &s)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .ok_or_else(|| format!("No existe un usuario con el correo {s}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
+            let input = UserInput { name, email, role, supervisor_id, filter_unlocked: false, active: true, password };
+            let valid = input.validate(true).map_err(|errors| {
+                errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("\n")
+            })?;
+            let user = users::create(&db, None, valid, false, chrono::Utc::now()).await.map_err(|e| match e {
+                recaudo::domain::error::AppError::Invalid(errors) => {
+                    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("\n")
+                }
+                other => other.to_string(),
+            })?;
+            println!("Usuario creado: {} <{}> ({}), id {}", user.name, user.email, user.role.label(), user.id);
+            Ok(())
+        }
+    }
+}

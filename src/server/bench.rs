@@ -1,0 +1,213 @@
+//! `recaudo bench`: seeds a fresh database with N clients and measures the clients page
+//! and the search through the same service the server functions call.
+
+use std::time::Instant;
+
+use chrono::Utc;
+
+use crate::domain::listing::{ClientCursor, ClientListQuery, ClientSort};
+use crate::domain::user::{Role, Viewer};
+use crate::server::clients;
+use crate::server::config::Config;
+use crate::server::db::{Db, Engine};
+use crate::server::seed;
+use crate::on_db;
+
+pub struct BenchArgs {
+    pub clients: usize,
+    pub database_url: Option<String>,
+    pub iterations: usize,
+    /// How many pages deep the "deep page" figure reads.
+    pub depth: usize,
+}
+
+struct Figure {
+    name: String,
+    p50_ms: f64,
+    p95_ms: f64,
+}
+
+fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
+    samples.sort_by(f64::total_cmp);
+    let at = |p: usize| samples[(samples.len() * p / 100).min(samples.len() - 1)];
+    (at(50), at(95))
+}
+
+/// A fresh database for one run, removed afterwards.
+enum Scratch {
+    SqliteFile(std::path::PathBuf),
+    PostgresSchema { url: String, schema: String },
+}
+
+impl Scratch {
+    async fn create(url: Option<&str>) -> Result<(Db, Scratch), String> {
+        match url {
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                let schema = format!("recaudo_bench_{}_{}", std::process::id(), Utc::now().timestamp_millis());
+                let admin = Db::connect(u).await.map_err(|e| e.to_string())?;
+                on_db!(&admin, p => sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(p).await.map(|r| r.rows_affected()))
+                    .map_err(|e| e.to_string())?;
+                admin.close().await;
+                let db = Db::connect_with_schema(u, Some(&schema)).await.map_err(|e| e.to_string())?;
+                Ok((db, Scratch::PostgresSchema { url: u.to_string(), schema }))
+            }
+            Some(u) => Err(format!(
+                "--database-url admite PostgreSQL (postgres://…); sin él se usa un SQLite temporal. Recibido: {}",
+                crate::server::redact(u)
+            )),
+            None => {
+                let path = std::env::temp_dir().join(format!("recaudo-bench-{}-{}.db", std::process::id(), Utc::now().timestamp_millis()));
+                let db = Db::connect(&path.to_string_lossy()).await.map_err(|e| e.to_string())?;
+                Ok((db, Scratch::SqliteFile(path)))
+            }
+        }
+    }
+
+    async fn remove(self, db: Db) {
+        db.close().await;
+        match self {
+            Scratch::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Scratch::PostgresSchema { url, schema } => {
+                if let Ok(admin) = Db::connect(&url).await {
+                    let _ = on_db!(&admin, p => sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(p).await.map(|r| r.rows_affected()));
+                    admin.close().await;
+                }
+            }
+        }
+    }
+}
+
+async fn demo_viewer(db: &Db, email: &str) -> Result<Viewer, String> {
+    let user = crate::server::users::find_by_email(db, email)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("falta el usuario de demostración {email}"))?;
+    Ok(Viewer {
+        user_id: user.id,
+        name: user.name,
+        email: user.email,
+        role: user.role,
+        filter_unlocked: false,
+        has_clients: user.role != Role::Admin,
+    })
+}
+
+pub async fn run(args: BenchArgs, config: &Config) -> Result<(), String> {
+    if args.iterations == 0 || args.clients == 0 {
+        return Err("--clients y --iterations deben ser mayores que cero".into());
+    }
+    let (db, scratch) = Scratch::create(args.database_url.as_deref()).await?;
+    let result = measure(&db, &args, config).await;
+    scratch.remove(db).await;
+    result
+}
+
+async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), String> {
+    let engine = db.engine();
+    let err = |e: crate::domain::error::AppError| e.to_string();
+    db.migrate().await.map_err(|e| e.to_string())?;
+    let today = config.today();
+
+    let started = Instant::now();
+    seed::seed(db, args.clients, today, Utc::now()).await.map_err(err)?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "seeded {} clients on {} in {seconds:.1} s ({:.0} clients/s)",
+        args.clients,
+        engine.as_str(),
+        args.clients as f64 / seconds
+    );
+    println!("BENCH seed engine={} rate_per_s={:.0}", engine.as_str(), args.clients as f64 / seconds);
+
+    let scopes = [
+        ("advisor", demo_viewer(db, "asesor1@demo.recaudo").await?),
+        ("supervisor", demo_viewer(db, "supervisor1@demo.recaudo").await?),
+        ("all", demo_viewer(db, "admin@demo.recaudo").await?),
+    ];
+
+    let mut figures = Vec::new();
+    let time = move |viewer: &Viewer, query: ClientListQuery| {
+        let viewer = viewer.clone();
+        async move {
+            let mut samples = Vec::with_capacity(args.iterations);
+            for _ in 0..args.iterations {
+                let t = Instant::now();
+                clients::list(db, &viewer, &query, today).await.map_err(err)?;
+                samples.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            Ok::<(f64, f64), String>(percentiles(samples))
+        }
+    };
+
+    for (scope, viewer) in &scopes {
+        for sort in ClientSort::ALL {
+            let first = ClientListQuery { sort, ..Default::default() };
+            let (p50, p95) = time(viewer, first.clone()).await?;
+            figures.push(Figure { name: format!("clients_page.first.{scope}.{}", sort.as_str()), p50_ms: p50, p95_ms: p95 });
+
+            // Walk to the deep page once (untimed), then time reading it.
+            let mut cursor: Option<ClientCursor> = None;
+            let mut reached = 0;
+            for _ in 0..args.depth {
+                let page = clients::list(db, viewer, &ClientListQuery { after: cursor, ..first.clone() }, today).await.map_err(err)?;
+                match page.next {
+                    Some(next) => {
+                        cursor = Some(next);
+                        reached += 1;
+                    }
+                    None => break,
+                }
+            }
+            let (p50, p95) = time(viewer, ClientListQuery { after: cursor, ..first }).await?;
+            figures.push(Figure {
+                name: format!("clients_page.deep{reached}.{scope}.{}", sort.as_str()),
+                p50_ms: p50,
+                p95_ms: p95,
+            });
+        }
+    }
+
+    // Search for things that exist: a mid-table client's document, phone and e-mail.
+    let sample: (String, String, String, String) = on_db!(db, p => sqlx::query_as(
+        "SELECT c.document_number, c.last_name,
+                (SELECT value FROM contact_points WHERE client_id = c.id AND kind = 'phone' ORDER BY id LIMIT 1),
+                COALESCE((SELECT value FROM contact_points WHERE client_id = c.id AND kind = 'email' ORDER BY id LIMIT 1), 'ana')
+         FROM clients c WHERE c.kind = 'person' ORDER BY c.id LIMIT 1 OFFSET $1")
+        .bind((args.clients / 2) as i64).fetch_one(p).await)
+    .map_err(|e| e.to_string())?;
+    let (document, last_name, phone, email) = sample;
+    let surname = last_name.split_whitespace().next().unwrap_or("gonzalez").to_string();
+    let national: String = phone.chars().filter(char::is_ascii_digit).skip(2).collect();
+    let searches = [
+        ("surname_prefix", surname.chars().take(4).collect::<String>()),
+        ("first_and_last", format!("maria {}", surname.chars().take(3).collect::<String>())),
+        ("document", document),
+        ("phone", national),
+        ("email_prefix", email.chars().take(8).collect()),
+    ];
+    for (scope, viewer) in scopes.iter().filter(|(s, _)| *s != "supervisor") {
+        for (name, text) in &searches {
+            let q = ClientListQuery { search: text.clone(), ..Default::default() };
+            let (p50, p95) = time(viewer, q).await?;
+            figures.push(Figure { name: format!("search.{name}.{scope}"), p50_ms: p50, p95_ms: p95 });
+        }
+    }
+
+    println!();
+    println!("{:<44} {:>9} {:>9}", format!("figure ({}, {} clients)", engine.as_str(), args.clients), "p50 ms", "p95 ms");
+    for f in &figures {
+        println!("{:<44} {:>9.3} {:>9.3}", f.name, f.p50_ms, f.p95_ms);
+    }
+    println!();
+    for f in &figures {
+        println!("BENCH {} engine={} p50_ms={:.3} p95_ms={:.3}", f.name, engine.as_str(), f.p50_ms, f.p95_ms);
+    }
+    if engine == Engine::Sqlite {
+        println!("(SQLite file removed after the run)");
+    }
+    Ok(())
+}

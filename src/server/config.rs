@@ -1,0 +1,160 @@
+//! Runtime settings: `Leptos.toml` (or the file named by `RECAUDO_CONFIG`), each key
+//! overridable by an environment variable. cargo-leptos reads its build settings from
+//! Cargo.toml; this file is only the app's.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind_address: SocketAddr,
+    pub database_url: String,
+    /// How often open lists refresh themselves, in seconds.
+    pub refresh_interval_secs: u64,
+    /// Demo mode seeds the demo portfolio into an empty database at start. Outside demo
+    /// mode the server refuses to start while demo users exist.
+    pub demo: bool,
+    /// The organisation's zone: it decides when a due date has passed.
+    pub time_zone: chrono_tz::Tz,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    /// Mark the session cookie `Secure` (set when served behind TLS).
+    pub secure_cookies: bool,
+    /// The origin browsers use to reach the app, when a proxy changes the Host header.
+    pub public_origin: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind_address: Option<String>,
+    database_url: Option<String>,
+    refresh_interval_secs: Option<u64>,
+    demo: Option<bool>,
+    time_zone: Option<String>,
+    session_idle_minutes: Option<i64>,
+    session_absolute_hours: Option<i64>,
+    secure_cookies: Option<bool>,
+    public_origin: Option<String>,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/recaudo.db";
+
+impl Config {
+    /// Reads the file (missing is fine: defaults apply) and then the environment.
+    pub fn load() -> Result<Self, String> {
+        let path = std::env::var("RECAUDO_CONFIG").unwrap_or_else(|_| "Leptos.toml".into());
+        let file = if Path::new(&path).exists() {
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+            toml::from_str::<FileConfig>(&text).map_err(|e| format!("{path}: {e}"))?
+        } else {
+            FileConfig::default()
+        };
+        Self::from_sources(file, |key| std::env::var(key).ok())
+    }
+
+    /// The built-in defaults, ignoring file and environment.
+    pub fn defaults() -> Self {
+        Self::from_sources(FileConfig::default(), |_| None).expect("the defaults are valid")
+    }
+
+    fn from_sources(file: FileConfig, env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        fn pick<T: std::str::FromStr>(
+            env: &impl Fn(&str) -> Option<String>,
+            keys: &[&str],
+            file: Option<T>,
+            default: T,
+        ) -> Result<T, String> {
+            for key in keys {
+                if let Some(raw) = env(key) {
+                    return raw
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("{key}: valor inválido «{raw}»"));
+                }
+            }
+            Ok(file.unwrap_or(default))
+        }
+        let bind: String = pick(&env, &["RECAUDO_BIND_ADDRESS"], file.bind_address, "127.0.0.1:3000".into())?;
+        let tz: String = pick(&env, &["RECAUDO_TIME_ZONE"], file.time_zone, "America/Bogota".into())?;
+        let public_origin: String = pick(&env, &["RECAUDO_PUBLIC_ORIGIN"], file.public_origin, String::new())?;
+        let config = Config {
+            bind_address: bind
+                .parse()
+                .map_err(|_| format!("bind_address: «{bind}» no es una dirección IP:puerto"))?,
+            database_url: pick(
+                &env,
+                &["RECAUDO_DATABASE_URL", "DATABASE_URL"],
+                file.database_url,
+                DEFAULT_DATABASE_URL.into(),
+            )?,
+            refresh_interval_secs: pick(&env, &["RECAUDO_REFRESH_INTERVAL_SECS"], file.refresh_interval_secs, 1800)?,
+            demo: pick(&env, &["RECAUDO_DEMO"], file.demo, false)?,
+            time_zone: tz
+                .parse()
+                .map_err(|_| format!("time_zone: «{tz}» no es una zona horaria IANA"))?,
+            session_idle_minutes: pick(&env, &["RECAUDO_SESSION_IDLE_MINUTES"], file.session_idle_minutes, 30)?,
+            session_absolute_hours: pick(&env, &["RECAUDO_SESSION_ABSOLUTE_HOURS"], file.session_absolute_hours, 12)?,
+            secure_cookies: pick(&env, &["RECAUDO_SECURE_COOKIES"], file.secure_cookies, false)?,
+            public_origin: Some(public_origin.trim_end_matches('/').to_string()).filter(|s| !s.is_empty()),
+        };
+        if config.refresh_interval_secs < 10 {
+            return Err("refresh_interval_secs: mínimo 10 segundos".into());
+        }
+        if config.session_idle_minutes < 1 || config.session_absolute_hours < 1 {
+            return Err("las duraciones de sesión deben ser positivas".into());
+        }
+        Ok(config)
+    }
+
+    /// Today in the organisation's time zone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now().with_timezone(&self.time_zone).date_naive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_apply_without_file_or_environment() {
+        let c = Config::from_sources(FileConfig::default(), env(&[])).unwrap();
+        assert_eq!(c.bind_address.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert!(!c.demo);
+        assert_eq!(c.refresh_interval_secs, 1800);
+        assert_eq!(c.time_zone, chrono_tz::America::Bogota);
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let file: FileConfig = toml::from_str("demo = false\nbind_address = \"0.0.0.0:8080\"").unwrap();
+        let c = Config::from_sources(
+            file,
+            env(&[("RECAUDO_DEMO", "true"), ("DATABASE_URL", "postgres://x/y")]),
+        )
+        .unwrap();
+        assert!(c.demo);
+        assert_eq!(c.bind_address.port(), 8080);
+        assert_eq!(c.database_url, "postgres://x/y");
+    }
+
+    #[test]
+    fn bad_values_and_unknown_keys_are_refused_with_their_name() {
+        let err = Config::from_sources(FileConfig::default(), env(&[("RECAUDO_DEMO", "quizás")])).unwrap_err();
+        assert!(err.contains("RECAUDO_DEMO"), "{err}");
+        let err = Config::from_sources(FileConfig::default(), env(&[("RECAUDO_TIME_ZONE", "Marte/Olympus")])).unwrap_err();
+        assert!(err.contains("time_zone"), "{err}");
+        assert!(toml::from_str::<FileConfig>("demoo = true").is_err());
+    }
+}

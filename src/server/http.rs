@@ -1,0 +1,227 @@
+//! The axum application: Leptos routes and server functions behind the session layer.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, COOKIE, HOST, LOCATION, ORIGIN, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use chrono::{Duration, Utc};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+use crate::app::{shell, App};
+use crate::domain::user::Viewer;
+use crate::server::auth::{self, SessionPolicy, SESSION_COOKIE};
+use crate::server::config::Config;
+use crate::server::db::Db;
+
+/// Uploads (the portfolio CSV) travel inside server-function bodies.
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub config: Arc<Config>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl AppState {
+    pub fn session_policy(&self) -> SessionPolicy {
+        SessionPolicy {
+            idle: Duration::minutes(self.config.session_idle_minutes),
+            absolute: Duration::hours(self.config.session_absolute_hours),
+        }
+    }
+}
+
+/// The signed-in user of this request (`None` when anonymous), resolved once by the
+/// session layer and read by server functions from the request parts.
+#[derive(Clone, Debug)]
+pub struct CurrentViewer(pub Option<Viewer>);
+
+/// The raw session token, for logout.
+#[derive(Clone, Debug)]
+pub struct SessionToken(pub Option<String>);
+
+/// The peer address, for the login rate limit.
+#[derive(Clone, Debug)]
+pub struct ClientIp(pub String);
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), session_layer))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Cross-site state changes are refused: a browser always sends `Origin` with a POST,
+/// and it must be this site. Requests without it do not come from another site's page.
+fn origin_allowed(headers: &HeaderMap, config: &Config) -> bool {
+    let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return !matches!(
+            headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+            Some("cross-site" | "same-site")
+        );
+    };
+    if let Some(public) = &config.public_origin {
+        return origin == public;
+    }
+    let host = headers.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(|o| !host.is_empty() && o == host)
+}
+
+/// Page loads (not server functions, assets or the login page itself).
+fn is_page(method: &Method, path: &str) -> bool {
+    method == Method::GET
+        && !path.starts_with("/api/")
+        && !path.starts_with("/pkg/")
+        && path != "/login"
+        && !path.rsplit('/').next().unwrap_or("").contains('.')
+}
+
+/// Percent-encodes a path for the `next` parameter of the login page.
+fn encode_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn redirect(to: &str) -> Response {
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        res.headers_mut().insert(LOCATION, v);
+    }
+    res
+}
+
+async fn session_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if !req.method().is_safe() && !origin_allowed(req.headers(), &state.config) {
+        tracing::warn!(path = %req.uri().path(), "cross-origin request refused");
+        return (StatusCode::FORBIDDEN, "Solicitud rechazada: origen no permitido.").into_response();
+    }
+    let token = cookie_value(req.headers(), SESSION_COOKIE);
+    let viewer = match &token {
+        Some(t) => match auth::resolve_session(&state.db, state.session_policy(), t, Utc::now()).await {
+            Ok(v) => v,
+            Err(_) => {
+                return (StatusCode::SERVICE_UNAVAILABLE, "El servicio no está disponible. Inténtalo en unos minutos.")
+                    .into_response()
+            }
+        },
+        None => None,
+    };
+    let path = req.uri().path().to_string();
+    if viewer.is_none() && is_page(req.method(), &path) {
+        let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        return redirect(&format!("/login?next={}", encode_component(target)));
+    }
+    if viewer.is_some() && path == "/login" && req.method() == Method::GET {
+        return redirect("/");
+    }
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "desconocida".to_string(), |c| c.0.ip().to_string());
+    let extensions = req.extensions_mut();
+    extensions.insert(CurrentViewer(viewer));
+    extensions.insert(SessionToken(token));
+    extensions.insert(ClientIp(ip));
+    next.run(req).await
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let cacheable = req.uri().path().starts_with("/pkg/");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+    if !cacheable {
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    fn config(public_origin: Option<&str>) -> Config {
+        let mut c = Config::defaults();
+        c.public_origin = public_origin.map(str::to_string);
+        c
+    }
+
+    #[test]
+    fn same_origin_posts_pass_and_cross_site_ones_do_not() {
+        let c = config(None);
+        assert!(origin_allowed(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")]), &c));
+        assert!(!origin_allowed(&headers(&[("origin", "http://evil.example"), ("host", "127.0.0.1:3000")]), &c));
+        assert!(!origin_allowed(&headers(&[("origin", "null"), ("host", "127.0.0.1:3000")]), &c));
+        assert!(origin_allowed(&headers(&[]), &c), "non-browser clients send no Origin");
+        assert!(!origin_allowed(&headers(&[("sec-fetch-site", "cross-site")]), &c));
+        let behind_proxy = config(Some("https://cobranzas.example"));
+        assert!(origin_allowed(&headers(&[("origin", "https://cobranzas.example"), ("host", "10.0.0.5")]), &behind_proxy));
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let h = headers(&[("cookie", "a=1; recaudo_session=tok; b=2")]);
+        assert_eq!(cookie_value(&h, SESSION_COOKIE).as_deref(), Some("tok"));
+        assert_eq!(cookie_value(&headers(&[("cookie", "recaudo_session=")]), SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn only_page_loads_redirect_to_login() {
+        assert!(is_page(&Method::GET, "/clientes"));
+        assert!(is_page(&Method::GET, "/clientes/12"));
+        assert!(!is_page(&Method::GET, "/login"));
+        assert!(!is_page(&Method::POST, "/clientes"));
+        assert!(!is_page(&Method::GET, "/api/list_clients"));
+        assert!(!is_page(&Method::GET, "/pkg/recaudo.wasm"));
+        assert!(!is_page(&Method::GET, "/favicon.ico"));
+        assert_eq!(encode_component("/clientes?q=ana pérez"), "/clientes%3Fq%3Dana%20p%C3%A9rez");
+    }
+}

@@ -1,0 +1,250 @@
+use std::collections::BTreeSet;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+use crate::api::clients::{list_assignees, list_clients};
+use crate::app::use_session;
+use crate::domain::listing::{ClientCursor, ClientListQuery, ClientRow, ClientSort};
+use crate::domain::money::format_money;
+use crate::domain::user::Role;
+use crate::ui::clients::AssignControl;
+use crate::ui::components::{fmt_opt_date, ErrorNotice};
+
+fn query_string(q: &ClientListQuery) -> String {
+    let mut parts = Vec::new();
+    if !q.search.trim().is_empty() {
+        parts.push(format!("q={}", js_encode(q.search.trim())));
+    }
+    if q.sort != ClientSort::default() {
+        parts.push(format!("orden={}", q.sort.as_str()));
+    }
+    if q.all_clients {
+        parts.push("todos=1".into());
+    }
+    if parts.is_empty() {
+        "/clientes".into()
+    } else {
+        format!("/clientes?{}", parts.join("&"))
+    }
+}
+
+fn js_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[component]
+pub fn ClientsPage() -> impl IntoView {
+    let session = use_session();
+    let viewer = session.viewer.clone();
+    let query_map = use_query_map();
+    let query = Memo::new(move |_| {
+        query_map.with(|m| ClientListQuery {
+            search: m.get("q").unwrap_or_default(),
+            sort: ClientSort::parse(&m.get("orden").unwrap_or_default()),
+            all_clients: m.get("todos").as_deref() == Some("1"),
+            after: None,
+        })
+    });
+    let first = Resource::new(move || query.get(), list_clients);
+    let more = RwSignal::new(Vec::<ClientRow>::new());
+    let more_next = RwSignal::new(None::<Option<ClientCursor>>);
+    let selected = RwSignal::new(BTreeSet::<i64>::new());
+    Effect::new(move |_| {
+        query.track();
+        more.set(Vec::new());
+        more_next.set(None);
+        selected.set(BTreeSet::new());
+    });
+    // Lists go stale as colleagues work; refresh them on the configured interval.
+    #[cfg(feature = "hydrate")]
+    {
+        let every = std::time::Duration::from_secs(session.refresh_interval_secs);
+        if let Ok(handle) = set_interval_with_handle(move || first.refetch(), every) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    let load_more = Action::new(move |cursor: &ClientCursor| {
+        let q = ClientListQuery { after: Some(*cursor), ..query.get_untracked() };
+        async move { list_clients(q).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(page)) = load_more.value().get() {
+            more.update(|rows| rows.extend(page.rows));
+            more_next.set(Some(page.next));
+        }
+    });
+
+    let navigate = use_navigate();
+    let go = move |q: ClientListQuery| navigate(&query_string(&q), Default::default());
+    let search_input = RwSignal::new(String::new());
+    Effect::new(move |_| search_input.set(query.get().search));
+    let may_reassign = viewer.may_reassign();
+    let assignees = Resource::new(|| (), |_| list_assignees());
+    let is_admin = viewer.role == Role::Admin;
+
+    let on_search = {
+        let go = go.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            go(ClientListQuery { search: search_input.get_untracked(), ..query.get_untracked() });
+        }
+    };
+    let on_sort = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| go(ClientListQuery { sort: ClientSort::parse(&event_target_value(&ev)), ..query.get_untracked() })
+    };
+    let on_scope = move |ev: leptos::ev::Event| go(ClientListQuery { all_clients: event_target_value(&ev) == "todos", ..query.get_untracked() });
+
+    view! {
+        <Title text="Clientes · Recaudo" />
+        <div class="page-head">
+            <h1>"Clientes"</h1>
+            <div class="actions">
+                <a class="button" href="/clientes/nuevo">"Nuevo cliente"</a>
+                <Show when=move || is_admin>
+                    <a class="button secondary" href="/clientes/importar">"Importar cartera"</a>
+                </Show>
+            </div>
+        </div>
+        <form class="toolbar" role="search" on:submit=on_search>
+            <div class="field grow">
+                <label for="search">"Buscar cliente"</label>
+                <input id="search" type="search" placeholder="Nombre, documento, teléfono o correo"
+                    prop:value=move || search_input.get()
+                    on:input=move |ev| search_input.set(event_target_value(&ev)) />
+            </div>
+            <button type="submit">"Buscar"</button>
+            <div class="field">
+                <label for="sort">"Ordenar por"</label>
+                <select id="sort" on:change=on_sort>
+                    {ClientSort::ALL.into_iter().map(|s| view! {
+                        <option value=s.as_str() selected=move || query.get().sort == s>{s.label()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <Transition fallback=|| ()>
+                {move || {
+                let on_scope = on_scope.clone();
+                Suspend::new(async move {
+                    let page = first.await.ok()?;
+                    let locked = !page.may_see_all;
+                    let associated_exists = !(page.showing_all && locked);
+                    Some(view! {
+                        <div class="field">
+                            <label for="scope">"Mostrar"</label>
+                            <select id="scope" disabled=locked on:change=on_scope
+                                title=locked.then_some("Filtro bloqueado: un administrador puede desbloquearlo en Usuarios.")>
+                                <Show when=move || associated_exists>
+                                    <option value="asociados" selected=!page.showing_all>"Clientes asociados"</option>
+                                </Show>
+                                <option value="todos" selected=page.showing_all>"Todos los clientes"</option>
+                            </select>
+                        </div>
+                    })
+                })
+                }}
+            </Transition>
+        </form>
+        <Transition fallback=|| view! { <p class="loading">"Cargando clientes…"</p> }>
+            {move || Suspend::new(async move {
+                match first.await {
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                    Ok(page) => {
+                        let first_next = page.next;
+                        let next = move || more_next.get().unwrap_or(first_next);
+                        let empty = page.rows.is_empty();
+                        let first_rows = page.rows;
+                        view! {
+                            <Show when=move || may_reassign>
+                                <Suspense fallback=|| ()>
+                                    {move || Suspend::new(async move {
+                                        let list = assignees.await.unwrap_or_default();
+                                        view! {
+                                            <AssignControl
+                                                assignees=list
+                                                selected=Signal::derive(move || selected.get().into_iter().collect())
+                                                button_label="Asignar seleccionados"
+                                                allow_unassign=is_admin
+                                                done=Callback::new(move |_| {
+                                                    selected.set(BTreeSet::new());
+                                                    first.refetch();
+                                                })
+                                            />
+                                        }
+                                    })}
+                                </Suspense>
+                            </Show>
+                            <table class="clients">
+                                <caption class="visually-hidden">"Clientes"</caption>
+                                <thead>
+                                    <tr>
+                                        <Show when=move || may_reassign><th scope="col"><span class="visually-hidden">"Seleccionar"</span></th></Show>
+                                        <th scope="col">"Cliente"</th>
+                                        <th scope="col">"Documento"</th>
+                                        <th scope="col">"Asesor"</th>
+                                        <th scope="col" class="num">"Deuda vencida"</th>
+                                        <th scope="col" class="num">"Días de atraso"</th>
+                                        <th scope="col">"Vencimiento más antiguo"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {first_rows.into_iter().map(|row| view! { <Row row selected may_reassign /> }).collect_view()}
+                                    {move || more.get().into_iter().map(|row| view! { <Row row selected may_reassign /> }).collect_view()}
+                                </tbody>
+                            </table>
+                            <Show when=move || empty>
+                                <p class="empty">"No hay clientes que coincidan."</p>
+                            </Show>
+                            <Show when=move || next().is_some()>
+                                <button type="button" class="secondary more" disabled=move || load_more.pending().get()
+                                    on:click=move |_| {
+                                        if let Some(cursor) = next() {
+                                            load_more.dispatch(cursor);
+                                        }
+                                    }>"Cargar más"</button>
+                            </Show>
+                            {move || load_more.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Row(row: ClientRow, selected: RwSignal<BTreeSet<i64>>, may_reassign: bool) -> impl IntoView {
+    let id = row.id;
+    let name = row.display_name.clone();
+    view! {
+        <tr>
+            <Show when=move || may_reassign>
+                <td>
+                    <input type="checkbox" aria-label=format!("Seleccionar a {name}")
+                        prop:checked=move || selected.with(|s| s.contains(&id))
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
+                        } />
+                </td>
+            </Show>
+            <td class="name">
+                <a href=format!("/clientes/{id}")>{row.display_name.clone()}</a>
+                <span class="alerts"></span>
+            </td>
+            <td>{row.document_number}</td>
+            <td>{row.advisor_name.unwrap_or_else(|| "Sin asignar".into())}</td>
+            <td class="num">{format_money(row.overdue_total_cents, &row.currency)}</td>
+            <td class="num">{row.days_overdue}</td>
+            <td>{fmt_opt_date(row.oldest_unpaid_due_date)}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,127 @@
+//! Small shared pieces: error notices, form fields with their messages, formatting.
+
+use chrono::NaiveDate;
+use leptos::prelude::*;
+
+use crate::domain::error::{AppError, FieldError};
+
+pub fn fmt_date(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+pub fn fmt_opt_date(d: Option<NaiveDate>) -> String {
+    d.map_or_else(|| "—".to_string(), fmt_date)
+}
+
+/// An error from a server function, in words for the user.
+#[component]
+pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    let login = matches!(error, AppError::Unauthenticated);
+    view! {
+        <div class="notice error" role="alert">
+            <p>{error.to_string()}</p>
+            <Show when=move || login>
+                <p><a href="/login" rel="external">"Ingresar de nuevo"</a></p>
+            </Show>
+        </div>
+    }
+}
+
+/// The DOM id of a field named with dots and brackets.
+pub fn field_id(name: &str) -> String {
+    name.replace(['.', '[', ']'], "-")
+}
+
+pub fn message_for(errors: &[FieldError], name: &str) -> Option<String> {
+    errors.iter().find(|e| e.field == name).map(|e| e.message.clone())
+}
+
+/// The message under a field, announced to screen readers.
+#[component]
+pub fn FieldMessage(errors: RwSignal<Vec<FieldError>>, #[prop(into)] name: String) -> impl IntoView {
+    let id = format!("{}-error", field_id(&name));
+    let message = Memo::new(move |_| errors.with(|e| message_for(e, &name)));
+    view! {
+        <Show when=move || message.get().is_some()>
+            <p class="field-error" id=id.clone()>{move || message.get()}</p>
+        </Show>
+    }
+}
+
+/// A labelled text input bound to a value, with its validation message beside it.
+#[component]
+pub fn TextField(
+    #[prop(into)] label: String,
+    #[prop(into)] name: String,
+    #[prop(into)] value: Signal<String>,
+    on_input: Callback<String>,
+    errors: RwSignal<Vec<FieldError>>,
+    #[prop(optional, into)] input_type: Option<String>,
+    #[prop(optional, into)] autocomplete: Option<String>,
+    #[prop(optional)] required: bool,
+) -> impl IntoView {
+    let id = field_id(&name);
+    let error_id = format!("{id}-error");
+    let invalid_name = name.clone();
+    let invalid = Memo::new(move |_| errors.with(|e| message_for(e, &invalid_name).is_some()));
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}{required.then_some(" *")}</label>
+            <input
+                id=id
+                name=name.clone()
+                type=input_type.unwrap_or_else(|| "text".into())
+                autocomplete=autocomplete
+                aria-required=required.then_some("true")
+                aria-invalid=move || invalid.get().then_some("true")
+                aria-describedby=move || invalid.get().then(|| error_id.clone())
+                prop:value=move || value.get()
+                on:input=move |ev| on_input.run(event_target_value(&ev))
+            />
+            <FieldMessage errors name />
+        </div>
+    }
+}
+
+/// A labelled select over (value, text) options.
+#[component]
+pub fn SelectField(
+    #[prop(into)] label: String,
+    #[prop(into)] name: String,
+    #[prop(into)] value: Signal<String>,
+    on_change: Callback<String>,
+    errors: RwSignal<Vec<FieldError>>,
+    #[prop(into)] options: Signal<Vec<(String, String)>>,
+    #[prop(optional, into)] disabled: Signal<bool>,
+) -> impl IntoView {
+    let id = field_id(&name);
+    let error_id = format!("{id}-error");
+    let invalid_name = name.clone();
+    let invalid = Memo::new(move |_| errors.with(|e| message_for(e, &invalid_name).is_some()));
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <select
+                id=id
+                name=name.clone()
+                disabled=move || disabled.get()
+                aria-invalid=move || invalid.get().then_some("true")
+                aria-describedby=move || invalid.get().then(|| error_id.clone())
+                on:change=move |ev| on_change.run(event_target_value(&ev))
+            >
+                {move || {
+                    let current = value.get();
+                    options
+                        .get()
+                        .into_iter()
+                        .map(|(v, text)| {
+                            let selected = v == current;
+                            view! { <option value=v selected=selected>{text}</option> }
+                        })
+                        .collect_view()
+                }}
+            </select>
+            <FieldMessage errors name />
+        </div>
+    }
+}
