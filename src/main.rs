@@ -5,7 +5,11 @@ use recaudo::server::config::Config;
 use recaudo::server::{self, bench, seed, users};
 
 #[derive(Parser)]
-#[command(name = "recaudo", version, about = "Recaudo: espacio de trabajo de cobranzas")]
+#[command(
+    name = "recaudo",
+    version,
+    about = "Recaudo: espacio de trabajo de cobranzas"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -73,7 +77,10 @@ async fn run(command: Command) -> Result<(), String> {
         Command::Serve => server::serve(config).await,
         Command::Migrate => {
             server::open_database(&config).await?;
-            println!("Migraciones aplicadas en {}", server::redact(&config.database_url));
+            println!(
+                "Migraciones aplicadas en {}",
+                server::redact(&config.database_url)
+            );
             Ok(())
         }
         Command::Seed { clients } => {
@@ -82,24 +89,52 @@ async fn run(command: Command) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             if report.clients_created > 0 {
-                println!("Cartera de demostración creada: {} clientes.", report.clients_created);
+                println!(
+                    "Cartera de demostración creada: {} clientes.",
+                    report.clients_created
+                );
             } else {
                 println!(
                     "La base ya tenía {} clientes; no se agregaron clientes de demostración.",
                     report.clients_existing
                 );
             }
-            println!("Usuarios de demostración (contraseña «{}»):", seed::DEMO_PASSWORD);
+            println!(
+                "Usuarios de demostración (contraseña «{}»):",
+                seed::DEMO_PASSWORD
+            );
             for (email, name, role, supervisor) in seed::DEMO_USERS {
-                let team = supervisor.map(|s| format!(", equipo de {s}")).unwrap_or_default();
+                let team = supervisor
+                    .map(|s| format!(", equipo de {s}"))
+                    .unwrap_or_default();
                 println!("  {email:<28} {name} ({}{team})", role.label());
             }
             Ok(())
         }
-        Command::Bench { clients, database_url, iterations, depth } => {
-            bench::run(bench::BenchArgs { clients, database_url, iterations, depth }, &config).await
+        Command::Bench {
+            clients,
+            database_url,
+            iterations,
+            depth,
+        } => {
+            bench::run(
+                bench::BenchArgs {
+                    clients,
+                    database_url,
+                    iterations,
+                    depth,
+                },
+                &config,
+            )
+            .await
         }
-        Command::CreateUser { email, password, role, supervisor, name } => {
+        Command::CreateUser {
+            email,
+            password,
+            role,
+            supervisor,
+            name,
+        } => {
             let db = server::open_database(&config).await?;
             let supervisor_id = match supervisor {
                 Some(s) => Some(
@@ -111,18 +146,41 @@ async fn run(command: Command) -> Result<(), String> {
                 ),
                 None => None,
             };
-            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
-            let input = UserInput { name, email, role, supervisor_id, filter_unlocked: false, active: true, password };
+            let name =
+                name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
+            let input = UserInput {
+                name,
+                email,
+                role,
+                supervisor_id,
+                filter_unlocked: false,
+                active: true,
+                password,
+            };
             let valid = input.validate(true).map_err(|errors| {
-                errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("\n")
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             })?;
-            let user = users::create(&db, None, valid, false, chrono::Utc::now()).await.map_err(|e| match e {
-                recaudo::domain::error::AppError::Invalid(errors) => {
-                    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("\n")
-                }
-                other => other.to_string(),
-            })?;
-            println!("Usuario creado: {} <{}> ({}), id {}", user.name, user.email, user.role.label(), user.id);
+            let user = users::create(&db, None, valid, false, chrono::Utc::now())
+                .await
+                .map_err(|e| match e {
+                    recaudo::domain::error::AppError::Invalid(errors) => errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    other => other.to_string(),
+                })?;
+            println!(
+                "Usuario creado: {} <{}> ({}), id {}",
+                user.name,
+                user.email,
+                user.role.label(),
+                user.id
+            );
             Ok(())
         }
     }

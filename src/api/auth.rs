@@ -25,17 +25,31 @@ pub async fn login(email: String, password: String, next: String) -> Result<Stri
     use crate::server::auth;
     let mut missing = Vec::new();
     if email.trim().is_empty() {
-        missing.push(crate::domain::error::FieldError::new("email", "Escribe tu correo."));
+        missing.push(crate::domain::error::FieldError::new(
+            "email",
+            "Escribe tu correo.",
+        ));
     }
     if password.is_empty() {
-        missing.push(crate::domain::error::FieldError::new("password", "Escribe tu contraseña."));
+        missing.push(crate::domain::error::FieldError::new(
+            "password",
+            "Escribe tu contraseña.",
+        ));
     }
     if !missing.is_empty() {
         return Err(AppError::Invalid(missing));
     }
     let state = super::ctx::state()?;
     let policy = state.session_policy();
-    let token = auth::login(&state.db, policy, &email, &password, &super::ctx::client_ip(), chrono::Utc::now()).await?;
+    let token = auth::login(
+        &state.db,
+        policy,
+        &email,
+        &password,
+        &super::ctx::client_ip(),
+        chrono::Utc::now(),
+    )
+    .await?;
     let cookie = auth::session_cookie(Some(&token), policy, state.config.secure_cookies);
     set_cookie(&cookie)?;
     Ok(super::safe_next(&next))
@@ -48,7 +62,11 @@ pub async fn logout() -> Result<(), AppError> {
     if let Some(token) = super::ctx::session_token() {
         auth::logout(&state.db, &token).await?;
     }
-    set_cookie(&auth::session_cookie(None, state.session_policy(), state.config.secure_cookies))
+    set_cookie(&auth::session_cookie(
+        None,
+        state.session_policy(),
+        state.config.secure_cookies,
+    ))
 }
 
 #[cfg(feature = "ssr")]

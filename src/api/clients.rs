@@ -18,7 +18,14 @@ pub async fn list_clients(query: ClientListQuery) -> Result<ClientPage, AppError
 pub async fn get_client(id: i64) -> Result<ClientDetail, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    crate::server::clients::get(&state.db, &viewer, id, state.config.today(), chrono::Utc::now()).await
+    crate::server::clients::get(
+        &state.db,
+        &viewer,
+        id,
+        state.config.today(),
+        chrono::Utc::now(),
+    )
+    .await
 }
 
 /// Creates (`id` empty) or replaces a client; returns its id.
@@ -31,7 +38,9 @@ pub async fn save_client(id: Option<i64>, input: ClientInput) -> Result<i64, App
     let (today, now) = (state.config.today(), chrono::Utc::now());
     match id {
         None => clients::create(&state.db, &viewer, valid, today, now).await,
-        Some(id) => clients::update(&state.db, &viewer, id, valid, today, now).await.map(|()| id),
+        Some(id) => clients::update(&state.db, &viewer, id, valid, today, now)
+            .await
+            .map(|()| id),
     }
 }
 
@@ -49,12 +58,22 @@ pub async fn list_assignees() -> Result<Vec<Assignee>, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
     let all = crate::server::users::assignees(&state.db).await?;
-    Ok(all.into_iter().filter(|a| viewer.may_assign_to(a)).collect())
+    Ok(all
+        .into_iter()
+        .filter(|a| viewer.may_assign_to(a))
+        .collect())
 }
 
 #[server(input = Json, endpoint = "import_portfolio")]
 pub async fn import_portfolio(csv: String) -> Result<ImportSummary, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::admin()?;
-    crate::server::import::import_csv(&state.db, &viewer, &csv, state.config.today(), chrono::Utc::now()).await
+    crate::server::import::import_csv(
+        &state.db,
+        &viewer,
+        &csv,
+        state.config.today(),
+        chrono::Utc::now(),
+    )
+    .await
 }

@@ -8,7 +8,10 @@ pub mod users;
 
 /// Where to go after logging in: only paths of this site, never another host.
 pub fn safe_next(next: &str) -> String {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && next != "/login";
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next != "/login";
     if ok {
         next.to_string()
     } else {
@@ -56,7 +59,11 @@ pub(crate) mod ctx {
     }
 
     pub fn session_token() -> Option<String> {
-        parts().ok()?.extensions.get::<SessionToken>().and_then(|t| t.0.clone())
+        parts()
+            .ok()?
+            .extensions
+            .get::<SessionToken>()
+            .and_then(|t| t.0.clone())
     }
 
     pub fn client_ip() -> String {
@@ -74,7 +81,14 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_login() {
         assert_eq!(safe_next("/clientes?q=ana"), "/clientes?q=ana");
-        for bad in ["https://evil.example", "//evil.example", "/\\evil.example", "", "clientes", "/login"] {
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "",
+            "clientes",
+            "/login",
+        ] {
             assert_eq!(safe_next(bad), "/", "{bad}");
         }
     }

@@ -173,7 +173,11 @@ impl ClientDetail {
                     ordinal: p.ordinal,
                     name: p.name.clone(),
                     relationship: p.relationship.clone(),
-                    contacts: p.contacts.iter().map(|c| (c.kind, c.value.clone())).collect(),
+                    contacts: p
+                        .contacts
+                        .iter()
+                        .map(|c| (c.kind, c.value.clone()))
+                        .collect(),
                 })
                 .collect(),
             debts: self
@@ -381,14 +385,13 @@ impl ValidClient {
     /// What the client is findable by: its own names and document, and every phone and
     /// e-mail of every party (an advisor looking up a guarantor's number finds the client).
     pub fn search_terms(&self) -> Vec<String> {
-        let calling_code = crate::domain::contact::calling_code_for(&self.country);
         let contacts = || self.parties.iter().flat_map(|p| p.contacts.iter());
         client_terms(&TermSource {
             names: vec![&self.first_name, &self.last_name, &self.business_name],
             document: &self.document_number,
             phones: contacts()
                 .filter(|(k, _)| matches!(k, ContactKind::Phone | ContactKind::WhatsApp))
-                .map(|(_, v)| (v.as_str(), calling_code))
+                .map(|(_, v)| v.as_str())
                 .collect(),
             emails: contacts()
                 .filter(|(k, _)| *k == ContactKind::Email)
@@ -421,7 +424,9 @@ pub fn normalize_document(raw: &str) -> Result<String, String> {
         return Err("Escribe el número de documento.".into());
     }
     if let Some(bad) = doc.chars().find(|c| !c.is_ascii_alphanumeric()) {
-        return Err(format!("El documento tiene un carácter no válido: «{bad}»."));
+        return Err(format!(
+            "El documento tiene un carácter no válido: «{bad}»."
+        ));
     }
     if !(4..=20).contains(&doc.len()) {
         return Err("El documento debe tener entre 4 y 20 letras o números.".into());
@@ -431,7 +436,9 @@ pub fn normalize_document(raw: &str) -> Result<String, String> {
 
 pub fn display_name(kind: ClientKind, first: &str, last: &str, business: &str) -> String {
     match kind {
-        ClientKind::Person => format!("{} {}", first.trim(), last.trim()).trim().to_string(),
+        ClientKind::Person => format!("{} {}", first.trim(), last.trim())
+            .trim()
+            .to_string(),
         ClientKind::Company => business.trim().to_string(),
     }
 }
@@ -503,12 +510,27 @@ impl ClientInput {
             .unwrap_or_default();
         let is_person = kind == Some(ClientKind::Person);
         let is_company = kind == Some(ClientKind::Company);
-        let first_name = text(&mut errors, "first_name", &self.first_name, 80,
-            is_person.then_some("Escribe los nombres."));
-        let last_name = text(&mut errors, "last_name", &self.last_name, 80,
-            is_person.then_some("Escribe los apellidos."));
-        let business_name = text(&mut errors, "business_name", &self.business_name, 160,
-            is_company.then_some("Escribe la razón social."));
+        let first_name = text(
+            &mut errors,
+            "first_name",
+            &self.first_name,
+            80,
+            is_person.then_some("Escribe los nombres."),
+        );
+        let last_name = text(
+            &mut errors,
+            "last_name",
+            &self.last_name,
+            80,
+            is_person.then_some("Escribe los apellidos."),
+        );
+        let business_name = text(
+            &mut errors,
+            "business_name",
+            &self.business_name,
+            160,
+            is_company.then_some("Escribe la razón social."),
+        );
         let segment = text(&mut errors, "segment", &self.segment, 60, None);
         let country = geo::country(&self.country);
         if country.is_none() {
@@ -519,7 +541,10 @@ impl ClientInput {
             "" => country.map_or("", |c| c.time_zone).to_string(),
             tz if geo::is_time_zone(tz) => tz.to_string(),
             _ => {
-                errors.push(FieldError::new("time_zone", "Elige una zona horaria de la lista."));
+                errors.push(FieldError::new(
+                    "time_zone",
+                    "Elige una zona horaria de la lista.",
+                ));
                 String::new()
             }
         };
@@ -538,22 +563,53 @@ impl ClientInput {
                 .iter()
                 .find(|(role, ordinal)| role.as_str() == rel.role && *ordinal == rel.ordinal);
             let Some(&(role, ordinal)) = slot else {
-                errors.push(FieldError::new(prefix, "Solo hay Referencia 1–2 y Garante 1–2."));
+                errors.push(FieldError::new(
+                    prefix,
+                    "Solo hay Referencia 1–2 y Garante 1–2.",
+                ));
                 continue;
             };
             if seen_slots.contains(&(role, ordinal)) {
-                errors.push(FieldError::new(prefix, "Esta referencia o garante está repetido."));
+                errors.push(FieldError::new(
+                    prefix,
+                    "Esta referencia o garante está repetido.",
+                ));
                 continue;
             }
             seen_slots.push((role, ordinal));
-            if rel.name.trim().is_empty() && rel.relationship.trim().is_empty() && rel.contacts.is_blank() {
+            if rel.name.trim().is_empty()
+                && rel.relationship.trim().is_empty()
+                && rel.contacts.is_blank()
+            {
                 continue;
             }
-            let name = text(&mut errors, &format!("{prefix}.name"), &rel.name, 120,
-                Some("Escribe el nombre, o deja vacíos todos sus datos."));
-            let relationship = text(&mut errors, &format!("{prefix}.relationship"), &rel.relationship, 60, None);
-            let contacts = contacts(&mut errors, &format!("{prefix}."), &rel.contacts, country_code);
-            parties.push(ValidParty { role, ordinal, name, relationship, contacts });
+            let name = text(
+                &mut errors,
+                &format!("{prefix}.name"),
+                &rel.name,
+                120,
+                Some("Escribe el nombre, o deja vacíos todos sus datos."),
+            );
+            let relationship = text(
+                &mut errors,
+                &format!("{prefix}.relationship"),
+                &rel.relationship,
+                60,
+                None,
+            );
+            let contacts = contacts(
+                &mut errors,
+                &format!("{prefix}."),
+                &rel.contacts,
+                country_code,
+            );
+            parties.push(ValidParty {
+                role,
+                ordinal,
+                name,
+                relationship,
+                contacts,
+            });
         }
 
         let mut debts: Vec<ValidDebt> = Vec::new();
@@ -563,38 +619,67 @@ impl ClientInput {
         let mut first_currency: Option<String> = None;
         for (i, d) in self.debts.iter().enumerate() {
             let f = |name: &str| format!("debts.{i}.{name}");
-            let number = text(&mut errors, &f("number"), &d.number, 40, Some("Escribe el número de orden."));
+            let number = text(
+                &mut errors,
+                &f("number"),
+                &d.number,
+                40,
+                Some("Escribe el número de orden."),
+            );
             if !number.is_empty() {
                 if numbers_seen.contains(&number) {
-                    errors.push(FieldError::new(f("number"), "Este número de orden ya está en la lista."));
+                    errors.push(FieldError::new(
+                        f("number"),
+                        "Este número de orden ya está en la lista.",
+                    ));
                 }
                 numbers_seen.push(number.clone());
             }
             let product = text(&mut errors, &f("product"), &d.product, 60, None);
-            let issue_date = parse_date(&d.issue_date).map_err(|m| errors.push(FieldError::new(f("issue_date"), m))).ok();
-            let due_date = parse_date(&d.due_date).map_err(|m| errors.push(FieldError::new(f("due_date"), m))).ok();
+            let issue_date = parse_date(&d.issue_date)
+                .map_err(|m| errors.push(FieldError::new(f("issue_date"), m)))
+                .ok();
+            let due_date = parse_date(&d.due_date)
+                .map_err(|m| errors.push(FieldError::new(f("due_date"), m)))
+                .ok();
             if let (Some(issue), Some(due)) = (issue_date, due_date) {
                 if issue > due {
-                    errors.push(FieldError::new(f("due_date"), "El vencimiento no puede ser anterior a la emisión."));
+                    errors.push(FieldError::new(
+                        f("due_date"),
+                        "El vencimiento no puede ser anterior a la emisión.",
+                    ));
                 }
             }
-            let amount = parse_amount(&d.amount).map_err(|m| errors.push(FieldError::new(f("amount"), m))).ok();
+            let amount = parse_amount(&d.amount)
+                .map_err(|m| errors.push(FieldError::new(f("amount"), m)))
+                .ok();
             if amount == Some(0) {
-                errors.push(FieldError::new(f("amount"), "El monto debe ser mayor que cero."));
+                errors.push(FieldError::new(
+                    f("amount"),
+                    "El monto debe ser mayor que cero.",
+                ));
             }
             let paid = if d.paid.trim().is_empty() {
                 Some(0)
             } else {
-                parse_amount(&d.paid).map_err(|m| errors.push(FieldError::new(f("paid"), m))).ok()
+                parse_amount(&d.paid)
+                    .map_err(|m| errors.push(FieldError::new(f("paid"), m)))
+                    .ok()
             };
             if let (Some(a), Some(p)) = (amount, paid) {
                 if p > a {
-                    errors.push(FieldError::new(f("paid"), "Lo pagado no puede superar el monto."));
+                    errors.push(FieldError::new(
+                        f("paid"),
+                        "Lo pagado no puede superar el monto.",
+                    ));
                 }
             }
             let currency = d.currency.trim().to_uppercase();
             if !geo::is_currency(&currency) {
-                errors.push(FieldError::new(f("currency"), "Elige una moneda de la lista."));
+                errors.push(FieldError::new(
+                    f("currency"),
+                    "Elige una moneda de la lista.",
+                ));
             } else {
                 match &first_currency {
                     None => first_currency = Some(currency.clone()),
@@ -608,7 +693,15 @@ impl ClientInput {
             if let (Some(issue_date), Some(due_date), Some(amount_cents), Some(paid_cents)) =
                 (issue_date, due_date, amount, paid)
             {
-                debts.push(ValidDebt { number, product, issue_date, due_date, amount_cents, paid_cents, currency });
+                debts.push(ValidDebt {
+                    number,
+                    product,
+                    issue_date,
+                    due_date,
+                    amount_cents,
+                    paid_cents,
+                    currency,
+                });
             }
         }
 
@@ -619,13 +712,28 @@ impl ClientInput {
         let country = country.expect("no errors means a country");
         let display_name = display_name(kind, &first_name, &last_name, &business_name);
         parties[0].name = display_name.clone();
-        let currency = debts.first().map_or(country.currency, |d| d.currency.as_str()).to_string();
+        let currency = debts
+            .first()
+            .map_or(country.currency, |d| d.currency.as_str())
+            .to_string();
         Ok(ValidClient {
             kind,
             document_number,
-            first_name: if kind == ClientKind::Person { first_name } else { String::new() },
-            last_name: if kind == ClientKind::Person { last_name } else { String::new() },
-            business_name: if kind == ClientKind::Company { business_name } else { String::new() },
+            first_name: if kind == ClientKind::Person {
+                first_name
+            } else {
+                String::new()
+            },
+            last_name: if kind == ClientKind::Person {
+                last_name
+            } else {
+                String::new()
+            },
+            business_name: if kind == ClientKind::Company {
+                business_name
+            } else {
+                String::new()
+            },
             display_name,
             segment,
             country: country.code.to_string(),
@@ -681,7 +789,10 @@ mod tests {
                 (ContactKind::Email, "mj.perez@correo.co".to_string())
             ]
         );
-        assert_eq!((v.parties[1].role, v.parties[1].ordinal), (PartyRole::Reference, 1));
+        assert_eq!(
+            (v.parties[1].role, v.parties[1].ordinal),
+            (PartyRole::Reference, 1)
+        );
         assert_eq!(v.debts[0].amount_cents, 125_000_000);
         assert_eq!(v.debts[0].paid_cents, 0);
     }
@@ -730,7 +841,10 @@ mod tests {
             "debts.1.number",
             "debts.1.currency",
         ] {
-            assert!(fields.contains(&expected.to_string()), "{expected} not in {fields:?}");
+            assert!(
+                fields.contains(&expected.to_string()),
+                "{expected} not in {fields:?}"
+            );
         }
     }
 
@@ -743,7 +857,10 @@ mod tests {
             name: "X".into(),
             ..RelatedInput::empty(PartyRole::Reference, 3)
         });
-        assert_eq!(input.validate().unwrap_err()[0].field, "related.reference.3");
+        assert_eq!(
+            input.validate().unwrap_err()[0].field,
+            "related.reference.3"
+        );
     }
 
     #[test]
@@ -810,7 +927,11 @@ mod tests {
                     contacts: p
                         .contacts
                         .iter()
-                        .map(|(kind, value)| ContactPoint { id: 0, kind: *kind, value: value.clone() })
+                        .map(|(kind, value)| ContactPoint {
+                            id: 0,
+                            kind: *kind,
+                            value: value.clone(),
+                        })
                         .collect(),
                 })
                 .collect(),
@@ -838,7 +959,16 @@ mod tests {
     #[test]
     fn search_terms_include_related_parties_contacts() {
         let terms = person().validate().unwrap().search_terms();
-        for t in ["maria", "jose", "perez", "gomez", "1020304050", "3001234567", "3105550000", "mj.perez@correo.co"] {
+        for t in [
+            "maria",
+            "jose",
+            "perez",
+            "gomez",
+            "1020304050",
+            "3001234567",
+            "3105550000",
+            "mj.perez@correo.co",
+        ] {
             assert!(terms.contains(&t.to_string()), "{t} missing: {terms:?}");
         }
     }

@@ -14,7 +14,11 @@ pub enum ContactKind {
 }
 
 impl ContactKind {
-    pub const ALL: [ContactKind; 3] = [ContactKind::Phone, ContactKind::Email, ContactKind::WhatsApp];
+    pub const ALL: [ContactKind; 3] = [
+        ContactKind::Phone,
+        ContactKind::Email,
+        ContactKind::WhatsApp,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -116,9 +120,16 @@ pub fn normalize_email(raw: &str) -> Result<String, String> {
     Ok(email)
 }
 
-/// The calling code an E.164 number starts with, for the client's country.
-pub fn calling_code_for(country_code: &str) -> &'static str {
-    geo::country(country_code).map_or("", |c| c.calling_code)
+/// The digits after the number's own calling code (the longest known one it starts
+/// with): "+525512345678" → "5512345678", whatever the client's country.
+pub fn national_digits(e164: &str) -> Option<&str> {
+    let digits = e164.strip_prefix('+')?;
+    geo::COUNTRIES
+        .iter()
+        .map(|c| c.calling_code)
+        .filter(|code| digits.starts_with(code))
+        .max_by_key(|code| code.len())
+        .map(|code| &digits[code.len()..])
 }
 
 #[cfg(test)]
@@ -127,33 +138,81 @@ mod tests {
 
     #[test]
     fn national_numbers_take_the_country_calling_code() {
-        assert_eq!(normalize_phone("300 123 4567", "CO").unwrap(), "+573001234567");
-        assert_eq!(normalize_phone("(01) 555-1234", "PE").unwrap(), "+5115551234");
-        assert_eq!(normalize_phone("011 4567-8901", "AR").unwrap(), "+541145678901");
+        assert_eq!(
+            normalize_phone("300 123 4567", "CO").unwrap(),
+            "+573001234567"
+        );
+        assert_eq!(
+            normalize_phone("(01) 555-1234", "PE").unwrap(),
+            "+5115551234"
+        );
+        assert_eq!(
+            normalize_phone("011 4567-8901", "AR").unwrap(),
+            "+541145678901"
+        );
     }
 
     #[test]
     fn international_numbers_keep_their_own_code() {
-        assert_eq!(normalize_phone("+52 55 1234 5678", "CO").unwrap(), "+525512345678");
-        assert_eq!(normalize_phone("0052 55 1234 5678", "CO").unwrap(), "+525512345678");
+        assert_eq!(
+            normalize_phone("+52 55 1234 5678", "CO").unwrap(),
+            "+525512345678"
+        );
+        assert_eq!(
+            normalize_phone("0052 55 1234 5678", "CO").unwrap(),
+            "+525512345678"
+        );
     }
 
     #[test]
     fn bad_phones_say_why() {
         assert!(normalize_phone("", "CO").unwrap_err().contains("Escribe"));
-        assert!(normalize_phone("300-abc", "CO").unwrap_err().contains("«a»"));
-        assert!(normalize_phone("12 3+4", "CO").unwrap_err().contains("comienzo"));
+        assert!(normalize_phone("300-abc", "CO")
+            .unwrap_err()
+            .contains("«a»"));
+        assert!(normalize_phone("12 3+4", "CO")
+            .unwrap_err()
+            .contains("comienzo"));
         assert!(normalize_phone("1234", "CO").unwrap_err().contains("corto"));
-        assert!(normalize_phone("+1234567890123456", "CO").unwrap_err().contains("largo"));
-        assert!(normalize_phone("3001234567", "").unwrap_err().contains("país"));
+        assert!(normalize_phone("+1234567890123456", "CO")
+            .unwrap_err()
+            .contains("largo"));
+        assert!(normalize_phone("3001234567", "")
+            .unwrap_err()
+            .contains("país"));
     }
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(normalize_email(" Ana.Diaz@Correo.COM ").unwrap(), "ana.diaz@correo.com");
-        for bad in ["ana", "ana@", "@correo.com", "ana@correo", "ana @correo.com", "a@b@c.com", "ana@.com", "ana@correo..com"] {
+        assert_eq!(
+            normalize_email(" Ana.Diaz@Correo.COM ").unwrap(),
+            "ana.diaz@correo.com"
+        );
+        for bad in [
+            "ana",
+            "ana@",
+            "@correo.com",
+            "ana@correo",
+            "ana @correo.com",
+            "a@b@c.com",
+            "ana@.com",
+            "ana@correo..com",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn national_digits_drop_the_numbers_own_calling_code() {
+        assert_eq!(national_digits("+573001234567"), Some("3001234567"));
+        assert_eq!(national_digits("+525512345678"), Some("5512345678"));
+        assert_eq!(
+            national_digits("+5939876543"),
+            Some("9876543"),
+            "593 wins over 59x prefixes"
+        );
+        assert_eq!(national_digits("+999123456"), None);
+        assert_eq!(national_digits("3001234567"), None);
     }
 
     #[test]

@@ -61,8 +61,10 @@ impl DebtSummary {
             if line.due_date < today {
                 s.overdue_total_cents += outstanding;
             } else {
-                s.next_due_date =
-                    Some(s.next_due_date.map_or(line.due_date, |d| d.min(line.due_date)));
+                s.next_due_date = Some(
+                    s.next_due_date
+                        .map_or(line.due_date, |d| d.min(line.due_date)),
+                );
             }
         }
         s
@@ -89,7 +91,9 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
             return Ok(d);
         }
     }
-    Err(format!("«{s}» no es una fecha válida; usa AAAA-MM-DD o DD/MM/AAAA."))
+    Err(format!(
+        "«{s}» no es una fecha válida; usa AAAA-MM-DD o DD/MM/AAAA."
+    ))
 }
 
 #[cfg(test)]
@@ -157,8 +161,12 @@ mod tests {
         assert_eq!(parse_date("2025-03-31"), Ok(d("2025-03-31")));
         assert_eq!(parse_date("31/03/2025"), Ok(d("2025-03-31")));
         assert_eq!(parse_date(" 31-03-2025 "), Ok(d("2025-03-31")));
-        assert!(parse_date("31/02/2025").unwrap_err().contains("no es una fecha"));
-        assert!(parse_date("1800-01-01").unwrap_err().contains("fuera de rango"));
+        assert!(parse_date("31/02/2025")
+            .unwrap_err()
+            .contains("no es una fecha"));
+        assert!(parse_date("1800-01-01")
+            .unwrap_err()
+            .contains("fuera de rango"));
         assert!(parse_date("").is_err());
     }
 }

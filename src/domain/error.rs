@@ -3,9 +3,9 @@
 //! Every variant carries only what the user may see. Internal failures are logged on the
 //! server with their cause and reach the browser as the opaque `Internal`.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
 /// A validation message attached to one form field (`field` is the input's name, for
 /// nested inputs a path such as `debts.2.due_date`).
@@ -118,16 +118,16 @@ mod tests {
     fn one_invalid_field_reads_as_its_own_message() {
         let err = AppError::invalid("email", "Correo inválido");
         assert_eq!(err.to_string(), "Correo inválido");
-        assert_eq!(err.field_message("email").as_deref(), Some("Correo inválido"));
+        assert_eq!(
+            err.field_message("email").as_deref(),
+            Some("Correo inválido")
+        );
         assert_eq!(err.field_message("name"), None);
     }
 
     #[test]
     fn many_invalid_fields_are_counted() {
-        let err = AppError::Invalid(vec![
-            FieldError::new("a", "x"),
-            FieldError::new("b", "y"),
-        ]);
+        let err = AppError::Invalid(vec![FieldError::new("a", "x"), FieldError::new("b", "y")]);
         assert_eq!(err.to_string(), "Revisa los 2 campos marcados.");
     }
 

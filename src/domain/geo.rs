@@ -71,7 +71,9 @@ pub const TIME_ZONES: &[&str] = &[
 ];
 
 pub fn country(code: &str) -> Option<&'static Country> {
-    COUNTRIES.iter().find(|c| c.code.eq_ignore_ascii_case(code.trim()))
+    COUNTRIES
+        .iter()
+        .find(|c| c.code.eq_ignore_ascii_case(code.trim()))
 }
 
 pub fn is_currency(code: &str) -> bool {

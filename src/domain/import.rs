@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use crate::domain::client::{
-    ClientInput, DebtInput, PartyRole, RelatedInput, ValidClient, MAX_CONTACTS_PER_KIND, RELATED_SLOTS,
+    ClientInput, DebtInput, PartyRole, RelatedInput, ValidClient, MAX_CONTACTS_PER_KIND,
+    RELATED_SLOTS,
 };
 use crate::domain::error::RowError;
 use crate::domain::search::fold;
@@ -59,8 +60,18 @@ enum RelCol {
 /// The headers Recaudo writes in its template, in order.
 pub fn template_headers() -> Vec<String> {
     let mut h: Vec<String> = [
-        "Tipo", "Documento", "Nombres", "Apellidos", "Razón social", "País", "Zona horaria",
-        "Segmento", "Asesor ID", "Teléfono", "Correo", "WhatsApp",
+        "Tipo",
+        "Documento",
+        "Nombres",
+        "Apellidos",
+        "Razón social",
+        "País",
+        "Zona horaria",
+        "Segmento",
+        "Asesor ID",
+        "Teléfono",
+        "Correo",
+        "WhatsApp",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -73,18 +84,35 @@ pub fn template_headers() -> Vec<String> {
         }
     }
     h.extend(
-        ["Número de orden", "Producto", "Fecha de emisión", "Fecha de vencimiento", "Monto", "Monto pagado", "Moneda"]
-            .iter()
-            .map(|s| s.to_string()),
+        [
+            "Número de orden",
+            "Producto",
+            "Fecha de emisión",
+            "Fecha de vencimiento",
+            "Monto",
+            "Monto pagado",
+            "Moneda",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
     );
     h
 }
 
 fn column_for(header: &str) -> Option<Col> {
-    let h = fold(header).split_whitespace().collect::<Vec<_>>().join(" ");
+    let h = fold(header)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let base = match h.as_str() {
         "tipo" | "tipo de cliente" | "tipo cliente" => Some(Col::Kind),
-        "documento" | "numero de documento" | "nro documento" | "dni" | "cedula" | "rut" | "nit" => Some(Col::Document),
+        "documento"
+        | "numero de documento"
+        | "nro documento"
+        | "dni"
+        | "cedula"
+        | "rut"
+        | "nit" => Some(Col::Document),
         "nombres" | "nombre" => Some(Col::FirstName),
         "apellidos" | "apellido" => Some(Col::LastName),
         "razon social" | "nombre comercial" => Some(Col::BusinessName),
@@ -105,24 +133,35 @@ fn column_for(header: &str) -> Option<Col> {
         _ => None,
     };
     base.or_else(|| {
-        RELATED_SLOTS.iter().enumerate().find_map(|(slot, (role, ordinal))| {
-            let prefix = format!("{} {}", fold(role.label()), ordinal);
-            let rest = h.strip_prefix(&prefix)?.trim();
-            let col = match rest {
-                "" | "nombre" => RelCol::Name,
-                "relacion" | "parentesco" => RelCol::Relationship,
-                "telefono" => RelCol::Phone,
-                "correo" | "email" => RelCol::Email,
-                "whatsapp" => RelCol::WhatsApp,
-                _ => return None,
-            };
-            Some(Col::Related(slot, col))
-        })
+        RELATED_SLOTS
+            .iter()
+            .enumerate()
+            .find_map(|(slot, (role, ordinal))| {
+                let prefix = format!("{} {}", fold(role.label()), ordinal);
+                let rest = h.strip_prefix(&prefix)?.trim();
+                let col = match rest {
+                    "" | "nombre" => RelCol::Name,
+                    "relacion" | "parentesco" => RelCol::Relationship,
+                    "telefono" => RelCol::Phone,
+                    "correo" | "email" => RelCol::Email,
+                    "whatsapp" => RelCol::WhatsApp,
+                    _ => return None,
+                };
+                Some(Col::Related(slot, col))
+            })
     })
 }
 
 const REQUIRED: [(Col, &str); 2] = [(Col::Document, "Documento"), (Col::Country, "País")];
-const DEBT_COLS: [Col; 7] = [Col::Number, Col::Product, Col::IssueDate, Col::DueDate, Col::Amount, Col::Paid, Col::Currency];
+const DEBT_COLS: [Col; 7] = [
+    Col::Number,
+    Col::Product,
+    Col::IssueDate,
+    Col::DueDate,
+    Col::Amount,
+    Col::Paid,
+    Col::Currency,
+];
 
 /// Looks an advisor up by the "Asesor ID" cell (user id or e-mail).
 pub type AdvisorLookup<'a> = dyn Fn(&str) -> Result<i64, String> + 'a;
@@ -182,7 +221,8 @@ impl ImportedClient {
         }
         for party in &merged.parties {
             for kind in crate::domain::contact::ContactKind::ALL {
-                if party.contacts.iter().filter(|(k, _)| *k == kind).count() > MAX_CONTACTS_PER_KIND {
+                if party.contacts.iter().filter(|(k, _)| *k == kind).count() > MAX_CONTACTS_PER_KIND
+                {
                     let header = match party.role {
                         PartyRole::Client => kind.label().to_string(),
                         role => {
@@ -236,7 +276,9 @@ struct Sources {
 
 impl Sources {
     fn note(&mut self, field: String, row: usize, header: &str) {
-        self.by_field.entry(field).or_insert_with(|| (row, header.to_string()));
+        self.by_field
+            .entry(field)
+            .or_insert_with(|| (row, header.to_string()));
     }
 }
 
@@ -256,7 +298,11 @@ pub fn plan(
 ) -> Result<Vec<ImportedClient>, (Vec<RowError>, usize)> {
     let mut errors: Vec<RowError> = Vec::new();
     let err = |errors: &mut Vec<RowError>, row: usize, column: &str, message: String| {
-        errors.push(RowError { row, column: column.to_string(), message });
+        errors.push(RowError {
+            row,
+            column: column.to_string(),
+            message,
+        });
     };
 
     let mut cols: Vec<Option<Col>> = Vec::new();
@@ -264,10 +310,19 @@ pub fn plan(
         let col = column_for(h);
         match col {
             None if h.trim().is_empty() => {}
-            None => err(&mut errors, 1, h, format!(
-                "Columna desconocida «{}». Columnas válidas: {}.", h.trim(), template_headers().join(", ")
-            )),
-            Some(c) if cols.contains(&Some(c)) => err(&mut errors, 1, h, "Columna repetida.".into()),
+            None => err(
+                &mut errors,
+                1,
+                h,
+                format!(
+                    "Columna desconocida «{}». Columnas válidas: {}.",
+                    h.trim(),
+                    template_headers().join(", ")
+                ),
+            ),
+            Some(c) if cols.contains(&Some(c)) => {
+                err(&mut errors, 1, h, "Columna repetida.".into())
+            }
             Some(_) => {}
         }
         cols.push(col);
@@ -279,10 +334,20 @@ pub fn plan(
     }
     let has_names = cols.contains(&Some(Col::FirstName)) || cols.contains(&Some(Col::BusinessName));
     if !has_names {
-        err(&mut errors, 1, "Nombres", "Falta la columna «Nombres» (o «Razón social» para empresas).".into());
+        err(
+            &mut errors,
+            1,
+            "Nombres",
+            "Falta la columna «Nombres» (o «Razón social» para empresas).".into(),
+        );
     }
     if rows.is_empty() && errors.is_empty() {
-        err(&mut errors, 2, "—", "El archivo no tiene filas de datos.".into());
+        err(
+            &mut errors,
+            2,
+            "—",
+            "El archivo no tiene filas de datos.".into(),
+        );
     }
     if !errors.is_empty() {
         let total = errors.len();
@@ -297,9 +362,16 @@ pub fn plan(
             continue;
         }
         if record.len() > headers.len() {
-            err(&mut errors, row, "—", format!(
-                "La fila tiene {} valores y el encabezado {} columnas.", record.len(), headers.len()
-            ));
+            err(
+                &mut errors,
+                row,
+                "—",
+                format!(
+                    "La fila tiene {} valores y el encabezado {} columnas.",
+                    record.len(),
+                    headers.len()
+                ),
+            );
             continue;
         }
         let cell = |c: Col| -> (&str, &str) {
@@ -310,15 +382,24 @@ pub fn plan(
         };
         let (doc, doc_header) = cell(Col::Document);
         if doc.is_empty() {
-            err(&mut errors, row, doc_header, "Falta el documento del cliente.".into());
+            err(
+                &mut errors,
+                row,
+                doc_header,
+                "Falta el documento del cliente.".into(),
+            );
             continue;
         }
-        let key = crate::domain::client::normalize_document(doc).unwrap_or_else(|_| doc.to_string());
+        let key =
+            crate::domain::client::normalize_document(doc).unwrap_or_else(|_| doc.to_string());
         let group = groups.entry(key.clone()).or_insert_with(|| {
             order.push(key.clone());
             Group {
                 input: ClientInput {
-                    related: RELATED_SLOTS.iter().map(|&(r, o)| RelatedInput::empty(r, o)).collect(),
+                    related: RELATED_SLOTS
+                        .iter()
+                        .map(|&(r, o)| RelatedInput::empty(r, o))
+                        .collect(),
                     ..ClientInput::default()
                 },
                 sources: Sources::default(),
@@ -331,9 +412,15 @@ pub fn plan(
 
         // Client-level values: the first non-empty one wins; a different one later is an error.
         let single = [
-            (Col::Kind, "kind"), (Col::Document, "document_number"), (Col::FirstName, "first_name"),
-            (Col::LastName, "last_name"), (Col::BusinessName, "business_name"), (Col::Country, "country"),
-            (Col::TimeZone, "time_zone"), (Col::Segment, "segment"), (Col::Advisor, "advisor_id"),
+            (Col::Kind, "kind"),
+            (Col::Document, "document_number"),
+            (Col::FirstName, "first_name"),
+            (Col::LastName, "last_name"),
+            (Col::BusinessName, "business_name"),
+            (Col::Country, "country"),
+            (Col::TimeZone, "time_zone"),
+            (Col::Segment, "segment"),
+            (Col::Advisor, "advisor_id"),
         ];
         for (col, field) in single {
             let (value, header) = cell(col);
@@ -357,14 +444,21 @@ pub fn plan(
             group.sources.note(field.to_string(), row, header);
             let input = &mut group.input;
             match col {
-                Col::Kind => input.kind = match fold(value).as_str() {
-                    "persona" | "natural" | "persona natural" => "person".into(),
-                    "empresa" | "juridica" | "persona juridica" => "company".into(),
-                    _ => {
-                        err(&mut errors, row, header, format!("«{value}» no es un tipo válido: usa persona o empresa."));
-                        continue;
+                Col::Kind => {
+                    input.kind = match fold(value).as_str() {
+                        "persona" | "natural" | "persona natural" => "person".into(),
+                        "empresa" | "juridica" | "persona juridica" => "company".into(),
+                        _ => {
+                            err(
+                                &mut errors,
+                                row,
+                                header,
+                                format!("«{value}» no es un tipo válido: usa persona o empresa."),
+                            );
+                            continue;
+                        }
                     }
-                },
+                }
                 Col::Document => input.document_number = value.into(),
                 Col::FirstName => input.first_name = value.into(),
                 Col::LastName => input.last_name = value.into(),
@@ -384,23 +478,39 @@ pub fn plan(
         }
 
         // Contacts accumulate across the client's rows.
-        let contact_cols = [(Col::Phone, "phones"), (Col::Email, "emails"), (Col::WhatsApp, "whatsapps")];
+        let contact_cols = [
+            (Col::Phone, "phones"),
+            (Col::Email, "emails"),
+            (Col::WhatsApp, "whatsapps"),
+        ];
         for (col, key) in contact_cols {
             let (value, header) = cell(col);
-            for v in value.split(MULTI_VALUE_SEPARATOR).map(str::trim).filter(|v| !v.is_empty()) {
+            for v in value
+                .split(MULTI_VALUE_SEPARATOR)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+            {
                 let list = match col {
                     Col::Phone => &mut group.input.contacts.phones,
                     Col::Email => &mut group.input.contacts.emails,
                     _ => &mut group.input.contacts.whatsapps,
                 };
-                group.sources.note(format!("contacts.{key}.{}", list.len()), row, header);
+                group
+                    .sources
+                    .note(format!("contacts.{key}.{}", list.len()), row, header);
                 group.sources.note(format!("contacts.{key}"), row, header);
                 list.push(v.to_string());
             }
         }
         for slot in 0..RELATED_SLOTS.len() {
             let prefix = group.input.related[slot].field_prefix();
-            for rel_col in [RelCol::Name, RelCol::Relationship, RelCol::Phone, RelCol::Email, RelCol::WhatsApp] {
+            for rel_col in [
+                RelCol::Name,
+                RelCol::Relationship,
+                RelCol::Phone,
+                RelCol::Email,
+                RelCol::WhatsApp,
+            ] {
                 let (value, header) = cell(Col::Related(slot, rel_col));
                 if value.is_empty() {
                     continue;
@@ -428,8 +538,16 @@ pub fn plan(
                             RelCol::Email => ("emails", &mut rel.contacts.emails),
                             _ => ("whatsapps", &mut rel.contacts.whatsapps),
                         };
-                        for v in value.split(MULTI_VALUE_SEPARATOR).map(str::trim).filter(|v| !v.is_empty()) {
-                            group.sources.note(format!("{prefix}.{key}.{}", list.len()), row, header);
+                        for v in value
+                            .split(MULTI_VALUE_SEPARATOR)
+                            .map(str::trim)
+                            .filter(|v| !v.is_empty())
+                        {
+                            group.sources.note(
+                                format!("{prefix}.{key}.{}", list.len()),
+                                row,
+                                header,
+                            );
                             group.sources.note(format!("{prefix}.{key}"), row, header);
                             list.push(v.to_string());
                         }
@@ -440,23 +558,41 @@ pub fn plan(
             let name_header = cols
                 .iter()
                 .position(|x| *x == Some(Col::Related(slot, RelCol::Name)))
-                .map_or_else(|| format!("{} {}", RELATED_SLOTS[slot].0.label(), RELATED_SLOTS[slot].1), |p| headers[p].trim().to_string());
-            group.sources.note(format!("{prefix}.name"), row, &name_header);
+                .map_or_else(
+                    || {
+                        format!(
+                            "{} {}",
+                            RELATED_SLOTS[slot].0.label(),
+                            RELATED_SLOTS[slot].1
+                        )
+                    },
+                    |p| headers[p].trim().to_string(),
+                );
+            group
+                .sources
+                .note(format!("{prefix}.name"), row, &name_header);
         }
 
         // One debt per row, unless every debt column is empty.
         if DEBT_COLS.iter().any(|c| !cell(*c).0.is_empty()) {
             let i = group.input.debts.len();
             let fields = [
-                (Col::Number, "number"), (Col::Product, "product"), (Col::IssueDate, "issue_date"),
-                (Col::DueDate, "due_date"), (Col::Amount, "amount"), (Col::Paid, "paid"), (Col::Currency, "currency"),
+                (Col::Number, "number"),
+                (Col::Product, "product"),
+                (Col::IssueDate, "issue_date"),
+                (Col::DueDate, "due_date"),
+                (Col::Amount, "amount"),
+                (Col::Paid, "paid"),
+                (Col::Currency, "currency"),
             ];
             for (col, field) in fields {
                 let header = match cell(col).1 {
                     "" => missing_debt_header(col).to_string(),
                     h => h.to_string(),
                 };
-                group.sources.note(format!("debts.{i}.{field}"), row, &header);
+                group
+                    .sources
+                    .note(format!("debts.{i}.{field}"), row, &header);
             }
             group.input.debts.push(DebtInput {
                 number: cell(Col::Number).0.into(),
@@ -474,11 +610,12 @@ pub fn plan(
     for key in order {
         let mut group = groups.remove(&key).expect("grouped");
         if group.input.kind.is_empty() {
-            group.input.kind = if group.input.first_name.is_empty() && !group.input.business_name.is_empty() {
-                "company".into()
-            } else {
-                "person".into()
-            };
+            group.input.kind =
+                if group.input.first_name.is_empty() && !group.input.business_name.is_empty() {
+                    "company".into()
+                } else {
+                    "person".into()
+                };
         }
         let first_row = group.rows[0];
         match group.input.validate() {
@@ -491,7 +628,11 @@ pub fn plan(
                     time_zone: !group.first_value.contains_key(&Col::TimeZone),
                     advisor: !group.has_advisor,
                 };
-                planned.push(ImportedClient { client, rows: group.rows, left_empty });
+                planned.push(ImportedClient {
+                    client,
+                    rows: group.rows,
+                    left_empty,
+                });
             }
             Err(field_errors) => {
                 for fe in field_errors {
@@ -594,7 +735,8 @@ mod tests {
         ));
         let (errors, total) = plan(&h, &rows, &advisors).unwrap_err();
         assert_eq!(total, errors.len());
-        let found = |row: usize, column: &str| errors.iter().any(|e| e.row == row && e.column == column);
+        let found =
+            |row: usize, column: &str| errors.iter().any(|e| e.row == row && e.column == column);
         assert!(found(2, "Asesor ID"), "{errors:?}");
         assert!(found(2, "Teléfono"), "{errors:?}");
         assert!(found(2, "Fecha de vencimiento"), "{errors:?}");
@@ -610,7 +752,9 @@ mod tests {
         let (h, rows) = table("Documento;Nombres;Colorido\n1;2;3");
         let (errors, _) = plan(&h, &rows, &advisors).unwrap_err();
         assert!(errors.iter().all(|e| e.row == 1));
-        assert!(errors.iter().any(|e| e.column == "Colorido" && e.message.contains("desconocida")));
+        assert!(errors
+            .iter()
+            .any(|e| e.column == "Colorido" && e.message.contains("desconocida")));
         assert!(errors.iter().any(|e| e.column == "País"));
     }
 
@@ -618,8 +762,14 @@ mod tests {
     fn headers_match_without_accents_or_case() {
         assert_eq!(column_for("  PAIS "), Some(Col::Country));
         assert_eq!(column_for("Fecha de Vencimiento"), Some(Col::DueDate));
-        assert_eq!(column_for("Garante 2 Teléfono"), Some(Col::Related(3, RelCol::Phone)));
-        assert_eq!(column_for("Referencia 1"), Some(Col::Related(0, RelCol::Name)));
+        assert_eq!(
+            column_for("Garante 2 Teléfono"),
+            Some(Col::Related(3, RelCol::Phone))
+        );
+        assert_eq!(
+            column_for("Referencia 1"),
+            Some(Col::Related(0, RelCol::Name))
+        );
         for h in template_headers() {
             assert!(column_for(&h).is_some(), "{h}");
         }
@@ -631,7 +781,10 @@ mod tests {
             "{HEADER}\n10203040;Ana;Ríos;CO;;;;3104445566;F-1;2026-01-01;2026-02-01;10;0;COP"
         ));
         let (errors, _) = plan(&h, &rows, &advisors).unwrap_err();
-        assert_eq!((errors[0].row, errors[0].column.as_str()), (2, "Referencia 1"));
+        assert_eq!(
+            (errors[0].row, errors[0].column.as_str()),
+            (2, "Referencia 1")
+        );
     }
 
     fn one(csv_rows: &str) -> ImportedClient {
@@ -644,10 +797,16 @@ mod tests {
         let stored = one("10203040;Ana;Ríos;CO;11;3001112233;Luis;3104445566;F-1;2026-01-01;2026-02-01;100;0;COP\n\
                           10203040;Ana;Ríos;CO;;;;;F-2;2026-01-01;2026-02-01;200;0;COP")
             .client;
-        let again = one("10203040;Ana María;Ríos;CO;;3009998877;Luis;;F-1;2026-01-01;2026-02-01;100;100;COP");
+        let again = one(
+            "10203040;Ana María;Ríos;CO;;3009998877;Luis;;F-1;2026-01-01;2026-02-01;100;100;COP",
+        );
         let merged = again.merge_into(stored).unwrap();
         assert_eq!(merged.first_name, "Ana María");
-        assert_eq!(merged.advisor_id, Some(11), "an empty advisor cell keeps the stored one");
+        assert_eq!(
+            merged.advisor_id,
+            Some(11),
+            "an empty advisor cell keeps the stored one"
+        );
         assert_eq!(merged.parties[0].contacts.len(), 2);
         assert_eq!(merged.parties[1].contacts.len(), 1);
         assert_eq!(merged.debts.len(), 2);

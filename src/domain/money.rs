@@ -13,7 +13,10 @@ pub fn parse_amount(raw: &str) -> Result<i64, String> {
     if s.starts_with('-') {
         return Err("El monto no puede ser negativo.".into());
     }
-    if let Some(bad) = s.chars().find(|c| !(c.is_ascii_digit() || *c == '.' || *c == ',')) {
+    if let Some(bad) = s
+        .chars()
+        .find(|c| !(c.is_ascii_digit() || *c == '.' || *c == ','))
+    {
         return Err(format!("El monto tiene un carácter no válido: «{bad}»."));
     }
     let last_dot = s.rfind('.');
@@ -34,10 +37,19 @@ pub fn parse_amount(raw: &str) -> Result<i64, String> {
     let thousands = match decimal_sep {
         Some('.') => ',',
         Some(_) => '.',
-        None => if last_dot.is_some() { '.' } else { ',' },
+        None => {
+            if last_dot.is_some() {
+                '.'
+            } else {
+                ','
+            }
+        }
     };
     if int_part.contains(decimal_sep.unwrap_or('\0')) {
-        return Err(format!("«{}» tiene el separador decimal repetido.", raw.trim()));
+        return Err(format!(
+            "«{}» tiene el separador decimal repetido.",
+            raw.trim()
+        ));
     }
     if !valid_grouping(int_part, thousands) {
         return Err(format!("«{}» no es un monto válido.", raw.trim()));
@@ -136,7 +148,16 @@ mod tests {
 
     #[test]
     fn refuses_malformed_amounts() {
-        for bad in ["", "-5", "12a", "1.23.4", "1,2345", "12.345,678", "1.2,3.4", "99999999999999999"] {
+        for bad in [
+            "",
+            "-5",
+            "12a",
+            "1.23.4",
+            "1,2345",
+            "12.345,678",
+            "1.2,3.4",
+            "99999999999999999",
+        ] {
             assert!(parse_amount(bad).is_err(), "{bad}");
         }
     }

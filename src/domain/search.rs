@@ -34,7 +34,9 @@ fn words(s: &str) -> Vec<String> {
             if chunk.contains('@') {
                 let email: String = chunk
                     .chars()
-                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '_' | '+' | '-'))
+                    .filter(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '_' | '+' | '-')
+                    })
                     .collect();
                 vec![email]
             } else {
@@ -53,8 +55,8 @@ fn words(s: &str) -> Vec<String> {
 pub struct TermSource<'a> {
     pub names: Vec<&'a str>,
     pub document: &'a str,
-    /// Phones and WhatsApp numbers in E.164, with the calling code of the client's country.
-    pub phones: Vec<(&'a str, &'a str)>,
+    /// Phones and WhatsApp numbers in E.164.
+    pub phones: Vec<&'a str>,
     pub emails: Vec<&'a str>,
 }
 
@@ -67,15 +69,12 @@ pub fn client_terms(src: &TermSource<'_>) -> Vec<String> {
     if !doc.is_empty() {
         terms.push(doc);
     }
-    for (e164, calling_code) in &src.phones {
-        let digits: String = e164.chars().filter(char::is_ascii_digit).collect();
+    for e164 in &src.phones {
         // Advisors type the national number far more often than the international one.
-        if let Some(national) = digits.strip_prefix(calling_code) {
-            if national.len() >= MIN_TOKEN_CHARS {
-                terms.push(national.to_string());
-            }
+        if let Some(national) = crate::domain::contact::national_digits(e164) {
+            terms.push(national.to_string());
         }
-        terms.push(digits);
+        terms.push(e164.chars().filter(char::is_ascii_digit).collect());
     }
     for email in &src.emails {
         terms.push(fold(email));
@@ -99,12 +98,13 @@ impl SearchQuery {
         if raw.is_empty() {
             return Ok(None);
         }
-        // A phone typed with spaces or dashes is one number, not several words.
-        let phone_like = raw
+        // A phone or document typed with spaces, dots or dashes is one number, not
+        // several words: "300 123-4567", "80.123".
+        let numeric = raw
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '+' | '.'));
         let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
-        let mut prefixes: Vec<String> = if phone_like && digits.len() >= 6 {
+        let mut prefixes: Vec<String> = if numeric && !digits.is_empty() {
             vec![digits]
         } else {
             words(raw)
@@ -158,7 +158,7 @@ mod tests {
         let terms = client_terms(&TermSource {
             names: vec!["José Luis", "Pérez-Gómez"],
             document: "10203040",
-            phones: vec![("+573001234567", "57")],
+            phones: vec!["+573001234567"],
             emails: vec!["Jose.Perez@Correo.com"],
         });
         for expected in [
@@ -171,7 +171,10 @@ mod tests {
             "573001234567",
             "jose.perez@correo.com",
         ] {
-            assert!(terms.contains(&expected.to_string()), "missing {expected}: {terms:?}");
+            assert!(
+                terms.contains(&expected.to_string()),
+                "missing {expected}: {terms:?}"
+            );
         }
     }
 
@@ -199,6 +202,19 @@ mod tests {
     fn a_phone_with_spaces_is_one_token() {
         let q = SearchQuery::parse("300 123-4567").unwrap().unwrap();
         assert_eq!(q.prefixes, vec!["3001234567"]);
+    }
+
+    #[test]
+    fn a_partial_document_with_dots_is_one_token() {
+        assert_eq!(
+            SearchQuery::parse("80.123").unwrap().unwrap().prefixes,
+            vec!["80123"]
+        );
+        assert_eq!(
+            SearchQuery::parse("+57 315").unwrap().unwrap().prefixes,
+            vec!["57315"]
+        );
+        assert!(SearchQuery::parse("7").is_err());
     }
 
     #[test]

@@ -116,7 +116,10 @@ impl UserInput {
         if name.is_empty() {
             errors.push(FieldError::new("name", "Escribe el nombre."));
         } else if name.chars().count() > 120 {
-            errors.push(FieldError::new("name", "El nombre no puede superar los 120 caracteres."));
+            errors.push(FieldError::new(
+                "name",
+                "El nombre no puede superar los 120 caracteres.",
+            ));
         }
         let email = normalize_email(&self.email)
             .map_err(|m| errors.push(FieldError::new("email", m)))
@@ -287,7 +290,10 @@ mod tests {
         let adm = viewer(Role::Admin, false, false);
         assert!(adm.may_assign_to(&other_advisor));
         assert!(!adm.may_assign_to(&admin), "admins hold no clients");
-        assert!(!adm.may_assign_to(&Assignee { active: false, ..other_advisor.clone() }));
+        assert!(!adm.may_assign_to(&Assignee {
+            active: false,
+            ..other_advisor.clone()
+        }));
 
         let adv = viewer(Role::Advisor, true, false);
         assert!(!adv.may_assign_to(&own_advisor));
@@ -297,9 +303,15 @@ mod tests {
 
     #[test]
     fn the_team_supervisor_is_denormalised_from_the_assignee() {
-        assert_eq!(assignee(20, Role::Advisor, Some(7)).team_supervisor(), Some(7));
+        assert_eq!(
+            assignee(20, Role::Advisor, Some(7)).team_supervisor(),
+            Some(7)
+        );
         assert_eq!(assignee(20, Role::Advisor, None).team_supervisor(), None);
-        assert_eq!(assignee(7, Role::Supervisor, None).team_supervisor(), Some(7));
+        assert_eq!(
+            assignee(7, Role::Supervisor, None).team_supervisor(),
+            Some(7)
+        );
     }
 
     fn viewer(role: Role, has_clients: bool, unlocked: bool) -> Viewer {
@@ -315,12 +327,18 @@ mod tests {
 
     #[test]
     fn advisors_and_supervisors_see_their_own_portfolio_by_default() {
-        assert_eq!(viewer(Role::Advisor, true, false).associated_scope(), Scope::Advisor(7));
+        assert_eq!(
+            viewer(Role::Advisor, true, false).associated_scope(),
+            Scope::Advisor(7)
+        );
         assert_eq!(
             viewer(Role::Supervisor, true, false).associated_scope(),
             Scope::Supervisor(7)
         );
-        assert_eq!(viewer(Role::Admin, true, false).associated_scope(), Scope::All);
+        assert_eq!(
+            viewer(Role::Admin, true, false).associated_scope(),
+            Scope::All
+        );
     }
 
     #[test]
@@ -378,7 +396,10 @@ mod tests {
         };
         let errors = bad.validate(true).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["name", "email", "role", "supervisor_id", "password"]);
+        assert_eq!(
+            fields,
+            ["name", "email", "role", "supervisor_id", "password"]
+        );
     }
 
     #[test]
@@ -392,7 +413,10 @@ mod tests {
             supervisor_id: Some(3),
             ..input("supervisor")
         };
-        assert_eq!(sup_with_sup.validate(true).unwrap_err()[0].field, "supervisor_id");
+        assert_eq!(
+            sup_with_sup.validate(true).unwrap_err()[0].field,
+            "supervisor_id"
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@ use crate::domain::error::AppError;
 use crate::server::db::{Db, Tx};
 use crate::{on_db, on_tx};
 
-const INSERT: &str = "INSERT INTO audit_log (at, user_id, action, subject, detail) VALUES ($1, $2, $3, $4, $5)";
+const INSERT: &str =
+    "INSERT INTO audit_log (at, user_id, action, subject, detail) VALUES ($1, $2, $3, $4, $5)";
 
 /// Records inside the caller's transaction, so the entry exists exactly when the change does.
 pub async fn record(
@@ -23,7 +24,12 @@ pub async fn record(
 }
 
 /// Records a refused read, which changes nothing and so has no transaction of its own.
-pub async fn denied(db: &Db, user_id: i64, subject: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+pub async fn denied(
+    db: &Db,
+    user_id: i64,
+    subject: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     tracing::warn!(user_id, subject, "access denied");
     on_db!(db, p => sqlx::query(INSERT).bind(now).bind(Some(user_id)).bind("access.denied").bind(subject).bind("")
         .execute(p).await.map(|r| r.rows_affected()))?;

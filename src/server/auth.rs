@@ -2,7 +2,9 @@
 
 use std::sync::LazyLock;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
@@ -64,7 +66,11 @@ pub async fn verify_password(hash: Option<String>, password: String) -> bool {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
         let ok = PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false);
         ok && known
     })
@@ -186,7 +192,8 @@ pub async fn has_associated_clients(db: &Db, role: Role, user_id: i64) -> Result
         Role::Advisor => "SELECT 1 FROM clients WHERE advisor_id = $1 LIMIT 1",
         Role::Supervisor => "SELECT 1 FROM clients WHERE supervisor_id = $1 LIMIT 1",
     };
-    let found: Option<(i32,)> = on_db!(db, p => sqlx::query_as(sql).bind(user_id).fetch_optional(p).await)?;
+    let found: Option<(i32,)> =
+        on_db!(db, p => sqlx::query_as(sql).bind(user_id).fetch_optional(p).await)?;
     Ok(found.is_some())
 }
 
@@ -196,7 +203,11 @@ pub async fn logout(db: &Db, token: &str) -> Result<(), AppError> {
 }
 
 /// Drops expired sessions and old login failures.
-pub async fn purge_expired(db: &Db, policy: SessionPolicy, now: DateTime<Utc>) -> Result<u64, AppError> {
+pub async fn purge_expired(
+    db: &Db,
+    policy: SessionPolicy,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
     let n = on_db!(db, p => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
         .bind(now).bind(now - policy.idle).execute(p).await.map(|r| r.rows_affected()))?;
     on_db!(db, p => sqlx::query("DELETE FROM login_failures WHERE at <= $1")
@@ -232,10 +243,19 @@ mod tests {
 
     #[test]
     fn cookies_are_http_only_and_lax() {
-        let policy = SessionPolicy { idle: Duration::minutes(30), absolute: Duration::hours(12) };
+        let policy = SessionPolicy {
+            idle: Duration::minutes(30),
+            absolute: Duration::hours(12),
+        };
         let c = session_cookie(Some("tok"), policy, true);
         assert!(c.starts_with("recaudo_session=tok;"));
-        for part in ["HttpOnly", "SameSite=Lax", "Secure", "Max-Age=43200", "Path=/"] {
+        for part in [
+            "HttpOnly",
+            "SameSite=Lax",
+            "Secure",
+            "Max-Age=43200",
+            "Path=/",
+        ] {
             assert!(c.contains(part), "{part} missing in {c}");
         }
         assert!(session_cookie(None, policy, false).contains("Max-Age=0"));

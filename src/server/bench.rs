@@ -7,11 +7,11 @@ use chrono::Utc;
 
 use crate::domain::listing::{ClientCursor, ClientListQuery, ClientSort};
 use crate::domain::user::{Role, Viewer};
+use crate::on_db;
 use crate::server::clients;
 use crate::server::config::Config;
 use crate::server::db::{Db, Engine};
 use crate::server::seed;
-use crate::on_db;
 
 pub struct BenchArgs {
     pub clients: usize,
@@ -113,7 +113,9 @@ async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), Strin
     let today = config.today();
 
     let started = Instant::now();
-    seed::seed(db, args.clients, today, Utc::now()).await.map_err(err)?;
+    seed::seed(db, args.clients, today, Utc::now())
+        .await
+        .map_err(err)?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "seeded {} clients on {} in {seconds:.1} s ({:.0} clients/s)",
@@ -121,11 +123,18 @@ async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), Strin
         engine.as_str(),
         args.clients as f64 / seconds
     );
-    println!("BENCH seed engine={} rate_per_s={:.0}", engine.as_str(), args.clients as f64 / seconds);
+    println!(
+        "BENCH seed engine={} rate_per_s={:.0}",
+        engine.as_str(),
+        args.clients as f64 / seconds
+    );
 
     let scopes = [
         ("advisor", demo_viewer(db, "asesor1@demo.recaudo").await?),
-        ("supervisor", demo_viewer(db, "supervisor1@demo.recaudo").await?),
+        (
+            "supervisor",
+            demo_viewer(db, "supervisor1@demo.recaudo").await?,
+        ),
         ("all", demo_viewer(db, "admin@demo.recaudo").await?),
     ];
 
@@ -136,7 +145,9 @@ async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), Strin
             let mut samples = Vec::with_capacity(args.iterations);
             for _ in 0..args.iterations {
                 let t = Instant::now();
-                clients::list(db, &viewer, &query, today).await.map_err(err)?;
+                clients::list(db, &viewer, &query, today)
+                    .await
+                    .map_err(err)?;
                 samples.push(t.elapsed().as_secs_f64() * 1000.0);
             }
             Ok::<(f64, f64), String>(percentiles(samples))
@@ -145,15 +156,32 @@ async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), Strin
 
     for (scope, viewer) in &scopes {
         for sort in ClientSort::ALL {
-            let first = ClientListQuery { sort, ..Default::default() };
+            let first = ClientListQuery {
+                sort,
+                ..Default::default()
+            };
             let (p50, p95) = time(viewer, first.clone()).await?;
-            figures.push(Figure { name: format!("clients_page.first.{scope}.{}", sort.as_str()), p50_ms: p50, p95_ms: p95 });
+            figures.push(Figure {
+                name: format!("clients_page.first.{scope}.{}", sort.as_str()),
+                p50_ms: p50,
+                p95_ms: p95,
+            });
 
             // Walk to the deep page once (untimed), then time reading it.
             let mut cursor: Option<ClientCursor> = None;
             let mut reached = 0;
             for _ in 0..args.depth {
-                let page = clients::list(db, viewer, &ClientListQuery { after: cursor, ..first.clone() }, today).await.map_err(err)?;
+                let page = clients::list(
+                    db,
+                    viewer,
+                    &ClientListQuery {
+                        after: cursor,
+                        ..first.clone()
+                    },
+                    today,
+                )
+                .await
+                .map_err(err)?;
                 match page.next {
                     Some(next) => {
                         cursor = Some(next);
@@ -162,7 +190,14 @@ async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), Strin
                     None => break,
                 }
             }
-            let (p50, p95) = time(viewer, ClientListQuery { after: cursor, ..first }).await?;
+            let (p50, p95) = time(
+                viewer,
+                ClientListQuery {
+                    after: cursor,
+                    ..first
+                },
+            )
+            .await?;
             figures.push(Figure {
                 name: format!("clients_page.deep{reached}.{scope}.{}", sort.as_str()),
                 p50_ms: p50,
@@ -180,31 +215,59 @@ async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), Strin
         .bind((args.clients / 2) as i64).fetch_one(p).await)
     .map_err(|e| e.to_string())?;
     let (document, last_name, phone, email) = sample;
-    let surname = last_name.split_whitespace().next().unwrap_or("gonzalez").to_string();
+    let surname = last_name
+        .split_whitespace()
+        .next()
+        .unwrap_or("gonzalez")
+        .to_string();
     let national: String = phone.chars().filter(char::is_ascii_digit).skip(2).collect();
     let searches = [
-        ("surname_prefix", surname.chars().take(4).collect::<String>()),
-        ("first_and_last", format!("maria {}", surname.chars().take(3).collect::<String>())),
+        (
+            "surname_prefix",
+            surname.chars().take(4).collect::<String>(),
+        ),
+        (
+            "first_and_last",
+            format!("maria {}", surname.chars().take(3).collect::<String>()),
+        ),
         ("document", document),
         ("phone", national),
         ("email_prefix", email.chars().take(8).collect()),
     ];
     for (scope, viewer) in scopes.iter().filter(|(s, _)| *s != "supervisor") {
         for (name, text) in &searches {
-            let q = ClientListQuery { search: text.clone(), ..Default::default() };
+            let q = ClientListQuery {
+                search: text.clone(),
+                ..Default::default()
+            };
             let (p50, p95) = time(viewer, q).await?;
-            figures.push(Figure { name: format!("search.{name}.{scope}"), p50_ms: p50, p95_ms: p95 });
+            figures.push(Figure {
+                name: format!("search.{name}.{scope}"),
+                p50_ms: p50,
+                p95_ms: p95,
+            });
         }
     }
 
     println!();
-    println!("{:<44} {:>9} {:>9}", format!("figure ({}, {} clients)", engine.as_str(), args.clients), "p50 ms", "p95 ms");
+    println!(
+        "{:<44} {:>9} {:>9}",
+        format!("figure ({}, {} clients)", engine.as_str(), args.clients),
+        "p50 ms",
+        "p95 ms"
+    );
     for f in &figures {
         println!("{:<44} {:>9.3} {:>9.3}", f.name, f.p50_ms, f.p95_ms);
     }
     println!();
     for f in &figures {
-        println!("BENCH {} engine={} p50_ms={:.3} p95_ms={:.3}", f.name, engine.as_str(), f.p50_ms, f.p95_ms);
+        println!(
+            "BENCH {} engine={} p50_ms={:.3} p95_ms={:.3}",
+            f.name,
+            engine.as_str(),
+            f.p50_ms,
+            f.p95_ms
+        );
     }
     if engine == Engine::Sqlite {
         println!("(SQLite file removed after the run)");

@@ -6,11 +6,15 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use crate::domain::client::{ClientDetail, ClientKind, ContactPoint, Party, PartyRole, ValidClient};
+use crate::domain::client::{
+    ClientDetail, ClientKind, ContactPoint, Party, PartyRole, ValidClient,
+};
 use crate::domain::contact::ContactKind;
 use crate::domain::debt::{days_overdue, Debt, DebtLine, DebtSummary};
 use crate::domain::error::AppError;
-use crate::domain::listing::{ClientCursor, ClientListQuery, ClientPage, ClientRow, ClientSort, PAGE_SIZE};
+use crate::domain::listing::{
+    ClientCursor, ClientListQuery, ClientPage, ClientRow, ClientSort, PAGE_SIZE,
+};
 use crate::domain::search::{prefix_upper_bound, SearchQuery};
 use crate::domain::user::{Scope, Viewer};
 use crate::server::db::{is_unique_violation, Db, Tx};
@@ -77,15 +81,27 @@ fn push_list_query<'a, DB: Database>(
         }
     }
     let ascending = matches!(sort, ClientSort::DaysOverdueDesc | ClientSort::AmountAsc);
-    let (cmp, dir) = if ascending { (" > ", " ASC") } else { (" < ", " DESC") };
+    let (cmp, dir) = if ascending {
+        (" > ", " ASC")
+    } else {
+        (" < ", " DESC")
+    };
     match segment {
         Segment::Dated => {
             qb.push(" AND c.oldest_unpaid_due_date IS NOT NULL");
             if let Some(ClientCursor::Date { date: Some(d), id }) = after {
-                qb.push(" AND (c.oldest_unpaid_due_date, c.id)").push(cmp).push("(")
-                    .push_bind(d).push(", ").push_bind(id).push(")");
+                qb.push(" AND (c.oldest_unpaid_due_date, c.id)")
+                    .push(cmp)
+                    .push("(")
+                    .push_bind(d)
+                    .push(", ")
+                    .push_bind(id)
+                    .push(")");
             }
-            qb.push(" ORDER BY c.oldest_unpaid_due_date").push(dir).push(", c.id").push(dir);
+            qb.push(" ORDER BY c.oldest_unpaid_due_date")
+                .push(dir)
+                .push(", c.id")
+                .push(dir);
         }
         Segment::Undated => {
             qb.push(" AND c.oldest_unpaid_due_date IS NULL");
@@ -96,10 +112,18 @@ fn push_list_query<'a, DB: Database>(
         }
         Segment::Any => {
             if let Some(ClientCursor::Amount { cents, id }) = after {
-                qb.push(" AND (c.overdue_total_cents, c.id)").push(cmp).push("(")
-                    .push_bind(cents).push(", ").push_bind(id).push(")");
+                qb.push(" AND (c.overdue_total_cents, c.id)")
+                    .push(cmp)
+                    .push("(")
+                    .push_bind(cents)
+                    .push(", ")
+                    .push_bind(id)
+                    .push(")");
             }
-            qb.push(" ORDER BY c.overdue_total_cents").push(dir).push(", c.id").push(dir);
+            qb.push(" ORDER BY c.overdue_total_cents")
+                .push(dir)
+                .push(", c.id")
+                .push(dir);
         }
     }
     qb.push(" LIMIT ").push_bind(limit);
@@ -123,31 +147,69 @@ async fn fetch_segment(
 }
 
 /// One page of the clients list in the viewer's scope.
-pub async fn list(db: &Db, viewer: &Viewer, q: &ClientListQuery, today: NaiveDate) -> Result<ClientPage, AppError> {
+pub async fn list(
+    db: &Db,
+    viewer: &Viewer,
+    q: &ClientListQuery,
+    today: NaiveDate,
+) -> Result<ClientPage, AppError> {
     let search = SearchQuery::parse(&q.search)?;
     let scope = viewer.list_scope(q.all_clients);
     let wanted = PAGE_SIZE + 1;
-    let by_date = matches!(q.sort, ClientSort::DaysOverdueDesc | ClientSort::DaysOverdueAsc);
+    let by_date = matches!(
+        q.sort,
+        ClientSort::DaysOverdueDesc | ClientSort::DaysOverdueAsc
+    );
     let cursor_fits = match q.after {
         None => true,
         Some(ClientCursor::Date { .. }) => by_date,
         Some(ClientCursor::Amount { .. }) => !by_date,
     };
     if !cursor_fits {
-        return Err(AppError::invalid("after", "La página pedida no corresponde al orden elegido."));
+        return Err(AppError::invalid(
+            "after",
+            "La página pedida no corresponde al orden elegido.",
+        ));
     }
     let mut rows = if !by_date {
-        fetch_segment(db, scope, search.as_ref(), q.sort, Segment::Any, q.after, wanted).await?
+        fetch_segment(
+            db,
+            scope,
+            search.as_ref(),
+            q.sort,
+            Segment::Any,
+            q.after,
+            wanted,
+        )
+        .await?
     } else {
         let in_undated = matches!(q.after, Some(ClientCursor::Date { date: None, .. }));
         let mut rows = if in_undated {
             Vec::new()
         } else {
-            fetch_segment(db, scope, search.as_ref(), q.sort, Segment::Dated, q.after, wanted).await?
+            fetch_segment(
+                db,
+                scope,
+                search.as_ref(),
+                q.sort,
+                Segment::Dated,
+                q.after,
+                wanted,
+            )
+            .await?
         };
         if rows.len() < wanted {
             let after = if in_undated { q.after } else { None };
-            let more = fetch_segment(db, scope, search.as_ref(), q.sort, Segment::Undated, after, wanted - rows.len()).await?;
+            let more = fetch_segment(
+                db,
+                scope,
+                search.as_ref(),
+                q.sort,
+                Segment::Undated,
+                after,
+                wanted - rows.len(),
+            )
+            .await?;
             rows.extend(more);
         }
         rows
@@ -216,7 +278,12 @@ fn corrupt(what: &str, e: String) -> AppError {
     AppError::Internal
 }
 
-async fn load_detail(db: &Db, scope: Scope, id: i64, today: NaiveDate) -> Result<Option<ClientDetail>, AppError> {
+async fn load_detail(
+    db: &Db,
+    scope: Scope,
+    id: i64,
+    today: NaiveDate,
+) -> Result<Option<ClientDetail>, AppError> {
     let head: Option<ClientHead> = on_db!(db, p => {
         let mut qb = QueryBuilder::new(
             "SELECT c.id, c.kind, c.document_number, c.first_name, c.last_name, c.business_name, c.display_name,
@@ -252,7 +319,8 @@ async fn load_detail(db: &Db, scope: Scope, id: i64, today: NaiveDate) -> Result
             .map(|c| {
                 Ok(ContactPoint {
                     id: c.id,
-                    kind: ContactKind::try_from(c.kind.clone()).map_err(|e| corrupt("contact kind", e))?,
+                    kind: ContactKind::try_from(c.kind.clone())
+                        .map_err(|e| corrupt("contact kind", e))?,
                     value: c.value.clone(),
                 })
             })
@@ -299,14 +367,19 @@ async fn load_detail(db: &Db, scope: Scope, id: i64, today: NaiveDate) -> Result
 
 /// A client the viewer may read. Anything else is `NotFound`, whether it exists or not;
 /// an existing one out of scope is audited as a denied access.
-pub async fn get(db: &Db, viewer: &Viewer, id: i64, today: NaiveDate, now: DateTime<Utc>) -> Result<ClientDetail, AppError> {
+pub async fn get(
+    db: &Db,
+    viewer: &Viewer,
+    id: i64,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<ClientDetail, AppError> {
     let scope = viewer.read_scope();
     if let Some(detail) = load_detail(db, scope, id, today).await? {
         return Ok(detail);
     }
     if scope != Scope::All {
-        let exists: Option<(i64,)> =
-            on_db!(db, p => sqlx::query_as("SELECT id FROM clients WHERE id = $1").bind(id).fetch_optional(p).await)?;
+        let exists: Option<(i64,)> = on_db!(db, p => sqlx::query_as("SELECT id FROM clients WHERE id = $1").bind(id).fetch_optional(p).await)?;
         if exists.is_some() {
             audit::denied(db, viewer.user_id, &format!("client:{id}"), now).await?;
         }
@@ -337,9 +410,17 @@ async fn resolve_assignment(
         Some(target_id) => {
             let target = users::assignee(tx, target_id).await?;
             match target {
-                Some(t) if !changed || viewer.may_assign_to(&t) => Ok((Some(t.id), t.team_supervisor())),
-                Some(_) => Err(AppError::invalid("advisor_id", "No puedes asignar clientes a ese usuario.")),
-                None => Err(AppError::invalid("advisor_id", "Elige un asesor de la lista.")),
+                Some(t) if !changed || viewer.may_assign_to(&t) => {
+                    Ok((Some(t.id), t.team_supervisor()))
+                }
+                Some(_) => Err(AppError::invalid(
+                    "advisor_id",
+                    "No puedes asignar clientes a ese usuario.",
+                )),
+                None => Err(AppError::invalid(
+                    "advisor_id",
+                    "Elige un asesor de la lista.",
+                )),
             }
         }
     }
@@ -353,7 +434,12 @@ pub struct NewClient<'a> {
 
 /// Inserts clients that do not exist yet, with their parties, contact points, debts,
 /// search terms and summary, in multi-row statements. Returns their ids in order.
-pub async fn insert_new(tx: &mut Tx, items: &[NewClient<'_>], today: NaiveDate, now: DateTime<Utc>) -> Result<Vec<i64>, sqlx::Error> {
+pub async fn insert_new(
+    tx: &mut Tx,
+    items: &[NewClient<'_>],
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, sqlx::Error> {
     const CLIENT_COLS: usize = 20;
     let mut ids_by_doc: HashMap<String, i64> = HashMap::with_capacity(items.len());
     for chunk in items.chunks(MAX_BINDS / CLIENT_COLS) {
@@ -377,17 +463,31 @@ pub async fn insert_new(tx: &mut Tx, items: &[NewClient<'_>], today: NaiveDate, 
         });
         ids_by_doc.extend(returned.into_iter().map(|(id, doc)| (doc, id)));
     }
-    let ids: Vec<i64> = items.iter().map(|i| ids_by_doc[&i.client.document_number]).collect();
-    let pairs: Vec<(i64, &ValidClient)> = ids.iter().copied().zip(items.iter().map(|i| i.client)).collect();
+    let ids: Vec<i64> = items
+        .iter()
+        .map(|i| ids_by_doc[&i.client.document_number])
+        .collect();
+    let pairs: Vec<(i64, &ValidClient)> = ids
+        .iter()
+        .copied()
+        .zip(items.iter().map(|i| i.client))
+        .collect();
     write_children(tx, &pairs, now).await?;
     Ok(ids)
 }
 
 /// Parties, contact points, debts and search terms of freshly written (or emptied) clients.
-async fn write_children(tx: &mut Tx, clients: &[(i64, &ValidClient)], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    let parties: Vec<(i64, &crate::domain::client::ValidParty)> =
-        clients.iter().flat_map(|(id, v)| v.parties.iter().map(move |p| (*id, p))).collect();
-    let mut party_ids: HashMap<(i64, &'static str, i32), i64> = HashMap::with_capacity(parties.len());
+async fn write_children(
+    tx: &mut Tx,
+    clients: &[(i64, &ValidClient)],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let parties: Vec<(i64, &crate::domain::client::ValidParty)> = clients
+        .iter()
+        .flat_map(|(id, v)| v.parties.iter().map(move |p| (*id, p)))
+        .collect();
+    let mut party_ids: HashMap<(i64, &'static str, i32), i64> =
+        HashMap::with_capacity(parties.len());
     for chunk in parties.chunks(MAX_BINDS / 5) {
         let returned: Vec<(i64, i64, String, i32)> = on_tx!(tx, c => {
             let mut qb = QueryBuilder::new("INSERT INTO parties (client_id, role, ordinal, name, relationship) ");
@@ -407,13 +507,17 @@ async fn write_children(tx: &mut Tx, clients: &[(i64, &ValidClient)], now: DateT
         .iter()
         .flat_map(|(client_id, p)| {
             let party_id = party_ids[&(*client_id, p.role.as_str(), p.ordinal)];
-            p.contacts.iter().map(move |(k, v)| (party_id, *client_id, *k, v.as_str()))
+            p.contacts
+                .iter()
+                .map(move |(k, v)| (party_id, *client_id, *k, v.as_str()))
         })
         .collect();
     insert_contacts(tx, &contacts, now).await?;
 
-    let debts: Vec<(i64, &crate::domain::client::ValidDebt)> =
-        clients.iter().flat_map(|(id, v)| v.debts.iter().map(move |d| (*id, d))).collect();
+    let debts: Vec<(i64, &crate::domain::client::ValidDebt)> = clients
+        .iter()
+        .flat_map(|(id, v)| v.debts.iter().map(move |d| (*id, d)))
+        .collect();
     for chunk in debts.chunks(MAX_BINDS / 10) {
         on_tx!(tx, c => {
             let mut qb = QueryBuilder::new(
@@ -443,7 +547,11 @@ async fn write_children(tx: &mut Tx, clients: &[(i64, &ValidClient)], now: DateT
     Ok(())
 }
 
-async fn insert_contacts(tx: &mut Tx, contacts: &[(i64, i64, ContactKind, &str)], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+async fn insert_contacts(
+    tx: &mut Tx,
+    contacts: &[(i64, i64, ContactKind, &str)],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     for chunk in contacts.chunks(MAX_BINDS / 5) {
         on_tx!(tx, c => {
             let mut qb = QueryBuilder::new("INSERT INTO contact_points (party_id, client_id, kind, value, created_at) ");
@@ -486,7 +594,10 @@ pub async fn replace_existing(
         "SELECT id, role, ordinal FROM parties WHERE client_id = $1").bind(id).fetch_all(&mut *c).await?);
     let mut slot_ids: HashMap<(String, i32), i64> = HashMap::new();
     for (party_id, role, ordinal) in existing {
-        let kept = v.parties.iter().any(|p| p.role.as_str() == role && p.ordinal == ordinal);
+        let kept = v
+            .parties
+            .iter()
+            .any(|p| p.role.as_str() == role && p.ordinal == ordinal);
         if kept {
             slot_ids.insert((role, ordinal), party_id);
         } else {
@@ -518,18 +629,26 @@ pub async fn replace_existing(
         .iter()
         .flat_map(|p| {
             let party_id = slot_ids[&(p.role.as_str().to_string(), p.ordinal)];
-            p.contacts.iter().map(move |(k, val)| (party_id, *k, val.as_str()))
+            p.contacts
+                .iter()
+                .map(move |(k, val)| (party_id, *k, val.as_str()))
         })
         .collect();
     for (cp_id, party_id, kind, value) in &stored {
-        let keep = wanted.iter().any(|(p, k, val)| p == party_id && k.as_str() == kind && val == value);
+        let keep = wanted
+            .iter()
+            .any(|(p, k, val)| p == party_id && k.as_str() == kind && val == value);
         if !keep {
             on_tx!(tx, c => sqlx::query("DELETE FROM contact_points WHERE id = $1").bind(cp_id).execute(&mut *c).await.map(|r| r.rows_affected())?);
         }
     }
     let added: Vec<(i64, i64, ContactKind, &str)> = wanted
         .iter()
-        .filter(|(p, k, val)| !stored.iter().any(|(_, sp, sk, sv)| sp == p && sk == k.as_str() && sv == val))
+        .filter(|(p, k, val)| {
+            !stored
+                .iter()
+                .any(|(_, sp, sk, sv)| sp == p && sk == k.as_str() && sv == val)
+        })
         .map(|(p, k, val)| (*p, id, *k, *val))
         .collect();
     insert_contacts(tx, &added, now).await?;
@@ -578,36 +697,77 @@ fn document_taken() -> AppError {
     AppError::invalid("document_number", "Ya existe un cliente con ese documento.")
 }
 
-pub async fn create(db: &Db, viewer: &Viewer, v: ValidClient, today: NaiveDate, now: DateTime<Utc>) -> Result<i64, AppError> {
+pub async fn create(
+    db: &Db,
+    viewer: &Viewer,
+    v: ValidClient,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
     let mut tx = db.begin().await?;
-    let (advisor_id, supervisor_id) = resolve_assignment(&mut tx, viewer, None, v.advisor_id).await?;
-    let item = NewClient { client: &v, advisor_id, supervisor_id };
+    let (advisor_id, supervisor_id) =
+        resolve_assignment(&mut tx, viewer, None, v.advisor_id).await?;
+    let item = NewClient {
+        client: &v,
+        advisor_id,
+        supervisor_id,
+    };
     let id = match insert_new(&mut tx, std::slice::from_ref(&item), today, now).await {
         Ok(ids) => ids[0],
         Err(e) if is_unique_violation(&e) => return Err(document_taken()),
         Err(e) => return Err(e.into()),
     };
-    audit::record(&mut tx, Some(viewer.user_id), "client.create", &format!("client:{id}"), &v.document_number, now).await?;
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "client.create",
+        &format!("client:{id}"),
+        &v.document_number,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
 
-pub async fn update(db: &Db, viewer: &Viewer, id: i64, v: ValidClient, today: NaiveDate, now: DateTime<Utc>) -> Result<(), AppError> {
+pub async fn update(
+    db: &Db,
+    viewer: &Viewer,
+    id: i64,
+    v: ValidClient,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     let current = get(db, viewer, id, today, now).await?;
     let mut tx = db.begin().await?;
-    let (advisor_id, supervisor_id) = resolve_assignment(&mut tx, viewer, Some(current.advisor_id), v.advisor_id).await?;
+    let (advisor_id, supervisor_id) =
+        resolve_assignment(&mut tx, viewer, Some(current.advisor_id), v.advisor_id).await?;
     match replace_existing(&mut tx, id, &v, advisor_id, supervisor_id, today, now).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => return Err(document_taken()),
         Err(e) => return Err(e.into()),
     }
-    audit::record(&mut tx, Some(viewer.user_id), "client.update", &format!("client:{id}"), &v.document_number, now).await?;
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "client.update",
+        &format!("client:{id}"),
+        &v.document_number,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Assigns clients to `advisor_id` (or unassigns, for admins): all of them or none.
-pub async fn assign(db: &Db, viewer: &Viewer, ids: &[i64], advisor_id: Option<i64>, now: DateTime<Utc>) -> Result<u64, AppError> {
+pub async fn assign(
+    db: &Db,
+    viewer: &Viewer,
+    ids: &[i64],
+    advisor_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
     if !viewer.may_reassign() {
         return Err(AppError::Forbidden);
     }
@@ -618,16 +778,34 @@ pub async fn assign(db: &Db, viewer: &Viewer, ids: &[i64], advisor_id: Option<i6
         return Err(AppError::invalid("ids", "Selecciona al menos un cliente."));
     }
     if ids.len() > MAX_ASSIGN {
-        return Err(AppError::invalid("ids", format!("Se pueden reasignar hasta {MAX_ASSIGN} clientes a la vez.")));
+        return Err(AppError::invalid(
+            "ids",
+            format!("Se pueden reasignar hasta {MAX_ASSIGN} clientes a la vez."),
+        ));
     }
     let mut tx = db.begin().await?;
     let (advisor_id, supervisor_id) = match advisor_id {
         None if viewer.is_admin() => (None, None),
-        None => return Err(AppError::invalid("advisor_id", "Solo un administrador puede dejar clientes sin asesor.")),
+        None => {
+            return Err(AppError::invalid(
+                "advisor_id",
+                "Solo un administrador puede dejar clientes sin asesor.",
+            ))
+        }
         Some(target) => match users::assignee(&mut tx, target).await? {
             Some(t) if viewer.may_assign_to(&t) => (Some(t.id), t.team_supervisor()),
-            Some(_) => return Err(AppError::invalid("advisor_id", "No puedes asignar clientes a ese usuario.")),
-            None => return Err(AppError::invalid("advisor_id", "Elige un asesor de la lista.")),
+            Some(_) => {
+                return Err(AppError::invalid(
+                    "advisor_id",
+                    "No puedes asignar clientes a ese usuario.",
+                ))
+            }
+            None => {
+                return Err(AppError::invalid(
+                    "advisor_id",
+                    "Elige un asesor de la lista.",
+                ))
+            }
         },
     };
     let scope = viewer.read_scope();
@@ -687,7 +865,11 @@ pub async fn roll_forward(db: &Db, today: NaiveDate) -> Result<u64, AppError> {
         })?;
         for (id,) in &ids {
             let s = DebtSummary::compute(
-                lines.iter().filter(|l| l.0 == *id).map(|l| DebtLine { due_date: l.1, amount_cents: l.2, paid_cents: l.3 }),
+                lines.iter().filter(|l| l.0 == *id).map(|l| DebtLine {
+                    due_date: l.1,
+                    amount_cents: l.2,
+                    paid_cents: l.3,
+                }),
                 today,
             );
             on_tx!(&mut tx, c => sqlx::query(

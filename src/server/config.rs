@@ -60,7 +60,10 @@ impl Config {
         Self::from_sources(FileConfig::default(), |_| None).expect("the defaults are valid")
     }
 
-    fn from_sources(file: FileConfig, env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    fn from_sources(
+        file: FileConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, String> {
         fn pick<T: std::str::FromStr>(
             env: &impl Fn(&str) -> Option<String>,
             keys: &[&str],
@@ -77,9 +80,24 @@ impl Config {
             }
             Ok(file.unwrap_or(default))
         }
-        let bind: String = pick(&env, &["RECAUDO_BIND_ADDRESS"], file.bind_address, "127.0.0.1:3000".into())?;
-        let tz: String = pick(&env, &["RECAUDO_TIME_ZONE"], file.time_zone, "America/Bogota".into())?;
-        let public_origin: String = pick(&env, &["RECAUDO_PUBLIC_ORIGIN"], file.public_origin, String::new())?;
+        let bind: String = pick(
+            &env,
+            &["RECAUDO_BIND_ADDRESS"],
+            file.bind_address,
+            "127.0.0.1:3000".into(),
+        )?;
+        let tz: String = pick(
+            &env,
+            &["RECAUDO_TIME_ZONE"],
+            file.time_zone,
+            "America/Bogota".into(),
+        )?;
+        let public_origin: String = pick(
+            &env,
+            &["RECAUDO_PUBLIC_ORIGIN"],
+            file.public_origin,
+            String::new(),
+        )?;
         let config = Config {
             bind_address: bind
                 .parse()
@@ -90,15 +108,36 @@ impl Config {
                 file.database_url,
                 DEFAULT_DATABASE_URL.into(),
             )?,
-            refresh_interval_secs: pick(&env, &["RECAUDO_REFRESH_INTERVAL_SECS"], file.refresh_interval_secs, 1800)?,
+            refresh_interval_secs: pick(
+                &env,
+                &["RECAUDO_REFRESH_INTERVAL_SECS"],
+                file.refresh_interval_secs,
+                1800,
+            )?,
             demo: pick(&env, &["RECAUDO_DEMO"], file.demo, false)?,
             time_zone: tz
                 .parse()
                 .map_err(|_| format!("time_zone: «{tz}» no es una zona horaria IANA"))?,
-            session_idle_minutes: pick(&env, &["RECAUDO_SESSION_IDLE_MINUTES"], file.session_idle_minutes, 30)?,
-            session_absolute_hours: pick(&env, &["RECAUDO_SESSION_ABSOLUTE_HOURS"], file.session_absolute_hours, 12)?,
-            secure_cookies: pick(&env, &["RECAUDO_SECURE_COOKIES"], file.secure_cookies, false)?,
-            public_origin: Some(public_origin.trim_end_matches('/').to_string()).filter(|s| !s.is_empty()),
+            session_idle_minutes: pick(
+                &env,
+                &["RECAUDO_SESSION_IDLE_MINUTES"],
+                file.session_idle_minutes,
+                30,
+            )?,
+            session_absolute_hours: pick(
+                &env,
+                &["RECAUDO_SESSION_ABSOLUTE_HOURS"],
+                file.session_absolute_hours,
+                12,
+            )?,
+            secure_cookies: pick(
+                &env,
+                &["RECAUDO_SECURE_COOKIES"],
+                file.secure_cookies,
+                false,
+            )?,
+            public_origin: Some(public_origin.trim_end_matches('/').to_string())
+                .filter(|s| !s.is_empty()),
         };
         if config.refresh_interval_secs < 10 {
             return Err("refresh_interval_secs: mínimo 10 segundos".into());
@@ -111,7 +150,9 @@ impl Config {
 
     /// Today in the organisation's time zone.
     pub fn today(&self) -> chrono::NaiveDate {
-        chrono::Utc::now().with_timezone(&self.time_zone).date_naive()
+        chrono::Utc::now()
+            .with_timezone(&self.time_zone)
+            .date_naive()
     }
 }
 
@@ -121,8 +162,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -138,7 +181,8 @@ mod tests {
 
     #[test]
     fn the_environment_overrides_the_file() {
-        let file: FileConfig = toml::from_str("demo = false\nbind_address = \"0.0.0.0:8080\"").unwrap();
+        let file: FileConfig =
+            toml::from_str("demo = false\nbind_address = \"0.0.0.0:8080\"").unwrap();
         let c = Config::from_sources(
             file,
             env(&[("RECAUDO_DEMO", "true"), ("DATABASE_URL", "postgres://x/y")]),
@@ -151,9 +195,14 @@ mod tests {
 
     #[test]
     fn bad_values_and_unknown_keys_are_refused_with_their_name() {
-        let err = Config::from_sources(FileConfig::default(), env(&[("RECAUDO_DEMO", "quizás")])).unwrap_err();
+        let err = Config::from_sources(FileConfig::default(), env(&[("RECAUDO_DEMO", "quizás")]))
+            .unwrap_err();
         assert!(err.contains("RECAUDO_DEMO"), "{err}");
-        let err = Config::from_sources(FileConfig::default(), env(&[("RECAUDO_TIME_ZONE", "Marte/Olympus")])).unwrap_err();
+        let err = Config::from_sources(
+            FileConfig::default(),
+            env(&[("RECAUDO_TIME_ZONE", "Marte/Olympus")]),
+        )
+        .unwrap_err();
         assert!(err.contains("time_zone"), "{err}");
         assert!(toml::from_str::<FileConfig>("demoo = true").is_err());
     }

@@ -4,7 +4,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, COOKIE, HOST, LOCATION, ORIGIN, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, COOKIE, HOST, LOCATION, ORIGIN, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -63,7 +66,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), session_layer))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session_layer,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
@@ -93,7 +99,10 @@ fn origin_allowed(headers: &HeaderMap, config: &Config) -> bool {
     if let Some(public) = &config.public_origin {
         return origin == public;
     }
-    let host = headers.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     origin
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"))
@@ -113,7 +122,9 @@ fn is_page(method: &Method, path: &str) -> bool {
 fn encode_component(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -130,17 +141,26 @@ fn redirect(to: &str) -> Response {
 async fn session_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if !req.method().is_safe() && !origin_allowed(req.headers(), &state.config) {
         tracing::warn!(path = %req.uri().path(), "cross-origin request refused");
-        return (StatusCode::FORBIDDEN, "Solicitud rechazada: origen no permitido.").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "Solicitud rechazada: origen no permitido.",
+        )
+            .into_response();
     }
     let token = cookie_value(req.headers(), SESSION_COOKIE);
     let viewer = match &token {
-        Some(t) => match auth::resolve_session(&state.db, state.session_policy(), t, Utc::now()).await {
-            Ok(v) => v,
-            Err(_) => {
-                return (StatusCode::SERVICE_UNAVAILABLE, "El servicio no está disponible. Inténtalo en unos minutos.")
-                    .into_response()
+        Some(t) => {
+            match auth::resolve_session(&state.db, state.session_policy(), t, Utc::now()).await {
+                Ok(v) => v,
+                Err(_) => {
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "El servicio no está disponible. Inténtalo en unos minutos.",
+                    )
+                        .into_response()
+                }
             }
-        },
+        }
         None => None,
     };
     let path = req.uri().path().to_string();
@@ -169,7 +189,10 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+    h.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
     if !cacheable {
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -183,7 +206,10 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.append(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
         }
         h
     }
@@ -197,20 +223,50 @@ mod tests {
     #[test]
     fn same_origin_posts_pass_and_cross_site_ones_do_not() {
         let c = config(None);
-        assert!(origin_allowed(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")]), &c));
-        assert!(!origin_allowed(&headers(&[("origin", "http://evil.example"), ("host", "127.0.0.1:3000")]), &c));
-        assert!(!origin_allowed(&headers(&[("origin", "null"), ("host", "127.0.0.1:3000")]), &c));
-        assert!(origin_allowed(&headers(&[]), &c), "non-browser clients send no Origin");
-        assert!(!origin_allowed(&headers(&[("sec-fetch-site", "cross-site")]), &c));
+        assert!(origin_allowed(
+            &headers(&[
+                ("origin", "http://127.0.0.1:3000"),
+                ("host", "127.0.0.1:3000")
+            ]),
+            &c
+        ));
+        assert!(!origin_allowed(
+            &headers(&[
+                ("origin", "http://evil.example"),
+                ("host", "127.0.0.1:3000")
+            ]),
+            &c
+        ));
+        assert!(!origin_allowed(
+            &headers(&[("origin", "null"), ("host", "127.0.0.1:3000")]),
+            &c
+        ));
+        assert!(
+            origin_allowed(&headers(&[]), &c),
+            "non-browser clients send no Origin"
+        );
+        assert!(!origin_allowed(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            &c
+        ));
         let behind_proxy = config(Some("https://cobranzas.example"));
-        assert!(origin_allowed(&headers(&[("origin", "https://cobranzas.example"), ("host", "10.0.0.5")]), &behind_proxy));
+        assert!(origin_allowed(
+            &headers(&[
+                ("origin", "https://cobranzas.example"),
+                ("host", "10.0.0.5")
+            ]),
+            &behind_proxy
+        ));
     }
 
     #[test]
     fn the_session_cookie_is_found_among_others() {
         let h = headers(&[("cookie", "a=1; recaudo_session=tok; b=2")]);
         assert_eq!(cookie_value(&h, SESSION_COOKIE).as_deref(), Some("tok"));
-        assert_eq!(cookie_value(&headers(&[("cookie", "recaudo_session=")]), SESSION_COOKIE), None);
+        assert_eq!(
+            cookie_value(&headers(&[("cookie", "recaudo_session=")]), SESSION_COOKIE),
+            None
+        );
     }
 
     #[test]
@@ -222,6 +278,9 @@ mod tests {
         assert!(!is_page(&Method::GET, "/api/list_clients"));
         assert!(!is_page(&Method::GET, "/pkg/recaudo.wasm"));
         assert!(!is_page(&Method::GET, "/favicon.ico"));
-        assert_eq!(encode_component("/clientes?q=ana pérez"), "/clientes%3Fq%3Dana%20p%C3%A9rez");
+        assert_eq!(
+            encode_component("/clientes?q=ana pérez"),
+            "/clientes%3Fq%3Dana%20p%C3%A9rez"
+        );
     }
 }

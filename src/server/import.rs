@@ -9,15 +9,22 @@ use sqlx::QueryBuilder;
 use crate::domain::error::{AppError, RowError};
 use crate::domain::import::{plan, ImportSummary, ImportedClient, MAX_LISTED_ERRORS};
 use crate::domain::user::{Assignee, Viewer};
+use crate::on_db;
 use crate::server::clients::{self, NewClient};
 use crate::server::db::{is_unique_violation, Db};
 use crate::server::{audit, users};
-use crate::on_db;
 
 pub const MAX_ROWS: usize = 200_000;
 
 fn file_error(message: impl Into<String>) -> AppError {
-    AppError::InvalidFile(vec![RowError { row: 1, column: "—".into(), message: message.into() }], 1)
+    AppError::InvalidFile(
+        vec![RowError {
+            row: 1,
+            column: "—".into(),
+            message: message.into(),
+        }],
+        1,
+    )
 }
 
 /// Splits the text into header and rows. The delimiter is whichever of `;`, `,` or tab
@@ -31,7 +38,9 @@ pub fn decode(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>), AppError> {
     }
     let first_line = text.lines().next().unwrap_or("");
     if first_line.trim().is_empty() {
-        return Err(file_error("El archivo está vacío o su primera fila no tiene encabezados."));
+        return Err(file_error(
+            "El archivo está vacío o su primera fila no tiene encabezados.",
+        ));
     }
     let delimiter = [b';', b',', b'\t']
         .into_iter()
@@ -52,12 +61,18 @@ pub fn decode(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>), AppError> {
     let mut errors = Vec::new();
     for (i, record) in reader.records().enumerate() {
         if rows.len() >= MAX_ROWS {
-            return Err(file_error(format!("El archivo supera las {MAX_ROWS} filas; divídelo en partes.")));
+            return Err(file_error(format!(
+                "El archivo supera las {MAX_ROWS} filas; divídelo en partes."
+            )));
         }
         match record {
             Ok(r) => rows.push(r.iter().map(str::to_string).collect()),
             Err(e) => {
-                errors.push(RowError { row: i + 2, column: "—".into(), message: format!("Fila mal formada: {e}") });
+                errors.push(RowError {
+                    row: i + 2,
+                    column: "—".into(),
+                    message: format!("Fila mal formada: {e}"),
+                });
                 rows.push(Vec::new());
             }
         }
@@ -76,25 +91,42 @@ struct AdvisorKey {
     email: String,
 }
 
-pub async fn import_csv(db: &Db, viewer: &Viewer, text: &str, today: NaiveDate, now: DateTime<Utc>) -> Result<ImportSummary, AppError> {
+pub async fn import_csv(
+    db: &Db,
+    viewer: &Viewer,
+    text: &str,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<ImportSummary, AppError> {
     if !viewer.is_admin() {
         return Err(AppError::Forbidden);
     }
     let (headers, rows) = decode(text)?;
 
-    let assignees: HashMap<i64, Assignee> = users::assignees(db).await?.into_iter().map(|a| (a.id, a)).collect();
+    let assignees: HashMap<i64, Assignee> = users::assignees(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
     let emails: Vec<AdvisorKey> = on_db!(db, p => sqlx::query_as("SELECT id, email FROM users WHERE role <> 'admin'").fetch_all(p).await)?;
     let by_email: HashMap<String, i64> = emails.into_iter().map(|k| (k.email, k.id)).collect();
     let lookup = |cell: &str| -> Result<i64, String> {
         let cell = cell.trim();
-        let id = cell.parse::<i64>().ok().filter(|id| assignees.contains_key(id)).or_else(|| by_email.get(&cell.to_lowercase()).copied());
+        let id = cell
+            .parse::<i64>()
+            .ok()
+            .filter(|id| assignees.contains_key(id))
+            .or_else(|| by_email.get(&cell.to_lowercase()).copied());
         match id.and_then(|id| assignees.get(&id)) {
             Some(a) if a.active => Ok(a.id),
             Some(_) => Err(format!("El usuario «{cell}» está desactivado.")),
-            None => Err(format!("No hay un asesor o supervisor «{cell}» (usa su ID o su correo).")),
+            None => Err(format!(
+                "No hay un asesor o supervisor «{cell}» (usa su ID o su correo)."
+            )),
         }
     };
-    let planned = plan(&headers, &rows, &lookup).map_err(|(errors, total)| AppError::InvalidFile(errors, total))?;
+    let planned = plan(&headers, &rows, &lookup)
+        .map_err(|(errors, total)| AppError::InvalidFile(errors, total))?;
 
     let mut existing: HashMap<String, i64> = HashMap::new();
     for chunk in planned.chunks(1000) {
@@ -112,7 +144,10 @@ pub async fn import_csv(db: &Db, viewer: &Viewer, text: &str, today: NaiveDate, 
 
     // Merge re-imported clients into what is stored; a merge that would break a rule is
     // reported like any other error in the file.
-    let admin = Viewer { filter_unlocked: true, ..viewer.clone() };
+    let admin = Viewer {
+        filter_unlocked: true,
+        ..viewer.clone()
+    };
     let mut updates = Vec::new();
     let mut errors = Vec::new();
     let mut new: Vec<&ImportedClient> = Vec::new();
@@ -122,7 +157,11 @@ pub async fn import_csv(db: &Db, viewer: &Viewer, text: &str, today: NaiveDate, 
                 let stored = clients::get(db, &admin, id, today, now).await?.to_valid();
                 match item.merge_into(stored) {
                     Ok(merged) => updates.push((id, merged)),
-                    Err((column, message)) => errors.push(RowError { row: item.rows[0], column, message }),
+                    Err((column, message)) => errors.push(RowError {
+                        row: item.rows[0],
+                        column,
+                        message,
+                    }),
                 }
             }
             None => new.push(item),
@@ -134,16 +173,33 @@ pub async fn import_csv(db: &Db, viewer: &Viewer, text: &str, today: NaiveDate, 
         return Err(AppError::InvalidFile(errors, total));
     }
 
-    let team = |advisor_id: Option<i64>| advisor_id.and_then(|id| assignees.get(&id)).and_then(Assignee::team_supervisor);
+    let team = |advisor_id: Option<i64>| {
+        advisor_id
+            .and_then(|id| assignees.get(&id))
+            .and_then(Assignee::team_supervisor)
+    };
     let new_items: Vec<NewClient> = new
         .iter()
-        .map(|i| NewClient { client: &i.client, advisor_id: i.client.advisor_id, supervisor_id: team(i.client.advisor_id) })
+        .map(|i| NewClient {
+            client: &i.client,
+            advisor_id: i.client.advisor_id,
+            supervisor_id: team(i.client.advisor_id),
+        })
         .collect();
     let mut tx = db.begin().await?;
     let written = async {
         clients::insert_new(&mut tx, &new_items, today, now).await?;
         for (id, merged) in &updates {
-            clients::replace_existing(&mut tx, *id, merged, merged.advisor_id, team(merged.advisor_id), today, now).await?;
+            clients::replace_existing(
+                &mut tx,
+                *id,
+                merged,
+                merged.advisor_id,
+                team(merged.advisor_id),
+                today,
+                now,
+            )
+            .await?;
         }
         Ok::<(), sqlx::Error>(())
     }
@@ -168,7 +224,10 @@ pub async fn import_csv(db: &Db, viewer: &Viewer, text: &str, today: NaiveDate, 
         Some(viewer.user_id),
         "portfolio.import",
         "clients",
-        &format!("{} filas, {} nuevos, {} actualizados", summary.rows, summary.created, summary.updated),
+        &format!(
+            "{} filas, {} nuevos, {} actualizados",
+            summary.rows, summary.created, summary.updated
+        ),
         now,
     )
     .await?;
@@ -186,7 +245,11 @@ mod tests {
 
     #[test]
     fn the_delimiter_is_sniffed_from_the_header() {
-        for (text, n) in [("a;b;c\n1;2;3", 3), ("a,b\n1,2", 2), ("a\tb\tc\td\n1\t2\t3\t4", 4)] {
+        for (text, n) in [
+            ("a;b;c\n1;2;3", 3),
+            ("a,b\n1,2", 2),
+            ("a\tb\tc\td\n1\t2\t3\t4", 4),
+        ] {
             let (h, rows) = decode(text).unwrap();
             assert_eq!(h.len(), n);
             assert_eq!(rows[0].len(), n);
@@ -195,14 +258,18 @@ mod tests {
 
     #[test]
     fn quoted_cells_keep_their_delimiters_and_bom_is_dropped() {
-        let (h, rows) = decode("\u{feff}Nombre;Notas\n\"Pérez; Ana\";\"dijo \"\"hola\"\"\"").unwrap();
+        let (h, rows) =
+            decode("\u{feff}Nombre;Notas\n\"Pérez; Ana\";\"dijo \"\"hola\"\"\"").unwrap();
         assert_eq!(h[0], "Nombre");
         assert_eq!(rows[0], vec!["Pérez; Ana", "dijo \"hola\""]);
     }
 
     #[test]
     fn undecodable_and_empty_files_are_refused() {
-        assert!(decode("Nombre;Pa\u{fffd}s\n").unwrap_err().to_string().contains("1 error"));
+        assert!(decode("Nombre;Pa\u{fffd}s\n")
+            .unwrap_err()
+            .to_string()
+            .contains("1 error"));
         assert!(matches!(decode(""), Err(AppError::InvalidFile(..))));
     }
 }

@@ -24,10 +24,15 @@ use crate::server::http::AppState;
 pub const DEMO_CLIENTS: usize = 2_000;
 
 pub async fn open_database(config: &Config) -> Result<Db, String> {
-    let db = Db::connect(&config.database_url)
+    let db = Db::connect(&config.database_url).await.map_err(|e| {
+        format!(
+            "No se pudo abrir la base de datos {}: {e}",
+            redact(&config.database_url)
+        )
+    })?;
+    db.migrate()
         .await
-        .map_err(|e| format!("No se pudo abrir la base de datos {}: {e}", redact(&config.database_url)))?;
-    db.migrate().await.map_err(|e| format!("No se pudieron aplicar las migraciones: {e}"))?;
+        .map_err(|e| format!("No se pudieron aplicar las migraciones: {e}"))?;
     Ok(db)
 }
 
@@ -55,7 +60,10 @@ pub async fn serve(config: Config) -> Result<(), String> {
         if report.clients_created > 0 {
             tracing::info!(clients = report.clients_created, "demo portfolio seeded");
         }
-    } else if seed::demo_users_exist(&db).await.map_err(|e| e.to_string())? {
+    } else if seed::demo_users_exist(&db)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         return Err(format!(
             "La base de datos tiene usuarios de demostración (@{}), con una contraseña pública. \
              Fuera del modo demo el servidor no arranca así: usa una base de datos sin datos de demostración, \
@@ -64,7 +72,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
         ));
     }
 
-    let leptos = leptos::config::get_configuration(None).map_err(|e| format!("Configuración de Leptos: {e}"))?;
+    let leptos = leptos::config::get_configuration(None)
+        .map_err(|e| format!("Configuración de Leptos: {e}"))?;
     let state = AppState {
         leptos_options: leptos.leptos_options,
         db: db.clone(),
@@ -76,12 +85,15 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("No se pudo escuchar en {}: {e}", config.bind_address))?;
     println!("Recaudo escuchando en http://{}", config.bind_address);
-    axum::serve(listener, http::router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+    axum::serve(
+        listener,
+        http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     db.close().await;
     Ok(())
 }
@@ -107,8 +119,14 @@ async fn maintenance(state: AppState) {
 mod tests {
     #[test]
     fn passwords_are_kept_out_of_messages() {
-        assert_eq!(super::redact("postgres://app:secreto@db:5432/x"), "postgres://app:***@db:5432/x");
+        assert_eq!(
+            super::redact("postgres://app:secreto@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
         assert_eq!(super::redact("postgres://app@db/x"), "postgres://app@db/x");
-        assert_eq!(super::redact("sqlite://data/recaudo.db"), "sqlite://data/recaudo.db");
+        assert_eq!(
+            super::redact("sqlite://data/recaudo.db"),
+            "sqlite://data/recaudo.db"
+        );
     }
 }

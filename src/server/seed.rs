@@ -9,7 +9,9 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use crate::domain::client::{ClientInput, ContactsInput, DebtInput, PartyRole, RelatedInput, ValidClient};
+use crate::domain::client::{
+    ClientInput, ContactsInput, DebtInput, PartyRole, RelatedInput, ValidClient,
+};
 use crate::domain::error::AppError;
 use crate::domain::user::{Assignee, Role};
 use crate::server::auth::hash_password;
@@ -22,18 +24,56 @@ pub const DEMO_DOMAIN: &str = "demo.recaudo";
 
 /// (e-mail, name, role, supervisor's e-mail)
 pub const DEMO_USERS: [(&str, &str, Role, Option<&str>); 7] = [
-    ("admin@demo.recaudo", "Administración Recaudo", Role::Admin, None),
-    ("supervisor1@demo.recaudo", "Laura Castillo", Role::Supervisor, None),
-    ("supervisor2@demo.recaudo", "Jorge Medina", Role::Supervisor, None),
-    ("asesor1@demo.recaudo", "Camila Rojas", Role::Advisor, Some("supervisor1@demo.recaudo")),
-    ("asesor2@demo.recaudo", "Andrés Gómez", Role::Advisor, Some("supervisor1@demo.recaudo")),
-    ("asesor3@demo.recaudo", "Valentina Díaz", Role::Advisor, Some("supervisor2@demo.recaudo")),
-    ("asesor4@demo.recaudo", "Mateo Herrera", Role::Advisor, Some("supervisor2@demo.recaudo")),
+    (
+        "admin@demo.recaudo",
+        "Administración Recaudo",
+        Role::Admin,
+        None,
+    ),
+    (
+        "supervisor1@demo.recaudo",
+        "Laura Castillo",
+        Role::Supervisor,
+        None,
+    ),
+    (
+        "supervisor2@demo.recaudo",
+        "Jorge Medina",
+        Role::Supervisor,
+        None,
+    ),
+    (
+        "asesor1@demo.recaudo",
+        "Camila Rojas",
+        Role::Advisor,
+        Some("supervisor1@demo.recaudo"),
+    ),
+    (
+        "asesor2@demo.recaudo",
+        "Andrés Gómez",
+        Role::Advisor,
+        Some("supervisor1@demo.recaudo"),
+    ),
+    (
+        "asesor3@demo.recaudo",
+        "Valentina Díaz",
+        Role::Advisor,
+        Some("supervisor2@demo.recaudo"),
+    ),
+    (
+        "asesor4@demo.recaudo",
+        "Mateo Herrera",
+        Role::Advisor,
+        Some("supervisor2@demo.recaudo"),
+    ),
 ];
 
 /// Creates the demo users, or puts them back as they should be (role, team, password,
 /// active). Returns their ids by e-mail.
-pub async fn ensure_demo_users(db: &Db, now: DateTime<Utc>) -> Result<HashMap<&'static str, i64>, AppError> {
+pub async fn ensure_demo_users(
+    db: &Db,
+    now: DateTime<Utc>,
+) -> Result<HashMap<&'static str, i64>, AppError> {
     let hash = hash_password(DEMO_PASSWORD.to_string()).await?;
     let mut ids: HashMap<&'static str, i64> = HashMap::new();
     let mut tx = db.begin().await?;
@@ -55,13 +95,13 @@ pub async fn ensure_demo_users(db: &Db, now: DateTime<Utc>) -> Result<HashMap<&'
 }
 
 pub async fn demo_users_exist(db: &Db) -> Result<bool, AppError> {
-    let found: Option<(i64,)> =
-        on_db!(db, p => sqlx::query_as("SELECT id FROM users WHERE is_demo LIMIT 1").fetch_optional(p).await)?;
+    let found: Option<(i64,)> = on_db!(db, p => sqlx::query_as("SELECT id FROM users WHERE is_demo LIMIT 1").fetch_optional(p).await)?;
     Ok(found.is_some())
 }
 
 pub async fn client_count(db: &Db) -> Result<i64, AppError> {
-    let (n,): (i64,) = on_db!(db, p => sqlx::query_as("SELECT COUNT(*) FROM clients").fetch_one(p).await)?;
+    let (n,): (i64,) =
+        on_db!(db, p => sqlx::query_as("SELECT COUNT(*) FROM clients").fetch_one(p).await)?;
     Ok(n)
 }
 
@@ -73,16 +113,29 @@ pub struct SeedReport {
 }
 
 /// Seeds the demo users and, into a database without clients, `clients` demo clients.
-pub async fn seed(db: &Db, clients: usize, today: NaiveDate, now: DateTime<Utc>) -> Result<SeedReport, AppError> {
+pub async fn seed(
+    db: &Db,
+    clients: usize,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<SeedReport, AppError> {
     let ids = ensure_demo_users(db, now).await?;
     let existing = client_count(db).await?;
     if existing > 0 {
-        return Ok(SeedReport { users: ids.len(), clients_created: 0, clients_existing: existing });
+        return Ok(SeedReport {
+            users: ids.len(),
+            clients_created: 0,
+            clients_existing: existing,
+        });
     }
     let holders = demo_holders(&ids);
     let created = insert_generated(db, clients, &holders, today, now).await?;
     db.refresh_statistics().await?;
-    Ok(SeedReport { users: ids.len(), clients_created: created, clients_existing: 0 })
+    Ok(SeedReport {
+        users: ids.len(),
+        clients_created: created,
+        clients_existing: 0,
+    })
 }
 
 /// The demo portfolio is spread over the four advisors, with a few clients held by the
@@ -96,12 +149,46 @@ fn demo_holders(ids: &HashMap<&'static str, i64>) -> Vec<(Option<Assignee>, u32)
         active: true,
     };
     vec![
-        (Some(assignee("asesor1@demo.recaudo", Role::Advisor, Some("supervisor1@demo.recaudo"))), 23),
-        (Some(assignee("asesor2@demo.recaudo", Role::Advisor, Some("supervisor1@demo.recaudo"))), 23),
-        (Some(assignee("asesor3@demo.recaudo", Role::Advisor, Some("supervisor2@demo.recaudo"))), 23),
-        (Some(assignee("asesor4@demo.recaudo", Role::Advisor, Some("supervisor2@demo.recaudo"))), 23),
-        (Some(assignee("supervisor1@demo.recaudo", Role::Supervisor, None)), 3),
-        (Some(assignee("supervisor2@demo.recaudo", Role::Supervisor, None)), 3),
+        (
+            Some(assignee(
+                "asesor1@demo.recaudo",
+                Role::Advisor,
+                Some("supervisor1@demo.recaudo"),
+            )),
+            23,
+        ),
+        (
+            Some(assignee(
+                "asesor2@demo.recaudo",
+                Role::Advisor,
+                Some("supervisor1@demo.recaudo"),
+            )),
+            23,
+        ),
+        (
+            Some(assignee(
+                "asesor3@demo.recaudo",
+                Role::Advisor,
+                Some("supervisor2@demo.recaudo"),
+            )),
+            23,
+        ),
+        (
+            Some(assignee(
+                "asesor4@demo.recaudo",
+                Role::Advisor,
+                Some("supervisor2@demo.recaudo"),
+            )),
+            23,
+        ),
+        (
+            Some(assignee("supervisor1@demo.recaudo", Role::Supervisor, None)),
+            3,
+        ),
+        (
+            Some(assignee("supervisor2@demo.recaudo", Role::Supervisor, None)),
+            3,
+        ),
         (None, 2),
     ]
 }
@@ -158,31 +245,153 @@ pub async fn insert_generated(
 }
 
 const FIRST_NAMES: &[&str] = &[
-    "María", "José", "Luis", "Ana", "Carlos", "Lucía", "Juan", "Sofía", "Diego", "Valeria", "Jorge",
-    "Camila", "Andrés", "Daniela", "Miguel", "Gabriela", "Fernando", "Paula", "Ricardo", "Isabel",
-    "Alejandro", "Natalia", "Sebastián", "Mariana", "Héctor", "Carolina", "Óscar", "Verónica",
-    "Raúl", "Patricia", "Julián", "Adriana", "Esteban", "Lorena", "Iván", "Mónica",
+    "María",
+    "José",
+    "Luis",
+    "Ana",
+    "Carlos",
+    "Lucía",
+    "Juan",
+    "Sofía",
+    "Diego",
+    "Valeria",
+    "Jorge",
+    "Camila",
+    "Andrés",
+    "Daniela",
+    "Miguel",
+    "Gabriela",
+    "Fernando",
+    "Paula",
+    "Ricardo",
+    "Isabel",
+    "Alejandro",
+    "Natalia",
+    "Sebastián",
+    "Mariana",
+    "Héctor",
+    "Carolina",
+    "Óscar",
+    "Verónica",
+    "Raúl",
+    "Patricia",
+    "Julián",
+    "Adriana",
+    "Esteban",
+    "Lorena",
+    "Iván",
+    "Mónica",
 ];
 const LAST_NAMES: &[&str] = &[
-    "González", "Rodríguez", "Gómez", "Fernández", "López", "Díaz", "Martínez", "Pérez", "García",
-    "Sánchez", "Romero", "Sosa", "Torres", "Álvarez", "Ruiz", "Ramírez", "Flores", "Benítez",
-    "Acosta", "Medina", "Herrera", "Suárez", "Aguirre", "Giménez", "Gutiérrez", "Pereyra", "Rojas",
-    "Molina", "Castro", "Ortiz", "Silva", "Núñez", "Luna", "Cabrera", "Ríos", "Morales", "Vargas",
-    "Muñoz", "Castillo", "Jiménez", "Mendoza", "Cárdenas", "Quintero", "Salazar", "Ospina",
+    "González",
+    "Rodríguez",
+    "Gómez",
+    "Fernández",
+    "López",
+    "Díaz",
+    "Martínez",
+    "Pérez",
+    "García",
+    "Sánchez",
+    "Romero",
+    "Sosa",
+    "Torres",
+    "Álvarez",
+    "Ruiz",
+    "Ramírez",
+    "Flores",
+    "Benítez",
+    "Acosta",
+    "Medina",
+    "Herrera",
+    "Suárez",
+    "Aguirre",
+    "Giménez",
+    "Gutiérrez",
+    "Pereyra",
+    "Rojas",
+    "Molina",
+    "Castro",
+    "Ortiz",
+    "Silva",
+    "Núñez",
+    "Luna",
+    "Cabrera",
+    "Ríos",
+    "Morales",
+    "Vargas",
+    "Muñoz",
+    "Castillo",
+    "Jiménez",
+    "Mendoza",
+    "Cárdenas",
+    "Quintero",
+    "Salazar",
+    "Ospina",
 ];
 const COMPANY_WORDS: &[&str] = &[
-    "Distribuidora", "Comercializadora", "Ferretería", "Transportes", "Inversiones", "Servicios",
-    "Panadería", "Constructora", "Farmacia", "Agroindustrias", "Textiles", "Importadora",
+    "Distribuidora",
+    "Comercializadora",
+    "Ferretería",
+    "Transportes",
+    "Inversiones",
+    "Servicios",
+    "Panadería",
+    "Constructora",
+    "Farmacia",
+    "Agroindustrias",
+    "Textiles",
+    "Importadora",
 ];
 const COMPANY_NAMES: &[&str] = &[
-    "El Roble", "Los Andes", "La Esperanza", "Del Pacífico", "San Martín", "El Progreso", "Santa Fe",
-    "La Montaña", "Del Valle", "Nueva Granada", "El Sol", "La Estrella", "Los Pinos",
+    "El Roble",
+    "Los Andes",
+    "La Esperanza",
+    "Del Pacífico",
+    "San Martín",
+    "El Progreso",
+    "Santa Fe",
+    "La Montaña",
+    "Del Valle",
+    "Nueva Granada",
+    "El Sol",
+    "La Estrella",
+    "Los Pinos",
 ];
 const SUFFIXES: &[&str] = &["S.A.S.", "S.A.", "Ltda.", "S.R.L.", "S.A. de C.V."];
-const SEGMENTS: &[&str] = &["Tarjetas de crédito", "Consumo", "Microcrédito", "Vehículos", "Servicios", "Comercial"];
-const PRODUCTS: &[&str] = &["Tarjeta Clásica", "Tarjeta Oro", "Préstamo personal", "Crédito vehicular", "Plan de servicios", "Factura comercial"];
-const RELATIONSHIPS: &[&str] = &["Hermano", "Hermana", "Madre", "Padre", "Cónyuge", "Amigo", "Compañero de trabajo", "Tía"];
-const MAIL_DOMAINS: &[&str] = &["correo.com", "gmail.com", "hotmail.com", "outlook.com", "yahoo.com"];
+const SEGMENTS: &[&str] = &[
+    "Tarjetas de crédito",
+    "Consumo",
+    "Microcrédito",
+    "Vehículos",
+    "Servicios",
+    "Comercial",
+];
+const PRODUCTS: &[&str] = &[
+    "Tarjeta Clásica",
+    "Tarjeta Oro",
+    "Préstamo personal",
+    "Crédito vehicular",
+    "Plan de servicios",
+    "Factura comercial",
+];
+const RELATIONSHIPS: &[&str] = &[
+    "Hermano",
+    "Hermana",
+    "Madre",
+    "Padre",
+    "Cónyuge",
+    "Amigo",
+    "Compañero de trabajo",
+    "Tía",
+];
+const MAIL_DOMAINS: &[&str] = &[
+    "correo.com",
+    "gmail.com",
+    "hotmail.com",
+    "outlook.com",
+    "yahoo.com",
+];
 /// (country, weight, currency, amount scale in currency units)
 const COUNTRY_MIX: &[(&str, u32, &str, i64)] = &[
     ("CO", 45, "COP", 4_000),
@@ -199,12 +408,19 @@ fn pick<'a>(rng: &mut StdRng, items: &'a [&'a str]) -> &'a str {
 
 /// A national mobile number as people write it in that country.
 fn digits(rng: &mut StdRng, n: usize) -> String {
-    (0..n).map(|_| char::from(b'0' + rng.gen_range(0..10u8))).collect()
+    (0..n)
+        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+        .collect()
 }
 
 fn mobile(rng: &mut StdRng, country: &str) -> String {
     match country {
-        "CO" => format!("3{}{} {}", rng.gen_range(0..3), digits(rng, 1), digits(rng, 7)),
+        "CO" => format!(
+            "3{}{} {}",
+            rng.gen_range(0..3),
+            digits(rng, 1),
+            digits(rng, 7)
+        ),
         "MX" => format!("55 {} {}", digits(rng, 4), digits(rng, 4)),
         "PE" | "CL" => format!("9{} {}", digits(rng, 4), digits(rng, 4)),
         "AR" => format!("11 {}-{}", digits(rng, 4), digits(rng, 4)),
@@ -227,7 +443,10 @@ fn person_name(rng: &mut StdRng) -> (String, String) {
     } else {
         pick(rng, FIRST_NAMES).to_string()
     };
-    (first, format!("{} {}", pick(rng, LAST_NAMES), pick(rng, LAST_NAMES)))
+    (
+        first,
+        format!("{} {}", pick(rng, LAST_NAMES), pick(rng, LAST_NAMES)),
+    )
 }
 
 pub fn generate_client(rng: &mut StdRng, i: usize, today: NaiveDate) -> ClientInput {
@@ -252,7 +471,12 @@ pub fn generate_client(rng: &mut StdRng, i: usize, today: NaiveDate) -> ClientIn
     input.document_number = format!("{}", 10_000_000 + i * 7 + rng.gen_range(0..7));
     let display = if company {
         input.kind = "company".into();
-        input.business_name = format!("{} {} {}", pick(rng, COMPANY_WORDS), pick(rng, COMPANY_NAMES), pick(rng, SUFFIXES));
+        input.business_name = format!(
+            "{} {} {}",
+            pick(rng, COMPANY_WORDS),
+            pick(rng, COMPANY_NAMES),
+            pick(rng, SUFFIXES)
+        );
         input.business_name.clone()
     } else {
         let (first, last) = person_name(rng);
@@ -261,8 +485,14 @@ pub fn generate_client(rng: &mut StdRng, i: usize, today: NaiveDate) -> ClientIn
         format!("{} {}", input.first_name, input.last_name)
     };
     input.contacts = ContactsInput {
-        phones: (0..rng.gen_range(1..3)).map(|_| mobile(rng, country)).collect(),
-        emails: if rng.gen_bool(0.8) { vec![email_for(rng, &display, i)] } else { vec![] },
+        phones: (0..rng.gen_range(1..3))
+            .map(|_| mobile(rng, country))
+            .collect(),
+        emails: if rng.gen_bool(0.8) {
+            vec![email_for(rng, &display, i)]
+        } else {
+            vec![]
+        },
         whatsapps: Vec::new(),
     };
     if rng.gen_bool(0.7) {
@@ -332,24 +562,51 @@ mod tests {
     fn generated_clients_are_valid_varied_and_deterministic() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
         let mut rng = StdRng::seed_from_u64(1);
-        let clients: Vec<ValidClient> = (0..500).map(|i| generate_client(&mut rng, i, today).validate().unwrap()).collect();
-        let docs: std::collections::HashSet<_> = clients.iter().map(|c| &c.document_number).collect();
+        let clients: Vec<ValidClient> = (0..500)
+            .map(|i| generate_client(&mut rng, i, today).validate().unwrap())
+            .collect();
+        let docs: std::collections::HashSet<_> =
+            clients.iter().map(|c| &c.document_number).collect();
         assert_eq!(docs.len(), clients.len(), "documents are unique");
-        assert!(clients.iter().any(|c| c.summary(today).overdue_total_cents == 0));
-        assert!(clients.iter().any(|c| crate::domain::debt::days_overdue(c.summary(today).oldest_unpaid_due_date, today) > 180));
-        assert!(clients.iter().any(|c| c.parties.iter().any(|p| p.role == PartyRole::Guarantor)));
-        assert!(clients.iter().any(|c| c.kind == crate::domain::client::ClientKind::Company));
+        assert!(clients
+            .iter()
+            .any(|c| c.summary(today).overdue_total_cents == 0));
+        assert!(clients.iter().any(|c| crate::domain::debt::days_overdue(
+            c.summary(today).oldest_unpaid_due_date,
+            today
+        ) > 180));
+        assert!(clients
+            .iter()
+            .any(|c| c.parties.iter().any(|p| p.role == PartyRole::Guarantor)));
+        assert!(clients
+            .iter()
+            .any(|c| c.kind == crate::domain::client::ClientKind::Company));
         let mut again = StdRng::seed_from_u64(1);
-        assert_eq!(generate_client(&mut again, 0, today).validate().unwrap(), clients[0]);
+        assert_eq!(
+            generate_client(&mut again, 0, today).validate().unwrap(),
+            clients[0]
+        );
     }
 
     #[test]
     fn demo_teams_are_as_documented() {
         let sup = |email: &str| DEMO_USERS.iter().find(|u| u.0 == email).unwrap().3;
-        assert_eq!(sup("asesor1@demo.recaudo"), Some("supervisor1@demo.recaudo"));
-        assert_eq!(sup("asesor2@demo.recaudo"), Some("supervisor1@demo.recaudo"));
-        assert_eq!(sup("asesor3@demo.recaudo"), Some("supervisor2@demo.recaudo"));
-        assert_eq!(sup("asesor4@demo.recaudo"), Some("supervisor2@demo.recaudo"));
+        assert_eq!(
+            sup("asesor1@demo.recaudo"),
+            Some("supervisor1@demo.recaudo")
+        );
+        assert_eq!(
+            sup("asesor2@demo.recaudo"),
+            Some("supervisor1@demo.recaudo")
+        );
+        assert_eq!(
+            sup("asesor3@demo.recaudo"),
+            Some("supervisor2@demo.recaudo")
+        );
+        assert_eq!(
+            sup("asesor4@demo.recaudo"),
+            Some("supervisor2@demo.recaudo")
+        );
         assert!(DEMO_USERS.iter().all(|u| u.0.ends_with(DEMO_DOMAIN)));
     }
 }

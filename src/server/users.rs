@@ -9,7 +9,8 @@ use crate::server::auth::hash_password;
 use crate::server::db::{is_unique_violation, Db, Tx};
 use crate::{on_db, on_tx};
 
-const USER_SELECT: &str = "SELECT u.id, u.name, u.email, u.role, u.supervisor_id, s.name AS supervisor_name,
+const USER_SELECT: &str =
+    "SELECT u.id, u.name, u.email, u.role, u.supervisor_id, s.name AS supervisor_name,
         u.filter_unlocked, u.active, u.is_demo
     FROM users u LEFT JOIN users s ON s.id = u.supervisor_id";
 
@@ -28,7 +29,9 @@ pub async fn get(db: &Db, id: i64) -> Result<User, AppError> {
 
 pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>, AppError> {
     let sql = format!("{USER_SELECT} WHERE u.email = $1");
-    Ok(on_db!(db, p => sqlx::query_as::<_, User>(&sql).bind(email.trim().to_lowercase()).fetch_optional(p).await)?)
+    Ok(
+        on_db!(db, p => sqlx::query_as::<_, User>(&sql).bind(email.trim().to_lowercase()).fetch_optional(p).await)?,
+    )
 }
 
 /// Users clients can be assigned to, active or not (the caller filters with the rules).
@@ -44,11 +47,19 @@ pub async fn assignee(tx: &mut Tx, id: i64) -> Result<Option<Assignee>, AppError
         .bind(id).fetch_optional(&mut *c).await)?)
 }
 
-async fn check_supervisor(tx: &mut Tx, supervisor_id: Option<i64>, errors: &mut Vec<FieldError>) -> Result<(), AppError> {
+async fn check_supervisor(
+    tx: &mut Tx,
+    supervisor_id: Option<i64>,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), AppError> {
     if let Some(sid) = supervisor_id {
-        let ok = matches!(assignee(tx, sid).await?, Some(a) if a.active && a.role == Role::Supervisor);
+        let ok =
+            matches!(assignee(tx, sid).await?, Some(a) if a.active && a.role == Role::Supervisor);
         if !ok {
-            errors.push(FieldError::new("supervisor_id", "Elige un supervisor activo."));
+            errors.push(FieldError::new(
+                "supervisor_id",
+                "Elige un supervisor activo.",
+            ));
         }
     }
     Ok(())
@@ -88,21 +99,41 @@ pub async fn create(
         Err(e) if is_unique_violation(&e) => return Err(email_taken()),
         Err(e) => return Err(e.into()),
     };
-    audit::record(&mut tx, actor, "user.create", &format!("user:{id}"), &format!("{} ({})", input.email, input.role.as_str()), now).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "user.create",
+        &format!("user:{id}"),
+        &format!("{} ({})", input.email, input.role.as_str()),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     get(db, id).await
 }
 
 /// Edits a user. Deactivation, a role change or a new password end the user's sessions.
-pub async fn update(db: &Db, actor: &Viewer, id: i64, input: ValidUser, now: DateTime<Utc>) -> Result<User, AppError> {
+pub async fn update(
+    db: &Db,
+    actor: &Viewer,
+    id: i64,
+    input: ValidUser,
+    now: DateTime<Utc>,
+) -> Result<User, AppError> {
     let current = get(db, id).await?;
     let mut errors = Vec::new();
     if id == actor.user_id {
         if input.role != Role::Admin && actor.role == Role::Admin {
-            errors.push(FieldError::new("role", "No puedes quitarte el rol de administrador."));
+            errors.push(FieldError::new(
+                "role",
+                "No puedes quitarte el rol de administrador.",
+            ));
         }
         if !input.active {
-            errors.push(FieldError::new("active", "No puedes desactivar tu propio usuario."));
+            errors.push(FieldError::new(
+                "active",
+                "No puedes desactivar tu propio usuario.",
+            ));
         }
     }
     let hash = match &input.password {
@@ -112,20 +143,29 @@ pub async fn update(db: &Db, actor: &Viewer, id: i64, input: ValidUser, now: Dat
     let mut tx = db.begin().await?;
     check_supervisor(&mut tx, input.supervisor_id, &mut errors).await?;
     if input.supervisor_id == Some(id) {
-        errors.push(FieldError::new("supervisor_id", "Un usuario no puede ser su propio supervisor."));
+        errors.push(FieldError::new(
+            "supervisor_id",
+            "Un usuario no puede ser su propio supervisor.",
+        ));
     }
     if current.role == Role::Supervisor && input.role != Role::Supervisor {
         let advisors: Option<(i64,)> = on_tx!(&mut tx, c => sqlx::query_as(
             "SELECT id FROM users WHERE supervisor_id = $1 LIMIT 1").bind(id).fetch_optional(&mut *c).await)?;
         if advisors.is_some() {
-            errors.push(FieldError::new("role", "Tiene asesores a cargo: asígnalos a otro supervisor primero."));
+            errors.push(FieldError::new(
+                "role",
+                "Tiene asesores a cargo: asígnalos a otro supervisor primero.",
+            ));
         }
     }
     if input.role == Role::Admin && current.role != Role::Admin {
         let holds: Option<(i64,)> = on_tx!(&mut tx, c => sqlx::query_as(
             "SELECT id FROM clients WHERE advisor_id = $1 LIMIT 1").bind(id).fetch_optional(&mut *c).await)?;
         if holds.is_some() {
-            errors.push(FieldError::new("role", "Tiene clientes asignados: reasígnalos antes de hacerlo administrador."));
+            errors.push(FieldError::new(
+                "role",
+                "Tiene clientes asignados: reasígnalos antes de hacerlo administrador.",
+            ));
         }
     }
     if !errors.is_empty() {
@@ -159,21 +199,40 @@ pub async fn update(db: &Db, actor: &Viewer, id: i64, input: ValidUser, now: Dat
     }
     let mut changes = Vec::new();
     if current.role != input.role {
-        changes.push(format!("rol {} → {}", current.role.as_str(), input.role.as_str()));
+        changes.push(format!(
+            "rol {} → {}",
+            current.role.as_str(),
+            input.role.as_str()
+        ));
     }
     if current.active != input.active {
-        changes.push(if input.active { "activado".into() } else { "desactivado".to_string() });
+        changes.push(if input.active {
+            "activado".into()
+        } else {
+            "desactivado".to_string()
+        });
     }
     if current.filter_unlocked != input.filter_unlocked {
         changes.push(format!("filtro desbloqueado: {}", input.filter_unlocked));
     }
     if current.supervisor_id != input.supervisor_id {
-        changes.push(format!("supervisor {:?} → {:?}", current.supervisor_id, input.supervisor_id));
+        changes.push(format!(
+            "supervisor {:?} → {:?}",
+            current.supervisor_id, input.supervisor_id
+        ));
     }
     if hash.is_some() {
         changes.push("contraseña cambiada".into());
     }
-    audit::record(&mut tx, Some(actor.user_id), "user.update", &format!("user:{id}"), &changes.join("; "), now).await?;
+    audit::record(
+        &mut tx,
+        Some(actor.user_id),
+        "user.update",
+        &format!("user:{id}"),
+        &changes.join("; "),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     get(db, id).await
 }

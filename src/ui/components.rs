@@ -33,12 +33,18 @@ pub fn field_id(name: &str) -> String {
 }
 
 pub fn message_for(errors: &[FieldError], name: &str) -> Option<String> {
-    errors.iter().find(|e| e.field == name).map(|e| e.message.clone())
+    errors
+        .iter()
+        .find(|e| e.field == name)
+        .map(|e| e.message.clone())
 }
 
 /// The message under a field, announced to screen readers.
 #[component]
-pub fn FieldMessage(errors: RwSignal<Vec<FieldError>>, #[prop(into)] name: String) -> impl IntoView {
+pub fn FieldMessage(
+    errors: RwSignal<Vec<FieldError>>,
+    #[prop(into)] name: String,
+) -> impl IntoView {
     let id = format!("{}-error", field_id(&name));
     let message = Memo::new(move |_| errors.with(|e| message_for(e, &name)));
     view! {

@@ -18,8 +18,13 @@ pub fn LoginPage() -> impl IntoView {
         }
     });
     let error = move || login.value().get().and_then(Result::err);
-    let field_message = move |name: &'static str| move || error().and_then(|e| e.field_message(name));
-    let general = move || error().filter(|e| !matches!(e, AppError::Invalid(_))).map(|e| e.to_string());
+    let field_message =
+        move |name: &'static str| move || error().and_then(|e| e.field_message(name));
+    let general = move || {
+        error()
+            .filter(|e| !matches!(e, AppError::Invalid(_)))
+            .map(|e| e.to_string())
+    };
     view! {
         <Title text="Ingresar · Recaudo" />
         <main class="login">

@@ -70,13 +70,20 @@ pub fn NewUserPage() -> impl IntoView {
 #[component]
 pub fn EditUserPage() -> impl IntoView {
     let params = use_params_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id")).and_then(|v| v.parse::<i64>().ok()));
-    let user = Resource::new(move || id.get(), |id| async move {
-        match id {
-            Some(id) => get_user(id).await,
-            None => Err(AppError::NotFound),
-        }
+    let id = Memo::new(move |_| {
+        params
+            .with(|p| p.get("id"))
+            .and_then(|v| v.parse::<i64>().ok())
     });
+    let user = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_user(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
     view! {
         <Title text="Editar usuario · Recaudo" />
         <Transition fallback=|| view! { <p class="loading">"Cargando usuario…"</p> }>
@@ -141,22 +148,35 @@ fn UserForm(id: Option<i64>, initial: UserInput) -> impl IntoView {
         }
     };
     let text = move |get: fn(&UserInput) -> &String, set: fn(&mut UserInput, String)| {
-        (Signal::derive(move || input.with(|u| get(u).clone())), Callback::new(move |v| input.update(|u| set(u, v))))
+        (
+            Signal::derive(move || input.with(|u| get(u).clone())),
+            Callback::new(move |v| input.update(|u| set(u, v))),
+        )
     };
     let (name, set_name) = text(|u| &u.name, |u, v| u.name = v);
     let (email, set_email) = text(|u| &u.email, |u, v| u.email = v);
     let (password, set_password) = text(|u| &u.password, |u, v| u.password = v);
     let (role, _) = text(|u| &u.role, |u, v| u.role = v);
-    let set_role = Callback::new(move |v: String| input.update(|u| {
-        if v != Role::Advisor.as_str() {
-            u.supervisor_id = None;
-        }
-        u.role = v;
-    }));
-    let roles = Signal::derive(|| Role::ALL.iter().map(|r| (r.as_str().to_string(), r.label().to_string())).collect::<Vec<_>>());
+    let set_role = Callback::new(move |v: String| {
+        input.update(|u| {
+            if v != Role::Advisor.as_str() {
+                u.supervisor_id = None;
+            }
+            u.role = v;
+        })
+    });
+    let roles = Signal::derive(|| {
+        Role::ALL
+            .iter()
+            .map(|r| (r.as_str().to_string(), r.label().to_string()))
+            .collect::<Vec<_>>()
+    });
     let is_advisor = Memo::new(move |_| input.with(|u| u.role == Role::Advisor.as_str()));
-    let supervisor = Signal::derive(move || input.with(|u| u.supervisor_id.map(|s| s.to_string()).unwrap_or_default()));
-    let set_supervisor = Callback::new(move |v: String| input.update(|u| u.supervisor_id = v.parse().ok()));
+    let supervisor = Signal::derive(move || {
+        input.with(|u| u.supervisor_id.map(|s| s.to_string()).unwrap_or_default())
+    });
+    let set_supervisor =
+        Callback::new(move |v: String| input.update(|u| u.supervisor_id = v.parse().ok()));
     let password_label = if id.is_some() {
         "Nueva contraseña (vacía para mantenerla)".to_string()
     } else {

@@ -20,12 +20,15 @@ pub fn id_param() -> Memo<Option<i64>> {
 #[component]
 pub fn ClientDetailPage() -> impl IntoView {
     let id = id_param();
-    let client = Resource::new(move || id.get(), |id| async move {
-        match id {
-            Some(id) => get_client(id).await,
-            None => Err(crate::domain::error::AppError::NotFound),
-        }
-    });
+    let client = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_client(id).await,
+                None => Err(crate::domain::error::AppError::NotFound),
+            }
+        },
+    );
     view! {
         <Transition fallback=|| view! { <p class="loading">"Cargando cliente…"</p> }>
             {move || Suspend::new(async move {
@@ -49,7 +52,8 @@ fn Detail(client: ClientDetail, on_change: Callback<()>) -> impl IntoView {
     let may_reassign = viewer.may_reassign();
     let is_admin = viewer.role == Role::Admin;
     let id = client.id;
-    let country = geo::country(&client.country).map_or(client.country.clone(), |c| c.name.to_string());
+    let country =
+        geo::country(&client.country).map_or(client.country.clone(), |c| c.name.to_string());
     let s = client.summary;
     let currency = client.currency.clone();
     let assignees = Resource::new(|| (), |_| list_assignees());

@@ -24,12 +24,15 @@ pub fn NewClientPage() -> impl IntoView {
 #[component]
 pub fn EditClientPage() -> impl IntoView {
     let id = id_param();
-    let client = Resource::new(move || id.get(), |id| async move {
-        match id {
-            Some(id) => get_client(id).await,
-            None => Err(AppError::NotFound),
-        }
-    });
+    let client = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_client(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
     view! {
         <Title text="Editar cliente · Recaudo" />
         <Transition fallback=|| view! { <p class="loading">"Cargando cliente…"</p> }>
@@ -161,7 +164,11 @@ fn ContactsEditor(
 }
 
 #[component]
-fn RelatedEditor(input: RwSignal<ClientInput>, errors: RwSignal<Vec<FieldError>>, party: usize) -> impl IntoView {
+fn RelatedEditor(
+    input: RwSignal<ClientInput>,
+    errors: RwSignal<Vec<FieldError>>,
+    party: usize,
+) -> impl IntoView {
     let (title, prefix) = input.with_untracked(|c| {
         let r = &c.related[party];
         let role = PartyRole::try_from(r.role.clone()).map_or("Parte", |role| role.label());
@@ -169,8 +176,10 @@ fn RelatedEditor(input: RwSignal<ClientInput>, errors: RwSignal<Vec<FieldError>>
     });
     let name = Signal::derive(move || input.with(|c| c.related[party].name.clone()));
     let set_name = Callback::new(move |v| input.update(|c| c.related[party].name = v));
-    let relationship = Signal::derive(move || input.with(|c| c.related[party].relationship.clone()));
-    let set_relationship = Callback::new(move |v| input.update(|c| c.related[party].relationship = v));
+    let relationship =
+        Signal::derive(move || input.with(|c| c.related[party].relationship.clone()));
+    let set_relationship =
+        Callback::new(move |v| input.update(|c| c.related[party].relationship = v));
     view! {
         <fieldset class="related">
             <legend>{title}</legend>
@@ -185,15 +194,28 @@ fn RelatedEditor(input: RwSignal<ClientInput>, errors: RwSignal<Vec<FieldError>>
 }
 
 #[component]
-fn DebtEditor(input: RwSignal<ClientInput>, errors: RwSignal<Vec<FieldError>>, index: usize) -> impl IntoView {
+fn DebtEditor(
+    input: RwSignal<ClientInput>,
+    errors: RwSignal<Vec<FieldError>>,
+    index: usize,
+) -> impl IntoView {
     let field = move |get: fn(&DebtInput) -> &String, set: fn(&mut DebtInput, String)| {
         (
-            Signal::derive(move || input.with(|c| c.debts.get(index).map(|d| get(d).clone()).unwrap_or_default())),
-            Callback::new(move |v| input.update(|c| {
-                if let Some(d) = c.debts.get_mut(index) {
-                    set(d, v);
-                }
-            })),
+            Signal::derive(move || {
+                input.with(|c| {
+                    c.debts
+                        .get(index)
+                        .map(|d| get(d).clone())
+                        .unwrap_or_default()
+                })
+            }),
+            Callback::new(move |v| {
+                input.update(|c| {
+                    if let Some(d) = c.debts.get_mut(index) {
+                        set(d, v);
+                    }
+                })
+            }),
         )
     };
     let name = |f: &str| format!("debts.{index}.{f}");
@@ -204,7 +226,12 @@ fn DebtEditor(input: RwSignal<ClientInput>, errors: RwSignal<Vec<FieldError>>, i
     let (amount, set_amount) = field(|d| &d.amount, |d, v| d.amount = v);
     let (paid, set_paid) = field(|d| &d.paid, |d, v| d.paid = v);
     let (currency, set_currency) = field(|d| &d.currency, |d, v| d.currency = v);
-    let currencies = Signal::derive(|| geo::CURRENCIES.iter().map(|c| (c.to_string(), c.to_string())).collect::<Vec<_>>());
+    let currencies = Signal::derive(|| {
+        geo::CURRENCIES
+            .iter()
+            .map(|c| (c.to_string(), c.to_string()))
+            .collect::<Vec<_>>()
+    });
     view! {
         <fieldset class="debt">
             <legend>{format!("Deuda {}", index + 1)}</legend>
@@ -270,35 +297,56 @@ fn ClientForm(id: Option<i64>, initial: ClientInput) -> impl IntoView {
     };
 
     let is_person = Memo::new(move |_| input.with(|c| c.kind == "person"));
-    let (document, set_document) = bind(input, |c| &c.document_number, |c, v| c.document_number = v);
+    let (document, set_document) =
+        bind(input, |c| &c.document_number, |c, v| c.document_number = v);
     let (first_name, set_first_name) = bind(input, |c| &c.first_name, |c, v| c.first_name = v);
     let (last_name, set_last_name) = bind(input, |c| &c.last_name, |c, v| c.last_name = v);
     let (business, set_business) = bind(input, |c| &c.business_name, |c, v| c.business_name = v);
     let (segment, set_segment) = bind(input, |c| &c.segment, |c, v| c.segment = v);
     let (country, _) = bind(input, |c| &c.country, |c, v| c.country = v);
-    let set_country = Callback::new(move |v: String| input.update(|c| {
-        // A new country brings its usual time zone; the advisor can still pick another.
-        if let Some(found) = geo::country(&v) {
-            c.time_zone = found.time_zone.to_string();
-        }
-        c.country = v;
-    }));
+    let set_country = Callback::new(move |v: String| {
+        input.update(|c| {
+            // A new country brings its usual time zone; the advisor can still pick another.
+            if let Some(found) = geo::country(&v) {
+                c.time_zone = found.time_zone.to_string();
+            }
+            c.country = v;
+        })
+    });
     let (time_zone, set_time_zone) = bind(input, |c| &c.time_zone, |c, v| c.time_zone = v);
-    let countries = Signal::derive(|| geo::COUNTRIES.iter().map(|c| (c.code.to_string(), c.name.to_string())).collect::<Vec<_>>());
-    let zones = Signal::derive(|| geo::TIME_ZONES.iter().map(|z| (z.to_string(), z.replace('_', " "))).collect::<Vec<_>>());
-    let advisor = Signal::derive(move || input.with(|c| c.advisor_id.map(|a| a.to_string()).unwrap_or_default()));
-    let set_advisor = Callback::new(move |v: String| input.update(|c| c.advisor_id = v.parse().ok()));
+    let countries = Signal::derive(|| {
+        geo::COUNTRIES
+            .iter()
+            .map(|c| (c.code.to_string(), c.name.to_string()))
+            .collect::<Vec<_>>()
+    });
+    let zones = Signal::derive(|| {
+        geo::TIME_ZONES
+            .iter()
+            .map(|z| (z.to_string(), z.replace('_', " ")))
+            .collect::<Vec<_>>()
+    });
+    let advisor = Signal::derive(move || {
+        input.with(|c| c.advisor_id.map(|a| a.to_string()).unwrap_or_default())
+    });
+    let set_advisor =
+        Callback::new(move |v: String| input.update(|c| c.advisor_id = v.parse().ok()));
     let debt_count = Memo::new(move |_| input.with(|c| c.debts.len()));
     let related_count = input.with_untracked(|c| c.related.len());
-    let add_debt = move |_| input.update(|c| {
-        let currency = c
-            .debts
-            .last()
-            .map(|d| d.currency.clone())
-            .or_else(|| geo::country(&c.country).map(|k| k.currency.to_string()))
-            .unwrap_or_default();
-        c.debts.push(DebtInput { currency, ..Default::default() });
-    });
+    let add_debt = move |_| {
+        input.update(|c| {
+            let currency = c
+                .debts
+                .last()
+                .map(|d| d.currency.clone())
+                .or_else(|| geo::country(&c.country).map(|k| k.currency.to_string()))
+                .unwrap_or_default();
+            c.debts.push(DebtInput {
+                currency,
+                ..Default::default()
+            });
+        })
+    };
 
     view! {
         <form class="client-form" on:submit=on_submit novalidate>

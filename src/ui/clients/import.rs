@@ -15,14 +15,18 @@ async fn read_chosen_file(input_id: &str) -> Result<String, String> {
         .and_then(|d| d.get_element_by_id(input_id))
         .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
         .ok_or("No se encontró el selector de archivo.")?;
-    let file = input.files().and_then(|f| f.get(0)).ok_or("Elige un archivo CSV.")?;
+    let file = input
+        .files()
+        .and_then(|f| f.get(0))
+        .ok_or("Elige un archivo CSV.")?;
     if file.size() > 30.0 * 1024.0 * 1024.0 {
         return Err("El archivo supera los 30 MB; divídelo en partes.".into());
     }
     let text = wasm_bindgen_futures::JsFuture::from(file.text())
         .await
         .map_err(|_| "No se pudo leer el archivo.".to_string())?;
-    text.as_string().ok_or_else(|| "No se pudo leer el archivo.".to_string())
+    text.as_string()
+        .ok_or_else(|| "No se pudo leer el archivo.".to_string())
 }
 
 #[cfg(not(feature = "hydrate"))]
@@ -34,7 +38,9 @@ async fn read_chosen_file(_input_id: &str) -> Result<String, String> {
 pub fn ImportPage() -> impl IntoView {
     // Reading the file is a browser future, which is not Send.
     let import = Action::new_local(|_: &()| async move {
-        let text = read_chosen_file("portfolio-file").await.map_err(|m| AppError::invalid("file", m))?;
+        let text = read_chosen_file("portfolio-file")
+            .await
+            .map_err(|m| AppError::invalid("file", m))?;
         import_portfolio(text).await
     });
     let columns = template_headers().join(" · ");

@@ -33,7 +33,9 @@ fn query_string(q: &ClientListQuery) -> String {
 fn js_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -71,7 +73,10 @@ pub fn ClientsPage() -> impl IntoView {
         }
     }
     let load_more = Action::new(move |cursor: &ClientCursor| {
-        let q = ClientListQuery { after: Some(*cursor), ..query.get_untracked() };
+        let q = ClientListQuery {
+            after: Some(*cursor),
+            ..query.get_untracked()
+        };
         async move { list_clients(q).await }
     });
     Effect::new(move |_| {
@@ -93,14 +98,27 @@ pub fn ClientsPage() -> impl IntoView {
         let go = go.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
-            go(ClientListQuery { search: search_input.get_untracked(), ..query.get_untracked() });
+            go(ClientListQuery {
+                search: search_input.get_untracked(),
+                ..query.get_untracked()
+            });
         }
     };
     let on_sort = {
         let go = go.clone();
-        move |ev: leptos::ev::Event| go(ClientListQuery { sort: ClientSort::parse(&event_target_value(&ev)), ..query.get_untracked() })
+        move |ev: leptos::ev::Event| {
+            go(ClientListQuery {
+                sort: ClientSort::parse(&event_target_value(&ev)),
+                ..query.get_untracked()
+            })
+        }
     };
-    let on_scope = move |ev: leptos::ev::Event| go(ClientListQuery { all_clients: event_target_value(&ev) == "todos", ..query.get_untracked() });
+    let on_scope = move |ev: leptos::ev::Event| {
+        go(ClientListQuery {
+            all_clients: event_target_value(&ev) == "todos",
+            ..query.get_untracked()
+        })
+    };
 
     view! {
         <Title text="Clientes · Recaudo" />

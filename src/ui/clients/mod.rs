@@ -27,7 +27,11 @@ pub fn AssignControl(
     let message = RwSignal::new(None::<Result<String, AppError>>);
     Effect::new(move |_| match assign.value().get() {
         Some(Ok(n)) => {
-            message.set(Some(Ok(if n == 1 { "Se reasignó 1 cliente.".to_string() } else { format!("Se reasignaron {n} clientes.") })));
+            message.set(Some(Ok(if n == 1 {
+                "Se reasignó 1 cliente.".to_string()
+            } else {
+                format!("Se reasignaron {n} clientes.")
+            })));
             done.run(n);
         }
         Some(Err(e)) => message.set(Some(Err(e))),
@@ -36,12 +40,18 @@ pub fn AssignControl(
     let submit = move |_| {
         let ids = selected.get_untracked();
         if ids.is_empty() {
-            message.set(Some(Err(AppError::invalid("ids", "Selecciona al menos un cliente."))));
+            message.set(Some(Err(AppError::invalid(
+                "ids",
+                "Selecciona al menos un cliente.",
+            ))));
             return;
         }
         let advisor = match target.get_untracked().as_str() {
             "" => {
-                message.set(Some(Err(AppError::invalid("advisor_id", "Elige a quién asignar."))));
+                message.set(Some(Err(AppError::invalid(
+                    "advisor_id",
+                    "Elige a quién asignar.",
+                ))));
                 return;
             }
             "ninguno" => None,

@@ -1,0 +1,202 @@
+//! Test harness: a fresh database per test on SQLite, and on PostgreSQL when
+//! `TEST_DATABASE_URL` is set (a schema of its own, dropped afterwards).
+#![allow(dead_code)]
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use recaudo::domain::client::{ClientInput, DebtInput, ValidClient};
+use recaudo::domain::user::{Role, User, UserInput, Viewer};
+use recaudo::server::auth::has_associated_clients;
+use recaudo::server::db::Db;
+use recaudo::server::{clients, users};
+
+pub struct TestDb {
+    pub db: Db,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("test.db");
+        let db = Db::connect(&path.to_string_lossy()).await.expect("sqlite");
+        db.migrate().await.expect("migrations");
+        TestDb {
+            db,
+            _dir: Some(dir),
+            pg: None,
+        }
+    }
+
+    /// `None` (after a printed notice) when no PostgreSQL is configured.
+    pub async fn postgres() -> Option<TestDb> {
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            eprintln!(
+                "NOTICE: TEST_DATABASE_URL is not set; the PostgreSQL run of this test is skipped"
+            );
+            return None;
+        };
+        let schema = format!("t_{}", random_suffix());
+        let admin = Db::connect(&url)
+            .await
+            .expect("postgres at TEST_DATABASE_URL");
+        recaudo::on_db!(&admin, p => sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(p).await.map(drop))
+            .expect("create schema");
+        admin.close().await;
+        let db = Db::connect_with_schema(&url, Some(&schema))
+            .await
+            .expect("postgres");
+        db.migrate().await.expect("migrations");
+        Some(TestDb {
+            db,
+            _dir: None,
+            pg: Some((url, schema)),
+        })
+    }
+}
+
+fn random_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000,
+        rand_u32()
+    )
+}
+
+fn rand_u32() -> u32 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = RandomState::new().build_hasher();
+    h.write_u8(0);
+    h.finish() as u32
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // Dropped on success and on panic alike; async cleanup needs a runtime of its own.
+        if let Some((url, schema)) = self.pg.take() {
+            let db = self.db.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async move {
+                    db.close().await;
+                    if let Ok(admin) = Db::connect(&url).await {
+                        let _ = recaudo::on_db!(&admin, p => sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(p).await.map(drop));
+                        admin.close().await;
+                    }
+                });
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+/// Runs each named `async fn(Db)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let t = $crate::common::TestDb::sqlite().await;
+                    super::$name(t.db.clone()).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(t) = $crate::common::TestDb::postgres().await {
+                        super::$name(t.db.clone()).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+pub fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+}
+
+pub fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()
+}
+
+pub const PASSWORD: &str = "clave-de-prueba";
+
+pub async fn user(db: &Db, email: &str, role: Role, supervisor: Option<&User>) -> User {
+    let input = UserInput {
+        name: email.split('@').next().unwrap().to_string(),
+        email: email.to_string(),
+        role: role.as_str().to_string(),
+        supervisor_id: supervisor.map(|s| s.id),
+        filter_unlocked: false,
+        active: true,
+        password: PASSWORD.to_string(),
+    };
+    users::create(db, None, input.validate(true).unwrap(), false, now())
+        .await
+        .unwrap()
+}
+
+/// The viewer a session for this user would build.
+pub async fn viewer(db: &Db, u: &User) -> Viewer {
+    let u = users::get(db, u.id).await.unwrap();
+    Viewer {
+        user_id: u.id,
+        name: u.name.clone(),
+        email: u.email.clone(),
+        role: u.role,
+        filter_unlocked: u.filter_unlocked,
+        has_clients: has_associated_clients(db, u.role, u.id).await.unwrap(),
+    }
+}
+
+pub fn client_input(
+    document: &str,
+    first: &str,
+    last: &str,
+    advisor: Option<&User>,
+) -> ClientInput {
+    let mut input = ClientInput::blank();
+    input.document_number = document.into();
+    input.first_name = first.into();
+    input.last_name = last.into();
+    input.advisor_id = advisor.map(|a| a.id);
+    input.contacts.phones = vec![format!("300 {} 0000", &document[document.len() - 3..])];
+    let local = recaudo::domain::search::fold(first).replace(' ', ".");
+    input.contacts.emails = vec![format!("{local}.{document}@correo.co")];
+    input
+}
+
+pub fn debt(number: &str, due: &str, amount: &str, paid: &str) -> DebtInput {
+    DebtInput {
+        number: number.into(),
+        product: "Tarjeta".into(),
+        issue_date: "2025-01-01".into(),
+        due_date: due.into(),
+        amount: amount.into(),
+        paid: paid.into(),
+        currency: "COP".into(),
+    }
+}
+
+pub fn valid(input: &ClientInput) -> ValidClient {
+    input
+        .validate()
+        .unwrap_or_else(|e| panic!("invalid test client: {e:?}"))
+}
+
+/// Creates a client as an admin would.
+pub async fn client(db: &Db, admin: &Viewer, input: &ClientInput) -> i64 {
+    clients::create(db, admin, valid(input), today(), now())
+        .await
+        .unwrap()
+}
