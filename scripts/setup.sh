@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build, run and test Recaudo. Idempotent: every
 # piece is cached under $RECAUDO_CACHE (default ~/.cache/recaudo) and skipped when present.
-# Source it (`. scripts/setup.sh`) to get PATH and CARGO_TARGET_DIR in your shell.
 set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$here/scripts/env.sh"
 
-RECAUDO_CACHE="${RECAUDO_CACHE:-$HOME/.cache/recaudo}"
-TOOLS="$RECAUDO_CACHE/tools"
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132.0.0
-mkdir -p "$TOOLS/bin" "$RECAUDO_CACHE/target"
-export PATH="$TOOLS/bin:$TOOLS/node_modules/.bin:$PATH"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$RECAUDO_CACHE/target}"
+TOOLS="$RECAUDO_CACHE/tools"
+mkdir -p "$TOOLS/bin" "$CARGO_TARGET_DIR"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
+
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    log "adding the $component component"
+    rustup component add "$component"
+  fi
+done
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"
@@ -21,7 +26,8 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-  # --debug: the debug-built tool builds the app just as well and installs in a third of the time.
+  # --debug: the debug-built tool builds the app just as well and installs in a third of
+  # the time. no_downloads: a missing tool fails at once instead of reaching for GitHub.
   log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 8 minutes)"
   cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --debug \
     --features no_downloads --root "$TOOLS"
@@ -32,6 +38,12 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 minutes)"
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$TOOLS"
 fi
+# The CLI must match the crate exactly, or the browser bundle fails in confusing ways.
+locked="$(grep -A1 '^name = "wasm-bindgen"$' "$here/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')"
+if [ "$locked" != "$WASM_BINDGEN_VERSION" ]; then
+  echo "Cargo.lock has wasm-bindgen $locked but the CLI is $WASM_BINDGEN_VERSION: pin them together (Cargo.toml and scripts/setup.sh)" >&2
+  exit 1
+fi
 
 if ! [ -x "$TOOLS/node_modules/.bin/wasm-opt" ]; then
   log "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm"
@@ -40,20 +52,17 @@ fi
 
 if ! [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   log "installing Chromium from Debian's packages"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >&2
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >&2
 fi
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 lock="$here/end2end/package-lock.json"
 stamp="$here/end2end/node_modules/.recaudo-lock-sha"
-if [ -f "$lock" ]; then
-  sha="$(sha256sum "$lock" | cut -d' ' -f1)"
-  if ! [ -f "$stamp" ] || [ "$(cat "$stamp")" != "$sha" ]; then
-    log "installing the end-to-end test packages (npm ci)"
-    (cd "$here/end2end" && npm ci --no-audit --no-fund >&2)
-    echo "$sha" >"$stamp"
-  fi
+sha="$(sha256sum "$lock" | cut -d' ' -f1)"
+if ! [ -f "$stamp" ] || [ "$(cat "$stamp")" != "$sha" ]; then
+  log "installing the browser-test packages (npm ci)"
+  (cd "$here/end2end" && npm ci --no-audit --no-fund >&2)
+  echo "$sha" >"$stamp"
 fi
 log "toolchain ready (cache: $RECAUDO_CACHE)"

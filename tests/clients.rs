@@ -717,22 +717,32 @@ async fn search_finds_by_name_document_phone_and_email_within_scope(db: Db) {
     assert!(err.field_message("search").is_some());
 }
 
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: i64,
+    overdue_total_cents: i64,
+    balance_cents: i64,
+    unpaid_orders: i64,
+    oldest_unpaid_due_date: Option<NaiveDate>,
+    next_due_date: Option<NaiveDate>,
+}
+
 async fn stored_summaries(db: &Db) -> Vec<(i64, DebtSummary)> {
-    let rows: Vec<(i64, i64, i64, i64, Option<NaiveDate>, Option<NaiveDate>)> = recaudo::on_db!(db, p => sqlx::query_as(
-        "SELECT id, overdue_total_cents, balance_cents, unpaid_orders, oldest_unpaid_due_date, next_due_date FROM clients ORDER BY id")
-        .fetch_all(p).await).unwrap();
+    let rows: Vec<SummaryRow> = recaudo::on_db!(db, p => sqlx::query_as(
+        "SELECT id, overdue_total_cents, balance_cents, unpaid_orders, oldest_unpaid_due_date, next_due_date
+         FROM clients ORDER BY id")
+        .fetch_all(p).await)
+    .unwrap();
     rows.into_iter()
-        .map(|(id, o, b, u, old, next)| {
-            (
-                id,
-                DebtSummary {
-                    overdue_total_cents: o,
-                    balance_cents: b,
-                    unpaid_orders: u,
-                    oldest_unpaid_due_date: old,
-                    next_due_date: next,
-                },
-            )
+        .map(|r| {
+            let summary = DebtSummary {
+                overdue_total_cents: r.overdue_total_cents,
+                balance_cents: r.balance_cents,
+                unpaid_orders: r.unpaid_orders,
+                oldest_unpaid_due_date: r.oldest_unpaid_due_date,
+                next_due_date: r.next_due_date,
+            };
+            (r.id, summary)
         })
         .collect()
 }

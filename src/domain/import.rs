@@ -502,7 +502,7 @@ pub fn plan(
                 list.push(v.to_string());
             }
         }
-        for slot in 0..RELATED_SLOTS.len() {
+        for (slot, &(slot_role, slot_ordinal)) in RELATED_SLOTS.iter().enumerate() {
             let prefix = group.input.related[slot].field_prefix();
             for rel_col in [
                 RelCol::Name,
@@ -559,13 +559,7 @@ pub fn plan(
                 .iter()
                 .position(|x| *x == Some(Col::Related(slot, RelCol::Name)))
                 .map_or_else(
-                    || {
-                        format!(
-                            "{} {}",
-                            RELATED_SLOTS[slot].0.label(),
-                            RELATED_SLOTS[slot].1
-                        )
-                    },
+                    || format!("{} {slot_ordinal}", slot_role.label()),
                     |p| headers[p].trim().to_string(),
                 );
             group

@@ -1,5 +1,8 @@
 //! Money is integer cents plus an ISO currency code; never floating point.
 
+/// A trillion currency units: far above any debt, far below overflow when summed.
+pub const MAX_CENTS: i64 = 100_000_000_000_000;
+
 /// Parses an amount as people type it in Latin America: "1234", "1234,56", "1234.56",
 /// "1.234.567,89", "1,234,567.89". When both separators appear, the last one is the
 /// decimal separator. Amounts have at most two decimals, so a separator followed by three
@@ -57,19 +60,19 @@ pub fn parse_amount(raw: &str) -> Result<i64, String> {
     if frac_part.len() > 2 {
         return Err("El monto admite como máximo dos decimales.".into());
     }
-    let units: i64 = int_part
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .or_else(|_| if int_part.is_empty() { Ok(0) } else { Err(()) })
-        .map_err(|_| "El monto es demasiado grande.".to_string())?;
+    let too_big = || "El monto es demasiado grande.".to_string();
+    let digits: String = int_part.chars().filter(char::is_ascii_digit).collect();
+    let units: i64 = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().map_err(|_| too_big())?
+    };
     let cents: i64 = format!("{frac_part:0<2}").parse().unwrap_or(0);
     units
         .checked_mul(100)
         .and_then(|u| u.checked_add(cents))
-        .filter(|v| *v <= 1_000_000_000_000_00)
-        .ok_or_else(|| "El monto es demasiado grande.".to_string())
+        .filter(|v| *v <= MAX_CENTS)
+        .ok_or_else(too_big)
 }
 
 /// A single kind of separator: decimal when it appears once with one or two digits after
@@ -105,7 +108,7 @@ pub fn format_cents(cents: i64) -> String {
     let units = (abs / 100).to_string();
     let mut grouped = String::new();
     for (i, c) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i) % 3 == 0 {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
             grouped.push('.');
         }
         grouped.push(c);

@@ -244,43 +244,45 @@ pub async fn insert_generated(
     Ok(done)
 }
 
-const FIRST_NAMES: &[&str] = &[
+const WOMEN: &[&str] = &[
     "María",
+    "Ana",
+    "Lucía",
+    "Sofía",
+    "Valeria",
+    "Camila",
+    "Daniela",
+    "Gabriela",
+    "Paula",
+    "Isabel",
+    "Natalia",
+    "Mariana",
+    "Carolina",
+    "Verónica",
+    "Patricia",
+    "Adriana",
+    "Lorena",
+    "Mónica",
+];
+const MEN: &[&str] = &[
     "José",
     "Luis",
-    "Ana",
     "Carlos",
-    "Lucía",
     "Juan",
-    "Sofía",
     "Diego",
-    "Valeria",
     "Jorge",
-    "Camila",
     "Andrés",
-    "Daniela",
     "Miguel",
-    "Gabriela",
     "Fernando",
-    "Paula",
     "Ricardo",
-    "Isabel",
     "Alejandro",
-    "Natalia",
     "Sebastián",
-    "Mariana",
     "Héctor",
-    "Carolina",
     "Óscar",
-    "Verónica",
     "Raúl",
-    "Patricia",
     "Julián",
-    "Adriana",
     "Esteban",
-    "Lorena",
     "Iván",
-    "Mónica",
 ];
 const LAST_NAMES: &[&str] = &[
     "González",
@@ -438,10 +440,16 @@ fn email_for(rng: &mut StdRng, name: &str, i: usize) -> String {
 }
 
 fn person_name(rng: &mut StdRng) -> (String, String) {
+    let names = if rng.gen_bool(0.5) { WOMEN } else { MEN };
     let first = if rng.gen_bool(0.3) {
-        format!("{} {}", pick(rng, FIRST_NAMES), pick(rng, FIRST_NAMES))
+        let (a, b) = (pick(rng, names), pick(rng, names));
+        if a == b {
+            a.to_string()
+        } else {
+            format!("{a} {b}")
+        }
     } else {
-        pick(rng, FIRST_NAMES).to_string()
+        pick(rng, names).to_string()
     };
     (
         first,
@@ -534,7 +542,14 @@ pub fn generate_client(rng: &mut StdRng, i: usize, today: NaiveDate) -> ClientIn
         .map(|k| {
             let due = today - Duration::days(oldest_offset - 30 * k as i64);
             let issue = due - Duration::days(30);
-            let amount = scale * rng.gen_range(20..2_500) * 100 + rng.gen_range(0..100);
+            // Round amounts, as instalments usually are; a few with cents.
+            let units = scale * rng.gen_range(20..2_500);
+            let cents = if rng.gen_bool(0.2) {
+                rng.gen_range(1..100)
+            } else {
+                0
+            };
+            let amount = units * 100 + cents;
             let paid = match rng.gen_range(0..10) {
                 0 => amount,
                 1..=2 => amount / rng.gen_range(2..5),

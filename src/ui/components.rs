@@ -32,6 +32,15 @@ pub fn field_id(name: &str) -> String {
     name.replace(['.', '[', ']'], "-")
 }
 
+/// The line above a form's submit button when fields are marked; the messages
+/// themselves sit beside their fields.
+pub fn form_summary(errors: &[FieldError]) -> String {
+    match errors.len() {
+        1 => "Revisa el campo marcado.".to_string(),
+        n => format!("Revisa los {n} campos marcados."),
+    }
+}
+
 pub fn message_for(errors: &[FieldError], name: &str) -> Option<String> {
     errors
         .iter()

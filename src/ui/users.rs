@@ -5,7 +5,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use crate::api::users::{get_user, list_users, save_user};
 use crate::domain::error::{AppError, FieldError};
 use crate::domain::user::{Role, User, UserInput, MIN_PASSWORD_CHARS};
-use crate::ui::components::{ErrorNotice, SelectField, TextField};
+use crate::ui::components::{form_summary, message_for, ErrorNotice, SelectField, TextField};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -126,7 +126,7 @@ fn UserForm(id: Option<i64>, initial: UserInput) -> impl IntoView {
     Effect::new(move |_| match save.value().get() {
         Some(Ok(_)) => navigate("/usuarios", Default::default()),
         Some(Err(AppError::Invalid(list))) => {
-            general.set(Some(AppError::Invalid(list.clone()).to_string()));
+            general.set(Some(form_summary(&list)));
             errors.set(list);
         }
         Some(Err(other)) => general.set(Some(other.to_string())),
@@ -142,7 +142,7 @@ fn UserForm(id: Option<i64>, initial: UserInput) -> impl IntoView {
                 save.dispatch((id, current));
             }
             Err(list) => {
-                general.set(Some(AppError::Invalid(list.clone()).to_string()));
+                general.set(Some(form_summary(&list)));
                 errors.set(list);
             }
         }
@@ -210,6 +210,8 @@ fn UserForm(id: Option<i64>, initial: UserInput) -> impl IntoView {
                 </label>
                 <label class="inline">
                     <input type="checkbox" prop:checked=move || input.with(|u| u.active)
+                        aria-invalid=move || errors.with(|e| message_for(e, "active").map(|_| "true"))
+                        aria-describedby=move || errors.with(|e| message_for(e, "active").map(|_| "active-error"))
                         on:change=move |ev| input.update(|u| u.active = event_target_checked(&ev)) />
                     "Activo"
                 </label>

@@ -19,6 +19,10 @@ pub fn id_param() -> Memo<Option<i64>> {
 
 #[component]
 pub fn ClientDetailPage() -> impl IntoView {
+    let viewer = use_session().viewer;
+    let may_reassign = viewer.may_reassign();
+    let is_admin = viewer.role == Role::Admin;
+    let assignees = Resource::new(|| (), |_| list_assignees());
     let id = id_param();
     let client = Resource::new(
         move || id.get(),
@@ -33,7 +37,7 @@ pub fn ClientDetailPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Cargando cliente…"</p> }>
             {move || Suspend::new(async move {
                 match client.await {
-                    Ok(c) => view! { <Detail client=c on_change=Callback::new(move |_| client.refetch()) /> }.into_any(),
+                    Ok(c) => view! { <Detail client=c /> }.into_any(),
                     Err(error) => view! {
                         <Title text="Cliente · Recaudo" />
                         <h1>"Cliente"</h1>
@@ -43,20 +47,33 @@ pub fn ClientDetailPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        // Outside the transition: reloading the client after a reassignment keeps the
+        // control and its confirmation on screen.
+        <Show when=move || may_reassign && client.get().is_some_and(|r| r.is_ok())>
+            <section class="card" aria-label="Reasignar cliente">
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let list = assignees.await.unwrap_or_default();
+                        view! {
+                            <AssignControl assignees=list
+                                selected=Signal::derive(move || id.get().into_iter().collect())
+                                button_label="Reasignar" allow_unassign=is_admin
+                                done=Callback::new(move |_| client.refetch()) />
+                        }
+                    })}
+                </Suspense>
+            </section>
+        </Show>
     }
 }
 
 #[component]
-fn Detail(client: ClientDetail, on_change: Callback<()>) -> impl IntoView {
-    let viewer = use_session().viewer;
-    let may_reassign = viewer.may_reassign();
-    let is_admin = viewer.role == Role::Admin;
+fn Detail(client: ClientDetail) -> impl IntoView {
     let id = client.id;
     let country =
         geo::country(&client.country).map_or(client.country.clone(), |c| c.name.to_string());
     let s = client.summary;
     let currency = client.currency.clone();
-    let assignees = Resource::new(|| (), |_| list_assignees());
     view! {
         <Title text=format!("{} · Recaudo", client.display_name) />
         <div class="page-head">
@@ -87,17 +104,6 @@ fn Detail(client: ClientDetail, on_change: Callback<()>) -> impl IntoView {
                 <dt>"Asesor"</dt><dd>{client.advisor_name.clone().unwrap_or_else(|| "Sin asignar".into())}</dd>
                 <dt>"Supervisor"</dt><dd>{client.supervisor_name.clone().unwrap_or_else(|| "—".into())}</dd>
             </dl>
-            <Show when=move || may_reassign>
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let list = assignees.await.unwrap_or_default();
-                        view! {
-                            <AssignControl assignees=list selected=Signal::derive(move || vec![id])
-                                button_label="Reasignar" allow_unassign=is_admin done=Callback::new(move |_| on_change.run(())) />
-                        }
-                    })}
-                </Suspense>
-            </Show>
         </section>
         <section class="card">
             <h2>"Contactos"</h2>

@@ -10,7 +10,7 @@ use crate::domain::error::{AppError, FieldError};
 use crate::domain::geo;
 use crate::domain::user::Role;
 use crate::ui::clients::detail::id_param;
-use crate::ui::components::{ErrorNotice, SelectField, TextField};
+use crate::ui::components::{form_summary, ErrorNotice, SelectField, TextField};
 
 #[component]
 pub fn NewClientPage() -> impl IntoView {
@@ -112,7 +112,11 @@ fn ValueList(
     let label = kind.label();
     let list_name = format!("{prefix}{}", list_key(kind));
     let item_prefix = list_name.clone();
-    let add_label = format!("Añadir {}", label.to_lowercase());
+    let add_label = match kind {
+        ContactKind::Phone => "Añadir teléfono",
+        ContactKind::Email => "Añadir correo",
+        ContactKind::WhatsApp => "Añadir WhatsApp",
+    };
     view! {
         <div class="value-list">
             {move || (0..len.get()).map(|i| {
@@ -274,7 +278,7 @@ fn ClientForm(id: Option<i64>, initial: ClientInput) -> impl IntoView {
     Effect::new(move |_| match save.value().get() {
         Some(Ok(saved)) => navigate(&format!("/clientes/{saved}"), Default::default()),
         Some(Err(AppError::Invalid(list))) => {
-            general.set(Some(AppError::Invalid(list.clone()).to_string()));
+            general.set(Some(form_summary(&list)));
             errors.set(list);
         }
         Some(Err(other)) => general.set(Some(other.to_string())),
@@ -290,7 +294,7 @@ fn ClientForm(id: Option<i64>, initial: ClientInput) -> impl IntoView {
                 save.dispatch((id, current));
             }
             Err(list) => {
-                general.set(Some(AppError::Invalid(list.clone()).to_string()));
+                general.set(Some(form_summary(&list)));
                 errors.set(list);
             }
         }

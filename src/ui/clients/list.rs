@@ -170,6 +170,27 @@ pub fn ClientsPage() -> impl IntoView {
                 }}
             </Transition>
         </form>
+        // Outside the list's transition, so that refreshing the list after an
+        // assignment keeps the control and its confirmation on screen.
+        <Show when=move || may_reassign>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let list = assignees.await.unwrap_or_default();
+                    view! {
+                        <AssignControl
+                            assignees=list
+                            selected=Signal::derive(move || selected.get().into_iter().collect())
+                            button_label="Asignar seleccionados"
+                            allow_unassign=is_admin
+                            done=Callback::new(move |_| {
+                                selected.set(BTreeSet::new());
+                                first.refetch();
+                            })
+                        />
+                    }
+                })}
+            </Suspense>
+        </Show>
         <Transition fallback=|| view! { <p class="loading">"Cargando clientes…"</p> }>
             {move || Suspend::new(async move {
                 match first.await {
@@ -180,25 +201,6 @@ pub fn ClientsPage() -> impl IntoView {
                         let empty = page.rows.is_empty();
                         let first_rows = page.rows;
                         view! {
-                            <Show when=move || may_reassign>
-                                <Suspense fallback=|| ()>
-                                    {move || Suspend::new(async move {
-                                        let list = assignees.await.unwrap_or_default();
-                                        view! {
-                                            <AssignControl
-                                                assignees=list
-                                                selected=Signal::derive(move || selected.get().into_iter().collect())
-                                                button_label="Asignar seleccionados"
-                                                allow_unassign=is_admin
-                                                done=Callback::new(move |_| {
-                                                    selected.set(BTreeSet::new());
-                                                    first.refetch();
-                                                })
-                                            />
-                                        }
-                                    })}
-                                </Suspense>
-                            </Show>
                             <table class="clients">
                                 <caption class="visually-hidden">"Clientes"</caption>
                                 <thead>

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, unit tests, integration tests on SQLite (and on
+# PostgreSQL when TEST_DATABASE_URL is set), then the browser tests in Chromium against
+# the real server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+bash scripts/setup.sh
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets --features ssr -- -D warnings
+cargo clippy --all-features -- -D warnings
+
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+  echo "NOTICE: TEST_DATABASE_URL is not set; the integration tests run on SQLite only."
+else
+  echo "Integration tests run on SQLite and on PostgreSQL (${TEST_DATABASE_URL%%@*}@…)."
+fi
+step "unit and integration tests"
+cargo test --features ssr
+
+step "browser tests (Playwright, Chromium)"
+cargo leptos build
+export RECAUDO_BIN="$CARGO_TARGET_DIR/debug/recaudo"
+(cd end2end && npx playwright test)
