@@ -79,6 +79,27 @@ async fn login_opens_a_session_that_expires(db: Db) {
             .is_none()
     );
 
+    // The hourly purge drops sessions past their idle limit and keeps live ones.
+    let live = auth::login(&db, POLICY, "ana@x.co", PASSWORD, "10.0.0.1", now())
+        .await
+        .unwrap();
+    let at_10 = now() + Duration::minutes(10);
+    assert!(auth::resolve_session(&db, POLICY, &live, at_10)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(auth::purge_expired(&db, POLICY, at_10).await.unwrap(), 0);
+    assert_eq!(
+        auth::purge_expired(&db, POLICY, now() + Duration::minutes(45))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(auth::resolve_session(&db, POLICY, &live, at_10)
+        .await
+        .unwrap()
+        .is_none());
+
     let other = auth::login(&db, POLICY, "ana@x.co", PASSWORD, "10.0.0.1", now())
         .await
         .unwrap();
