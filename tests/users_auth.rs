@@ -16,18 +16,6 @@ const POLICY: SessionPolicy = SessionPolicy {
     absolute: Duration::hours(12),
 };
 
-fn input(u: &recaudo::domain::user::User) -> UserInput {
-    UserInput {
-        name: u.name.clone(),
-        email: u.email.clone(),
-        role: u.role.as_str().into(),
-        supervisor_id: u.supervisor_id,
-        filter_unlocked: u.filter_unlocked,
-        active: u.active,
-        password: String::new(),
-    }
-}
-
 async fn login_opens_a_session_that_expires(db: Db) {
     let sup = user(&db, "sup@x.co", Role::Supervisor, None).await;
     let adv = user(&db, "Ana@X.co", Role::Advisor, Some(&sup)).await;
@@ -152,7 +140,7 @@ async fn deactivating_a_user_ends_their_sessions(db: Db) {
         .unwrap();
     let off = UserInput {
         active: false,
-        ..input(&adv)
+        ..adv.to_input()
     };
     users::update(&db, &admin_v, adv.id, off.validate(false).unwrap(), now())
         .await
@@ -170,7 +158,7 @@ async fn deactivating_a_user_ends_their_sessions(db: Db) {
     let back = UserInput {
         active: true,
         password: "otra-clave-segura".into(),
-        ..input(&adv)
+        ..adv.to_input()
     };
     users::update(&db, &admin_v, adv.id, back.validate(false).unwrap(), now())
         .await
@@ -207,7 +195,7 @@ async fn user_rules_are_reported_beside_the_field(db: Db) {
     let taken = UserInput {
         email: "ADV@x.co".into(),
         password: "una-clave-larga".into(),
-        ..input(&adv)
+        ..adv.to_input()
     };
     let err = users::create(&db, None, taken.validate(true).unwrap(), false, now())
         .await
@@ -221,7 +209,7 @@ async fn user_rules_are_reported_beside_the_field(db: Db) {
         email: "x@x.co".into(),
         supervisor_id: Some(adv.id),
         password: "una-clave-larga".into(),
-        ..input(&adv)
+        ..adv.to_input()
     };
     let err = users::create(
         &db,
@@ -236,7 +224,7 @@ async fn user_rules_are_reported_beside_the_field(db: Db) {
 
     let demote = UserInput {
         role: "advisor".into(),
-        ..input(&sup)
+        ..sup.to_input()
     };
     let err = users::update(
         &db,
@@ -254,7 +242,7 @@ async fn user_rules_are_reported_beside_the_field(db: Db) {
 
     let self_off = UserInput {
         active: false,
-        ..input(&admin)
+        ..admin.to_input()
     };
     let err = users::update(
         &db,
@@ -268,7 +256,7 @@ async fn user_rules_are_reported_beside_the_field(db: Db) {
     assert!(err.field_message("active").is_some());
     let self_demote = UserInput {
         role: "supervisor".into(),
-        ..input(&admin)
+        ..admin.to_input()
     };
     assert!(users::update(
         &db,

@@ -122,4 +122,5 @@ CREATE TABLE client_search_terms (
     client_id BIGINT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
     PRIMARY KEY (term, client_id)
 );
-CREATE INDEX client_search_terms_client ON client_search_terms(client_id);
+-- Serves both the deletes by client and the per-client EXISTS probe of a search word.
+CREATE INDEX client_search_terms_client ON client_search_terms(client_id, term);

@@ -11,73 +11,19 @@ use crate::domain::geo;
 use crate::domain::money::parse_amount;
 use crate::domain::search::{client_terms, TermSource};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ClientKind {
-    Person,
-    Company,
-}
-
-impl ClientKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClientKind::Person => "person",
-            ClientKind::Company => "company",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            ClientKind::Person => "Persona",
-            ClientKind::Company => "Empresa",
-        }
+text_enum! {
+    pub enum ClientKind {
+        Person => ("person", "Persona"),
+        Company => ("company", "Empresa"),
     }
 }
 
-impl TryFrom<String> for ClientKind {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        match s.as_str() {
-            "person" => Ok(ClientKind::Person),
-            "company" => Ok(ClientKind::Company),
-            _ => Err(format!("unknown client kind {s}")),
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum PartyRole {
-    Client,
-    Reference,
-    Guarantor,
-}
-
-impl PartyRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PartyRole::Client => "client",
-            PartyRole::Reference => "reference",
-            PartyRole::Guarantor => "guarantor",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            PartyRole::Client => "Cliente",
-            PartyRole::Reference => "Referencia",
-            PartyRole::Guarantor => "Garante",
-        }
-    }
-}
-
-impl TryFrom<String> for PartyRole {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        match s.as_str() {
-            "client" => Ok(PartyRole::Client),
-            "reference" => Ok(PartyRole::Reference),
-            "guarantor" => Ok(PartyRole::Guarantor),
-            _ => Err(format!("unknown party role {s}")),
-        }
+text_enum! {
+    /// Who a contact point or a message belongs to, within one client's conversation.
+    pub enum PartyRole {
+        Client => ("client", "Cliente"),
+        Reference => ("reference", "Referencia"),
+        Guarantor => ("guarantor", "Garante"),
     }
 }
 

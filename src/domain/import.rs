@@ -220,7 +220,7 @@ impl ImportedClient {
             }
         }
         for party in &merged.parties {
-            for kind in crate::domain::contact::ContactKind::ALL {
+            for &kind in crate::domain::contact::ContactKind::ALL {
                 if party.contacts.iter().filter(|(k, _)| *k == kind).count() > MAX_CONTACTS_PER_KIND
                 {
                     let header = match party.role {

@@ -1,5 +1,8 @@
 //! Shared types and pure rules, compiled for the server and the browser.
 
+#[macro_use]
+mod text_enum;
+
 pub mod client;
 pub mod contact;
 pub mod debt;

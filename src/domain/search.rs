@@ -25,25 +25,41 @@ pub fn fold(s: &str) -> String {
         .collect()
 }
 
-/// Terms are ASCII. An e-mail address stays one term; in anything else every character
-/// that is not a letter or digit separates words ("Pérez-Gómez" is "perez" and "gomez").
-fn words(s: &str) -> Vec<String> {
+/// Name words: every character that is not a letter or digit separates words
+/// ("Pérez-Gómez" is "perez" and "gomez", "S.A.S." is dropped as single letters).
+fn name_words(s: &str) -> Vec<String> {
+    fold(s)
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether a query chunk is (the start of) an e-mail address, to be matched whole
+/// against stored addresses: it has an "@", or a dot or underscore after at least two
+/// letters or digits ("lucia.fl", "jl_pena"), unlike initials ("s.a.s").
+fn looks_like_email(chunk: &str) -> bool {
+    chunk.contains('@')
+        || chunk
+            .find(['.', '_'])
+            .is_some_and(|i| i >= 2 && chunk[..i].chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// Query words: e-mail-like chunks stay whole, everything else splits like names.
+fn query_words(s: &str) -> Vec<String> {
     fold(s)
         .split_whitespace()
         .flat_map(|chunk| {
-            if chunk.contains('@') {
+            if looks_like_email(chunk) {
                 let email: String = chunk
                     .chars()
                     .filter(|c| {
                         c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '_' | '+' | '-')
                     })
                     .collect();
-                vec![email]
+                vec![email.trim_end_matches('.').to_string()]
             } else {
-                chunk
-                    .split(|c: char| !c.is_ascii_alphanumeric())
-                    .map(str::to_string)
-                    .collect()
+                name_words(chunk)
             }
         })
         .filter(|w| !w.is_empty())
@@ -63,7 +79,7 @@ pub struct TermSource<'a> {
 pub fn client_terms(src: &TermSource<'_>) -> Vec<String> {
     let mut terms: Vec<String> = Vec::new();
     for name in &src.names {
-        terms.extend(words(name));
+        terms.extend(name_words(name));
     }
     let doc = fold(src.document);
     if !doc.is_empty() {
@@ -107,7 +123,7 @@ impl SearchQuery {
         let mut prefixes: Vec<String> = if numeric && !digits.is_empty() {
             vec![digits]
         } else {
-            words(raw)
+            query_words(raw)
         };
         prefixes.retain(|p| p.len() >= MIN_TOKEN_CHARS);
         if prefixes.is_empty() {
@@ -196,6 +212,20 @@ mod tests {
     fn an_email_query_stays_whole() {
         let q = SearchQuery::parse("Jose.Perez@correo").unwrap().unwrap();
         assert_eq!(q.prefixes, vec!["jose.perez@correo"]);
+        // The start of an address, before its "@", is matched against whole addresses.
+        let q = SearchQuery::parse("lucia.fl").unwrap().unwrap();
+        assert_eq!(q.prefixes, vec!["lucia.fl"]);
+        let terms = client_terms(&TermSource {
+            emails: vec!["lucia.flores15@correo.com"],
+            ..Default::default()
+        });
+        assert!(terms.iter().any(|t| t.starts_with("lucia.fl")));
+    }
+
+    #[test]
+    fn initials_are_not_an_email() {
+        let q = SearchQuery::parse("Tornillo S.A.S.").unwrap().unwrap();
+        assert_eq!(q.prefixes, vec!["tornillo"]);
     }
 
     #[test]

@@ -5,53 +5,19 @@ use serde::{Deserialize, Serialize};
 use crate::domain::contact::normalize_email;
 use crate::domain::error::FieldError;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Role {
-    Admin,
-    Supervisor,
-    Advisor,
+text_enum! {
+    pub enum Role {
+        Admin => ("admin", "Administrador"),
+        Supervisor => ("supervisor", "Supervisor"),
+        Advisor => ("advisor", "Asesor"),
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Admin, Role::Supervisor, Role::Advisor];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Supervisor => "supervisor",
-            Role::Advisor => "advisor",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Admin => "Administrador",
-            Role::Supervisor => "Supervisor",
-            Role::Advisor => "Asesor",
-        }
-    }
-
     /// Clients are assigned to advisors and to supervisors (who may keep a portfolio of
     /// their own); administrators see everything and carry none.
     pub fn can_hold_clients(self) -> bool {
         !matches!(self, Role::Admin)
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("rol desconocido «{s}» (admin, supervisor o advisor)"))
-    }
-}
-
-impl TryFrom<String> for Role {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        s.parse()
     }
 }
 
@@ -68,6 +34,21 @@ pub struct User {
     pub filter_unlocked: bool,
     pub active: bool,
     pub is_demo: bool,
+}
+
+impl User {
+    /// The form's starting point when editing this user (the password stays empty).
+    pub fn to_input(&self) -> UserInput {
+        UserInput {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            role: self.role.as_str().into(),
+            supervisor_id: self.supervisor_id,
+            filter_unlocked: self.filter_unlocked,
+            active: self.active,
+            password: String::new(),
+        }
+    }
 }
 
 /// What the user form sends. `password` is required when creating and optional when

@@ -144,11 +144,17 @@ impl Db {
     }
 
     /// Refreshes the planner's statistics after a bulk load, so it keeps choosing the
-    /// index-driven plans the lists rely on.
+    /// index-driven plans the lists rely on. On PostgreSQL the vacuum also sets the
+    /// visibility map, without which "index-only" scans of fresh rows read the table.
     pub async fn refresh_statistics(&self) -> Result<(), sqlx::Error> {
         match self {
             Db::Sqlite(p) => sqlx::query("ANALYZE").execute(p).await.map(drop),
-            Db::Postgres(p) => sqlx::query("ANALYZE").execute(p).await.map(drop),
+            Db::Postgres(p) => sqlx::raw_sql(
+                "VACUUM (ANALYZE) clients, parties, contact_points, debts, client_search_terms",
+            )
+            .execute(p)
+            .await
+            .map(drop),
         }
     }
 

@@ -232,9 +232,15 @@ pub async fn import_csv(
     )
     .await?;
     tx.commit().await?;
-    // Keep the planner's statistics in step after a large load.
+    // Keep the planner's statistics in step after a large load, without making the
+    // person who imported wait for it.
     if summary.created + summary.updated > 1000 {
-        db.refresh_statistics().await?;
+        let db = db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = db.refresh_statistics().await {
+                tracing::warn!(error = %e, "statistics refresh after import failed");
+            }
+        });
     }
     Ok(summary)
 }

@@ -2,6 +2,7 @@
 
 use chrono::NaiveDate;
 use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
 
 use crate::domain::error::{AppError, FieldError};
 
@@ -11,6 +12,12 @@ pub fn fmt_date(d: NaiveDate) -> String {
 
 pub fn fmt_opt_date(d: Option<NaiveDate>) -> String {
     d.map_or_else(|| "—".to_string(), fmt_date)
+}
+
+/// The `:id` route parameter, when it is a number.
+pub fn id_param() -> Memo<Option<i64>> {
+    let params = use_params_map();
+    Memo::new(move |_| params.with(|p| p.get("id")).and_then(|id| id.parse().ok()))
 }
 
 /// An error from a server function, in words for the user.
@@ -63,6 +70,16 @@ pub fn FieldMessage(
     }
 }
 
+/// A field's DOM id, the id of its message, and whether it has one: what the input needs
+/// for `aria-invalid` and `aria-describedby`.
+fn field_state(name: &str, errors: RwSignal<Vec<FieldError>>) -> (String, String, Memo<bool>) {
+    let id = field_id(name);
+    let error_id = format!("{id}-error");
+    let name = name.to_string();
+    let invalid = Memo::new(move |_| errors.with(|e| message_for(e, &name).is_some()));
+    (id, error_id, invalid)
+}
+
 /// A labelled text input bound to a value, with its validation message beside it.
 #[component]
 pub fn TextField(
@@ -75,10 +92,7 @@ pub fn TextField(
     #[prop(optional, into)] autocomplete: Option<String>,
     #[prop(optional)] required: bool,
 ) -> impl IntoView {
-    let id = field_id(&name);
-    let error_id = format!("{id}-error");
-    let invalid_name = name.clone();
-    let invalid = Memo::new(move |_| errors.with(|e| message_for(e, &invalid_name).is_some()));
+    let (id, error_id, invalid) = field_state(&name, errors);
     view! {
         <div class="field">
             <label for=id.clone()>{label}{required.then_some(" *")}</label>
@@ -109,10 +123,7 @@ pub fn SelectField(
     #[prop(into)] options: Signal<Vec<(String, String)>>,
     #[prop(optional, into)] disabled: Signal<bool>,
 ) -> impl IntoView {
-    let id = field_id(&name);
-    let error_id = format!("{id}-error");
-    let invalid_name = name.clone();
-    let invalid = Memo::new(move |_| errors.with(|e| message_for(e, &invalid_name).is_some()));
+    let (id, error_id, invalid) = field_state(&name, errors);
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>

@@ -1,11 +1,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 
 use crate::api::users::{get_user, list_users, save_user};
 use crate::domain::error::{AppError, FieldError};
-use crate::domain::user::{Role, User, UserInput, MIN_PASSWORD_CHARS};
-use crate::ui::components::{form_summary, message_for, ErrorNotice, SelectField, TextField};
+use crate::domain::user::{Role, UserInput, MIN_PASSWORD_CHARS};
+use crate::ui::components::{
+    form_summary, id_param, message_for, ErrorNotice, SelectField, TextField,
+};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -69,12 +71,7 @@ pub fn NewUserPage() -> impl IntoView {
 
 #[component]
 pub fn EditUserPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| {
-        params
-            .with(|p| p.get("id"))
-            .and_then(|v| v.parse::<i64>().ok())
-    });
+    let id = id_param();
     let user = Resource::new(
         move || id.get(),
         |id| async move {
@@ -90,25 +87,13 @@ pub fn EditUserPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match user.await {
                     Ok(u) => {
-                        let initial = to_input(&u);
+                        let initial = u.to_input();
                         view! { <h1>"Editar: "{u.name.clone()}</h1><UserForm id=Some(u.id) initial /> }.into_any()
                     }
                     Err(error) => view! { <h1>"Editar usuario"</h1><ErrorNotice error /> }.into_any(),
                 }
             })}
         </Transition>
-    }
-}
-
-fn to_input(u: &User) -> UserInput {
-    UserInput {
-        name: u.name.clone(),
-        email: u.email.clone(),
-        role: u.role.as_str().into(),
-        supervisor_id: u.supervisor_id,
-        filter_unlocked: u.filter_unlocked,
-        active: u.active,
-        password: String::new(),
     }
 }
 

@@ -159,6 +159,15 @@ pub async fn viewer(db: &Db, u: &User) -> Viewer {
     }
 }
 
+/// The viewer of a demo user, by e-mail.
+pub async fn demo_viewer(db: &Db, email: &str) -> Viewer {
+    let u = users::find_by_email(db, email)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no user {email}"));
+    viewer(db, &u).await
+}
+
 pub fn client_input(
     document: &str,
     first: &str,

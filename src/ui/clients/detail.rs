@@ -1,20 +1,30 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 use crate::api::clients::{get_client, list_assignees};
 use crate::app::use_session;
 use crate::domain::client::{ClientDetail, Party};
 use crate::domain::contact::ContactKind;
+use crate::domain::error::AppError;
 use crate::domain::geo;
 use crate::domain::money::format_money;
 use crate::domain::user::Role;
 use crate::ui::clients::AssignControl;
-use crate::ui::components::{fmt_date, fmt_opt_date, ErrorNotice};
+use crate::ui::components::{fmt_date, fmt_opt_date, id_param, ErrorNotice};
 
-pub fn id_param() -> Memo<Option<i64>> {
-    let params = use_params_map();
-    Memo::new(move |_| params.with(|p| p.get("id")).and_then(|id| id.parse().ok()))
+/// The client named by the route's `:id`.
+pub fn client_from_route() -> (Memo<Option<i64>>, Resource<Result<ClientDetail, AppError>>) {
+    let id = id_param();
+    let client = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_client(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    (id, client)
 }
 
 #[component]
@@ -23,16 +33,7 @@ pub fn ClientDetailPage() -> impl IntoView {
     let may_reassign = viewer.may_reassign();
     let is_admin = viewer.role == Role::Admin;
     let assignees = Resource::new(|| (), |_| list_assignees());
-    let id = id_param();
-    let client = Resource::new(
-        move || id.get(),
-        |id| async move {
-            match id {
-                Some(id) => get_client(id).await,
-                None => Err(crate::domain::error::AppError::NotFound),
-            }
-        },
-    );
+    let (id, client) = client_from_route();
     view! {
         <Transition fallback=|| view! { <p class="loading">"Cargando cliente…"</p> }>
             {move || Suspend::new(async move {

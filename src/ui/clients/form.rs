@@ -2,14 +2,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
-use crate::api::clients::{get_client, list_assignees, save_client};
+use crate::api::clients::{list_assignees, save_client};
 use crate::app::use_session;
 use crate::domain::client::{ClientInput, ContactsInput, DebtInput, PartyRole};
 use crate::domain::contact::ContactKind;
 use crate::domain::error::{AppError, FieldError};
 use crate::domain::geo;
 use crate::domain::user::Role;
-use crate::ui::clients::detail::id_param;
+use crate::ui::clients::detail::client_from_route;
 use crate::ui::components::{form_summary, ErrorNotice, SelectField, TextField};
 
 #[component]
@@ -23,16 +23,7 @@ pub fn NewClientPage() -> impl IntoView {
 
 #[component]
 pub fn EditClientPage() -> impl IntoView {
-    let id = id_param();
-    let client = Resource::new(
-        move || id.get(),
-        |id| async move {
-            match id {
-                Some(id) => get_client(id).await,
-                None => Err(AppError::NotFound),
-            }
-        },
-    );
+    let (_, client) = client_from_route();
     view! {
         <Title text="Editar cliente · Recaudo" />
         <Transition fallback=|| view! { <p class="loading">"Cargando cliente…"</p> }>
@@ -160,7 +151,7 @@ fn ContactsEditor(
 ) -> impl IntoView {
     view! {
         <div class="contacts-editor">
-            {ContactKind::ALL.into_iter().map(|kind| view! {
+            {ContactKind::ALL.iter().copied().map(|kind| view! {
                 <ValueList input errors party kind prefix=prefix.clone() />
             }.into_any()).collect_view()}
         </div>
