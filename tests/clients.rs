@@ -65,36 +65,16 @@ fn names(rows: &[ClientRow]) -> HashSet<String> {
 
 async fn visibility_follows_role_and_team(db: Db) {
     let o = org(&db).await;
-    client(
-        &db,
-        &o.admin,
-        &client_input("1001", "Ana", "Alfa", Some(&o.adv_a)),
-    )
-    .await;
-    client(
-        &db,
-        &o.admin,
-        &client_input("1002", "Beto", "Beta", Some(&o.adv_b)),
-    )
-    .await;
-    client(
-        &db,
-        &o.admin,
-        &client_input("1003", "Cata", "Gama", Some(&o.adv_c)),
-    )
-    .await;
-    client(
-        &db,
-        &o.admin,
-        &client_input("1004", "Dani", "Delta", Some(&o.sup1)),
-    )
-    .await;
-    client(
-        &db,
-        &o.admin,
-        &client_input("1005", "Eva", "Sinasesor", None),
-    )
-    .await;
+    let portfolio = [
+        ("1001", "Ana", "Alfa", Some(&o.adv_a)),
+        ("1002", "Beto", "Beta", Some(&o.adv_b)),
+        ("1003", "Cata", "Gama", Some(&o.adv_c)),
+        ("1004", "Dani", "Delta", Some(&o.sup1)),
+        ("1005", "Eva", "Sinasesor", None),
+    ];
+    for (document, first, last, holder) in portfolio {
+        client(&db, &o.admin, &client_input(document, first, last, holder)).await;
+    }
 
     let a = viewer(&db, &o.adv_a).await;
     assert_eq!(

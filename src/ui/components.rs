@@ -39,12 +39,52 @@ pub fn field_id(name: &str) -> String {
     name.replace(['.', '[', ']'], "-")
 }
 
-/// The line above a form's submit button when fields are marked; the messages
-/// themselves sit beside their fields.
-pub fn form_summary(errors: &[FieldError]) -> String {
-    match errors.len() {
-        1 => "Revisa el campo marcado.".to_string(),
-        n => format!("Revisa los {n} campos marcados."),
+/// What a form shows after a submit: a message beside each bad field, and one line
+/// above the submit button.
+#[derive(Clone, Copy)]
+pub struct FormFeedback {
+    pub errors: RwSignal<Vec<FieldError>>,
+    general: RwSignal<Option<String>>,
+}
+
+impl Default for FormFeedback {
+    fn default() -> Self {
+        FormFeedback {
+            errors: RwSignal::new(Vec::new()),
+            general: RwSignal::new(None),
+        }
+    }
+}
+
+impl FormFeedback {
+    pub fn clear(&self) {
+        self.errors.set(Vec::new());
+        self.general.set(None);
+    }
+
+    /// Marks the fields; the line above the button only counts them.
+    pub fn fields(&self, errors: Vec<FieldError>) {
+        self.general.set(Some(match errors.len() {
+            1 => "Revisa el campo marcado.".to_string(),
+            n => format!("Revisa los {n} campos marcados."),
+        }));
+        self.errors.set(errors);
+    }
+
+    /// What the server refused, beside the fields it names or above the button.
+    pub fn failure(&self, error: AppError) {
+        match error {
+            AppError::Invalid(errors) => self.fields(errors),
+            other => self.general.set(Some(other.to_string())),
+        }
+    }
+
+    pub fn view(self) -> impl IntoView {
+        move || {
+            self.general
+                .get()
+                .map(|m| view! { <p class="notice error" role="alert">{m}</p> })
+        }
     }
 }
 

@@ -3,10 +3,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
 use crate::api::users::{get_user, list_users, save_user};
-use crate::domain::error::{AppError, FieldError};
+use crate::domain::error::AppError;
 use crate::domain::user::{Role, UserInput, MIN_PASSWORD_CHARS};
 use crate::ui::components::{
-    form_summary, id_param, message_for, ErrorNotice, SelectField, TextField,
+    id_param, message_for, ErrorNotice, FormFeedback, SelectField, TextField,
 };
 
 #[component]
@@ -100,8 +100,8 @@ pub fn EditUserPage() -> impl IntoView {
 #[component]
 fn UserForm(id: Option<i64>, initial: UserInput) -> impl IntoView {
     let input = RwSignal::new(initial);
-    let errors = RwSignal::new(Vec::<FieldError>::new());
-    let general = RwSignal::new(None::<String>);
+    let feedback = FormFeedback::default();
+    let errors = feedback.errors;
     let users = Resource::new(|| (), |_| list_users());
     let save = Action::new(move |(id, input): &(Option<i64>, UserInput)| {
         let (id, input) = (*id, input.clone());
@@ -110,11 +110,7 @@ fn UserForm(id: Option<i64>, initial: UserInput) -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| match save.value().get() {
         Some(Ok(_)) => navigate("/usuarios", Default::default()),
-        Some(Err(AppError::Invalid(list))) => {
-            general.set(Some(form_summary(&list)));
-            errors.set(list);
-        }
-        Some(Err(other)) => general.set(Some(other.to_string())),
+        Some(Err(error)) => feedback.failure(error),
         None => {}
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -122,14 +118,10 @@ fn UserForm(id: Option<i64>, initial: UserInput) -> impl IntoView {
         let current = input.get_untracked();
         match current.validate(id.is_none()) {
             Ok(_) => {
-                errors.set(Vec::new());
-                general.set(None);
+                feedback.clear();
                 save.dispatch((id, current));
             }
-            Err(list) => {
-                general.set(Some(form_summary(&list)));
-                errors.set(list);
-            }
+            Err(list) => feedback.fields(list),
         }
     };
     let text = move |get: fn(&UserInput) -> &String, set: fn(&mut UserInput, String)| {
@@ -202,7 +194,7 @@ fn UserForm(id: Option<i64>, initial: UserInput) -> impl IntoView {
                 </label>
                 <crate::ui::components::FieldMessage errors name="active" />
             </div>
-            {move || general.get().map(|m| view! { <p class="notice error" role="alert">{m}</p> })}
+            {feedback.view()}
             <div class="form-actions">
                 <button type="submit" disabled=move || save.pending().get()>"Guardar usuario"</button>
                 <a class="button secondary" href="/usuarios">"Cancelar"</a>

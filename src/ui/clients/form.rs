@@ -6,11 +6,11 @@ use crate::api::clients::{list_assignees, save_client};
 use crate::app::use_session;
 use crate::domain::client::{ClientInput, ContactsInput, DebtInput, PartyRole};
 use crate::domain::contact::ContactKind;
-use crate::domain::error::{AppError, FieldError};
+use crate::domain::error::FieldError;
 use crate::domain::geo;
 use crate::domain::user::Role;
 use crate::ui::clients::detail::client_from_route;
-use crate::ui::components::{form_summary, ErrorNotice, SelectField, TextField};
+use crate::ui::components::{ErrorNotice, FormFeedback, SelectField, TextField};
 
 #[component]
 pub fn NewClientPage() -> impl IntoView {
@@ -258,8 +258,8 @@ fn ClientForm(id: Option<i64>, initial: ClientInput) -> impl IntoView {
         initial.advisor_id = Some(viewer.user_id);
     }
     let input = RwSignal::new(initial);
-    let errors = RwSignal::new(Vec::<FieldError>::new());
-    let general = RwSignal::new(None::<String>);
+    let feedback = FormFeedback::default();
+    let errors = feedback.errors;
     let assignees = Resource::new(|| (), |_| list_assignees());
     let save = Action::new(move |(id, input): &(Option<i64>, ClientInput)| {
         let (id, input) = (*id, input.clone());
@@ -268,11 +268,7 @@ fn ClientForm(id: Option<i64>, initial: ClientInput) -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| match save.value().get() {
         Some(Ok(saved)) => navigate(&format!("/clientes/{saved}"), Default::default()),
-        Some(Err(AppError::Invalid(list))) => {
-            general.set(Some(form_summary(&list)));
-            errors.set(list);
-        }
-        Some(Err(other)) => general.set(Some(other.to_string())),
+        Some(Err(error)) => feedback.failure(error),
         None => {}
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -280,14 +276,10 @@ fn ClientForm(id: Option<i64>, initial: ClientInput) -> impl IntoView {
         let current = input.get_untracked();
         match current.validate() {
             Ok(_) => {
-                errors.set(Vec::new());
-                general.set(None);
+                feedback.clear();
                 save.dispatch((id, current));
             }
-            Err(list) => {
-                general.set(Some(form_summary(&list)));
-                errors.set(list);
-            }
+            Err(list) => feedback.fields(list),
         }
     };
 
@@ -397,7 +389,7 @@ fn ClientForm(id: Option<i64>, initial: ClientInput) -> impl IntoView {
                 {move || (0..debt_count.get()).map(|index| view! { <DebtEditor input errors index /> }).collect_view()}
                 <button type="button" class="secondary" on:click=add_debt>"Añadir deuda"</button>
             </section>
-            {move || general.get().map(|m| view! { <p class="notice error" role="alert">{m}</p> })}
+            {feedback.view()}
             <div class="form-actions">
                 <button type="submit" disabled=move || save.pending().get()>"Guardar cliente"</button>
                 <a class="button secondary" href=id.map_or_else(|| "/clientes".to_string(), |id| format!("/clientes/{id}"))>"Cancelar"</a>
