@@ -178,6 +178,24 @@ async fn another_advisors_client_is_not_found_and_audited(db: Db) {
     );
     assert_eq!(denied[0].subject, format!("client:{theirs}"));
     assert_eq!(denied[0].user_id, Some(o.adv_a.id));
+    // Nor can it be edited: the attempt is refused the same way, audited, and changes nothing.
+    let mut edit = client_input("2001", "Beto", "Cambiado", Some(&o.adv_a));
+    edit.segment = "robado".into();
+    let refused = clients::update(&db, &a, theirs, valid(&edit), today(), now()).await;
+    assert_eq!(refused, Err(AppError::NotFound));
+    let log = audit::recent(&db, 5).await.unwrap();
+    assert_eq!(
+        log.iter().filter(|e| e.action == "access.denied").count(),
+        2
+    );
+    let unchanged = clients::get(&db, &o.admin, theirs, today(), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (unchanged.last_name.as_str(), unchanged.advisor_id),
+        ("Ajeno", Some(o.adv_b.id))
+    );
+
     // The team supervisor can read it.
     let s1 = viewer(&db, &o.sup1).await;
     assert_eq!(

@@ -109,13 +109,14 @@ fn origin_allowed(headers: &HeaderMap, config: &Config) -> bool {
         .is_some_and(|o| !host.is_empty() && o == host)
 }
 
+/// The compiled bundle and the files of `public/`.
+fn is_asset(path: &str) -> bool {
+    path.starts_with("/pkg/") || path.rsplit('/').next().unwrap_or("").contains('.')
+}
+
 /// Page loads (not server functions, assets or the login page itself).
 fn is_page(method: &Method, path: &str) -> bool {
-    method == Method::GET
-        && !path.starts_with("/api/")
-        && !path.starts_with("/pkg/")
-        && path != "/login"
-        && !path.rsplit('/').next().unwrap_or("").contains('.')
+    method == Method::GET && !path.starts_with("/api/") && path != "/login" && !is_asset(path)
 }
 
 /// Percent-encodes a path for the `next` parameter of the login page.
@@ -146,6 +147,10 @@ async fn session_layer(State(state): State<AppState>, mut req: Request, next: Ne
             "Solicitud rechazada: origen no permitido.",
         )
             .into_response();
+    }
+    // Assets need no viewer: resolving the session for them would cost a query each.
+    if is_asset(req.uri().path()) {
+        return next.run(req).await;
     }
     let token = cookie_value(req.headers(), SESSION_COOKIE);
     let viewer = match &token {
@@ -277,7 +282,9 @@ mod tests {
         assert!(!is_page(&Method::POST, "/clientes"));
         assert!(!is_page(&Method::GET, "/api/list_clients"));
         assert!(!is_page(&Method::GET, "/pkg/recaudo.wasm"));
-        assert!(!is_page(&Method::GET, "/favicon.ico"));
+        assert!(!is_page(&Method::GET, "/favicon.svg"));
+        assert!(is_asset("/pkg/recaudo.wasm") && is_asset("/plantilla-cartera.csv"));
+        assert!(!is_asset("/clientes/12") && !is_asset("/api/get_client"));
         assert_eq!(
             encode_component("/clientes?q=ana pérez"),
             "/clientes%3Fq%3Dana%20p%C3%A9rez"

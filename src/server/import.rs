@@ -144,17 +144,13 @@ pub async fn import_csv(
 
     // Merge re-imported clients into what is stored; a merge that would break a rule is
     // reported like any other error in the file.
-    let admin = Viewer {
-        filter_unlocked: true,
-        ..viewer.clone()
-    };
     let mut updates = Vec::new();
     let mut errors = Vec::new();
     let mut new: Vec<&ImportedClient> = Vec::new();
     for item in &planned {
         match existing.get(&item.client.document_number) {
             Some(&id) => {
-                let stored = clients::get(db, &admin, id, today, now).await?.to_valid();
+                let stored = clients::get(db, viewer, id, today, now).await?.to_valid();
                 match item.merge_into(stored) {
                     Ok(merged) => updates.push((id, merged)),
                     Err((column, message)) => errors.push(RowError {

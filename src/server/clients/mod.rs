@@ -183,17 +183,30 @@ pub async fn get(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<ClientDetail, AppError> {
-    let scope = viewer.read_scope();
-    if let Some(detail) = load_detail(db, scope, id, today).await? {
-        return Ok(detail);
+    match load_detail(db, viewer.read_scope(), id, today).await? {
+        Some(detail) => Ok(detail),
+        None => Err(not_found(db, viewer, id, now).await),
     }
-    if scope != Scope::All {
-        let exists: Option<(i64,)> = on_db!(db, p => sqlx::query_as("SELECT id FROM clients WHERE id = $1").bind(id).fetch_optional(p).await)?;
-        if exists.is_some() {
-            audit::denied(db, viewer.user_id, &format!("client:{id}"), now).await?;
+}
+
+/// The answer for a client the viewer may not read: `NotFound` whether it exists or
+/// not, and the attempt audited when it does.
+async fn not_found(db: &Db, viewer: &Viewer, id: i64, now: DateTime<Utc>) -> AppError {
+    if viewer.read_scope() == Scope::All {
+        return AppError::NotFound;
+    }
+    let exists: Result<Option<(i64,)>, sqlx::Error> = on_db!(db, p => sqlx::query_as(
+        "SELECT id FROM clients WHERE id = $1").bind(id).fetch_optional(p).await);
+    match exists {
+        Ok(Some(_)) => {
+            match audit::denied(db, viewer.user_id, &format!("client:{id}"), now).await {
+                Ok(()) => AppError::NotFound,
+                Err(e) => e,
+            }
         }
+        Ok(None) => AppError::NotFound,
+        Err(e) => e.into(),
     }
-    Err(AppError::NotFound)
 }
 
 /// Who a client ends up assigned to, checked against the viewer's rights.
@@ -280,10 +293,20 @@ pub async fn update(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let current = get(db, viewer, id, today, now).await?;
     let mut tx = db.begin().await?;
+    // Read in the write transaction: the assignment checked is the one replaced.
+    let current: Option<(Option<i64>,)> = on_tx!(&mut tx, c => {
+        let mut qb = QueryBuilder::new("SELECT c.advisor_id FROM clients c WHERE c.id = ");
+        qb.push_bind(id);
+        push_scope(&mut qb, viewer.read_scope());
+        qb.build_query_as().fetch_optional(&mut *c).await
+    })?;
+    let Some((current_advisor,)) = current else {
+        drop(tx);
+        return Err(not_found(db, viewer, id, now).await);
+    };
     let (advisor_id, supervisor_id) =
-        resolve_assignment(&mut tx, viewer, Some(current.advisor_id), v.advisor_id).await?;
+        resolve_assignment(&mut tx, viewer, Some(current_advisor), v.advisor_id).await?;
     match replace_existing(&mut tx, id, &v, advisor_id, supervisor_id, today, now).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => return Err(document_taken()),
