@@ -109,6 +109,29 @@ fn origin_allowed(headers: &HeaderMap, config: &Config) -> bool {
         .is_some_and(|o| !host.is_empty() && o == host)
 }
 
+/// The address the login rate limit counts by. Behind a proxy (a public origin is
+/// configured) every request comes from the proxy, so the address is the last entry of
+/// `X-Forwarded-For`: the one the proxy appended, which the client cannot forge.
+fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, behind_proxy: bool) -> String {
+    let forwarded = behind_proxy
+        .then(|| {
+            headers
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .rsplit(',')
+                .next()
+        })
+        .flatten()
+        .map(str::trim)
+        .filter(|ip| !ip.is_empty());
+    match (forwarded, peer) {
+        (Some(ip), _) => ip.to_string(),
+        (None, Some(peer)) => peer.ip().to_string(),
+        (None, None) => "desconocida".to_string(),
+    }
+}
+
 /// The compiled bundle and the files of `public/`.
 fn is_asset(path: &str) -> bool {
     path.starts_with("/pkg/") || path.rsplit('/').next().unwrap_or("").contains('.')
@@ -176,10 +199,11 @@ async fn session_layer(State(state): State<AppState>, mut req: Request, next: Ne
     if viewer.is_some() && path == "/login" && req.method() == Method::GET {
         return redirect("/");
     }
-    let ip = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "desconocida".to_string(), |c| c.0.ip().to_string());
+        .map(|c| c.0);
+    let ip = client_ip(req.headers(), peer, state.config.public_origin.is_some());
     let extensions = req.extensions_mut();
     extensions.insert(CurrentViewer(viewer));
     extensions.insert(SessionToken(token));
@@ -262,6 +286,19 @@ mod tests {
             ]),
             &behind_proxy
         ));
+    }
+
+    #[test]
+    fn behind_a_proxy_the_proxys_own_forwarded_entry_counts() {
+        let peer: Option<SocketAddr> = Some("10.0.0.5:41000".parse().unwrap());
+        let h = headers(&[("x-forwarded-for", "1.2.3.4, 200.1.1.7")]);
+        assert_eq!(client_ip(&h, peer, true), "200.1.1.7");
+        assert_eq!(
+            client_ip(&h, peer, false),
+            "10.0.0.5",
+            "not behind a proxy: the header is ignored"
+        );
+        assert_eq!(client_ip(&headers(&[]), peer, true), "10.0.0.5");
     }
 
     #[test]
