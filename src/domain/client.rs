@@ -480,7 +480,7 @@ impl ClientInput {
         let segment = text(&mut errors, "segment", &self.segment, 60, None);
         let country = geo::country(&self.country);
         if country.is_none() {
-            errors.push(FieldError::new("country", "Elige un país de la lista."));
+            errors.push(FieldError::new("country", "País no reconocido: usa uno de la lista, por su código de dos letras (CO, MX, PE…)."));
         }
         let country_code = country.map_or("", |c| c.code);
         let time_zone = match self.time_zone.trim() {
@@ -489,7 +489,7 @@ impl ClientInput {
             _ => {
                 errors.push(FieldError::new(
                     "time_zone",
-                    "Elige una zona horaria de la lista.",
+                    "Zona horaria no reconocida: usa una de la lista (America/Bogota, America/Lima…).",
                 ));
                 String::new()
             }
@@ -624,7 +624,7 @@ impl ClientInput {
             if !geo::is_currency(&currency) {
                 errors.push(FieldError::new(
                     f("currency"),
-                    "Elige una moneda de la lista.",
+                    "Moneda no reconocida: usa una de la lista, por su código (COP, MXN, USD…).",
                 ));
             } else {
                 match &first_currency {
