@@ -118,37 +118,15 @@ async fn visibility_follows_role_and_team(db: Db) {
     assert_eq!(list_all(&db, &n, Default::default()).await.len(), 5);
 
     // The unlocked filter opens "Todos los clientes" on request only.
-    let mut input = recaudo::domain::user::UserInput {
-        name: "a".into(),
-        email: "a@x.co".into(),
-        role: "advisor".into(),
-        supervisor_id: Some(o.sup1.id),
-        filter_unlocked: true,
-        active: true,
-        password: String::new(),
-    };
-    users::update(
-        &db,
-        &o.admin,
-        o.adv_a.id,
-        input.validate(false).unwrap(),
-        now(),
-    )
-    .await
-    .unwrap();
+    edit_user(&db, &o.admin, &o.adv_a, |u| u.filter_unlocked = true)
+        .await
+        .unwrap();
     let a = viewer(&db, &o.adv_a).await;
     assert_eq!(list_all(&db, &a, Default::default()).await.len(), 1);
     assert_eq!(list_all(&db, &a, all_q.clone()).await.len(), 5);
-    input.filter_unlocked = false;
-    users::update(
-        &db,
-        &o.admin,
-        o.adv_a.id,
-        input.validate(false).unwrap(),
-        now(),
-    )
-    .await
-    .unwrap();
+    edit_user(&db, &o.admin, &o.adv_a, |u| u.filter_unlocked = false)
+        .await
+        .unwrap();
 }
 
 async fn another_advisors_client_is_not_found_and_audited(db: Db) {
@@ -461,22 +439,9 @@ async fn a_new_supervisor_takes_the_advisors_clients_along(db: Db) {
         &client_input("7002", "Se", "Queda", Some(&o.adv_b)),
     )
     .await;
-    let input = recaudo::domain::user::UserInput {
-        name: "a".into(),
-        email: "a@x.co".into(),
-        role: "advisor".into(),
-        supervisor_id: Some(o.sup2.id),
-        filter_unlocked: false,
-        active: true,
-        password: String::new(),
-    };
-    users::update(
-        &db,
-        &o.admin,
-        o.adv_a.id,
-        input.validate(false).unwrap(),
-        now(),
-    )
+    edit_user(&db, &o.admin, &o.adv_a, |u| {
+        u.supervisor_id = Some(o.sup2.id)
+    })
     .await
     .unwrap();
     let s2 = viewer(&db, &o.sup2).await;

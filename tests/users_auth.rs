@@ -138,11 +138,7 @@ async fn deactivating_a_user_ends_their_sessions(db: Db) {
     let token = auth::login(&db, POLICY, "ana@x.co", PASSWORD, "10.0.0.1", now())
         .await
         .unwrap();
-    let off = UserInput {
-        active: false,
-        ..adv.to_input()
-    };
-    users::update(&db, &admin_v, adv.id, off.validate(false).unwrap(), now())
+    edit_user(&db, &admin_v, &adv, |u| u.active = false)
         .await
         .unwrap();
     assert!(auth::resolve_session(&db, POLICY, &token, now())
@@ -155,14 +151,12 @@ async fn deactivating_a_user_ends_their_sessions(db: Db) {
     );
 
     // A new password from the admin works, and the old one no longer does.
-    let back = UserInput {
-        active: true,
-        password: "otra-clave-segura".into(),
-        ..adv.to_input()
-    };
-    users::update(&db, &admin_v, adv.id, back.validate(false).unwrap(), now())
-        .await
-        .unwrap();
+    edit_user(&db, &admin_v, &adv, |u| {
+        u.active = true;
+        u.password = "otra-clave-segura".into();
+    })
+    .await
+    .unwrap();
     assert!(auth::login(
         &db,
         POLICY,
@@ -222,53 +216,25 @@ async fn user_rules_are_reported_beside_the_field(db: Db) {
     .unwrap_err();
     assert!(err.field_message("supervisor_id").is_some());
 
-    let demote = UserInput {
-        role: "advisor".into(),
-        ..sup.to_input()
-    };
-    let err = users::update(
-        &db,
-        &admin_v,
-        sup.id,
-        demote.validate(false).unwrap(),
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = edit_user(&db, &admin_v, &sup, |u| u.role = "advisor".into())
+        .await
+        .unwrap_err();
     assert!(err
         .field_message("role")
         .unwrap()
         .contains("asesores a cargo"));
 
-    let self_off = UserInput {
-        active: false,
-        ..admin.to_input()
-    };
-    let err = users::update(
-        &db,
-        &admin_v,
-        admin.id,
-        self_off.validate(false).unwrap(),
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = edit_user(&db, &admin_v, &admin, |u| u.active = false)
+        .await
+        .unwrap_err();
     assert!(err.field_message("active").is_some());
-    let self_demote = UserInput {
-        role: "supervisor".into(),
-        ..admin.to_input()
-    };
-    assert!(users::update(
-        &db,
-        &admin_v,
-        admin.id,
-        self_demote.validate(false).unwrap(),
-        now()
-    )
-    .await
-    .unwrap_err()
-    .field_message("role")
-    .is_some());
+    assert!(
+        edit_user(&db, &admin_v, &admin, |u| u.role = "supervisor".into())
+            .await
+            .unwrap_err()
+            .field_message("role")
+            .is_some()
+    );
 
     let listed = users::list(&db).await.unwrap();
     assert_eq!(

@@ -146,6 +146,19 @@ pub async fn user(db: &Db, email: &str, role: Role, supervisor: Option<&User>) -
         .unwrap()
 }
 
+/// Edits a user as an admin would in the users form: the stored values with `change`
+/// applied (the password stays unless `change` sets one).
+pub async fn edit_user(
+    db: &Db,
+    admin: &Viewer,
+    u: &User,
+    change: impl FnOnce(&mut UserInput),
+) -> Result<User, recaudo::domain::error::AppError> {
+    let mut input = u.to_input();
+    change(&mut input);
+    users::update(db, admin, u.id, input.validate(false).unwrap(), now()).await
+}
+
 /// The viewer a session for this user would build.
 pub async fn viewer(db: &Db, u: &User) -> Viewer {
     let u = users::get(db, u.id).await.unwrap();
