@@ -1,14 +1,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::clients::{get_client, list_assignees};
+use crate::api::clients::get_client;
 use crate::app::use_session;
 use crate::domain::client::{ClientDetail, Party};
 use crate::domain::contact::ContactKind;
 use crate::domain::error::AppError;
 use crate::domain::geo;
 use crate::domain::money::format_money;
-use crate::domain::user::Role;
 use crate::ui::clients::AssignControl;
 use crate::ui::components::{fmt_date, fmt_opt_date, id_param, ErrorNotice};
 
@@ -31,8 +30,6 @@ pub fn client_from_route() -> (Memo<Option<i64>>, Resource<Result<ClientDetail, 
 pub fn ClientDetailPage() -> impl IntoView {
     let viewer = use_session().viewer;
     let may_reassign = viewer.may_reassign();
-    let is_admin = viewer.role == Role::Admin;
-    let assignees = Resource::new(|| (), |_| list_assignees());
     let (id, client) = client_from_route();
     view! {
         <Transition fallback=|| view! { <p class="loading">"Cargando cliente…"</p> }>
@@ -52,17 +49,11 @@ pub fn ClientDetailPage() -> impl IntoView {
         // control and its confirmation on screen.
         <Show when=move || may_reassign && client.get().is_some_and(|r| r.is_ok())>
             <section class="card" aria-label="Reasignar cliente">
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let list = assignees.await.unwrap_or_default();
-                        view! {
-                            <AssignControl assignees=list
-                                selected=Signal::derive(move || id.get().into_iter().collect())
-                                button_label="Reasignar" allow_unassign=is_admin
-                                done=Callback::new(move |_| client.refetch()) />
-                        }
-                    })}
-                </Suspense>
+                <AssignControl
+                    selected=Signal::derive(move || id.get().into_iter().collect())
+                    button_label="Reasignar"
+                    done=Callback::new(move |_| client.refetch())
+                />
             </section>
         </Show>
     }

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::api::clients::{list_assignees, list_clients};
+use crate::api::clients::list_clients;
 use crate::app::use_session;
 use crate::domain::listing::{ClientCursor, ClientListQuery, ClientRow, ClientSort};
 use crate::domain::money::format_money;
@@ -91,7 +91,6 @@ pub fn ClientsPage() -> impl IntoView {
     let search_input = RwSignal::new(String::new());
     Effect::new(move |_| search_input.set(query.get().search));
     let may_reassign = viewer.may_reassign();
-    let assignees = Resource::new(|| (), |_| list_assignees());
     let is_admin = viewer.role == Role::Admin;
 
     let on_search = {
@@ -173,23 +172,14 @@ pub fn ClientsPage() -> impl IntoView {
         // Outside the list's transition, so that refreshing the list after an
         // assignment keeps the control and its confirmation on screen.
         <Show when=move || may_reassign>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let list = assignees.await.unwrap_or_default();
-                    view! {
-                        <AssignControl
-                            assignees=list
-                            selected=Signal::derive(move || selected.get().into_iter().collect())
-                            button_label="Asignar seleccionados"
-                            allow_unassign=is_admin
-                            done=Callback::new(move |_| {
-                                selected.set(BTreeSet::new());
-                                first.refetch();
-                            })
-                        />
-                    }
-                })}
-            </Suspense>
+            <AssignControl
+                selected=Signal::derive(move || selected.get().into_iter().collect())
+                button_label="Asignar seleccionados"
+                done=Callback::new(move |_| {
+                    selected.set(BTreeSet::new());
+                    first.refetch();
+                })
+            />
         </Show>
         <Transition fallback=|| view! { <p class="loading">"Cargando clientes…"</p> }>
             {move || Suspend::new(async move {

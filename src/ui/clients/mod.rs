@@ -5,19 +5,42 @@ pub mod list;
 
 use leptos::prelude::*;
 
-use crate::api::clients::assign_clients;
+use crate::api::clients::{assign_clients, list_assignees};
+use crate::app::use_session;
 use crate::domain::error::AppError;
 use crate::domain::user::Assignee;
 
 /// "Asignar a" with the users the viewer may assign to, and the button that does it.
-/// `selected` gives the client ids; `done` runs after a successful assignment.
+/// `selected` gives the client ids; `done` runs after a successful assignment. The list
+/// of users loads only where the control is shown.
 #[component]
 pub fn AssignControl(
-    assignees: Vec<Assignee>,
     selected: Signal<Vec<i64>>,
     done: Callback<u64>,
     #[prop(into)] button_label: String,
-    #[prop(optional)] allow_unassign: bool,
+) -> impl IntoView {
+    let assignees = Resource::new(|| (), |_| list_assignees());
+    let allow_unassign = use_session().viewer.is_admin();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let button_label = button_label.clone();
+                Suspend::new(async move {
+                    let assignees = assignees.await.unwrap_or_default();
+                    view! { <AssignForm assignees selected done button_label allow_unassign /> }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AssignForm(
+    assignees: Vec<Assignee>,
+    selected: Signal<Vec<i64>>,
+    done: Callback<u64>,
+    button_label: String,
+    allow_unassign: bool,
 ) -> impl IntoView {
     let target = RwSignal::new(String::new());
     let assign = Action::new(move |(ids, advisor): &(Vec<i64>, Option<i64>)| {
