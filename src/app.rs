@@ -13,6 +13,9 @@ use crate::ui::clients::form::{EditClientPage, NewClientPage};
 use crate::ui::clients::import::ImportPage;
 use crate::ui::clients::list::ClientsPage;
 use crate::ui::components::ErrorNotice;
+use crate::ui::conversations::unregistered::UnregisteredPage;
+use crate::ui::conversations::view::ConversationPane;
+use crate::ui::conversations::{InboxLayout, NoConversation};
 use crate::ui::login::LoginPage;
 use crate::ui::users::{EditUserPage, NewUserPage, UsersPage};
 
@@ -45,7 +48,12 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/login") view=LoginPage />
                 <ParentRoute path=path!("") view=SignedIn>
-                    <Route path=path!("") view=|| view! { <Redirect path="/clientes" /> } />
+                    <Route path=path!("") view=|| view! { <Redirect path="/conversaciones" /> } />
+                    <ParentRoute path=path!("conversaciones") view=InboxLayout>
+                        <Route path=path!("") view=NoConversation />
+                        <Route path=path!(":id") view=ConversationPane />
+                    </ParentRoute>
+                    <Route path=path!("no-registrados") view=UnregisteredPage />
                     <Route path=path!("clientes") view=ClientsPage />
                     <Route path=path!("clientes/nuevo") view=NewClientPage />
                     <Route path=path!("clientes/importar") view=ImportPage />
@@ -110,8 +118,9 @@ fn Nav(info: SessionInfo) -> impl IntoView {
     });
     view! {
         <header class="topbar">
-            <a class="brand" href="/clientes">"Recaudo"</a>
+            <a class="brand" href="/conversaciones">"Recaudo"</a>
             <nav aria-label="Principal">
+                <a href="/conversaciones">"Conversaciones"</a>
                 <a href="/clientes">"Clientes"</a>
                 <Show when=move || is_admin>
                     <a href="/clientes/importar">"Importar cartera"</a>

@@ -39,6 +39,11 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         depth: usize,
     },
+    /// Simula mensajes entrantes (canal sandbox) en la base configurada.
+    Simulate {
+        #[arg(long, default_value_t = 20)]
+        messages: usize,
+    },
     /// Crea un usuario.
     CreateUser {
         #[arg(long)]
@@ -127,6 +132,14 @@ async fn run(command: Command) -> Result<(), String> {
                 &config,
             )
             .await
+        }
+        Command::Simulate { messages } => {
+            let db = server::open_database(&config).await?;
+            let landed = server::sandbox::simulate(&db, messages, chrono::Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{messages} mensajes simulados; llegaron a {landed} conversaciones.");
+            Ok(())
         }
         Command::CreateUser {
             email,

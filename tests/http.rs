@@ -28,6 +28,7 @@ async fn start(db: Db) -> App {
         leptos_options: LeptosOptions::builder().output_name("recaudo").build(),
         db: db.clone(),
         config: Arc::new(Config::defaults()),
+        notifier: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

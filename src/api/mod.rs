@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod clients;
+pub mod conversations;
 pub mod users;
 
 /// Where to go after logging in: only paths of this site, never another host.

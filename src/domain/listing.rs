@@ -1,7 +1,9 @@
 //! The clients list: sorts, keyset cursors and pages.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::domain::conversation::Channel;
 
 pub const PAGE_SIZE: usize = 50;
 
@@ -53,8 +55,19 @@ impl ClientSort {
 /// owed have no oldest due date and come after all the others in either direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientCursor {
-    Date { date: Option<NaiveDate>, id: i64 },
-    Amount { cents: i64, id: i64 },
+    Date {
+        date: Option<NaiveDate>,
+        id: i64,
+    },
+    Amount {
+        cents: i64,
+        id: i64,
+    },
+    /// The inbox's newest-first order.
+    Activity {
+        at: DateTime<Utc>,
+        id: i64,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,17 +92,40 @@ pub struct ClientRow {
     pub oldest_unpaid_due_date: Option<NaiveDate>,
     #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub days_overdue: i64,
+    /// Unanswered inbound messages.
+    pub pending_count: i64,
+    pub last_activity_at: Option<DateTime<Utc>>,
+    /// `last_activity_at` in the organisation's time zone, for display.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub last_activity_local: Option<NaiveDateTime>,
+    /// The channel of the last message to or from the client (stored name).
+    pub last_channel: Option<String>,
+    /// The subject of the last message, when it was an e-mail.
+    pub last_subject: String,
 }
 
 impl ClientRow {
-    pub fn cursor(&self, sort: ClientSort) -> ClientCursor {
-        match sort {
-            ClientSort::DaysOverdueDesc | ClientSort::DaysOverdueAsc => ClientCursor::Date {
-                date: self.oldest_unpaid_due_date,
-                id: self.id,
-            },
-            ClientSort::AmountDesc | ClientSort::AmountAsc => ClientCursor::Amount {
-                cents: self.overdue_total_cents,
+    pub fn channel(&self) -> Option<Channel> {
+        self.last_channel.as_deref().and_then(|c| c.parse().ok())
+    }
+
+    pub fn cursor(&self, order: ListOrder) -> ClientCursor {
+        match order {
+            ListOrder::Client(ClientSort::DaysOverdueDesc | ClientSort::DaysOverdueAsc) => {
+                ClientCursor::Date {
+                    date: self.oldest_unpaid_due_date,
+                    id: self.id,
+                }
+            }
+            ListOrder::Client(ClientSort::AmountDesc | ClientSort::AmountAsc) => {
+                ClientCursor::Amount {
+                    cents: self.overdue_total_cents,
+                    id: self.id,
+                }
+            }
+            // Only conversations are listed in this order, and they all have activity.
+            ListOrder::Recent => ClientCursor::Activity {
+                at: self.last_activity_at.unwrap_or(DateTime::<Utc>::MIN_UTC),
                 id: self.id,
             },
         }
@@ -106,6 +142,92 @@ pub struct ClientPage {
     pub showing_all: bool,
 }
 
+/// The orders a list of clients can take: the clients list's four, and newest activity
+/// first (conversations only; the inbox's default, as in an e-mail inbox).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ListOrder {
+    #[default]
+    Recent,
+    Client(ClientSort),
+}
+
+impl ListOrder {
+    pub fn all() -> impl Iterator<Item = ListOrder> {
+        std::iter::once(ListOrder::Recent).chain(ClientSort::ALL.into_iter().map(ListOrder::Client))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListOrder::Recent => "recientes",
+            ListOrder::Client(s) => s.as_str(),
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ListOrder::Recent => "Más recientes primero",
+            ListOrder::Client(s) => s.label(),
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        ListOrder::all()
+            .find(|x| x.as_str() == s)
+            .unwrap_or_default()
+    }
+}
+
+impl From<ClientSort> for ListOrder {
+    fn from(s: ClientSort) -> Self {
+        ListOrder::Client(s)
+    }
+}
+
+impl ListOrder {
+    /// Whether a cursor was made by this order.
+    pub fn fits(self, cursor: &ClientCursor) -> bool {
+        matches!(
+            (self, cursor),
+            (
+                ListOrder::Client(ClientSort::DaysOverdueDesc | ClientSort::DaysOverdueAsc),
+                ClientCursor::Date { .. }
+            ) | (
+                ListOrder::Client(ClientSort::AmountDesc | ClientSort::AmountAsc),
+                ClientCursor::Amount { .. }
+            ) | (ListOrder::Recent, ClientCursor::Activity { .. })
+        )
+    }
+}
+
+/// The "Recibidos" tray: conversations in the viewer's scope, narrowed by filters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxQuery {
+    pub search: String,
+    pub sort: ListOrder,
+    /// Every conversation instead of those with an unanswered inbound (the default).
+    pub include_answered: bool,
+    /// The channel of the last message.
+    pub channel: Option<Channel>,
+    /// One advisor's clients, within the viewer's scope.
+    pub advisor_id: Option<i64>,
+    pub segment: String,
+    /// Last activity between these days (inclusive, in the organisation's time zone).
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub all_clients: bool,
+    pub after: Option<ClientCursor>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxPage {
+    pub rows: Vec<ClientRow>,
+    pub next: Option<ClientCursor>,
+    pub may_see_all: bool,
+    pub showing_all: bool,
+    /// The to-do counter: unanswered inbound messages in the scope shown.
+    pub pending_messages: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +241,15 @@ mod tests {
     }
 
     #[test]
+    fn inbox_sorts_round_trip_and_default_to_newest_first() {
+        for s in ListOrder::all() {
+            assert_eq!(ListOrder::parse(s.as_str()), s);
+        }
+        assert_eq!(ListOrder::all().count(), 5);
+        assert_eq!(ListOrder::parse(""), ListOrder::Recent);
+    }
+
+    #[test]
     fn the_cursor_carries_the_sort_value() {
         let row = ClientRow {
             id: 9,
@@ -129,13 +260,19 @@ mod tests {
             currency: "COP".into(),
             oldest_unpaid_due_date: None,
             days_overdue: 0,
+            pending_count: 0,
+            last_activity_at: None,
+            last_activity_local: None,
+            last_channel: Some("sms".into()),
+            last_subject: String::new(),
         };
+        assert_eq!(row.channel(), Some(Channel::Sms));
         assert_eq!(
-            row.cursor(ClientSort::AmountAsc),
+            row.cursor(ClientSort::AmountAsc.into()),
             ClientCursor::Amount { cents: 500, id: 9 }
         );
         assert_eq!(
-            row.cursor(ClientSort::DaysOverdueDesc),
+            row.cursor(ClientSort::DaysOverdueDesc.into()),
             ClientCursor::Date { date: None, id: 9 }
         );
     }

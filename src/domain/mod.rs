@@ -5,6 +5,7 @@ mod text_enum;
 
 pub mod client;
 pub mod contact;
+pub mod conversation;
 pub mod debt;
 pub mod error;
 pub mod geo;

@@ -17,9 +17,11 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::app::{shell, App};
+use crate::domain::error::AppError;
 use crate::domain::user::Viewer;
 use crate::server::auth::{self, SessionPolicy, SESSION_COOKIE};
 use crate::server::config::Config;
+use crate::server::conversations;
 use crate::server::db::Db;
 
 /// Uploads (the portfolio CSV) travel inside server-function bodies.
@@ -30,6 +32,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub config: Arc<Config>,
+    pub notifier: crate::server::conversations::notify::Notifier,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -64,6 +67,14 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     Router::new()
+        .route(
+            "/api/conversations/{id}/events",
+            axum::routing::get(conversation_events),
+        )
+        .route(
+            "/api/attachments/{id}",
+            axum::routing::get(download_attachment),
+        )
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
@@ -209,6 +220,101 @@ async fn session_layer(State(state): State<AppState>, mut req: Request, next: Ne
     extensions.insert(SessionToken(token));
     extensions.insert(ClientIp(ip));
     next.run(req).await
+}
+
+fn error_response(e: AppError) -> Response {
+    let status = match e {
+        AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden => StatusCode::FORBIDDEN,
+        AppError::NotFound => StatusCode::NOT_FOUND,
+        AppError::Invalid(_) | AppError::InvalidFile(..) | AppError::Request(_) => {
+            StatusCode::BAD_REQUEST
+        }
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::BadCredentials | AppError::RateLimited => StatusCode::FORBIDDEN,
+        AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (status, e.to_string()).into_response()
+}
+
+fn signed_in(viewer: &CurrentViewer) -> Result<Viewer, AppError> {
+    viewer.0.clone().ok_or(AppError::Unauthenticated)
+}
+
+/// Server-sent events for one open conversation: an event named `changed` each time
+/// it gets a message or a message in it changes.
+async fn conversation_events(
+    State(state): State<AppState>,
+    axum::Extension(viewer): axum::Extension<CurrentViewer>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let viewer = match signed_in(&viewer) {
+        Ok(v) => v,
+        Err(e) => return error_response(e),
+    };
+    if let Err(e) = crate::server::clients::ensure_visible(&state.db, &viewer, id, Utc::now()).await
+    {
+        return error_response(e);
+    }
+    let receiver = state.notifier.subscribe();
+    let events = futures::stream::unfold(receiver, move |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(changed) if changed == id => {
+                    let event = Event::default().event("changed").data(id.to_string());
+                    return Some((Ok::<_, std::convert::Infallible>(event), rx));
+                }
+                Ok(_) => {}
+                // Missed announcements: say "changed" so the screen reloads.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    let event = Event::default().event("changed").data(id.to_string());
+                    return Some((Ok(event), rx));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// An attachment, always as a download: never rendered by the browser as a page.
+async fn download_attachment(
+    State(state): State<AppState>,
+    axum::Extension(viewer): axum::Extension<CurrentViewer>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Response {
+    let viewer = match signed_in(&viewer) {
+        Ok(v) => v,
+        Err(e) => return error_response(e),
+    };
+    match conversations::attachment(&state.db, &viewer, id, Utc::now()).await {
+        Ok((file_name, content_type, content)) => {
+            let ascii: String = file_name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let disposition = format!("attachment; filename=\"{ascii}\"");
+            let mut res = content.into_response();
+            let h = res.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&content_type) {
+                h.insert(axum::http::header::CONTENT_TYPE, v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&disposition) {
+                h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+            }
+            res
+        }
+        Err(e) => error_response(e),
+    }
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {

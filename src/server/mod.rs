@@ -5,9 +5,11 @@ pub mod auth;
 pub mod bench;
 pub mod clients;
 pub mod config;
+pub mod conversations;
 pub mod db;
 pub mod http;
 pub mod import;
+pub mod sandbox;
 pub mod seed;
 pub mod users;
 
@@ -78,7 +80,13 @@ pub async fn serve(config: Config) -> Result<(), String> {
         leptos_options: leptos.leptos_options,
         db: db.clone(),
         config: Arc::new(config.clone()),
+        notifier: conversations::notify::Notifier::default(),
     };
+    state
+        .notifier
+        .listen(&db)
+        .await
+        .map_err(|e| format!("No se pudo escuchar las notificaciones de PostgreSQL: {e}"))?;
     tokio::spawn(maintenance(state.clone()));
 
     let listener = tokio::net::TcpListener::bind(config.bind_address)

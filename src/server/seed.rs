@@ -13,7 +13,7 @@ use crate::domain::client::{
     ClientInput, ContactsInput, DebtInput, PartyRole, RelatedInput, ValidClient,
 };
 use crate::domain::error::AppError;
-use crate::domain::user::{Assignee, Role};
+use crate::domain::user::{Assignee, Role, Viewer};
 use crate::server::auth::hash_password;
 use crate::server::clients::{insert_new, NewClient};
 use crate::server::db::Db;
@@ -130,6 +130,19 @@ pub async fn seed(
     }
     let holders = demo_holders(&ids);
     let created = insert_generated(db, clients, &holders, today, now).await?;
+    let advisors: Vec<Viewer> = DEMO_USERS
+        .iter()
+        .filter(|(_, _, role, _)| *role == Role::Advisor)
+        .map(|(email, name, role, _)| Viewer {
+            user_id: ids[email],
+            name: name.to_string(),
+            email: email.to_string(),
+            role: *role,
+            filter_unlocked: false,
+            has_clients: true,
+        })
+        .collect();
+    crate::server::sandbox::demo_traffic(db, &advisors, now).await?;
     db.refresh_statistics().await?;
     Ok(SeedReport {
         users: ids.len(),

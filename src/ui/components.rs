@@ -14,6 +14,22 @@ pub fn fmt_opt_date(d: Option<NaiveDate>) -> String {
     d.map_or_else(|| "—".to_string(), fmt_date)
 }
 
+/// Percent-encodes a query-string value.
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn fmt_datetime(t: chrono::NaiveDateTime) -> String {
+    t.format("%d/%m/%Y %H:%M").to_string()
+}
+
 /// The `:id` route parameter, when it is a number.
 pub fn id_param() -> Memo<Option<i64>> {
     let params = use_params_map();

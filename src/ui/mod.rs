@@ -2,5 +2,6 @@
 
 pub mod clients;
 pub mod components;
+pub mod conversations;
 pub mod login;
 pub mod users;

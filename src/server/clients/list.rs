@@ -1,32 +1,76 @@
 //! The clients list: scoped keyset pages in four orders, and search, whose plan is
 //! chosen from the data.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::push_scope;
+use crate::domain::conversation::Channel;
 use crate::domain::debt::days_overdue;
 use crate::domain::error::AppError;
 use crate::domain::listing::{
-    ClientCursor, ClientListQuery, ClientPage, ClientRow, ClientSort, PAGE_SIZE,
+    ClientCursor, ClientListQuery, ClientPage, ClientRow, ClientSort, ListOrder, PAGE_SIZE,
 };
 use crate::domain::search::{prefix_upper_bound, SearchQuery};
 use crate::domain::user::{Scope, Viewer};
 use crate::on_db;
 use crate::server::db::{Db, Engine};
 
-/// Clients with a due date and clients without one are read as two index ranges, the
-/// dated ones first: `NULL` sorts differently on each engine and an `OR` across the two
-/// would defeat the index.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Segment {
-    Dated,
-    Undated,
-    Any,
+/// The columns every list row reads.
+const ROW_COLUMNS: &str = "SELECT c.id, c.display_name, c.document_number, a.name AS advisor_name,
+        c.overdue_total_cents, c.currency, c.oldest_unpaid_due_date, c.pending_count,
+        c.last_activity_at, c.last_channel, c.last_subject
+    FROM clients c LEFT JOIN users a ON a.id = c.advisor_id WHERE ";
+
+/// What narrows a list besides the viewer's scope and the search. Every value is bound;
+/// each filter maps to one fixed condition.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Filters {
+    /// Only clients with at least one message.
+    pub conversations: bool,
+    /// Only clients with an unanswered inbound message.
+    pub pending_only: bool,
+    pub channel: Option<Channel>,
+    /// Last activity in `[from, to)`.
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub advisor_id: Option<i64>,
+    pub segment: Option<String>,
+}
+
+fn push_filters<'a, DB: Database>(qb: &mut QueryBuilder<'a, DB>, f: &'a Filters)
+where
+    i64: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'a, DB> + Type<DB>,
+{
+    // Spelled as the partial indexes' conditions, so that both planners can use them.
+    if f.conversations {
+        qb.push(" AND c.last_activity_at IS NOT NULL");
+    }
+    if f.pending_only {
+        qb.push(" AND c.pending_count > 0");
+    }
+    if let Some(channel) = f.channel {
+        qb.push(" AND c.last_channel = ")
+            .push_bind(channel.as_str());
+    }
+    if let Some(from) = f.from {
+        qb.push(" AND c.last_activity_at >= ").push_bind(from);
+    }
+    if let Some(to) = f.to {
+        qb.push(" AND c.last_activity_at < ").push_bind(to);
+    }
+    if let Some(advisor) = f.advisor_id {
+        qb.push(" AND c.advisor_id = ").push_bind(advisor);
+    }
+    if let Some(segment) = &f.segment {
+        qb.push(" AND c.segment = ").push_bind(segment.as_str());
+    }
 }
 
 /// Words matching at most this many terms are "selective": their clients are read by id.
-const CANDIDATE_LIMIT: i64 = 5_000;
+pub(crate) const CANDIDATE_LIMIT: i64 = 5_000;
 
 /// How a search narrows the list. Chosen here from the data: through a prepared
 /// statement neither engine can tell how selective a prefix range is, and a wrong guess
@@ -83,51 +127,52 @@ async fn search_filter<'a>(
 /// validation accepts).
 fn push_candidate_order<'a, DB: Database>(
     qb: &mut QueryBuilder<'a, DB>,
-    sort: ClientSort,
+    engine: Engine,
+    order: ListOrder,
     after: Option<ClientCursor>,
     limit: i64,
 ) where
     i64: Encode<'a, DB> + Type<DB>,
     NaiveDate: Encode<'a, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'a, DB> + Type<DB>,
 {
     // Where clients with no due date go: after every date in either direction.
-    let (no_date, no_date_text) = if sort == ClientSort::DaysOverdueDesc {
+    let (no_date, no_date_text) = if order == ClientSort::DaysOverdueDesc.into() {
         (NaiveDate::from_ymd_opt(9999, 12, 31), "'9999-12-31'")
     } else {
         (NaiveDate::from_ymd_opt(1, 1, 1), "'0001-01-01'")
     };
     let dated = format!("COALESCE(c.oldest_unpaid_due_date, {no_date_text})");
-    let (expr, cmp, dir) = match sort {
-        ClientSort::DaysOverdueDesc => (dated.as_str(), " > ", " ASC"),
-        ClientSort::DaysOverdueAsc => (dated.as_str(), " < ", " DESC"),
-        ClientSort::AmountDesc => ("c.overdue_total_cents + 0", " < ", " DESC"),
-        ClientSort::AmountAsc => ("c.overdue_total_cents + 0", " > ", " ASC"),
+    let recent = match engine {
+        Engine::Sqlite => "(c.last_activity_at || '')",
+        Engine::Postgres => "(c.last_activity_at + INTERVAL '0 seconds')",
     };
-    match after {
-        Some(ClientCursor::Date { date, id }) => {
-            let key = date.or(no_date).expect("the sentinels are valid dates");
-            qb.push(" AND (")
-                .push(expr)
-                .push(", c.id)")
-                .push(cmp)
-                .push("(")
-                .push_bind(key)
-                .push(", ")
-                .push_bind(id)
-                .push(")");
+    let (expr, cmp, dir) = match order {
+        ListOrder::Client(ClientSort::DaysOverdueDesc) => (dated.as_str(), " > ", " ASC"),
+        ListOrder::Client(ClientSort::DaysOverdueAsc) => (dated.as_str(), " < ", " DESC"),
+        ListOrder::Client(ClientSort::AmountDesc) => ("c.overdue_total_cents + 0", " < ", " DESC"),
+        ListOrder::Client(ClientSort::AmountAsc) => ("c.overdue_total_cents + 0", " > ", " ASC"),
+        ListOrder::Recent => (recent, " < ", " DESC"),
+    };
+    if let Some(cursor) = after {
+        qb.push(" AND (")
+            .push(expr)
+            .push(", c.id)")
+            .push(cmp)
+            .push("(");
+        match cursor {
+            ClientCursor::Date { date, id } => {
+                let key = date.or(no_date).expect("the sentinels are valid dates");
+                qb.push_bind(key).push(", ").push_bind(id);
+            }
+            ClientCursor::Amount { cents, id } => {
+                qb.push_bind(cents).push(", ").push_bind(id);
+            }
+            ClientCursor::Activity { at, id } => {
+                qb.push_bind(at).push(", ").push_bind(id);
+            }
         }
-        Some(ClientCursor::Amount { cents, id }) => {
-            qb.push(" AND (")
-                .push(expr)
-                .push(", c.id)")
-                .push(cmp)
-                .push("(")
-                .push_bind(cents)
-                .push(", ")
-                .push_bind(id)
-                .push(")");
-        }
-        None => {}
+        qb.push(")");
     }
     qb.push(" ORDER BY ")
         .push(expr)
@@ -138,35 +183,41 @@ fn push_candidate_order<'a, DB: Database>(
         .push_bind(limit);
 }
 
+/// One list read: scope, order, where to start and the filters.
+#[derive(Clone, Copy)]
+pub(crate) struct Spec<'a> {
+    pub scope: Scope,
+    pub order: ListOrder,
+    pub after: Option<ClientCursor>,
+    pub filters: &'a Filters,
+}
+
 /// One page (plus one row, to tell whether another follows) of the clients matching the
 /// rarest word, in scope and matching the other words.
 async fn candidates_page(
     db: &Db,
-    scope: Scope,
+    spec: Spec<'_>,
     rarest: &str,
     others: &[&str],
-    sort: ClientSort,
-    after: Option<ClientCursor>,
     wanted: usize,
 ) -> Result<Vec<ClientRow>, AppError> {
     let limit = wanted as i64;
     // Each engine's way of saying "compute this set first, then look clients up by id":
     // PostgreSQL turns ARRAY(subquery) into a one-time init plan; SQLite drives the
     // rowid lookups from the IN subquery once the ORDER BY gives it no index to walk.
-    let (open, close) = match db.engine() {
+    let engine = db.engine();
+    let (open, close) = match engine {
         Engine::Sqlite => ("c.id IN (", ")"),
         Engine::Postgres => ("c.id = ANY(ARRAY(", "))"),
     };
     Ok(on_db!(db, p => {
-        let mut qb = QueryBuilder::new(
-            "SELECT c.id, c.display_name, c.document_number, a.name AS advisor_name, c.overdue_total_cents,
-                    c.currency, c.oldest_unpaid_due_date
-             FROM clients c LEFT JOIN users a ON a.id = c.advisor_id WHERE ");
+        let mut qb = QueryBuilder::new(ROW_COLUMNS);
         qb.push(open).push("SELECT client_id FROM client_search_terms WHERE term >= ");
         qb.push_bind(rarest).push(" AND term < ").push_bind(prefix_upper_bound(rarest)).push(close);
-        push_scope(&mut qb, scope);
+        push_scope(&mut qb, spec.scope);
+        push_filters(&mut qb, spec.filters);
         push_word_tests(&mut qb, others);
-        push_candidate_order(&mut qb, sort, after, limit);
+        push_candidate_order(&mut qb, engine, spec.order, spec.after, limit);
         qb.build_query_as::<ClientRow>().fetch_all(p).await
     })?)
 }
@@ -185,37 +236,55 @@ where
     }
 }
 
+/// Clients with a due date and clients without one are read as two index ranges, the
+/// dated ones first: `NULL` sorts differently on each engine and an `OR` across the two
+/// would defeat the index.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Segment {
+    Dated,
+    Undated,
+    Any,
+}
+
 fn push_list_query<'a, DB: Database>(
     qb: &mut QueryBuilder<'a, DB>,
-    scope: Scope,
+    spec: Spec<'a>,
     words: &'a [&'a str],
-    sort: ClientSort,
     segment: Segment,
-    after: Option<ClientCursor>,
     limit: i64,
 ) where
     i64: Encode<'a, DB> + Type<DB>,
     NaiveDate: Encode<'a, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'a, DB> + Type<DB>,
     String: Encode<'a, DB> + Type<DB>,
     &'a str: Encode<'a, DB> + Type<DB>,
 {
-    qb.push(
-        "SELECT c.id, c.display_name, c.document_number, a.name AS advisor_name, c.overdue_total_cents,
-                c.currency, c.oldest_unpaid_due_date
-         FROM clients c LEFT JOIN users a ON a.id = c.advisor_id WHERE 1 = 1",
-    );
-    push_scope(qb, scope);
+    qb.push(ROW_COLUMNS).push("1 = 1");
+    push_scope(qb, spec.scope);
+    push_filters(qb, spec.filters);
     push_word_tests(qb, words);
-    let ascending = matches!(sort, ClientSort::DaysOverdueDesc | ClientSort::AmountAsc);
+    let ascending = matches!(
+        spec.order,
+        ListOrder::Client(ClientSort::DaysOverdueDesc | ClientSort::AmountAsc)
+    );
     let (cmp, dir) = if ascending {
         (" > ", " ASC")
     } else {
         (" < ", " DESC")
     };
-    match segment {
-        Segment::Dated => {
+    let key = match (spec.order, segment) {
+        (_, Segment::Undated) => {
+            qb.push(" AND c.oldest_unpaid_due_date IS NULL");
+            if let Some(ClientCursor::Date { date: None, id }) = spec.after {
+                qb.push(" AND c.id").push(cmp).push_bind(id);
+            }
+            qb.push(" ORDER BY c.id").push(dir);
+            qb.push(" LIMIT ").push_bind(limit);
+            return;
+        }
+        (_, Segment::Dated) => {
             qb.push(" AND c.oldest_unpaid_due_date IS NOT NULL");
-            if let Some(ClientCursor::Date { date: Some(d), id }) = after {
+            if let Some(ClientCursor::Date { date: Some(d), id }) = spec.after {
                 qb.push(" AND (c.oldest_unpaid_due_date, c.id)")
                     .push(cmp)
                     .push("(")
@@ -224,20 +293,22 @@ fn push_list_query<'a, DB: Database>(
                     .push_bind(id)
                     .push(")");
             }
-            qb.push(" ORDER BY c.oldest_unpaid_due_date")
-                .push(dir)
-                .push(", c.id")
-                .push(dir);
+            "c.oldest_unpaid_due_date"
         }
-        Segment::Undated => {
-            qb.push(" AND c.oldest_unpaid_due_date IS NULL");
-            if let Some(ClientCursor::Date { date: None, id }) = after {
-                qb.push(" AND c.id").push(cmp).push_bind(id);
+        (ListOrder::Recent, Segment::Any) => {
+            if let Some(ClientCursor::Activity { at, id }) = spec.after {
+                qb.push(" AND (c.last_activity_at, c.id)")
+                    .push(cmp)
+                    .push("(")
+                    .push_bind(at)
+                    .push(", ")
+                    .push_bind(id)
+                    .push(")");
             }
-            qb.push(" ORDER BY c.id").push(dir);
+            "c.last_activity_at"
         }
-        Segment::Any => {
-            if let Some(ClientCursor::Amount { cents, id }) = after {
+        (ListOrder::Client(_), Segment::Any) => {
+            if let Some(ClientCursor::Amount { cents, id }) = spec.after {
                 qb.push(" AND (c.overdue_total_cents, c.id)")
                     .push(cmp)
                     .push("(")
@@ -246,28 +317,29 @@ fn push_list_query<'a, DB: Database>(
                     .push_bind(id)
                     .push(")");
             }
-            qb.push(" ORDER BY c.overdue_total_cents")
-                .push(dir)
-                .push(", c.id")
-                .push(dir);
+            "c.overdue_total_cents"
         }
-    }
-    qb.push(" LIMIT ").push_bind(limit);
+    };
+    qb.push(" ORDER BY ")
+        .push(key)
+        .push(dir)
+        .push(", c.id")
+        .push(dir)
+        .push(" LIMIT ")
+        .push_bind(limit);
 }
 
 async fn fetch_segment(
     db: &Db,
-    scope: Scope,
+    spec: Spec<'_>,
     words: &[&str],
-    sort: ClientSort,
     segment: Segment,
-    after: Option<ClientCursor>,
     limit: usize,
 ) -> Result<Vec<ClientRow>, AppError> {
     let limit = limit as i64;
     Ok(on_db!(db, p => {
         let mut qb = QueryBuilder::new("");
-        push_list_query(&mut qb, scope, words, sort, segment, after, limit);
+        push_list_query(&mut qb, spec, words, segment, limit);
         qb.build_query_as::<ClientRow>().fetch_all(p).await
     })?)
 }
@@ -276,36 +348,28 @@ async fn fetch_segment(
 /// Day orders read clients with a due date, then those without, as two index ranges.
 async fn index_page(
     db: &Db,
-    scope: Scope,
+    spec: Spec<'_>,
     words: &[&str],
-    sort: ClientSort,
-    after: Option<ClientCursor>,
     wanted: usize,
 ) -> Result<Vec<ClientRow>, AppError> {
     if !matches!(
-        sort,
-        ClientSort::DaysOverdueDesc | ClientSort::DaysOverdueAsc
+        spec.order,
+        ListOrder::Client(ClientSort::DaysOverdueDesc | ClientSort::DaysOverdueAsc)
     ) {
-        return fetch_segment(db, scope, words, sort, Segment::Any, after, wanted).await;
+        return fetch_segment(db, spec, words, Segment::Any, wanted).await;
     }
-    let in_undated = matches!(after, Some(ClientCursor::Date { date: None, .. }));
+    let in_undated = matches!(spec.after, Some(ClientCursor::Date { date: None, .. }));
     let mut rows = if in_undated {
         Vec::new()
     } else {
-        fetch_segment(db, scope, words, sort, Segment::Dated, after, wanted).await?
+        fetch_segment(db, spec, words, Segment::Dated, wanted).await?
     };
     if rows.len() < wanted {
-        let after = if in_undated { after } else { None };
-        let more = fetch_segment(
-            db,
-            scope,
-            words,
-            sort,
-            Segment::Undated,
-            after,
-            wanted - rows.len(),
-        )
-        .await?;
+        let spec = Spec {
+            after: if in_undated { spec.after } else { None },
+            ..spec
+        };
+        let more = fetch_segment(db, spec, words, Segment::Undated, wanted - rows.len()).await?;
         rows.extend(more);
     }
     Ok(rows)
@@ -330,46 +394,62 @@ pub async fn list_planned(
     today: NaiveDate,
     candidate_limit: i64,
 ) -> Result<ClientPage, AppError> {
-    let search = SearchQuery::parse(&q.search)?;
     let scope = viewer.list_scope(q.all_clients);
-    let wanted = PAGE_SIZE + 1;
-    let by_date = matches!(
-        q.sort,
-        ClientSort::DaysOverdueDesc | ClientSort::DaysOverdueAsc
-    );
-    let cursor_fits = match q.after {
-        None => true,
-        Some(ClientCursor::Date { .. }) => by_date,
-        Some(ClientCursor::Amount { .. }) => !by_date,
+    let filters = Filters::default();
+    let spec = Spec {
+        scope,
+        order: q.sort.into(),
+        after: q.after,
+        filters: &filters,
     };
-    if !cursor_fits {
-        return Err(AppError::invalid(
-            "after",
-            "La página pedida no corresponde al orden elegido.",
-        ));
-    }
-    let filter = search_filter(db, search.as_ref(), candidate_limit).await?;
-    let mut rows = match &filter {
-        Filter::Nothing => Vec::new(),
-        Filter::Candidates { rarest, others } => {
-            candidates_page(db, scope, rarest, others, q.sort, q.after, wanted).await?
-        }
-        Filter::All => index_page(db, scope, &[], q.sort, q.after, wanted).await?,
-        Filter::Probe { words } => index_page(db, scope, words, q.sort, q.after, wanted).await?,
-    };
-    let next = if rows.len() > PAGE_SIZE {
-        rows.truncate(PAGE_SIZE);
-        rows.last().map(|r| r.cursor(q.sort))
-    } else {
-        None
-    };
-    for r in &mut rows {
-        r.days_overdue = days_overdue(r.oldest_unpaid_due_date, today);
-    }
+    let (rows, next) = page(db, spec, &q.search, today, candidate_limit).await?;
     Ok(ClientPage {
         rows,
         next,
         may_see_all: viewer.may_see_all(),
         showing_all: scope == Scope::All,
     })
+}
+
+/// One page of any list of clients, and where the next one starts.
+pub(crate) async fn page(
+    db: &Db,
+    spec: Spec<'_>,
+    search: &str,
+    today: NaiveDate,
+    candidate_limit: i64,
+) -> Result<(Vec<ClientRow>, Option<ClientCursor>), AppError> {
+    let search = SearchQuery::parse(search)?;
+    if spec.order == ListOrder::Recent && !spec.filters.conversations {
+        return Err(AppError::invalid(
+            "sort",
+            "El orden por actividad reciente solo existe en Conversaciones.",
+        ));
+    }
+    if spec.after.is_some_and(|c| !spec.order.fits(&c)) {
+        return Err(AppError::invalid(
+            "after",
+            "La página pedida no corresponde al orden elegido.",
+        ));
+    }
+    let wanted = PAGE_SIZE + 1;
+    let filter = search_filter(db, search.as_ref(), candidate_limit).await?;
+    let mut rows = match &filter {
+        Filter::Nothing => Vec::new(),
+        Filter::Candidates { rarest, others } => {
+            candidates_page(db, spec, rarest, others, wanted).await?
+        }
+        Filter::All => index_page(db, spec, &[], wanted).await?,
+        Filter::Probe { words } => index_page(db, spec, words, wanted).await?,
+    };
+    let next = if rows.len() > PAGE_SIZE {
+        rows.truncate(PAGE_SIZE);
+        rows.last().map(|r| r.cursor(spec.order))
+    } else {
+        None
+    };
+    for r in &mut rows {
+        r.days_overdue = days_overdue(r.oldest_unpaid_due_date, today);
+    }
+    Ok((rows, next))
 }

@@ -5,6 +5,7 @@ mod list;
 mod store;
 
 pub use list::{list, list_planned};
+pub(crate) use list::{page, Filters, Spec, CANDIDATE_LIMIT};
 pub use store::{insert_new, replace_existing, NewClient};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -185,6 +186,25 @@ pub async fn get(
 ) -> Result<ClientDetail, AppError> {
     match load_detail(db, viewer.read_scope(), id, today).await? {
         Some(detail) => Ok(detail),
+        None => Err(not_found(db, viewer, id, now).await),
+    }
+}
+
+/// Succeeds when the viewer may read the client; otherwise as [`get`] answers.
+pub async fn ensure_visible(
+    db: &Db,
+    viewer: &Viewer,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let found: Option<(i64,)> = on_db!(db, p => {
+        let mut qb = QueryBuilder::new("SELECT c.id FROM clients c WHERE c.id = ");
+        qb.push_bind(id);
+        push_scope(&mut qb, viewer.read_scope());
+        qb.build_query_as::<(i64,)>().fetch_optional(p).await
+    })?;
+    match found {
+        Some(_) => Ok(()),
         None => Err(not_found(db, viewer, id, now).await),
     }
 }

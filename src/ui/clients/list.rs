@@ -10,12 +10,12 @@ use crate::domain::listing::{ClientCursor, ClientListQuery, ClientRow, ClientSor
 use crate::domain::money::format_money;
 use crate::domain::user::Role;
 use crate::ui::clients::AssignControl;
-use crate::ui::components::{fmt_opt_date, ErrorNotice};
+use crate::ui::components::{fmt_opt_date, url_encode, ErrorNotice};
 
 fn query_string(q: &ClientListQuery) -> String {
     let mut parts = Vec::new();
     if !q.search.trim().is_empty() {
-        parts.push(format!("q={}", js_encode(q.search.trim())));
+        parts.push(format!("q={}", url_encode(q.search.trim())));
     }
     if q.sort != ClientSort::default() {
         parts.push(format!("orden={}", q.sort.as_str()));
@@ -28,17 +28,6 @@ fn query_string(q: &ClientListQuery) -> String {
     } else {
         format!("/clientes?{}", parts.join("&"))
     }
-}
-
-fn js_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]

@@ -1,0 +1,92 @@
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+use crate::domain::client::PartyRole;
+use crate::domain::conversation::{Conversation, DismissTarget, ReplyInput, UnregisteredMessage};
+use crate::domain::error::AppError;
+use crate::domain::listing::{InboxPage, InboxQuery};
+
+#[server(input = Json, endpoint = "inbox")]
+pub async fn inbox(query: InboxQuery) -> Result<InboxPage, AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    crate::server::conversations::inbox(
+        &state.db,
+        &viewer,
+        &query,
+        state.config.today(),
+        state.config.time_zone,
+    )
+    .await
+}
+
+#[server(input = Json, endpoint = "get_conversation")]
+pub async fn get_conversation(client_id: i64) -> Result<Conversation, AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    crate::server::conversations::conversation(
+        &state.db,
+        &viewer,
+        client_id,
+        state.config.today(),
+        state.config.time_zone,
+        chrono::Utc::now(),
+    )
+    .await
+}
+
+/// Writes an outbound message or an internal note in a conversation tab; an outbound
+/// message answers that party's pending messages. Returns the new message's id.
+#[server(input = Json, endpoint = "reply")]
+pub async fn reply(input: ReplyInput) -> Result<i64, AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    let client_id = input.client_id;
+    let id =
+        crate::server::conversations::reply(&state.db, &viewer, input, chrono::Utc::now()).await?;
+    state.notifier.publish(&state.db, &[client_id]).await;
+    Ok(id)
+}
+
+/// "Omitir": returns how many pending messages it handled.
+#[server(input = Json, endpoint = "dismiss")]
+pub async fn dismiss(target: DismissTarget) -> Result<u64, AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    let n = crate::server::conversations::dismiss(&state.db, &viewer, target, chrono::Utc::now())
+        .await?;
+    state.notifier.publish(&state.db, &[target.client_id]).await;
+    Ok(n)
+}
+
+#[server(input = Json, endpoint = "list_unregistered")]
+pub async fn list_unregistered() -> Result<Vec<UnregisteredMessage>, AppError> {
+    let state = super::ctx::state()?;
+    super::ctx::viewer()?;
+    crate::server::conversations::unregistered(&state.db, state.config.time_zone).await
+}
+
+/// Links a "No registrados" message to the client with that document; returns the
+/// client's id.
+#[server(input = Json, endpoint = "link_message")]
+pub async fn link_message(
+    message_id: i64,
+    document_number: String,
+    party_role: PartyRole,
+    party_ordinal: i32,
+) -> Result<i64, AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    let client_id = crate::server::conversations::link(
+        &state.db,
+        &viewer,
+        message_id,
+        &document_number,
+        party_role,
+        party_ordinal,
+        chrono::Utc::now(),
+    )
+    .await?;
+    state.notifier.publish(&state.db, &[client_id]).await;
+    Ok(client_id)
+}

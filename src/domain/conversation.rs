@@ -1,0 +1,620 @@
+//! Conversations: messages to and from a client's parties, their delivery history,
+//! payment-portal visits, and the rules for what a message may carry.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::client::{ClientDetail, PartyRole};
+use crate::domain::contact::{normalize_email, normalize_phone, ContactKind};
+use crate::domain::error::FieldError;
+
+text_enum! {
+    pub enum Channel {
+        WhatsApp => ("whatsapp", "WhatsApp"),
+        WhatsAppBusiness => ("whatsapp_business", "WhatsApp Business"),
+        Email => ("email", "Correo electrónico"),
+        Sms => ("sms", "SMS"),
+        Call => ("call", "Llamada"),
+        Note => ("note", "Nota interna"),
+    }
+}
+
+impl Channel {
+    /// The kind of contact point a message on this channel is addressed to.
+    pub fn contact_kind(self) -> Option<ContactKind> {
+        match self {
+            Channel::WhatsApp | Channel::WhatsAppBusiness => Some(ContactKind::WhatsApp),
+            Channel::Sms | Channel::Call => Some(ContactKind::Phone),
+            Channel::Email => Some(ContactKind::Email),
+            Channel::Note => None,
+        }
+    }
+
+    /// Channels a debtor can write from.
+    pub const INBOUND: [Channel; 5] = [
+        Channel::WhatsApp,
+        Channel::WhatsAppBusiness,
+        Channel::Email,
+        Channel::Sms,
+        Channel::Call,
+    ];
+
+    /// A short mark for the inbox row's channel icon.
+    pub fn icon(self) -> &'static str {
+        match self {
+            Channel::WhatsApp => "WA",
+            Channel::WhatsAppBusiness => "WB",
+            Channel::Email => "@",
+            Channel::Sms => "SMS",
+            Channel::Call => "☎",
+            Channel::Note => "✎",
+        }
+    }
+}
+
+text_enum! {
+    pub enum Direction {
+        Inbound => ("inbound", "Recibido"),
+        Outbound => ("outbound", "Enviado"),
+        /// Internal notes: seen by users only, never sent.
+        Internal => ("internal", "Nota interna"),
+    }
+}
+
+text_enum! {
+    /// Why an outbound message was sent.
+    pub enum Origin {
+        Manual => ("manual", "Manual"),
+        Flow => ("flow", "Flujo"),
+        Event => ("event", "Evento"),
+        Campaign => ("campaign", "Campaña"),
+    }
+}
+
+text_enum! {
+    pub enum DeliveryStatus {
+        Queued => ("queued", "En cola"),
+        Sent => ("sent", "Enviado"),
+        Delivered => ("delivered", "Entregado"),
+        Read => ("read", "Leído"),
+        Failed => ("failed", "Fallido"),
+    }
+}
+
+text_enum! {
+    /// How a pending inbound stopped being pending.
+    pub enum Handling {
+        Replied => ("replied", "Respondido"),
+        Dismissed => ("dismissed", "Omitido"),
+    }
+}
+
+text_enum! {
+    pub enum VisitState {
+        Opened => ("opened", "Abrió el enlace"),
+        ViewedDebt => ("viewed_debt", "Consultó la deuda"),
+        StartedPayment => ("started_payment", "Inició el pago"),
+        Paid => ("paid", "Pagó"),
+        Abandoned => ("abandoned", "Abandonó"),
+    }
+}
+
+/// Longest message body, in characters: far above any chat message, and enough for a
+/// long e-mail once its quoted history is trimmed.
+pub const MAX_BODY_CHARS: usize = 20_000;
+pub const MAX_SUBJECT_CHARS: usize = 250;
+pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+pub const MAX_ATTACHMENTS: usize = 10;
+/// Attachment types debtors send and advisors need: documents and pictures of receipts.
+pub const ATTACHMENT_TYPES: &[&str] = &[
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "text/plain",
+    "text/csv",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+];
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentInput {
+    pub file_name: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+/// A message as a channel delivers it, before we know whose it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    pub channel: Channel,
+    /// The phone number or e-mail address it came from, as the provider gives it.
+    pub from: String,
+    pub sender_name: String,
+    pub subject: String,
+    pub body: String,
+    pub attachments: Vec<AttachmentInput>,
+    /// The provider's id: a second delivery of the same id is ignored.
+    pub provider_message_id: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// An inbound message that passed validation, its sender's address normalised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidInbound {
+    pub channel: Channel,
+    pub kind: ContactKind,
+    pub address: String,
+    pub sender_name: String,
+    pub subject: String,
+    pub body: String,
+    pub attachments: Vec<AttachmentInput>,
+    pub provider_message_id: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize, what: &str) {
+    let n = value.chars().count();
+    if n > max {
+        errors.push(FieldError::new(
+            field,
+            format!("{what} admite hasta {max} caracteres; tiene {n}."),
+        ));
+    }
+}
+
+/// The size, type and count rules every attachment follows, sent or received.
+pub fn check_attachments(errors: &mut Vec<FieldError>, attachments: &[AttachmentInput]) {
+    if attachments.len() > MAX_ATTACHMENTS {
+        errors.push(FieldError::new(
+            "attachments",
+            format!("Se admiten hasta {MAX_ATTACHMENTS} adjuntos por mensaje."),
+        ));
+    }
+    for (i, a) in attachments.iter().enumerate() {
+        let field = format!("attachments.{i}");
+        let name = a.file_name.trim();
+        if name.is_empty() || name.chars().count() > 200 || name.contains(['/', '\\']) {
+            errors.push(FieldError::new(
+                &field,
+                "El adjunto necesita un nombre de archivo válido (sin barras, hasta 200 caracteres).",
+            ));
+        }
+        if !ATTACHMENT_TYPES.contains(&a.content_type.as_str()) {
+            errors.push(FieldError::new(
+                &field,
+                format!(
+                    "«{name}»: el tipo {} no está permitido (PDF, imágenes, texto, Word o Excel).",
+                    a.content_type
+                ),
+            ));
+        }
+        if a.content.len() > MAX_ATTACHMENT_BYTES {
+            errors.push(FieldError::new(
+                &field,
+                format!(
+                    "«{name}» pesa {:.1} MB; el máximo es {} MB.",
+                    a.content.len() as f64 / (1024.0 * 1024.0),
+                    MAX_ATTACHMENT_BYTES / (1024 * 1024)
+                ),
+            ));
+        }
+    }
+}
+
+/// Normalises a sender's address as a channel delivers it: phones are international
+/// (WhatsApp's webhook omits the "+", SMS providers send E.164), e-mails lower-cased.
+pub fn normalize_address(kind: ContactKind, raw: &str) -> Result<String, String> {
+    match kind {
+        ContactKind::Phone | ContactKind::WhatsApp => {
+            let t = raw.trim();
+            if t.starts_with('+') || t.starts_with("00") {
+                normalize_phone(t, "")
+            } else {
+                normalize_phone(&format!("+{t}"), "")
+            }
+        }
+        ContactKind::Email => normalize_email(raw),
+    }
+}
+
+impl InboundMessage {
+    pub fn validate(self) -> Result<ValidInbound, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let kind = match self.channel.contact_kind() {
+            Some(kind) => Some(kind),
+            None => {
+                errors.push(FieldError::new(
+                    "channel",
+                    "Una nota interna no llega por un canal.",
+                ));
+                None
+            }
+        };
+        let address = kind.and_then(|k| match normalize_address(k, &self.from) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                errors.push(FieldError::new("from", e));
+                None
+            }
+        });
+        if self.body.trim().is_empty() && self.attachments.is_empty() {
+            errors.push(FieldError::new(
+                "body",
+                "El mensaje no tiene texto ni adjuntos.",
+            ));
+        }
+        check_text(
+            &mut errors,
+            "body",
+            &self.body,
+            MAX_BODY_CHARS,
+            "El mensaje",
+        );
+        check_text(
+            &mut errors,
+            "subject",
+            &self.subject,
+            MAX_SUBJECT_CHARS,
+            "El asunto",
+        );
+        check_text(
+            &mut errors,
+            "sender_name",
+            &self.sender_name,
+            200,
+            "El nombre",
+        );
+        if let Some(id) = &self.provider_message_id {
+            if id.trim().is_empty() || id.len() > 200 {
+                errors.push(FieldError::new(
+                    "provider_message_id",
+                    "El identificador del proveedor debe tener entre 1 y 200 caracteres.",
+                ));
+            }
+        }
+        check_attachments(&mut errors, &self.attachments);
+        match (kind, address) {
+            (Some(kind), Some(address)) if errors.is_empty() => Ok(ValidInbound {
+                channel: self.channel,
+                kind,
+                address,
+                sender_name: self.sender_name.trim().to_string(),
+                subject: self.subject.trim().to_string(),
+                body: self.body,
+                attachments: self.attachments,
+                provider_message_id: self.provider_message_id.map(|s| s.trim().to_string()),
+                received_at: self.received_at,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// An outbound message or note written by a user in a conversation tab.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyInput {
+    pub client_id: i64,
+    pub party_role: PartyRole,
+    pub party_ordinal: i32,
+    pub channel: Channel,
+    pub subject: String,
+    pub body: String,
+    pub attachments: Vec<AttachmentInput>,
+}
+
+impl ReplyInput {
+    /// The rules that hold whatever the channel; the channel's own (addresses, the
+    /// WhatsApp window, SMS length) are checked where the message is written.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if !(1..=2).contains(&self.party_ordinal)
+            || (self.party_role == PartyRole::Client && self.party_ordinal != 1)
+        {
+            errors.push(FieldError::new("party", "Destinatario desconocido."));
+        }
+        if self.body.trim().is_empty() {
+            errors.push(FieldError::new("body", "Escribe el mensaje."));
+        }
+        check_text(
+            &mut errors,
+            "body",
+            &self.body,
+            MAX_BODY_CHARS,
+            "El mensaje",
+        );
+        check_text(
+            &mut errors,
+            "subject",
+            &self.subject,
+            MAX_SUBJECT_CHARS,
+            "El asunto",
+        );
+        if self.channel == Channel::Email && self.subject.trim().is_empty() {
+            errors.push(FieldError::new("subject", "El correo necesita un asunto."));
+        }
+        if self.channel == Channel::Note && !self.attachments.is_empty() {
+            errors.push(FieldError::new(
+                "attachments",
+                "Las notas internas no llevan adjuntos.",
+            ));
+        }
+        check_attachments(&mut errors, &self.attachments);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusEntry {
+    pub status: DeliveryStatus,
+    pub detail: String,
+    pub at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentMeta {
+    pub id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+}
+
+/// A message as the conversation shows it. Times are local to the organisation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: i64,
+    pub party_role: PartyRole,
+    pub party_ordinal: i32,
+    pub direction: Direction,
+    pub channel: Channel,
+    pub address: String,
+    pub sender_name: String,
+    pub subject: String,
+    pub body: String,
+    pub origin: Option<Origin>,
+    pub author_name: Option<String>,
+    pub at: NaiveDateTime,
+    pub status: Option<DeliveryStatus>,
+    pub history: Vec<StatusEntry>,
+    pub attachments: Vec<AttachmentMeta>,
+    pub pending: bool,
+    pub handling: Option<Handling>,
+    pub handled_by_name: Option<String>,
+    pub handled_at: Option<NaiveDateTime>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalVisit {
+    pub id: i64,
+    pub page_name: String,
+    pub at: NaiveDateTime,
+    pub states: Vec<(VisitState, NaiveDateTime)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tab {
+    pub role: PartyRole,
+    pub pending: i64,
+}
+
+/// Everything the conversation screen shows about one client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub client: ClientDetail,
+    pub messages: Vec<Message>,
+    pub visits: Vec<PortalVisit>,
+    pub tabs: Vec<Tab>,
+    /// The tab to open on: the first with something pending, else the client's.
+    pub open_tab: PartyRole,
+    /// The newest message id the viewer was shown: "Omitir" handles nothing newer.
+    pub last_message_id: i64,
+    /// Whether a WhatsApp exchange is live (an inbound in the last 24 hours): the screen
+    /// then listens for new messages instead of waiting for the next refresh.
+    pub live: bool,
+}
+
+/// The tabs in their fixed order, with the pending count of each, and the one to open.
+pub fn tabs(pending: [i64; 3]) -> (Vec<Tab>, PartyRole) {
+    let roles = [
+        PartyRole::Client,
+        PartyRole::Reference,
+        PartyRole::Guarantor,
+    ];
+    let tabs: Vec<Tab> = roles
+        .iter()
+        .zip(pending)
+        .map(|(role, pending)| Tab {
+            role: *role,
+            pending,
+        })
+        .collect();
+    let open = tabs
+        .iter()
+        .find(|t| t.pending > 0)
+        .map_or(PartyRole::Client, |t| t.role);
+    (tabs, open)
+}
+
+/// Up to two initials of a name, for the avatars beside each message.
+pub fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// What `Omitir` applies to: one tab, or (from the inbox list) the whole conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DismissTarget {
+    pub client_id: i64,
+    pub party_role: Option<PartyRole>,
+    /// Messages newer than this, which the user has not seen, stay pending.
+    pub up_to_message_id: Option<i64>,
+}
+
+/// A message from an unknown sender, in the "No registrados" tray.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnregisteredMessage {
+    pub id: i64,
+    pub channel: Channel,
+    pub address: String,
+    pub sender_name: String,
+    pub subject: String,
+    pub body: String,
+    pub at: NaiveDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inbound(channel: Channel, from: &str, body: &str) -> InboundMessage {
+        InboundMessage {
+            channel,
+            from: from.into(),
+            sender_name: String::new(),
+            subject: String::new(),
+            body: body.into(),
+            attachments: Vec::new(),
+            provider_message_id: Some("wamid.1".into()),
+            received_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        }
+    }
+
+    fn fields(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn senders_are_normalised_per_channel() {
+        let v = inbound(Channel::WhatsApp, "+57 300 123 4567", "Hola")
+            .validate()
+            .unwrap();
+        assert_eq!(
+            (v.kind, v.address.as_str()),
+            (ContactKind::WhatsApp, "+573001234567")
+        );
+        let v = inbound(Channel::Email, " Ana.Diaz@Correo.COM ", "Hola")
+            .validate()
+            .unwrap();
+        assert_eq!(v.address, "ana.diaz@correo.com");
+        let v = inbound(Channel::Sms, "+573001234567", "Hola")
+            .validate()
+            .unwrap();
+        assert_eq!(v.kind, ContactKind::Phone);
+    }
+
+    #[test]
+    fn bad_senders_and_notes_are_refused() {
+        let e = inbound(Channel::Email, "no-es-correo", "Hola")
+            .validate()
+            .unwrap_err();
+        assert_eq!(fields(&e), ["from"]);
+        let e = inbound(Channel::Note, "+573001234567", "Hola")
+            .validate()
+            .unwrap_err();
+        assert_eq!(fields(&e), ["channel"]);
+    }
+
+    #[test]
+    fn empty_and_over_long_bodies_are_refused() {
+        let e = inbound(Channel::Sms, "+573001234567", "  ")
+            .validate()
+            .unwrap_err();
+        assert_eq!(fields(&e), ["body"]);
+        let long = "a".repeat(MAX_BODY_CHARS + 1);
+        let e = inbound(Channel::Sms, "+573001234567", &long)
+            .validate()
+            .unwrap_err();
+        assert_eq!(fields(&e), ["body"]);
+        assert!(e[0].message.contains("20000"));
+        let exact = "ñ".repeat(MAX_BODY_CHARS);
+        assert!(inbound(Channel::Sms, "+573001234567", &exact)
+            .validate()
+            .is_ok());
+    }
+
+    #[test]
+    fn attachments_are_limited_in_size_type_and_number() {
+        let file = |name: &str, ty: &str, size: usize| AttachmentInput {
+            file_name: name.into(),
+            content_type: ty.into(),
+            content: vec![0; size],
+        };
+        let mut m = inbound(Channel::Email, "ana@correo.com", "");
+        m.attachments = vec![file("recibo.pdf", "application/pdf", MAX_ATTACHMENT_BYTES)];
+        assert!(
+            m.clone().validate().is_ok(),
+            "an attachment alone is a message"
+        );
+        m.attachments = vec![
+            file("grande.pdf", "application/pdf", MAX_ATTACHMENT_BYTES + 1),
+            file("script.html", "text/html", 10),
+            file("../x.pdf", "application/pdf", 10),
+        ];
+        let e = m.clone().validate().unwrap_err();
+        assert_eq!(
+            fields(&e),
+            ["attachments.0", "attachments.1", "attachments.2"]
+        );
+        assert!(e[0].message.contains("máximo es 10 MB"));
+        m.attachments = (0..=MAX_ATTACHMENTS)
+            .map(|i| file(&format!("{i}.png"), "image/png", 1))
+            .collect();
+        assert_eq!(fields(&m.validate().unwrap_err()), ["attachments"]);
+    }
+
+    #[test]
+    fn replies_need_a_body_and_e_mails_a_subject() {
+        let reply = ReplyInput {
+            client_id: 1,
+            party_role: PartyRole::Client,
+            party_ordinal: 1,
+            channel: Channel::Email,
+            subject: String::new(),
+            body: "Le escribimos".into(),
+            attachments: Vec::new(),
+        };
+        assert_eq!(fields(&reply.validate().unwrap_err()), ["subject"]);
+        let sms = ReplyInput {
+            channel: Channel::Sms,
+            body: " ".into(),
+            ..reply.clone()
+        };
+        assert_eq!(fields(&sms.validate().unwrap_err()), ["body"]);
+        let bad_party = ReplyInput {
+            party_ordinal: 2,
+            channel: Channel::Sms,
+            ..reply.clone()
+        };
+        assert_eq!(fields(&bad_party.validate().unwrap_err()), ["party"]);
+        let guarantor = ReplyInput {
+            party_role: PartyRole::Guarantor,
+            party_ordinal: 2,
+            channel: Channel::Note,
+            ..reply
+        };
+        assert!(guarantor.validate().is_ok());
+    }
+
+    #[test]
+    fn the_first_tab_with_something_pending_opens() {
+        assert_eq!(tabs([0, 0, 2]).1, PartyRole::Guarantor);
+        assert_eq!(tabs([0, 1, 2]).1, PartyRole::Reference);
+        assert_eq!(tabs([0, 0, 0]).1, PartyRole::Client);
+        assert_eq!(tabs([3, 0, 0]).0.len(), 3);
+    }
+
+    #[test]
+    fn initials_take_the_first_letters_of_two_words() {
+        assert_eq!(initials("María José Pérez"), "MJ");
+        assert_eq!(initials("ana"), "A");
+        assert_eq!(initials("  "), "");
+        assert_eq!(initials("Ñandú (Ltda.)"), "ÑL");
+    }
+}

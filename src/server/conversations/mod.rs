@@ -1,0 +1,625 @@
+//! Conversations: taking in inbound messages from every channel, replies and notes,
+//! "Omitir", the "No registrados" tray, the inbox and the conversation screen.
+
+mod inbox;
+pub mod notify;
+pub mod summary;
+
+pub use inbox::inbox;
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::domain::client::PartyRole;
+use crate::domain::contact::ContactKind;
+use crate::domain::conversation::{
+    tabs, AttachmentInput, AttachmentMeta, Channel, Conversation, DeliveryStatus, Direction,
+    DismissTarget, Handling, InboundMessage, Message, Origin, PortalVisit, ReplyInput, StatusEntry,
+    UnregisteredMessage, VisitState,
+};
+use crate::domain::error::AppError;
+use crate::domain::user::Viewer;
+use crate::server::db::{Db, Tx};
+use crate::server::{audit, clients};
+use crate::{on_db, on_tx};
+
+/// Most messages the conversation screen loads: the newest ones.
+pub const CONVERSATION_LIMIT: i64 = 500;
+
+/// Where an inbound message landed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Ingested {
+    /// The conversations it landed in (several when the sender's address is shared).
+    pub client_ids: Vec<i64>,
+    /// Stored in "No registrados": nobody has the sender's address.
+    pub unregistered: bool,
+    /// The provider delivered this id before; nothing was stored again.
+    pub duplicate: bool,
+}
+
+/// The kinds of contact point a sender's address is looked up in: a mobile number is
+/// often registered as a phone and used on WhatsApp, and the other way round.
+fn lookup_kinds(kind: ContactKind) -> [&'static str; 2] {
+    match kind {
+        ContactKind::Phone | ContactKind::WhatsApp => ["phone", "whatsapp"],
+        ContactKind::Email => ["email", "email"],
+    }
+}
+
+struct NewMessage<'a> {
+    client: Option<(i64, PartyRole, i32)>,
+    direction: Direction,
+    channel: Channel,
+    address: &'a str,
+    sender_name: &'a str,
+    subject: &'a str,
+    body: &'a str,
+    origin: Option<Origin>,
+    author_id: Option<i64>,
+    provider_message_id: Option<&'a str>,
+    occurred_at: DateTime<Utc>,
+    status: Option<DeliveryStatus>,
+    pending: bool,
+}
+
+/// Inserts one message with its attachments; `None` when the provider id is already
+/// stored for that conversation (a concurrent duplicate delivery).
+async fn insert_message(
+    tx: &mut Tx,
+    m: &NewMessage<'_>,
+    attachments: &[AttachmentInput],
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, AppError> {
+    let (client_id, role, ordinal) = match m.client {
+        Some((c, r, o)) => (Some(c), Some(r.as_str()), Some(o)),
+        None => (None, None, None),
+    };
+    let id: Option<(i64,)> = on_tx!(tx, c => sqlx::query_as(
+        "INSERT INTO messages (client_id, party_role, party_ordinal, direction, channel, address, sender_name,
+            subject, body, origin, author_id, provider_message_id, occurred_at, created_at, status, pending)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         ON CONFLICT DO NOTHING RETURNING id")
+        .bind(client_id).bind(role).bind(ordinal).bind(m.direction.as_str()).bind(m.channel.as_str())
+        .bind(m.address).bind(m.sender_name).bind(m.subject).bind(m.body).bind(m.origin.map(Origin::as_str))
+        .bind(m.author_id).bind(m.provider_message_id).bind(m.occurred_at).bind(now)
+        .bind(m.status.map(DeliveryStatus::as_str)).bind(m.pending)
+        .fetch_optional(&mut *c).await)?;
+    let Some((id,)) = id else { return Ok(None) };
+    if let Some(status) = m.status {
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO message_statuses (message_id, status, detail, at) VALUES ($1, $2, '', $3)")
+            .bind(id).bind(status.as_str()).bind(m.occurred_at)
+            .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    }
+    for a in attachments {
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO message_attachments (message_id, file_name, content_type, size_bytes, content)
+             VALUES ($1, $2, $3, $4, $5)")
+            .bind(id).bind(a.file_name.trim()).bind(&a.content_type).bind(a.content.len() as i64)
+            .bind(&a.content)
+            .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(Some(id))
+}
+
+/// Takes in a message from any channel. It lands, pending an answer, in the
+/// conversation of every client whose parties have the sender's address (the brief's
+/// first-phase rule for shared numbers), in the tab of the party that has it; with no
+/// such party it lands in "No registrados". A provider id seen before is ignored.
+pub async fn ingest(
+    db: &Db,
+    message: InboundMessage,
+    now: DateTime<Utc>,
+) -> Result<Ingested, AppError> {
+    let m = message.validate().map_err(AppError::Invalid)?;
+    let mut tx = db.begin().await?;
+    if let Some(pid) = &m.provider_message_id {
+        let seen: Option<(i64,)> = on_tx!(&mut tx, c => sqlx::query_as(
+            "SELECT id FROM messages WHERE provider_message_id = $1 LIMIT 1")
+            .bind(pid).fetch_optional(&mut *c).await)?;
+        if seen.is_some() {
+            return Ok(Ingested {
+                duplicate: true,
+                ..Ingested::default()
+            });
+        }
+    }
+    let [k1, k2] = lookup_kinds(m.kind);
+    let parties: Vec<(i64, String, i32)> = on_tx!(&mut tx, c => sqlx::query_as(
+        "SELECT DISTINCT p.client_id, p.role, p.ordinal FROM contact_points cp
+         JOIN parties p ON p.id = cp.party_id
+         WHERE cp.kind IN ($1, $2) AND cp.value = $3
+         ORDER BY p.client_id, p.role, p.ordinal")
+        .bind(k1).bind(k2).bind(&m.address).fetch_all(&mut *c).await)?;
+    let mut new = NewMessage {
+        client: None,
+        direction: Direction::Inbound,
+        channel: m.channel,
+        address: &m.address,
+        sender_name: &m.sender_name,
+        subject: &m.subject,
+        body: &m.body,
+        origin: None,
+        author_id: None,
+        provider_message_id: m.provider_message_id.as_deref(),
+        occurred_at: m.received_at,
+        status: None,
+        pending: false,
+    };
+    let mut landed = BTreeSet::new();
+    if parties.is_empty() {
+        insert_message(&mut tx, &new, &m.attachments, now).await?;
+    }
+    for (client_id, role, ordinal) in parties {
+        let role: PartyRole = role.parse().map_err(|e: String| {
+            tracing::error!(error = %e, "unexpected party role");
+            AppError::Internal
+        })?;
+        new.client = Some((client_id, role, ordinal));
+        new.pending = true;
+        if insert_message(&mut tx, &new, &m.attachments, now)
+            .await?
+            .is_some()
+        {
+            landed.insert(client_id);
+        }
+    }
+    for id in &landed {
+        summary::refresh(&mut tx, *id).await?;
+    }
+    tx.commit().await?;
+    Ok(Ingested {
+        unregistered: landed.is_empty(),
+        client_ids: landed.into_iter().collect(),
+        duplicate: false,
+    })
+}
+
+/// The address a reply on `channel` goes to: the party's first contact point of that
+/// kind. Notes go nowhere.
+async fn reply_address(tx: &mut Tx, input: &ReplyInput) -> Result<(String, String), AppError> {
+    let party: Option<(i64, String)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, name FROM parties WHERE client_id = $1 AND role = $2 AND ordinal = $3")
+        .bind(input.client_id).bind(input.party_role.as_str()).bind(input.party_ordinal)
+        .fetch_optional(&mut *c).await)?;
+    let Some((party_id, name)) = party else {
+        if input.channel == Channel::Note {
+            return Ok((String::new(), String::new()));
+        }
+        return Err(AppError::invalid(
+            "party",
+            "El cliente no tiene registrada esa referencia o garante.",
+        ));
+    };
+    let Some(kind) = input.channel.contact_kind() else {
+        return Ok((String::new(), name));
+    };
+    let [k1, k2] = match kind {
+        ContactKind::WhatsApp => ["whatsapp", "phone"],
+        ContactKind::Phone => ["phone", "whatsapp"],
+        ContactKind::Email => ["email", "email"],
+    };
+    let address: Option<(String,)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT value FROM contact_points WHERE party_id = $1 AND kind IN ($2, $3)
+         ORDER BY CASE WHEN kind = $2 THEN 0 ELSE 1 END, id LIMIT 1")
+        .bind(party_id).bind(k1).bind(k2).fetch_optional(&mut *c).await)?;
+    match address {
+        Some((a,)) => Ok((a, name)),
+        None => Err(AppError::invalid(
+            "channel",
+            format!(
+                "{name} no tiene {} registrado para {}.",
+                if kind == ContactKind::Email {
+                    "correo"
+                } else {
+                    "número"
+                },
+                input.channel.label()
+            ),
+        )),
+    }
+}
+
+/// Writes a manual outbound message (queued for its channel) or an internal note in a
+/// conversation tab. An outbound message answers every pending inbound of that tab's
+/// party; a note answers nothing. Returns the message id.
+pub async fn reply(
+    db: &Db,
+    viewer: &Viewer,
+    input: ReplyInput,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    input.validate().map_err(AppError::Invalid)?;
+    if input.channel == Channel::Call {
+        return Err(AppError::invalid(
+            "channel",
+            "Las llamadas se registran con su gestión, no como mensaje.",
+        ));
+    }
+    clients::ensure_visible(db, viewer, input.client_id, now).await?;
+    let mut tx = db.begin().await?;
+    let (address, _) = reply_address(&mut tx, &input).await?;
+    let note = input.channel == Channel::Note;
+    let new = NewMessage {
+        client: Some((input.client_id, input.party_role, input.party_ordinal)),
+        direction: if note {
+            Direction::Internal
+        } else {
+            Direction::Outbound
+        },
+        channel: input.channel,
+        address: &address,
+        sender_name: &viewer.name,
+        subject: input.subject.trim(),
+        body: &input.body,
+        origin: (!note).then_some(Origin::Manual),
+        author_id: Some(viewer.user_id),
+        provider_message_id: None,
+        occurred_at: now,
+        status: (!note).then_some(DeliveryStatus::Queued),
+        pending: false,
+    };
+    let id = insert_message(&mut tx, &new, &input.attachments, now)
+        .await?
+        .ok_or(AppError::Internal)?;
+    if !note {
+        on_tx!(&mut tx, c => sqlx::query(
+            "UPDATE messages SET pending = FALSE, handling = $1, handled_at = $2, handled_by = $3
+             WHERE client_id = $4 AND party_role = $5 AND party_ordinal = $6 AND pending")
+            .bind(Handling::Replied.as_str()).bind(now).bind(viewer.user_id)
+            .bind(input.client_id).bind(input.party_role.as_str()).bind(input.party_ordinal)
+            .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    }
+    summary::refresh(&mut tx, input.client_id).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// "Omitir": marks pending inbound messages handled without replying, keeping who and
+/// when. Only messages up to the one the user was shown; returns how many.
+pub async fn dismiss(
+    db: &Db,
+    viewer: &Viewer,
+    target: DismissTarget,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    clients::ensure_visible(db, viewer, target.client_id, now).await?;
+    let mut tx = db.begin().await?;
+    let n = on_tx!(&mut tx, c => sqlx::query(
+        "UPDATE messages SET pending = FALSE, handling = $1, handled_at = $2, handled_by = $3
+         WHERE client_id = $4 AND pending AND ($5 IS NULL OR party_role = $5) AND ($6 IS NULL OR id <= $6)")
+        .bind(Handling::Dismissed.as_str()).bind(now).bind(viewer.user_id).bind(target.client_id)
+        .bind(target.party_role.map(PartyRole::as_str)).bind(target.up_to_message_id)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    summary::refresh(&mut tx, target.client_id).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+#[derive(sqlx::FromRow)]
+struct UnregisteredRow {
+    id: i64,
+    channel: String,
+    address: String,
+    sender_name: String,
+    subject: String,
+    body: String,
+    occurred_at: DateTime<Utc>,
+}
+
+fn decode<T: std::str::FromStr<Err = String>>(what: &str, s: &str) -> Result<T, AppError> {
+    s.parse().map_err(|e: String| {
+        tracing::error!(error = %e, what, "unexpected value in database");
+        AppError::Internal
+    })
+}
+
+fn local(at: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
+    at.with_timezone(&tz).naive_local()
+}
+
+/// The newest messages from unknown senders, not yet linked to a client.
+pub async fn unregistered(db: &Db, tz: Tz) -> Result<Vec<UnregisteredMessage>, AppError> {
+    let rows: Vec<UnregisteredRow> = on_db!(db, p => sqlx::query_as(
+        "SELECT id, channel, address, sender_name, subject, body, occurred_at FROM messages
+         WHERE client_id IS NULL ORDER BY occurred_at DESC, id DESC LIMIT 200")
+        .fetch_all(p).await)?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(UnregisteredMessage {
+                id: r.id,
+                channel: decode("channel", &r.channel)?,
+                address: r.address,
+                sender_name: r.sender_name,
+                subject: r.subject,
+                body: r.body,
+                at: local(r.occurred_at, tz),
+            })
+        })
+        .collect()
+}
+
+/// Moves a message from "No registrados" into a client's conversation, pending in the
+/// chosen party's tab. The client is named by its document number.
+pub async fn link(
+    db: &Db,
+    viewer: &Viewer,
+    message_id: i64,
+    document_number: &str,
+    party_role: PartyRole,
+    party_ordinal: i32,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let document = document_number.trim();
+    let client: Option<(i64,)> = on_db!(db, p => sqlx::query_as(
+        "SELECT id FROM clients WHERE document_number = $1")
+        .bind(document).fetch_optional(p).await)?;
+    let missing = || AppError::invalid("document_number", "No hay un cliente con ese documento.");
+    let (client_id,) = client.ok_or_else(missing)?;
+    clients::ensure_visible(db, viewer, client_id, now)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound => missing(),
+            other => other,
+        })?;
+    let mut tx = db.begin().await?;
+    let party: Option<(i64,)> = on_tx!(&mut tx, c => sqlx::query_as(
+        "SELECT id FROM parties WHERE client_id = $1 AND role = $2 AND ordinal = $3")
+        .bind(client_id).bind(party_role.as_str()).bind(party_ordinal).fetch_optional(&mut *c).await)?;
+    if party.is_none() {
+        return Err(AppError::invalid(
+            "party",
+            "El cliente no tiene registrada esa referencia o garante.",
+        ));
+    }
+    let n = on_tx!(&mut tx, c => sqlx::query(
+        "UPDATE messages SET client_id = $1, party_role = $2, party_ordinal = $3, pending = TRUE,
+            linked_at = $4, linked_by = $5
+         WHERE id = $6 AND client_id IS NULL")
+        .bind(client_id).bind(party_role.as_str()).bind(party_ordinal).bind(now).bind(viewer.user_id)
+        .bind(message_id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(AppError::Conflict(
+            "Ese mensaje ya no está en No registrados.".into(),
+        ));
+    }
+    summary::refresh(&mut tx, client_id).await?;
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "message.link",
+        &format!("message:{message_id}"),
+        &format!("client:{client_id}"),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(client_id)
+}
+
+/// Appends a delivery status to an outbound message's history and makes it current.
+pub async fn record_status(
+    db: &Db,
+    message_id: i64,
+    status: DeliveryStatus,
+    detail: &str,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let mut tx = db.begin().await?;
+    let n = on_tx!(&mut tx, c => sqlx::query(
+        "UPDATE messages SET status = $2 WHERE id = $1 AND direction = 'outbound'")
+        .bind(message_id).bind(status.as_str()).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    on_tx!(&mut tx, c => sqlx::query(
+        "INSERT INTO message_statuses (message_id, status, detail, at) VALUES ($1, $2, $3, $4)")
+        .bind(message_id).bind(status.as_str()).bind(detail).bind(at)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records a visit to the payment portal with the states it went through.
+pub async fn record_visit(
+    db: &Db,
+    client_id: i64,
+    page_name: &str,
+    states: &[(VisitState, DateTime<Utc>)],
+) -> Result<i64, AppError> {
+    let Some(first) = states.first() else {
+        return Err(AppError::invalid(
+            "states",
+            "Una visita tiene al menos un estado.",
+        ));
+    };
+    let mut tx = db.begin().await?;
+    let (id,): (i64,) = on_tx!(&mut tx, c => sqlx::query_as(
+        "INSERT INTO portal_visits (client_id, page_name, visited_at) VALUES ($1, $2, $3) RETURNING id")
+        .bind(client_id).bind(page_name).bind(first.1).fetch_one(&mut *c).await)?;
+    for (state, at) in states {
+        on_tx!(&mut tx, c => sqlx::query(
+            "INSERT INTO portal_visit_states (visit_id, state, at) VALUES ($1, $2, $3)")
+            .bind(id).bind(state.as_str()).bind(*at).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: i64,
+    party_role: String,
+    party_ordinal: i32,
+    direction: String,
+    channel: String,
+    address: String,
+    sender_name: String,
+    subject: String,
+    body: String,
+    origin: Option<String>,
+    author_name: Option<String>,
+    occurred_at: DateTime<Utc>,
+    status: Option<String>,
+    pending: bool,
+    handling: Option<String>,
+    handled_by_name: Option<String>,
+    handled_at: Option<DateTime<Utc>>,
+}
+
+/// The conversation screen: the client, its newest messages with their delivery
+/// history and attachments, portal visits, and the tabs.
+pub async fn conversation(
+    db: &Db,
+    viewer: &Viewer,
+    client_id: i64,
+    today: NaiveDate,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<Conversation, AppError> {
+    let client = clients::get(db, viewer, client_id, today, now).await?;
+    let mut rows: Vec<MessageRow> = on_db!(db, p => sqlx::query_as(
+        "SELECT m.id, m.party_role, m.party_ordinal, m.direction, m.channel, m.address, m.sender_name,
+                m.subject, m.body, m.origin, a.name AS author_name, m.occurred_at, m.status, m.pending,
+                m.handling, h.name AS handled_by_name, m.handled_at
+         FROM messages m
+         LEFT JOIN users a ON a.id = m.author_id
+         LEFT JOIN users h ON h.id = m.handled_by
+         WHERE m.client_id = $1 ORDER BY m.occurred_at DESC, m.id DESC LIMIT $2")
+        .bind(client_id).bind(CONVERSATION_LIMIT).fetch_all(p).await)?;
+    rows.reverse();
+    let oldest = rows.first().map(|r| (r.occurred_at, r.id));
+    let (since, since_id) = oldest.unwrap_or((now, i64::MAX));
+    let statuses: Vec<(i64, String, String, DateTime<Utc>)> = on_db!(db, p => sqlx::query_as(
+        "SELECT s.message_id, s.status, s.detail, s.at FROM message_statuses s
+         JOIN messages m ON m.id = s.message_id
+         WHERE m.client_id = $1 AND (m.occurred_at, m.id) >= ($2, $3) ORDER BY s.at, s.id")
+        .bind(client_id).bind(since).bind(since_id).fetch_all(p).await)?;
+    let files: Vec<(i64, i64, String, String, i64)> = on_db!(db, p => sqlx::query_as(
+        "SELECT f.message_id, f.id, f.file_name, f.content_type, f.size_bytes FROM message_attachments f
+         JOIN messages m ON m.id = f.message_id
+         WHERE m.client_id = $1 AND (m.occurred_at, m.id) >= ($2, $3) ORDER BY f.id")
+        .bind(client_id).bind(since).bind(since_id).fetch_all(p).await)?;
+    let mut history: HashMap<i64, Vec<StatusEntry>> = HashMap::new();
+    for (id, status, detail, at) in statuses {
+        history.entry(id).or_default().push(StatusEntry {
+            status: decode("status", &status)?,
+            detail,
+            at: local(at, tz),
+        });
+    }
+    let mut attachments: HashMap<i64, Vec<AttachmentMeta>> = HashMap::new();
+    for (message_id, id, file_name, content_type, size_bytes) in files {
+        attachments
+            .entry(message_id)
+            .or_default()
+            .push(AttachmentMeta {
+                id,
+                file_name,
+                content_type,
+                size_bytes,
+            });
+    }
+    let mut pending = [0i64; 3];
+    let mut live = false;
+    let mut messages = Vec::with_capacity(rows.len());
+    for r in rows {
+        let role: PartyRole = decode("party role", &r.party_role)?;
+        let direction: Direction = decode("direction", &r.direction)?;
+        let channel: Channel = decode("channel", &r.channel)?;
+        if r.pending {
+            pending[role as usize] += 1;
+        }
+        live |= direction == Direction::Inbound
+            && matches!(channel, Channel::WhatsApp | Channel::WhatsAppBusiness)
+            && now - r.occurred_at < chrono::Duration::hours(24);
+        messages.push(Message {
+            id: r.id,
+            party_role: role,
+            party_ordinal: r.party_ordinal,
+            direction,
+            channel,
+            address: r.address,
+            sender_name: r.sender_name,
+            subject: r.subject,
+            body: r.body,
+            origin: r
+                .origin
+                .as_deref()
+                .map(|o| decode("origin", o))
+                .transpose()?,
+            author_name: r.author_name,
+            at: local(r.occurred_at, tz),
+            status: r
+                .status
+                .as_deref()
+                .map(|s| decode("status", s))
+                .transpose()?,
+            history: history.remove(&r.id).unwrap_or_default(),
+            attachments: attachments.remove(&r.id).unwrap_or_default(),
+            pending: r.pending,
+            handling: r
+                .handling
+                .as_deref()
+                .map(|h| decode("handling", h))
+                .transpose()?,
+            handled_by_name: r.handled_by_name,
+            handled_at: r.handled_at.map(|t| local(t, tz)),
+        });
+    }
+    let visits = visits(db, client_id, tz).await?;
+    let (tabs, open_tab) = tabs(pending);
+    Ok(Conversation {
+        last_message_id: messages.iter().map(|m| m.id).max().unwrap_or(0),
+        client,
+        messages,
+        visits,
+        tabs,
+        open_tab,
+        live,
+    })
+}
+
+async fn visits(db: &Db, client_id: i64, tz: Tz) -> Result<Vec<PortalVisit>, AppError> {
+    let rows: Vec<(i64, String, DateTime<Utc>, String, DateTime<Utc>)> = on_db!(db, p => sqlx::query_as(
+        "SELECT v.id, v.page_name, v.visited_at, s.state, s.at FROM portal_visits v
+         JOIN portal_visit_states s ON s.visit_id = v.id
+         WHERE v.client_id = $1 ORDER BY v.visited_at, v.id, s.at, s.id")
+        .bind(client_id).fetch_all(p).await)?;
+    let mut visits: Vec<PortalVisit> = Vec::new();
+    for (id, page_name, at, state, state_at) in rows {
+        let state: VisitState = decode("visit state", &state)?;
+        match visits.last_mut() {
+            Some(v) if v.id == id => v.states.push((state, local(state_at, tz))),
+            _ => visits.push(PortalVisit {
+                id,
+                page_name,
+                at: local(at, tz),
+                states: vec![(state, local(state_at, tz))],
+            }),
+        }
+    }
+    Ok(visits)
+}
+
+/// An attachment's bytes, for a viewer who may read its conversation.
+pub async fn attachment(
+    db: &Db,
+    viewer: &Viewer,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(String, String, Vec<u8>), AppError> {
+    let row: Option<(Option<i64>, String, String, Vec<u8>)> = on_db!(db, p => sqlx::query_as(
+        "SELECT m.client_id, f.file_name, f.content_type, f.content FROM message_attachments f
+         JOIN messages m ON m.id = f.message_id WHERE f.id = $1")
+        .bind(id).fetch_optional(p).await)?;
+    let Some((client_id, file_name, content_type, content)) = row else {
+        return Err(AppError::NotFound);
+    };
+    if let Some(client_id) = client_id {
+        clients::ensure_visible(db, viewer, client_id, now).await?;
+    }
+    Ok((file_name, content_type, content))
+}

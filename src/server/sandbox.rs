@@ -1,0 +1,294 @@
+//! Sandbox traffic: realistic conversations produced through the same ingestion and
+//! reply services the channels and the composer use. The demo seed runs it once; the
+//! `simulate` command adds more inbound messages to a running database.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use crate::domain::client::PartyRole;
+use crate::domain::conversation::{
+    Channel, DeliveryStatus, InboundMessage, ReplyInput, VisitState,
+};
+use crate::domain::error::AppError;
+use crate::domain::user::{Role, Viewer};
+use crate::on_db;
+use crate::server::conversations;
+use crate::server::db::Db;
+
+const INBOUND_TEXTS: &[&str] = &[
+    "Buenos días, ¿me pueden enviar el estado de cuenta?",
+    "Ya hice el pago por transferencia, les adjunto el comprobante.",
+    "Este mes no puedo pagar, ¿hay alguna opción de refinanciar?",
+    "¿Cuál es el link para pagar?",
+    "Pago el viernes sin falta.",
+    "No reconozco esta deuda, por favor verifiquen.",
+    "Hola, recibí su mensaje. ¿Con quién hablo?",
+    "Soy la referencia, le paso el recado.",
+];
+
+const OUTBOUND_TEXTS: &[&str] = &[
+    "Hola, le recordamos que tiene un saldo vencido. Puede pagar en el enlace de pago.",
+    "Gracias por comunicarse. Le envío el estado de cuenta actualizado.",
+    "Quedamos atentos a su comprobante de pago.",
+];
+
+/// One party's address usable on some channel.
+#[derive(Clone, Debug)]
+struct Reachable {
+    client_id: i64,
+    role: PartyRole,
+    ordinal: i32,
+    kind: String,
+    value: String,
+}
+
+impl Reachable {
+    fn serves(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => self.kind == "email",
+            Channel::Note => false,
+            _ => self.kind != "email",
+        }
+    }
+}
+
+async fn reachable(db: &Db, advisor_id: i64) -> Result<Vec<Reachable>, AppError> {
+    let rows: Vec<(i64, String, i32, String, String)> = on_db!(db, p => sqlx::query_as(
+        "SELECT c.id, p.role, p.ordinal, cp.kind, cp.value FROM clients c
+         JOIN parties p ON p.client_id = c.id JOIN contact_points cp ON cp.party_id = p.id
+         WHERE c.advisor_id = $1 ORDER BY c.id, p.role, p.ordinal, cp.id LIMIT 3000")
+        .bind(advisor_id).fetch_all(p).await)?;
+    rows.into_iter()
+        .map(|(client_id, role, ordinal, kind, value)| {
+            Ok(Reachable {
+                client_id,
+                role: role.parse().map_err(|_| AppError::Internal)?,
+                ordinal,
+                kind,
+                value,
+            })
+        })
+        .collect()
+}
+
+fn inbound(
+    channel: Channel,
+    from: &str,
+    body: &str,
+    at: DateTime<Utc>,
+    rng: &mut StdRng,
+) -> InboundMessage {
+    InboundMessage {
+        channel,
+        from: from.to_string(),
+        sender_name: String::new(),
+        subject: if channel == Channel::Email {
+            "Consulta sobre mi deuda".into()
+        } else {
+            String::new()
+        },
+        body: body.to_string(),
+        attachments: Vec::new(),
+        provider_message_id: Some(format!("sandbox-{}", rng.gen::<u64>())),
+        received_at: at,
+    }
+}
+
+/// Writes an answered exchange (our message, a reply from the party, our answer) and
+/// then, when `pending`, one more inbound that stays unanswered.
+async fn conversation(
+    db: &Db,
+    advisor: &Viewer,
+    r: &Reachable,
+    channel: Channel,
+    pending: bool,
+    now: DateTime<Utc>,
+    rng: &mut StdRng,
+) -> Result<(), AppError> {
+    let start = now - Duration::hours(rng.gen_range(30..24 * 12));
+    let out = |body: &str| ReplyInput {
+        client_id: r.client_id,
+        party_role: r.role,
+        party_ordinal: r.ordinal,
+        channel,
+        subject: if channel == Channel::Email {
+            "Estado de su cuenta".into()
+        } else {
+            String::new()
+        },
+        body: body.to_string(),
+        attachments: Vec::new(),
+    };
+    let sendable = channel != Channel::Call;
+    if sendable {
+        let id = conversations::reply(db, advisor, out(OUTBOUND_TEXTS[0]), start).await?;
+        for (i, status) in [
+            DeliveryStatus::Sent,
+            DeliveryStatus::Delivered,
+            DeliveryStatus::Read,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let at = start + Duration::minutes(1 + i as i64 * 7);
+            conversations::record_status(db, id, status, "", at).await?;
+        }
+    }
+    let text = if sendable {
+        INBOUND_TEXTS.choose(rng).copied().unwrap_or_default()
+    } else {
+        "Llamada entrante no atendida."
+    };
+    let answered_at = start + Duration::hours(2);
+    conversations::ingest(
+        db,
+        inbound(channel, &r.value, text, start + Duration::hours(1), rng),
+        now,
+    )
+    .await?;
+    if sendable {
+        let id = conversations::reply(db, advisor, out(OUTBOUND_TEXTS[1]), answered_at).await?;
+        conversations::record_status(db, id, DeliveryStatus::Sent, "", answered_at).await?;
+    }
+    if pending {
+        let at = now - Duration::minutes(rng.gen_range(5..60 * 20));
+        conversations::ingest(db, inbound(channel, &r.value, text, at, rng), now).await?;
+    }
+    Ok(())
+}
+
+/// Gives every advisor pending conversations on every inbound channel and in every tab
+/// (client, reference, guarantor), answered ones, and some payment-portal visits; and
+/// leaves a few messages from unknown senders in "No registrados".
+pub async fn demo_traffic(
+    db: &Db,
+    advisors: &[Viewer],
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let mut rng = StdRng::seed_from_u64(2_026_112_3);
+    let mut written = 0;
+    let wanted: Vec<(PartyRole, Channel)> = Channel::INBOUND
+        .into_iter()
+        .map(|c| (PartyRole::Client, c))
+        .chain([
+            (PartyRole::Reference, Channel::WhatsApp),
+            (PartyRole::Reference, Channel::Sms),
+            (PartyRole::Guarantor, Channel::WhatsApp),
+            (PartyRole::Guarantor, Channel::Email),
+        ])
+        .collect();
+    for advisor in advisors.iter().filter(|a| a.role == Role::Advisor) {
+        let all = reachable(db, advisor.user_id).await?;
+        let mut used = std::collections::HashSet::new();
+        // First the coverage: one pending conversation per wanted (tab, channel).
+        for (role, channel) in &wanted {
+            let pick = all
+                .iter()
+                .find(|r| r.role == *role && r.serves(*channel) && !used.contains(&r.client_id));
+            if let Some(r) = pick {
+                used.insert(r.client_id);
+                conversation(db, advisor, r, *channel, true, now, &mut rng).await?;
+                written += 1;
+            }
+        }
+        // Then a realistic mix: most answered, some pending.
+        let mut rest: Vec<&Reachable> = all
+            .iter()
+            .filter(|r| r.role == PartyRole::Client && !used.contains(&r.client_id))
+            .collect();
+        rest.dedup_by_key(|r| r.client_id);
+        for r in rest.into_iter().take(40) {
+            let channel = *Channel::INBOUND
+                .iter()
+                .filter(|c| **c != Channel::Call && r.serves(**c))
+                .collect::<Vec<_>>()
+                .choose(&mut rng)
+                .copied()
+                .unwrap_or(&Channel::Sms);
+            let pending = rng.gen_bool(0.35);
+            conversation(db, advisor, r, channel, pending, now, &mut rng).await?;
+            written += 1;
+            if rng.gen_bool(0.2) {
+                visit(db, r.client_id, now, &mut rng).await?;
+            }
+        }
+    }
+    for i in 0..3 {
+        let at = now - Duration::hours(3 + i);
+        let from = format!("+5731099900{i:02}");
+        conversations::ingest(
+            db,
+            inbound(
+                Channel::WhatsApp,
+                &from,
+                "Hola, me llegó un mensaje de ustedes pero no tengo deudas.",
+                at,
+                &mut rng,
+            ),
+            now,
+        )
+        .await?;
+    }
+    Ok(written)
+}
+
+async fn visit(
+    db: &Db,
+    client_id: i64,
+    now: DateTime<Utc>,
+    rng: &mut StdRng,
+) -> Result<(), AppError> {
+    let at = now - Duration::hours(rng.gen_range(1..24 * 6));
+    let mut states = vec![
+        (VisitState::Opened, at),
+        (VisitState::ViewedDebt, at + Duration::seconds(40)),
+    ];
+    if rng.gen_bool(0.5) {
+        states.push((VisitState::StartedPayment, at + Duration::seconds(95)));
+        states.push((
+            if rng.gen_bool(0.5) {
+                VisitState::Paid
+            } else {
+                VisitState::Abandoned
+            },
+            at + Duration::seconds(200),
+        ));
+    }
+    conversations::record_visit(db, client_id, "Paga aquí", &states).await?;
+    Ok(())
+}
+
+/// `recaudo simulate`: `count` inbound messages from random registered addresses (and
+/// now and then an unknown one), as if they had just arrived.
+pub async fn simulate(db: &Db, count: usize, now: DateTime<Utc>) -> Result<usize, AppError> {
+    let mut rng = StdRng::from_entropy();
+    let addresses: Vec<(String, String)> = on_db!(db, p => sqlx::query_as(
+        "SELECT kind, value FROM contact_points ORDER BY id LIMIT 5000").fetch_all(p).await)?;
+    let mut landed = 0;
+    for _ in 0..count {
+        let unknown = addresses.is_empty() || rng.gen_bool(0.05);
+        let (channel, from) = if unknown {
+            (
+                Channel::Sms,
+                format!("+57310{:07}", rng.gen_range(0..10_000_000)),
+            )
+        } else {
+            let (kind, value) = addresses.choose(&mut rng).cloned().unwrap_or_default();
+            let channel = if kind == "email" {
+                Channel::Email
+            } else {
+                *[Channel::WhatsApp, Channel::Sms, Channel::WhatsAppBusiness]
+                    .choose(&mut rng)
+                    .unwrap_or(&Channel::Sms)
+            };
+            (channel, value)
+        };
+        let text = INBOUND_TEXTS.choose(&mut rng).copied().unwrap_or_default();
+        let done =
+            conversations::ingest(db, inbound(channel, &from, text, now, &mut rng), now).await?;
+        landed += done.client_ids.len();
+    }
+    Ok(landed)
+}

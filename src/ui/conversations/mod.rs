@@ -1,0 +1,544 @@
+//! Conversaciones: the "Recibidos" tray beside the open conversation, and the
+//! "No registrados" tray.
+
+pub mod unregistered;
+pub mod view;
+
+use chrono::NaiveDate;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Outlet;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::params::ParamsMap;
+
+use crate::api::clients::list_assignees;
+use crate::api::conversations::{dismiss, inbox};
+use crate::app::use_session;
+use crate::domain::conversation::{Channel, DismissTarget};
+use crate::domain::listing::{ClientCursor, ClientRow, InboxQuery, ListOrder};
+use crate::domain::money::format_money;
+use crate::domain::user::Role;
+use crate::ui::components::{fmt_datetime, url_encode, ErrorNotice};
+
+/// Bumped whenever a conversation changes, so the tray and its counter reload.
+#[derive(Clone, Copy)]
+pub struct InboxVersion(pub RwSignal<u64>);
+
+impl InboxVersion {
+    pub fn bump(&self) {
+        self.0.update(|v| *v += 1);
+    }
+}
+
+fn parse_query(m: &ParamsMap) -> InboxQuery {
+    let date = |k: &str| {
+        m.get(k)
+            .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+    };
+    InboxQuery {
+        search: m.get("q").unwrap_or_default(),
+        sort: ListOrder::parse(&m.get("orden").unwrap_or_default()),
+        include_answered: m.get("ver").as_deref() == Some("todas"),
+        channel: m.get("canal").and_then(|c| c.parse().ok()),
+        advisor_id: m.get("asesor").and_then(|a| a.parse().ok()),
+        segment: m.get("segmento").unwrap_or_default(),
+        from: date("desde"),
+        to: date("hasta"),
+        all_clients: m.get("todos").as_deref() == Some("1"),
+        after: None,
+    }
+}
+
+/// The query string that reproduces `q` (without the leading "?"), so that opening a
+/// conversation keeps the tray as it was.
+pub fn query_string(q: &InboxQuery) -> String {
+    let mut parts = Vec::new();
+    if !q.search.trim().is_empty() {
+        parts.push(format!("q={}", url_encode(q.search.trim())));
+    }
+    if q.sort != ListOrder::default() {
+        parts.push(format!("orden={}", q.sort.as_str()));
+    }
+    if q.include_answered {
+        parts.push("ver=todas".into());
+    }
+    if let Some(c) = q.channel {
+        parts.push(format!("canal={}", c.as_str()));
+    }
+    if let Some(a) = q.advisor_id {
+        parts.push(format!("asesor={a}"));
+    }
+    if !q.segment.trim().is_empty() {
+        parts.push(format!("segmento={}", url_encode(q.segment.trim())));
+    }
+    if let Some(d) = q.from {
+        parts.push(format!("desde={d}"));
+    }
+    if let Some(d) = q.to {
+        parts.push(format!("hasta={d}"));
+    }
+    if q.all_clients {
+        parts.push("todos=1".into());
+    }
+    parts.join("&")
+}
+
+fn with_query(path: &str, q: &InboxQuery) -> String {
+    match query_string(q) {
+        s if s.is_empty() => path.to_string(),
+        s => format!("{path}?{s}"),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Tray {
+    Received,
+    Unregistered,
+}
+
+#[component]
+pub fn TrayNav(active: Tray) -> impl IntoView {
+    let current = |t: Tray| (active == t).then_some("page");
+    view! {
+        <nav class="trays" aria-label="Bandejas">
+            <a href="/conversaciones" aria-current=current(Tray::Received)>"Recibidos"</a>
+            <a href="/no-registrados" aria-current=current(Tray::Unregistered)>"No registrados"</a>
+        </nav>
+    }
+}
+
+/// The tray on the left, the open conversation (or a hint) on the right.
+#[component]
+pub fn InboxLayout() -> impl IntoView {
+    provide_context(InboxVersion(RwSignal::new(0)));
+    view! {
+        <Title text="Conversaciones · Recaudo" />
+        <div class="inbox">
+            <section class="inbox-pane" aria-label="Recibidos">
+                <TrayNav active=Tray::Received />
+                <InboxList />
+            </section>
+            <section class="conversation-pane" aria-label="Conversación">
+                <Outlet />
+            </section>
+        </div>
+    }
+}
+
+#[component]
+pub fn NoConversation() -> impl IntoView {
+    view! { <p class="empty">"Elige una conversación de la lista (j/k para moverte, Enter para abrirla, ? para ver los atajos)."</p> }
+}
+
+const SHORTCUTS: [(&str, &str); 6] = [
+    ("j / ↓", "Siguiente conversación"),
+    ("k / ↑", "Conversación anterior"),
+    ("Enter", "Abrir la conversación marcada"),
+    ("o", "Omitir los pendientes de la conversación marcada"),
+    ("/", "Ir al buscador"),
+    ("?", "Mostrar u ocultar esta ayuda"),
+];
+
+#[component]
+fn InboxList() -> impl IntoView {
+    let session = use_session();
+    let viewer = session.viewer.clone();
+    let version = expect_context::<InboxVersion>();
+    let query_map = use_query_map();
+    let params = use_params_map();
+    let open_id = Memo::new(move |_| {
+        params
+            .with(|p| p.get("id"))
+            .and_then(|id| id.parse::<i64>().ok())
+    });
+    let query = Memo::new(move |_| query_map.with(parse_query));
+    let first = Resource::new(move || (query.get(), version.0.get()), |(q, _)| inbox(q));
+    let more = RwSignal::new(Vec::<ClientRow>::new());
+    let more_next = RwSignal::new(None::<Option<ClientCursor>>);
+    // The rows on screen, in order, for the keyboard.
+    let ids = RwSignal::new(Vec::<i64>::new());
+    let marked = RwSignal::new(None::<i64>);
+    let help = RwSignal::new(false);
+    Effect::new(move |_| {
+        query.track();
+        version.0.track();
+        more.set(Vec::new());
+        more_next.set(None);
+    });
+    Effect::new(move |_| {
+        let mut list: Vec<i64> = first
+            .get()
+            .and_then(Result::ok)
+            .map(|p| p.rows.iter().map(|r| r.id).collect())
+            .unwrap_or_default();
+        list.extend(more.with(|m| m.iter().map(|r| r.id).collect::<Vec<_>>()));
+        ids.set(list);
+    });
+    #[cfg(feature = "hydrate")]
+    {
+        let every = std::time::Duration::from_secs(session.refresh_interval_secs);
+        if let Ok(handle) = set_interval_with_handle(move || version.bump(), every) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    let load_more = Action::new(move |cursor: &ClientCursor| {
+        let q = InboxQuery {
+            after: Some(*cursor),
+            ..query.get_untracked()
+        };
+        async move { inbox(q).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(page)) = load_more.value().get() {
+            more.update(|rows| rows.extend(page.rows));
+            more_next.set(Some(page.next));
+        }
+    });
+    let omit = Action::new(move |client_id: &i64| {
+        let target = DismissTarget {
+            client_id: *client_id,
+            party_role: None,
+            up_to_message_id: None,
+        };
+        async move { dismiss(target).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = omit.value().get() {
+            version.bump();
+        }
+    });
+
+    let navigate = use_navigate();
+    let go = {
+        let navigate = navigate.clone();
+        move |q: InboxQuery| {
+            let path = match open_id.get_untracked() {
+                Some(id) => format!("/conversaciones/{id}"),
+                None => "/conversaciones".to_string(),
+            };
+            navigate(&with_query(&path, &q), Default::default())
+        }
+    };
+    let open = {
+        let navigate = navigate.clone();
+        move |id: i64| {
+            navigate(
+                &with_query(&format!("/conversaciones/{id}"), &query.get_untracked()),
+                Default::default(),
+            )
+        }
+    };
+
+    // Keyboard: j/k or arrows move the mark, Enter opens, o omits, / searches, ? helps.
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let open = open.clone();
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+                return;
+            }
+            let typing = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .is_some_and(|el| {
+                    matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                        || el.has_attribute("contenteditable")
+                });
+            if typing {
+                return;
+            }
+            let list = ids.get_untracked();
+            let current = marked
+                .get_untracked()
+                .or(open_id.get_untracked())
+                .and_then(|id| list.iter().position(|x| *x == id));
+            let step = |delta: isize| {
+                let next = match current {
+                    None => 0,
+                    Some(i) => (i as isize + delta).clamp(0, list.len() as isize - 1) as usize,
+                };
+                if let Some(id) = list.get(next) {
+                    marked.set(Some(*id));
+                    if let Some(el) = document().get_element_by_id(&format!("inbox-row-{id}")) {
+                        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+                            let _ = el.focus();
+                        }
+                    }
+                }
+            };
+            match ev.key().as_str() {
+                "j" | "ArrowDown" => {
+                    ev.prevent_default();
+                    step(1);
+                }
+                "k" | "ArrowUp" => {
+                    ev.prevent_default();
+                    step(-1);
+                }
+                "Enter" => {
+                    if let Some(id) = marked.get_untracked() {
+                        ev.prevent_default();
+                        open(id);
+                    }
+                }
+                "o" => {
+                    if let Some(id) = marked.get_untracked().or(open_id.get_untracked()) {
+                        omit.dispatch(id);
+                    }
+                }
+                "/" => {
+                    ev.prevent_default();
+                    if let Some(el) = document().get_element_by_id("inbox-search") {
+                        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+                            let _ = el.focus();
+                        }
+                    }
+                }
+                "?" => help.update(|h| *h = !*h),
+                "Escape" => help.set(false),
+                _ => {}
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+
+    let search_input = RwSignal::new(String::new());
+    Effect::new(move |_| search_input.set(query.get().search));
+    let segment_input = RwSignal::new(String::new());
+    Effect::new(move |_| segment_input.set(query.get().segment));
+    let on_search = {
+        let go = go.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            go(InboxQuery {
+                search: search_input.get_untracked(),
+                segment: segment_input.get_untracked(),
+                ..query.get_untracked()
+            });
+        }
+    };
+    let change = {
+        let go = go.clone();
+        move |apply: fn(&mut InboxQuery, String)| {
+            let go = go.clone();
+            move |ev: leptos::ev::Event| {
+                let mut q = query.get_untracked();
+                apply(&mut q, event_target_value(&ev));
+                go(q);
+            }
+        }
+    };
+    let on_view = change(|q, v| q.include_answered = v == "todas");
+    let on_sort = change(|q, v| q.sort = ListOrder::parse(&v));
+    let on_channel = change(|q, v| q.channel = v.parse().ok());
+    let on_advisor = change(|q, v| q.advisor_id = v.parse().ok());
+    let on_from = change(|q, v| q.from = NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok());
+    let on_to = change(|q, v| q.to = NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok());
+    let shows_advisors = viewer.role != Role::Advisor;
+    let advisors = Resource::new(
+        || (),
+        move |_| async move {
+            if shows_advisors {
+                list_assignees().await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+    );
+
+    view! {
+        <div class="todo" role="status">
+            <Transition fallback=|| view! { <span>"Por responder: …"</span> }>
+                {move || Suspend::new(async move {
+                    let n = first.await.map(|p| p.pending_messages).unwrap_or_default();
+                    view! {
+                        <span>"Por responder: "<strong data-testid="todo-count">{n}</strong>
+                            {if n == 1 { " mensaje" } else { " mensajes" }}</span>
+                    }
+                })}
+            </Transition>
+            <button type="button" class="secondary small" on:click=move |_| version.bump()>"Refrescar"</button>
+            <button type="button" class="link small" aria-expanded=move || help.get().to_string()
+                on:click=move |_| help.update(|h| *h = !*h)>"Atajos (?)"</button>
+        </div>
+        <Show when=move || help.get()>
+            <div class="shortcuts" role="dialog" aria-label="Atajos de teclado">
+                <h2>"Atajos de teclado"</h2>
+                <dl>
+                    {SHORTCUTS.into_iter().map(|(k, what)| view! { <dt><kbd>{k}</kbd></dt><dd>{what}</dd> }).collect_view()}
+                </dl>
+                <button type="button" class="secondary small" on:click=move |_| help.set(false)>"Cerrar"</button>
+            </div>
+        </Show>
+        <form class="inbox-filters" role="search" on:submit=on_search>
+            <div class="field grow">
+                <label for="inbox-search">"Buscar"</label>
+                <input id="inbox-search" type="search" placeholder="Nombre, documento, teléfono o correo"
+                    prop:value=move || search_input.get()
+                    on:input=move |ev| search_input.set(event_target_value(&ev)) />
+            </div>
+            <button type="submit">"Buscar"</button>
+            <div class="field">
+                <label for="inbox-view">"Mostrar"</label>
+                <select id="inbox-view" on:change=on_view>
+                    <option value="pendientes" selected=move || !query.get().include_answered>"Pendientes de responder"</option>
+                    <option value="todas" selected=move || query.get().include_answered>"Todas las conversaciones"</option>
+                </select>
+            </div>
+            <div class="field">
+                <label for="inbox-sort">"Ordenar por"</label>
+                <select id="inbox-sort" on:change=on_sort>
+                    {ListOrder::all().map(|s| view! {
+                        <option value=s.as_str() selected=move || query.get().sort == s>{s.label()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="inbox-channel">"Canal"</label>
+                <select id="inbox-channel" on:change=on_channel>
+                    <option value="" selected=move || query.get().channel.is_none()>"Todos"</option>
+                    {Channel::INBOUND.into_iter().map(|c| view! {
+                        <option value=c.as_str() selected=move || query.get().channel == Some(c)>{c.label()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <Show when=move || shows_advisors>
+                <div class="field">
+                    <label for="inbox-advisor">"Asesor"</label>
+                    <select id="inbox-advisor" on:change=on_advisor.clone()>
+                        <option value="" selected=move || query.get().advisor_id.is_none()>"Todos"</option>
+                        <Transition fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                advisors.await.unwrap_or_default().into_iter().map(|a| {
+                                    let id = a.id;
+                                    view! { <option value=id.to_string() selected=move || query.get().advisor_id == Some(id)>{a.name}</option> }
+                                }).collect_view()
+                            })}
+                        </Transition>
+                    </select>
+                </div>
+            </Show>
+            <div class="field">
+                <label for="inbox-segment">"Segmento"</label>
+                <input id="inbox-segment" type="text" prop:value=move || segment_input.get()
+                    on:input=move |ev| segment_input.set(event_target_value(&ev)) />
+            </div>
+            <div class="field">
+                <label for="inbox-from">"Desde"</label>
+                <input id="inbox-from" type="date" prop:value=move || query.get().from.map(|d| d.to_string()).unwrap_or_default()
+                    on:change=on_from />
+            </div>
+            <div class="field">
+                <label for="inbox-to">"Hasta"</label>
+                <input id="inbox-to" type="date" prop:value=move || query.get().to.map(|d| d.to_string()).unwrap_or_default()
+                    on:change=on_to />
+            </div>
+            <Transition fallback=|| ()>
+                {move || {
+                    let change = change.clone();
+                    Suspend::new(async move {
+                        let page = first.await.ok()?;
+                        let locked = !page.may_see_all;
+                        let associated_exists = !(page.showing_all && locked);
+                        Some(view! {
+                            <div class="field">
+                                <label for="inbox-scope">"Clientes"</label>
+                                <select id="inbox-scope" disabled=locked on:change=change(|q, v| q.all_clients = v == "todos")
+                                    title=locked.then_some("Filtro bloqueado: un administrador puede desbloquearlo en Usuarios.")>
+                                    <Show when=move || associated_exists>
+                                        <option value="asociados" selected=!page.showing_all>"Clientes asociados"</option>
+                                    </Show>
+                                    <option value="todos" selected=page.showing_all>"Todos los clientes"</option>
+                                </select>
+                            </div>
+                        })
+                    })
+                }}
+            </Transition>
+        </form>
+        <Transition fallback=|| view! { <p class="loading">"Cargando conversaciones…"</p> }>
+            {move || {
+                let open = open.clone();
+                Suspend::new(async move {
+                match first.await {
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                    Ok(page) => {
+                        let first_next = page.next;
+                        let next = move || more_next.get().unwrap_or(first_next);
+                        let empty = page.rows.is_empty();
+                        let open2 = open.clone();
+                        view! {
+                            <ul class="inbox-list" aria-label="Conversaciones">
+                                {page.rows.into_iter().map(|row| view! { <Row row query marked open_id open=open.clone() /> }).collect_view()}
+                                {move || more.get().into_iter().map(|row| view! { <Row row query marked open_id open=open2.clone() /> }).collect_view()}
+                            </ul>
+                            <Show when=move || empty>
+                                <p class="empty">"No hay conversaciones que coincidan."</p>
+                            </Show>
+                            <Show when=move || next().is_some()>
+                                <button type="button" class="secondary more" disabled=move || load_more.pending().get()
+                                    on:click=move |_| {
+                                        if let Some(cursor) = next() {
+                                            load_more.dispatch(cursor);
+                                        }
+                                    }>"Cargar más"</button>
+                            </Show>
+                            {move || load_more.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
+                            {move || omit.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
+                        }
+                            .into_any()
+                    }
+                }
+            })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn Row<F>(
+    row: ClientRow,
+    query: Memo<InboxQuery>,
+    marked: RwSignal<Option<i64>>,
+    open_id: Memo<Option<i64>>,
+    open: F,
+) -> impl IntoView
+where
+    F: Fn(i64) + Clone + Send + Sync + 'static,
+{
+    let id = row.id;
+    let channel = row.channel();
+    let href = move || with_query(&format!("/conversaciones/{id}"), &query.get());
+    let pending = row.pending_count;
+    let money = format_money(row.overdue_total_cents, &row.currency);
+    view! {
+        <li class="inbox-row" class:marked=move || marked.get() == Some(id)
+            class:open=move || open_id.get() == Some(id)>
+            <a id=format!("inbox-row-{id}") href=href
+                aria-current=move || (open_id.get() == Some(id)).then_some("page")
+                on:focus=move |_| marked.set(Some(id))
+                on:click=move |ev| { ev.prevent_default(); open(id); }>
+                <span class="channel-icon" title=channel.map(Channel::label)>
+                    <span aria-hidden="true">{channel.map(Channel::icon).unwrap_or("·")}</span>
+                    <span class="visually-hidden">{channel.map(Channel::label).unwrap_or("Sin mensajes")}</span>
+                </span>
+                <span class="row-main">
+                    <span class="row-name">{row.display_name.clone()}<span class="alerts"></span></span>
+                    <span class="row-subject">{row.last_subject.clone()}</span>
+                    <span class="row-advisor">{row.advisor_name.clone().unwrap_or_else(|| "Sin asignar".into())}</span>
+                </span>
+                <span class="row-side">
+                    <span class="row-amount" data-cents=row.overdue_total_cents.to_string()>{money}</span>
+                    <span class="row-days" data-days=row.days_overdue.to_string()>{format!("{} días", row.days_overdue)}</span>
+                    <span class="row-when">{row.last_activity_local.map(fmt_datetime).unwrap_or_default()}</span>
+                </span>
+                <Show when=move || { pending > 0 }>
+                    <span class="badge" data-pending=pending.to_string()>
+                        {pending}<span class="visually-hidden">" por responder"</span>
+                    </span>
+                </Show>
+            </a>
+        </li>
+    }
+}

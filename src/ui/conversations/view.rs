@@ -1,0 +1,370 @@
+//! One client's conversation: tabs per party, messages, portal visits, the debt panel,
+//! "Omitir" and internal notes.
+
+use leptos::prelude::*;
+
+use super::InboxVersion;
+use crate::api::conversations::{dismiss, get_conversation, reply};
+use crate::domain::client::{ClientDetail, PartyRole};
+use crate::domain::conversation::{
+    initials, Channel, Conversation, Direction, DismissTarget, Message, PortalVisit, ReplyInput,
+};
+use crate::domain::error::AppError;
+use crate::domain::money::format_money;
+use crate::ui::components::{fmt_date, fmt_datetime, fmt_opt_date, id_param, ErrorNotice};
+
+#[component]
+pub fn ConversationPane() -> impl IntoView {
+    let id = id_param();
+    let reload = RwSignal::new(0u64);
+    let version = expect_context::<InboxVersion>();
+    let conversation = Resource::new(
+        move || (id.get(), reload.get(), version.0.get()),
+        |(id, _, _)| async move {
+            match id {
+                Some(id) => get_conversation(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    // The tab the user chose stays chosen across reloads of the same conversation.
+    let tab = RwSignal::new(None::<PartyRole>);
+    Effect::new(move |_| {
+        id.track();
+        tab.set(None);
+    });
+    let changed = Callback::new(move |()| version.bump());
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Cargando conversación…"</p> }>
+            {move || Suspend::new(async move {
+                match conversation.await {
+                    Ok(c) => view! { <ConversationView c tab changed reload /> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// While a WhatsApp exchange is live the server pushes "changed" for this conversation,
+/// and the screen reloads at once instead of at the next refresh.
+#[cfg(feature = "hydrate")]
+fn listen_live(client_id: i64, reload: RwSignal<u64>) {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let Ok(source) = web_sys::EventSource::new(&format!("/api/conversations/{client_id}/events"))
+    else {
+        return;
+    };
+    let on_change = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+        reload.update(|n| *n += 1);
+    });
+    let _ = source.add_event_listener_with_callback("changed", on_change.as_ref().unchecked_ref());
+    on_change.forget();
+    let source = send_wrapper::SendWrapper::new(source);
+    on_cleanup(move || source.close());
+}
+
+#[component]
+fn ConversationView(
+    c: Conversation,
+    tab: RwSignal<Option<PartyRole>>,
+    changed: Callback<()>,
+    reload: RwSignal<u64>,
+) -> impl IntoView {
+    let client_id = c.client.id;
+    #[cfg(feature = "hydrate")]
+    if c.live {
+        listen_live(client_id, reload);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = reload;
+    let open_tab = c.open_tab;
+    let active = move || tab.get().unwrap_or(open_tab);
+    let details_open = RwSignal::new(false);
+    let last_message_id = c.last_message_id;
+    let omit = Action::new(move |role: &PartyRole| {
+        let target = DismissTarget {
+            client_id,
+            party_role: Some(*role),
+            up_to_message_id: Some(last_message_id),
+        };
+        async move { dismiss(target).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = omit.value().get() {
+            changed.run(());
+        }
+    });
+    let client = StoredValue::new(c.client.clone());
+    let messages = StoredValue::new(c.messages.clone());
+    let visits = StoredValue::new(c.visits.clone());
+    let tabs = c.tabs.clone();
+    let pending_in = move |role: PartyRole| {
+        tabs.iter()
+            .find(|t| t.role == role)
+            .map_or(0, |t| t.pending)
+    };
+    let pending_in = StoredValue::new(pending_in);
+    let name = c.client.display_name.clone();
+    view! {
+        <article class="conversation">
+            <header class="conversation-head">
+                <h2>
+                    <button type="button" class="link title" aria-expanded=move || details_open.get().to_string()
+                        aria-controls="client-details" on:click=move |_| details_open.update(|o| *o = !*o)>
+                        {name.clone()}<span class="alerts"></span>
+                    </button>
+                </h2>
+                <a class="small" href=format!("/clientes/{client_id}")>"Ficha del cliente"</a>
+            </header>
+            <Show when=move || details_open.get()>
+                <ClientInfo client=client.get_value() />
+            </Show>
+            <div class="conversation-body">
+                <div class="conversation-main">
+                    <div role="tablist" aria-label="Con quién">
+                        {[PartyRole::Client, PartyRole::Reference, PartyRole::Guarantor].into_iter().map(|role| {
+                            let pending = pending_in.with_value(|f| f(role));
+                            let label = match role {
+                                PartyRole::Client => "Cliente",
+                                PartyRole::Reference => "Referencias",
+                                PartyRole::Guarantor => "Garantes",
+                            };
+                            view! {
+                                <button type="button" role="tab" id=format!("tab-{}", role.as_str())
+                                    aria-controls="tab-panel"
+                                    aria-selected=move || (active() == role).to_string()
+                                    class:pending={pending > 0}
+                                    on:click=move |_| tab.set(Some(role))>
+                                    {label}
+                                    <Show when=move || { pending > 0 }>
+                                        <span class="badge">{pending}<span class="visually-hidden">" por responder"</span></span>
+                                    </Show>
+                                </button>
+                            }
+                        }).collect_view()}
+                    </div>
+                    <div role="tabpanel" id="tab-panel" aria-labelledby=move || format!("tab-{}", active().as_str())>
+                        {move || {
+                            let role = active();
+                            let pending = pending_in.with_value(|f| f(role));
+                            let shown: Vec<Message> = messages.with_value(|ms| ms.iter().filter(|m| m.party_role == role).cloned().collect());
+                            let client = client.get_value();
+                            let empty = shown.is_empty();
+                            view! {
+                                <Show when=move || { pending > 0 }>
+                                    <div class="pending-bar">
+                                        <span>{format!("{pending} sin responder")}</span>
+                                        <button type="button" class="secondary small" disabled=move || omit.pending().get()
+                                            on:click=move |_| { omit.dispatch(role); }>"Omitir"</button>
+                                    </div>
+                                </Show>
+                                {(role == PartyRole::Client).then(|| view! { <Visits visits=visits.get_value() /> })}
+                                <ol class="messages">
+                                    {shown.into_iter().map(|m| view! { <MessageItem m client=client.clone() /> }).collect_view()}
+                                </ol>
+                                <Show when=move || empty>
+                                    <p class="empty">"Sin mensajes en esta pestaña."</p>
+                                </Show>
+                                <NoteForm client_id role changed />
+                            }
+                        }}
+                        {move || omit.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
+                    </div>
+                </div>
+                <DebtPanel client=client.get_value() />
+            </div>
+        </article>
+    }
+}
+
+#[component]
+fn ClientInfo(client: ClientDetail) -> impl IntoView {
+    view! {
+        <section id="client-details" class="client-details card" aria-label="Datos del cliente">
+            <dl class="facts">
+                <dt>"Documento"</dt><dd>{client.document_number.clone()}</dd>
+                <dt>"Asesor"</dt><dd>{client.advisor_name.clone().unwrap_or_else(|| "Sin asignar".into())}</dd>
+                <dt>"Segmento"</dt><dd>{if client.segment.is_empty() { "—".to_string() } else { client.segment.clone() }}</dd>
+                <dt>"País"</dt><dd>{client.country.clone()}</dd>
+            </dl>
+            <ul class="parties">
+                {client.parties.iter().map(|p| view! {
+                    <li>
+                        <strong>{p.title()}": "</strong>{p.name.clone()}
+                        {p.contacts.iter().map(|c| view! { <span class="contact">{format!(" · {}: {}", c.kind.label(), c.value)}</span> }).collect_view()}
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn DebtPanel(client: ClientDetail) -> impl IntoView {
+    let currency = client.currency.clone();
+    let segment = if client.segment.is_empty() {
+        "Sin segmento".to_string()
+    } else {
+        client.segment.clone()
+    };
+    view! {
+        <aside class="debt-panel" aria-label="Deuda">
+            <dl class="facts">
+                <dt>"Segmento / flujo"</dt><dd>{segment}</dd>
+                <dt>"Vencimiento más antiguo"</dt><dd>{fmt_opt_date(client.summary.oldest_unpaid_due_date)}</dd>
+                <dt>"Días de atraso"</dt><dd>{client.days_overdue}</dd>
+                <dt>"Deuda total vencida"</dt><dd>{format_money(client.summary.overdue_total_cents, &currency)}</dd>
+            </dl>
+            <details>
+                <summary>"Detalle de la deuda"</summary>
+                <table class="debts">
+                    <thead><tr><th scope="col">"Orden"</th><th scope="col" class="num">"Monto"</th><th scope="col" class="num">"Pagado"</th><th scope="col">"Vence"</th></tr></thead>
+                    <tbody>
+                        {client.debts.iter().map(|d| view! {
+                            <tr>
+                                <td>{d.number.clone()}</td>
+                                <td class="num">{format_money(d.amount_cents, &d.currency)}</td>
+                                <td class="num">{format_money(d.paid_cents, &d.currency)}</td>
+                                <td>{fmt_date(d.due_date)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </details>
+        </aside>
+    }
+}
+
+#[component]
+fn Visits(visits: Vec<PortalVisit>) -> impl IntoView {
+    view! {
+        <ul class="visits">
+            {visits.into_iter().map(|v| view! {
+                <li class="visit">
+                    <strong>{format!("Visita página de cobros — {}", v.page_name)}</strong>
+                    <span class="when">{fmt_datetime(v.at)}</span>
+                    <ol class="states">
+                        {v.states.into_iter().map(|(s, at)| view! { <li>{s.label()}" · "{fmt_datetime(at)}</li> }).collect_view()}
+                    </ol>
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}
+
+fn party_name(client: &ClientDetail, m: &Message) -> String {
+    client
+        .parties
+        .iter()
+        .find(|p| p.role == m.party_role && p.ordinal == m.party_ordinal)
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| m.sender_name.clone())
+}
+
+#[component]
+fn MessageItem(m: Message, client: ClientDetail) -> impl IntoView {
+    let expanded = RwSignal::new(false);
+    let history_open = RwSignal::new(false);
+    let (who, avatar_class) = match m.direction {
+        Direction::Inbound => (party_name(&client, &m), "avatar debtor"),
+        _ => (
+            m.author_name
+                .clone()
+                .unwrap_or_else(|| m.origin.map_or("Recaudo", |o| o.label()).to_string()),
+            "avatar operator",
+        ),
+    };
+    let class = format!("message {}", m.direction.as_str());
+    let history = m.history.clone();
+    let status = m.status;
+    let handled = m.handling.map(|h| {
+        format!(
+            "{} por {} el {}",
+            h.label(),
+            m.handled_by_name.clone().unwrap_or_default(),
+            m.handled_at.map(fmt_datetime).unwrap_or_default()
+        )
+    });
+    let pending = m.pending;
+    let subject = (!m.subject.is_empty()).then(|| m.subject.clone());
+    view! {
+        <li class=class>
+            <span class=avatar_class title=who.clone() aria-hidden="true">{initials(&who)}</span>
+            <div class="bubble">
+                <div class="meta">
+                    <span class="who">{who.clone()}</span>
+                    <span>{m.channel.label()}</span>
+                    {(m.channel != Channel::Note && !m.address.is_empty()).then(|| view! { <span>{m.address.clone()}</span> })}
+                    <time>{fmt_datetime(m.at)}</time>
+                    <Show when=move || pending><span class="tag pending">"Sin responder"</span></Show>
+                </div>
+                {subject.map(|s| view! { <p class="subject">{s}</p> })}
+                <button type="button" class="body" class:expanded=move || expanded.get()
+                    aria-expanded=move || expanded.get().to_string()
+                    on:click=move |_| expanded.update(|e| *e = !*e)>{m.body.clone()}</button>
+                {(!m.attachments.is_empty()).then(|| view! {
+                    <ul class="attachments">
+                        {m.attachments.iter().map(|a| view! {
+                            <li><a href=format!("/api/attachments/{}", a.id) rel="external">{a.file_name.clone()}</a>
+                                {format!(" ({} KB)", (a.size_bytes + 1023) / 1024)}</li>
+                        }).collect_view()}
+                    </ul>
+                })}
+                {status.map(|s| view! {
+                    <div class="status">
+                        <button type="button" class="link small" aria-expanded=move || history_open.get().to_string()
+                            on:click=move |_| history_open.update(|o| *o = !*o)>{format!("Estado: {}", s.label())}</button>
+                        <Show when=move || history_open.get()>
+                            <ol class="history">
+                                {history.iter().map(|h| view! {
+                                    <li>{h.status.label()}" · "{fmt_datetime(h.at)}
+                                        {(!h.detail.is_empty()).then(|| format!(" — {}", h.detail))}</li>
+                                }).collect_view()}
+                            </ol>
+                        </Show>
+                    </div>
+                })}
+                {handled.map(|h| view! { <p class="handled">{h}</p> })}
+            </div>
+        </li>
+    }
+}
+
+/// Internal notes: seen by users only, answer nothing.
+#[component]
+fn NoteForm(client_id: i64, role: PartyRole, changed: Callback<()>) -> impl IntoView {
+    let text = RwSignal::new(String::new());
+    let save = Action::new(move |body: &String| {
+        let input = ReplyInput {
+            client_id,
+            party_role: role,
+            party_ordinal: 1,
+            channel: Channel::Note,
+            subject: String::new(),
+            body: body.clone(),
+            attachments: Vec::new(),
+        };
+        async move { reply(input).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            text.set(String::new());
+            changed.run(());
+        }
+    });
+    let field = format!("note-{}", role.as_str());
+    view! {
+        <form class="note-form" on:submit=move |ev| {
+            ev.prevent_default();
+            save.dispatch(text.get_untracked());
+        }>
+            <label for=field.clone()>"Nota interna (solo la ven los usuarios)"</label>
+            <textarea id=field rows="2" prop:value=move || text.get()
+                on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+            <button type="submit" class="secondary small" disabled=move || save.pending().get()>"Guardar nota"</button>
+            {move || save.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
+        </form>
+    }
+}
