@@ -12,13 +12,20 @@ export async function open(page: Page, url: string) {
   await hydrated(page);
 }
 
-export async function login(page: Page, email: string, password = PASSWORD) {
+/** Logs in, lands on Conversaciones (the home page), then opens `landing`. */
+export async function login(page: Page, email: string, password = PASSWORD, landing = "/clientes") {
   await open(page, "/login");
   await page.getByLabel("Correo").fill(email);
   await page.getByLabel("Contraseña").fill(password);
   await page.getByRole("button", { name: "Ingresar" }).click();
-  await expect(page).toHaveURL(/\/clientes/);
-  await expect(page.getByRole("heading", { name: "Clientes", exact: true })).toBeVisible();
+  await expect(page).toHaveURL(/\/conversaciones/);
+  await expect(page.getByRole("heading", { name: "Conversaciones", exact: true })).toBeAttached();
+  if (landing !== "/conversaciones") {
+    await open(page, landing);
+  }
+  if (landing === "/clientes") {
+    await expect(page.getByRole("heading", { name: "Clientes", exact: true })).toBeVisible();
+  }
 }
 
 export function clientsTable(page: Page): Locator {

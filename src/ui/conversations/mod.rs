@@ -113,6 +113,7 @@ pub fn InboxLayout() -> impl IntoView {
     provide_context(InboxVersion(RwSignal::new(0)));
     view! {
         <Title text="Conversaciones · Recaudo" />
+        <h1 class="visually-hidden">"Conversaciones"</h1>
         <div class="inbox">
             <section class="inbox-pane" aria-label="Recibidos">
                 <TrayNav active=Tray::Received />

@@ -157,7 +157,11 @@ fn ConversationView(
                                     <div class="pending-bar">
                                         <span>{format!("{pending} sin responder")}</span>
                                         <button type="button" class="secondary small" disabled=move || omit.pending().get()
-                                            on:click=move |_| { omit.dispatch(role); }>"Omitir"</button>
+                                            on:click=move |_| {
+                                                // Stay on this tab when the reload finds nothing pending.
+                                                tab.set(Some(role));
+                                                omit.dispatch(role);
+                                            }>"Omitir"</button>
                                     </div>
                                 </Show>
                                 {(role == PartyRole::Client).then(|| view! { <Visits visits=visits.get_value() /> })}
