@@ -26,10 +26,16 @@ enum Command {
         #[arg(long, default_value_t = server::DEMO_CLIENTS)]
         clients: usize,
     },
-    /// Siembra una base nueva y mide la página de clientes y la búsqueda.
+    /// Siembra una base nueva y mide: «clients» (página de clientes y búsqueda, por
+    /// defecto) o «inbox» (bandeja Recibidos, contador y vista de conversación).
     Bench {
+        #[arg(value_parser = ["clients", "inbox"], default_value = "clients")]
+        kind: String,
         #[arg(long, default_value_t = 100_000)]
         clients: usize,
+        /// Mensajes que se cargan para «inbox».
+        #[arg(long, default_value_t = 2_000_000)]
+        messages: usize,
         /// PostgreSQL (postgres://…) donde crear un esquema temporal; sin él, un SQLite temporal.
         #[arg(long)]
         database_url: Option<String>,
@@ -117,14 +123,22 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Bench {
+            kind,
             clients,
+            messages,
             database_url,
             iterations,
             depth,
         } => {
             bench::run(
                 bench::BenchArgs {
+                    kind: if kind == "inbox" {
+                        bench::BenchKind::Inbox
+                    } else {
+                        bench::BenchKind::Clients
+                    },
                     clients,
+                    messages,
                     database_url,
                     iterations,
                     depth,

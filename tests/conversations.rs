@@ -484,10 +484,10 @@ async fn inbox_sorts_filters_and_scopes(db: Db) {
             .collect();
         let mut expected = keys.clone();
         match sort {
-            ClientSort::DaysOverdueDesc => expected.sort_by(|a, b| b.0.cmp(&a.0)),
-            ClientSort::DaysOverdueAsc => expected.sort_by(|a, b| a.0.cmp(&b.0)),
-            ClientSort::AmountDesc => expected.sort_by(|a, b| b.1.cmp(&a.1)),
-            ClientSort::AmountAsc => expected.sort_by(|a, b| a.1.cmp(&b.1)),
+            ClientSort::DaysOverdueDesc => expected.sort_by_key(|k| std::cmp::Reverse(k.0)),
+            ClientSort::DaysOverdueAsc => expected.sort_by_key(|k| k.0),
+            ClientSort::AmountDesc => expected.sort_by_key(|k| std::cmp::Reverse(k.1)),
+            ClientSort::AmountAsc => expected.sort_by_key(|k| k.1),
         }
         let project = |v: &[(i64, i64)]| -> Vec<i64> {
             v.iter()
@@ -604,15 +604,26 @@ struct Summary {
     last_subject: String,
 }
 
+#[derive(sqlx::FromRow)]
+struct MessageFacts {
+    party_role: String,
+    direction: String,
+    channel: String,
+    subject: String,
+    occurred_at: DateTime<Utc>,
+    id: i64,
+    pending: bool,
+}
+
 /// The summary columns recomputed from the messages table, in Rust.
 async fn recompute(db: &Db, client_id: i64) -> Summary {
-    let rows: Vec<(String, String, String, String, DateTime<Utc>, i64, bool)> = on_db!(db, p => sqlx::query_as(
+    let rows: Vec<MessageFacts> = on_db!(db, p => sqlx::query_as(
         "SELECT party_role, direction, channel, subject, occurred_at, id, pending FROM messages WHERE client_id = $1")
         .bind(client_id).fetch_all(p).await).unwrap();
     let mut pending = [0i64; 4];
-    for r in rows.iter().filter(|r| r.6) {
+    for r in rows.iter().filter(|r| r.pending) {
         pending[0] += 1;
-        pending[match r.0.as_str() {
+        pending[match r.party_role.as_str() {
             "client" => 1,
             "reference" => 2,
             _ => 3,
@@ -620,30 +631,45 @@ async fn recompute(db: &Db, client_id: i64) -> Summary {
     }
     let last = rows
         .iter()
-        .filter(|r| r.1 != "internal")
-        .max_by_key(|r| (r.4, r.5));
+        .filter(|r| r.direction != "internal")
+        .max_by_key(|r| (r.occurred_at, r.id));
     Summary {
         pending,
-        last_activity_at: last.map(|r| r.4),
-        last_channel: last.map(|r| r.2.clone()),
+        last_activity_at: last.map(|r| r.occurred_at),
+        last_channel: last.map(|r| r.channel.clone()),
         last_subject: last
-            .filter(|r| r.2 == "email")
-            .map(|r| r.3.clone())
+            .filter(|r| r.channel == "email")
+            .map(|r| r.subject.clone())
             .unwrap_or_default(),
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct StoredSummary {
+    pending_count: i64,
+    pending_client: i64,
+    pending_reference: i64,
+    pending_guarantor: i64,
+    last_activity_at: Option<DateTime<Utc>>,
+    last_channel: Option<String>,
+    last_subject: String,
+}
+
 async fn stored(db: &Db, client_id: i64) -> Summary {
-    let (p, c, r, g, at, ch, subject): (i64, i64, i64, i64, Option<DateTime<Utc>>, Option<String>, String) =
-        on_db!(db, p => sqlx::query_as(
-            "SELECT pending_count, pending_client, pending_reference, pending_guarantor, last_activity_at,
-                    last_channel, last_subject FROM clients WHERE id = $1")
-            .bind(client_id).fetch_one(p).await).unwrap();
+    let s: StoredSummary = on_db!(db, p => sqlx::query_as(
+        "SELECT pending_count, pending_client, pending_reference, pending_guarantor, last_activity_at,
+                last_channel, last_subject FROM clients WHERE id = $1")
+        .bind(client_id).fetch_one(p).await).unwrap();
     Summary {
-        pending: [p, c, r, g],
-        last_activity_at: at,
-        last_channel: ch,
-        last_subject: subject,
+        pending: [
+            s.pending_count,
+            s.pending_client,
+            s.pending_reference,
+            s.pending_guarantor,
+        ],
+        last_activity_at: s.last_activity_at,
+        last_channel: s.last_channel,
+        last_subject: s.last_subject,
     }
 }
 

@@ -150,7 +150,7 @@ impl Db {
         match self {
             Db::Sqlite(p) => sqlx::query("ANALYZE").execute(p).await.map(drop),
             Db::Postgres(p) => sqlx::raw_sql(
-                "VACUUM (ANALYZE) clients, parties, contact_points, debts, client_search_terms",
+                "VACUUM (ANALYZE) clients, parties, contact_points, debts, client_search_terms, messages, message_statuses",
             )
             .execute(p)
             .await

@@ -167,7 +167,7 @@ pub async fn demo_traffic(
     advisors: &[Viewer],
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
-    let mut rng = StdRng::seed_from_u64(2_026_112_3);
+    let mut rng = StdRng::seed_from_u64(20_261_123);
     let mut written = 0;
     let wanted: Vec<(PartyRole, Channel)> = Channel::INBOUND
         .into_iter()

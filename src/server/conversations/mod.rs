@@ -582,8 +582,11 @@ pub async fn conversation(
     })
 }
 
+/// A visit with one of its states: (visit id, page, visited at, state, state at).
+type VisitStateRow = (i64, String, DateTime<Utc>, String, DateTime<Utc>);
+
 async fn visits(db: &Db, client_id: i64, tz: Tz) -> Result<Vec<PortalVisit>, AppError> {
-    let rows: Vec<(i64, String, DateTime<Utc>, String, DateTime<Utc>)> = on_db!(db, p => sqlx::query_as(
+    let rows: Vec<VisitStateRow> = on_db!(db, p => sqlx::query_as(
         "SELECT v.id, v.page_name, v.visited_at, s.state, s.at FROM portal_visits v
          JOIN portal_visit_states s ON s.visit_id = v.id
          WHERE v.client_id = $1 ORDER BY v.visited_at, v.id, s.at, s.id")

@@ -1,5 +1,8 @@
-//! `recaudo bench`: seeds a fresh database with N clients and measures the clients page
-//! and the search through the same service the server functions call.
+//! `recaudo bench`: seeds a fresh database and measures, through the same services the
+//! server functions call, the clients page and search (`clients`) or the inbox, its
+//! counter and the conversation screen (`inbox`).
+
+mod inbox;
 
 use std::time::Instant;
 
@@ -13,8 +16,17 @@ use crate::server::config::Config;
 use crate::server::db::{Db, Engine};
 use crate::server::seed;
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BenchKind {
+    Clients,
+    Inbox,
+}
+
 pub struct BenchArgs {
+    pub kind: BenchKind,
     pub clients: usize,
+    /// Messages the inbox benchmark loads (spread over the clients).
+    pub messages: usize,
     pub database_url: Option<String>,
     pub iterations: usize,
     /// How many pages deep the "deep page" figure reads.
@@ -81,6 +93,54 @@ impl Scratch {
     }
 }
 
+/// Seeds the demo users and `clients` clients, and prints how fast.
+async fn seed_clients(db: &Db, clients: usize, today: chrono::NaiveDate) -> Result<(), String> {
+    let engine = db.engine();
+    let started = Instant::now();
+    seed::seed(db, clients, today, Utc::now())
+        .await
+        .map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "seeded {clients} clients on {} in {seconds:.1} s ({:.0} clients/s)",
+        engine.as_str(),
+        clients as f64 / seconds
+    );
+    println!(
+        "BENCH seed engine={} rate_per_s={:.0}",
+        engine.as_str(),
+        clients as f64 / seconds
+    );
+    Ok(())
+}
+
+/// The table for people, then one `BENCH` line per figure for scripts.
+fn print_figures(engine: Engine, label: &str, figures: &[Figure]) {
+    println!();
+    println!(
+        "{:<48} {:>9} {:>9}",
+        format!("figure ({}, {label})", engine.as_str()),
+        "p50 ms",
+        "p95 ms"
+    );
+    for f in figures {
+        println!("{:<48} {:>9.3} {:>9.3}", f.name, f.p50_ms, f.p95_ms);
+    }
+    println!();
+    for f in figures {
+        println!(
+            "BENCH {} engine={} p50_ms={:.3} p95_ms={:.3}",
+            f.name,
+            engine.as_str(),
+            f.p50_ms,
+            f.p95_ms
+        );
+    }
+    if engine == Engine::Sqlite {
+        println!("(SQLite file removed after the run)");
+    }
+}
+
 async fn demo_viewer(db: &Db, email: &str) -> Result<Viewer, String> {
     let user = crate::server::users::find_by_email(db, email)
         .await
@@ -101,7 +161,10 @@ pub async fn run(args: BenchArgs, config: &Config) -> Result<(), String> {
         return Err("--clients y --iterations deben ser mayores que cero".into());
     }
     let (db, scratch) = Scratch::create(args.database_url.as_deref()).await?;
-    let result = measure(&db, &args, config).await;
+    let result = match args.kind {
+        BenchKind::Clients => measure(&db, &args, config).await,
+        BenchKind::Inbox => inbox::measure(&db, &args, config).await,
+    };
     scratch.remove(db).await;
     result
 }
@@ -112,22 +175,7 @@ async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), Strin
     db.migrate().await.map_err(|e| e.to_string())?;
     let today = config.today();
 
-    let started = Instant::now();
-    seed::seed(db, args.clients, today, Utc::now())
-        .await
-        .map_err(err)?;
-    let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "seeded {} clients on {} in {seconds:.1} s ({:.0} clients/s)",
-        args.clients,
-        engine.as_str(),
-        args.clients as f64 / seconds
-    );
-    println!(
-        "BENCH seed engine={} rate_per_s={:.0}",
-        engine.as_str(),
-        args.clients as f64 / seconds
-    );
+    seed_clients(db, args.clients, today).await?;
 
     let scopes = [
         ("advisor", demo_viewer(db, "asesor1@demo.recaudo").await?),
@@ -249,28 +297,6 @@ async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), Strin
         }
     }
 
-    println!();
-    println!(
-        "{:<44} {:>9} {:>9}",
-        format!("figure ({}, {} clients)", engine.as_str(), args.clients),
-        "p50 ms",
-        "p95 ms"
-    );
-    for f in &figures {
-        println!("{:<44} {:>9.3} {:>9.3}", f.name, f.p50_ms, f.p95_ms);
-    }
-    println!();
-    for f in &figures {
-        println!(
-            "BENCH {} engine={} p50_ms={:.3} p95_ms={:.3}",
-            f.name,
-            engine.as_str(),
-            f.p50_ms,
-            f.p95_ms
-        );
-    }
-    if engine == Engine::Sqlite {
-        println!("(SQLite file removed after the run)");
-    }
+    print_figures(engine, &format!("{} clients", args.clients), &figures);
     Ok(())
 }
