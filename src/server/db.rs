@@ -148,7 +148,22 @@ impl Db {
     /// visibility map, without which "index-only" scans of fresh rows read the table.
     pub async fn refresh_statistics(&self) -> Result<(), sqlx::Error> {
         match self {
-            Db::Sqlite(p) => sqlx::query("ANALYZE").execute(p).await.map(drop),
+            // Each SQLite connection reads the statistics when it opens and keeps them,
+            // so the pool's other connections would go on planning with the old ones
+            // and the same query would take different plans depending on the
+            // connection it got. Every idle connection reloads them; one busy right now
+            // catches up when the pool retires it (sqlx's default lifetime: 30 minutes).
+            Db::Sqlite(p) => {
+                sqlx::query("ANALYZE").execute(p).await?;
+                let mut idle = Vec::new();
+                while let Some(c) = p.try_acquire() {
+                    idle.push(c);
+                }
+                for c in &mut idle {
+                    sqlx::query("ANALYZE sqlite_schema").execute(&mut **c).await?;
+                }
+                Ok(())
+            }
             Db::Postgres(p) => sqlx::raw_sql(
                 "VACUUM (ANALYZE) clients, parties, contact_points, debts, client_search_terms, messages, message_statuses",
             )

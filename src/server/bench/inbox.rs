@@ -288,19 +288,22 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
                 timed,
             );
         }
-        let everything = InboxQuery {
-            include_answered: true,
-            ..InboxQuery::default()
-        };
-        let timed = sample(args.iterations, |_| {
-            let (v, q) = (viewer.clone(), everything.clone());
-            async move { page(v, q).await.map(drop) }
-        })
-        .await?;
-        figure(
-            format!("inbox.first.all_conversations.{scope}.recientes"),
-            timed,
-        );
+        for order in [ListOrder::Recent, ListOrder::Client(ClientSort::AmountDesc)] {
+            let everything = InboxQuery {
+                include_answered: true,
+                sort: order,
+                ..InboxQuery::default()
+            };
+            let timed = sample(args.iterations, |_| {
+                let (v, q) = (viewer.clone(), everything.clone());
+                async move { page(v, q).await.map(drop) }
+            })
+            .await?;
+            figure(
+                format!("inbox.first.all_conversations.{scope}.{}", order.as_str()),
+                timed,
+            );
+        }
 
         // Walk to the deep page once (untimed), then time reading it.
         for order in [
@@ -384,16 +387,16 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
         figure("conversation.view.advisor".to_string(), timed);
     }
 
-    print_figures(
-        engine,
-        &format!("{} clients, {loaded} messages", args.clients),
-        &figures,
-    );
     if engine == Engine::Sqlite {
         let (pages,): (i64,) =
             on_db!(db, p => sqlx::query_as("PRAGMA page_count").fetch_one(p).await)
                 .map_err(|e| e.to_string())?;
         println!("SQLite file: {:.0} MB", pages as f64 * 4096.0 / 1e6);
     }
+    print_figures(
+        engine,
+        &format!("{} clients, {loaded} messages", args.clients),
+        &figures,
+    );
     Ok(())
 }

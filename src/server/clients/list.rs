@@ -38,18 +38,26 @@ pub(crate) struct Filters {
     pub segment: Option<String>,
 }
 
-fn push_filters<'a, DB: Database>(qb: &mut QueryBuilder<'a, DB>, f: &'a Filters)
+fn push_filters<'a, DB: Database>(qb: &mut QueryBuilder<'a, DB>, f: &'a Filters, order: ListOrder)
 where
     i64: Encode<'a, DB> + Type<DB>,
     &'a str: Encode<'a, DB> + Type<DB>,
     DateTime<Utc>: Encode<'a, DB> + Type<DB>,
 {
-    // Spelled as the partial indexes' conditions, so that both planners can use them.
-    if f.conversations {
-        qb.push(" AND c.last_activity_at IS NOT NULL");
-    }
+    // Spelled as the partial indexes' conditions, so that both planners can use them,
+    // and no more: given a range on last_activity_at, SQLite's planner (with fresh
+    // statistics, at 1M clients) prefers the recency index and a sort over the index
+    // that matches the order by amount: 120 ms instead of 1.
     if f.pending_only {
+        // A pending message is activity: the conversation condition is implied.
         qb.push(" AND c.pending_count > 0");
+    } else if f.conversations {
+        if order == ListOrder::Recent {
+            qb.push(" AND c.last_activity_at IS NOT NULL");
+        } else {
+            // The same test, in a form no index serves.
+            qb.push(" AND COALESCE(c.last_activity_at, NULL) IS NOT NULL");
+        }
     }
     if let Some(channel) = f.channel {
         qb.push(" AND c.last_channel = ")
@@ -215,7 +223,7 @@ async fn candidates_page(
         qb.push(open).push("SELECT client_id FROM client_search_terms WHERE term >= ");
         qb.push_bind(rarest).push(" AND term < ").push_bind(prefix_upper_bound(rarest)).push(close);
         push_scope(&mut qb, spec.scope);
-        push_filters(&mut qb, spec.filters);
+        push_filters(&mut qb, spec.filters, spec.order);
         push_word_tests(&mut qb, others);
         push_candidate_order(&mut qb, engine, spec.order, spec.after, limit);
         qb.build_query_as::<ClientRow>().fetch_all(p).await
@@ -261,7 +269,7 @@ fn push_list_query<'a, DB: Database>(
 {
     qb.push(ROW_COLUMNS).push("1 = 1");
     push_scope(qb, spec.scope);
-    push_filters(qb, spec.filters);
+    push_filters(qb, spec.filters, spec.order);
     push_word_tests(qb, words);
     let ascending = matches!(
         spec.order,

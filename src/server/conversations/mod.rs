@@ -149,7 +149,8 @@ pub async fn ingest(
         pending: false,
     };
     let mut landed = BTreeSet::new();
-    if parties.is_empty() {
+    let unregistered = parties.is_empty();
+    if unregistered {
         insert_message(&mut tx, &new, &m.attachments, now).await?;
     }
     for (client_id, role, ordinal) in parties {
@@ -171,9 +172,10 @@ pub async fn ingest(
     }
     tx.commit().await?;
     Ok(Ingested {
-        unregistered: landed.is_empty(),
+        unregistered,
+        // Every copy lost the race to a concurrent delivery of the same id.
+        duplicate: !unregistered && landed.is_empty(),
         client_ids: landed.into_iter().collect(),
-        duplicate: false,
     })
 }
 
