@@ -519,7 +519,13 @@ where
             <a id=format!("inbox-row-{id}") href=href
                 aria-current=move || (open_id.get() == Some(id)).then_some("page")
                 on:focus=move |_| marked.set(Some(id))
-                on:click=move |ev| { ev.prevent_default(); open(id); }>
+                on:click=move |ev| {
+                    // Ctrl/Cmd/Shift-click still opens a new tab or window.
+                    if !(ev.ctrl_key() || ev.meta_key() || ev.shift_key()) {
+                        ev.prevent_default();
+                        open(id);
+                    }
+                }>
                 <span class="channel-icon" title=channel.map(Channel::label)>
                     <span aria-hidden="true">{channel.map(Channel::icon).unwrap_or("·")}</span>
                     <span class="visually-hidden">{channel.map(Channel::label).unwrap_or("Sin mensajes")}</span>

@@ -60,9 +60,9 @@ fn listen_live(client_id: i64, reload: RwSignal<u64>) {
         reload.update(|n| *n += 1);
     });
     let _ = source.add_event_listener_with_callback("changed", on_change.as_ref().unchecked_ref());
-    on_change.forget();
-    let source = send_wrapper::SendWrapper::new(source);
-    on_cleanup(move || source.close());
+    // The callback lives as long as the stream: both go when the view does.
+    let live = send_wrapper::SendWrapper::new((source, on_change));
+    on_cleanup(move || live.0.close());
 }
 
 #[component]
