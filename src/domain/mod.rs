@@ -12,5 +12,6 @@ pub mod geo;
 pub mod import;
 pub mod listing;
 pub mod money;
+pub mod outcome;
 pub mod search;
 pub mod user;
