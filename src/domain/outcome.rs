@@ -1,6 +1,13 @@
 //! The call-outcome catalogue ("Gestión"), as data: which outcomes each kind of call
 //! offers, in the brief's order and words (seeds 000 and 001), the fields each asks for,
-//! what each does, and its contact class.
+//! what each does, and its contact class; and the validation of a registered outcome.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::debt::parse_date;
+use crate::domain::error::FieldError;
+use crate::domain::money::parse_amount;
 
 text_enum! {
     /// Where a call stands when its outcome is registered.
@@ -347,9 +354,362 @@ pub fn lookup(situation: Situation, outcome: Outcome) -> Option<&'static Outcome
     offered(situation).find(|s| s.outcome == outcome)
 }
 
+/// An outcome as the form sends it: every field as typed; only those the outcome asks
+/// for are read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeInput {
+    pub situation: String,
+    pub outcome: String,
+    pub date: String,
+    pub amount: String,
+    pub payment_method: String,
+    pub reference: String,
+    pub note: String,
+    pub until_date: String,
+    pub code: String,
+    pub reason: String,
+    /// "Compromiso / A verificar" when the debtor says the payment is already made: a
+    /// payment to verify instead of a promise.
+    pub already_paid: bool,
+}
+
+/// A registered outcome that passed validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidOutcome {
+    pub spec: &'static OutcomeSpec,
+    pub date: Option<NaiveDate>,
+    pub amount_cents: Option<i64>,
+    pub payment_method: String,
+    pub reference: String,
+    pub note: String,
+    pub until_date: Option<NaiveDate>,
+    pub code: String,
+    pub reason: String,
+    /// Whether it records a payment to verify (rather than a promise).
+    pub payment: bool,
+}
+
+pub const MAX_NOTE_CHARS: usize = 2_000;
+
+fn field_name(f: Field) -> &'static str {
+    match f {
+        Date => "date",
+        Amount => "amount",
+        PaymentMethod => "payment_method",
+        Reference => "reference",
+        Note => "note",
+        Attachment => "attachments",
+        UntilDate => "until_date",
+        Code => "code",
+        Reason => "reason",
+    }
+}
+
+impl OutcomeInput {
+    fn text(&self, f: Field) -> &str {
+        match f {
+            Date => &self.date,
+            Amount => &self.amount,
+            PaymentMethod => &self.payment_method,
+            Reference => &self.reference,
+            Note => &self.note,
+            UntilDate => &self.until_date,
+            Code => &self.code,
+            Reason => &self.reason,
+            Attachment => "",
+        }
+    }
+
+    /// Checks the outcome against the catalogue and its fields against their rules.
+    /// Dates are judged against `today` in the organisation's time zone.
+    pub fn validate(&self, today: NaiveDate) -> Result<ValidOutcome, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let situation: Option<Situation> = self.situation.parse().ok();
+        let outcome: Option<Outcome> = self.outcome.parse().ok();
+        let spec = match (situation, outcome) {
+            (None, _) => {
+                errors.push(FieldError::new("situation", "Elige el tipo de llamada."));
+                None
+            }
+            (_, None) => {
+                errors.push(FieldError::new(
+                    "outcome",
+                    "Elige el resultado de la gestión.",
+                ));
+                None
+            }
+            (Some(s), Some(o)) => {
+                let found = lookup(s, o);
+                if found.is_none() {
+                    errors.push(FieldError::new(
+                        "outcome",
+                        format!(
+                            "«{}» no es un resultado posible en «{}».",
+                            o.label(),
+                            s.label()
+                        ),
+                    ));
+                }
+                found
+            }
+        };
+        let Some(spec) = spec else { return Err(errors) };
+        let asks = |f: Field| spec.required.contains(&f) || spec.optional.contains(&f);
+        for f in spec.required {
+            if *f != Attachment && self.text(*f).trim().is_empty() {
+                let message = match f {
+                    Date => "Elige la fecha.",
+                    Amount => "Escribe el monto.",
+                    UntilDate => "Elige hasta qué fecha.",
+                    Code => "Elige el código de la solicitud.",
+                    Reason => "Escribe el motivo del reclamo.",
+                    Note => "Escribe una nota.",
+                    _ => "Completa este campo.",
+                };
+                errors.push(FieldError::new(field_name(*f), message));
+            }
+        }
+        let payment = spec.effects.contains(&PaymentToVerify)
+            || (spec.effects.contains(&PromiseOrPaymentToVerify) && self.already_paid);
+        let mut date = None;
+        if asks(Date) && !self.date.trim().is_empty() {
+            match parse_date(&self.date) {
+                Err(e) => errors.push(FieldError::new("date", e)),
+                Ok(d) if payment && d > today => errors.push(FieldError::new(
+                    "date",
+                    "La fecha de un pago no puede ser futura.",
+                )),
+                Ok(d) if !payment && d < today => errors.push(FieldError::new(
+                    "date",
+                    "La fecha no puede ser anterior a hoy.",
+                )),
+                Ok(d) => date = Some(d),
+            }
+        }
+        let mut amount_cents = None;
+        if asks(Amount) && !self.amount.trim().is_empty() {
+            match parse_amount(&self.amount) {
+                Err(e) => errors.push(FieldError::new("amount", e)),
+                Ok(0) => errors.push(FieldError::new(
+                    "amount",
+                    "El monto debe ser mayor que cero.",
+                )),
+                Ok(c) => amount_cents = Some(c),
+            }
+        }
+        let mut until_date = None;
+        if asks(UntilDate) && !self.until_date.trim().is_empty() {
+            match parse_date(&self.until_date) {
+                Err(e) => errors.push(FieldError::new("until_date", e)),
+                Ok(d) if d <= today => errors.push(FieldError::new(
+                    "until_date",
+                    "La pausa debe terminar después de hoy.",
+                )),
+                Ok(d) => until_date = Some(d),
+            }
+        }
+        for (f, max) in [
+            (Note, MAX_NOTE_CHARS),
+            (PaymentMethod, 60),
+            (Reference, 100),
+            (Code, 60),
+            (Reason, 500),
+        ] {
+            let n = self.text(f).chars().count();
+            if asks(f) && n > max {
+                errors.push(FieldError::new(
+                    field_name(f),
+                    format!("Admite hasta {max} caracteres; tiene {n}."),
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let kept = |f: Field| {
+            if asks(f) {
+                self.text(f).trim().to_string()
+            } else {
+                String::new()
+            }
+        };
+        Ok(ValidOutcome {
+            spec,
+            date,
+            amount_cents,
+            payment_method: kept(PaymentMethod),
+            reference: kept(Reference),
+            note: kept(Note),
+            until_date,
+            code: kept(Code),
+            reason: kept(Reason),
+            payment,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+    }
+
+    fn input(situation: Situation, outcome: Outcome) -> OutcomeInput {
+        OutcomeInput {
+            situation: situation.as_str().into(),
+            outcome: outcome.as_str().into(),
+            ..OutcomeInput::default()
+        }
+    }
+
+    fn refused(i: &OutcomeInput) -> Vec<(String, String)> {
+        i.validate(today())
+            .unwrap_err()
+            .into_iter()
+            .map(|e| (e.field, e.message))
+            .collect()
+    }
+
+    #[test]
+    fn invalid_combinations_are_refused_field_by_field() {
+        let cases: Vec<(OutcomeInput, &str, &str)> = vec![
+            (
+                input(Inbound, Outcome::NoAnswer),
+                "outcome",
+                "«No contesta / Ocupado» no es un resultado posible en «Llamada entrante».",
+            ),
+            (
+                OutcomeInput {
+                    outcome: "x".into(),
+                    ..input(Inbound, Outcome::Pause)
+                },
+                "outcome",
+                "Elige el resultado de la gestión.",
+            ),
+            (
+                OutcomeInput {
+                    date: "2026-11-30".into(),
+                    ..input(OutboundContacted, Outcome::PromiseOrToVerify)
+                },
+                "amount",
+                "Escribe el monto.",
+            ),
+            (
+                OutcomeInput {
+                    date: "2026-11-22".into(),
+                    ..input(OutboundContacted, Outcome::Callback)
+                },
+                "date",
+                "La fecha no puede ser anterior a hoy.",
+            ),
+            (
+                OutcomeInput {
+                    date: "2026-11-30".into(),
+                    amount: "0".into(),
+                    ..input(Inbound, Outcome::PromiseOrToVerify)
+                },
+                "amount",
+                "El monto debe ser mayor que cero.",
+            ),
+            (
+                OutcomeInput {
+                    date: "2026-11-30".into(),
+                    amount: "-5".into(),
+                    ..input(Inbound, Outcome::PromiseOrToVerify)
+                },
+                "amount",
+                "El monto no puede ser negativo.",
+            ),
+            (
+                OutcomeInput {
+                    date: "2026-11-24".into(),
+                    amount: "100".into(),
+                    ..input(Inbound, Outcome::PaymentMade)
+                },
+                "date",
+                "La fecha de un pago no puede ser futura.",
+            ),
+            (
+                OutcomeInput {
+                    until_date: "2026-11-23".into(),
+                    ..input(OutboundNotContacted, Outcome::Pause)
+                },
+                "until_date",
+                "La pausa debe terminar después de hoy.",
+            ),
+            (
+                input(Inbound, Outcome::InformationRequest),
+                "code",
+                "Elige el código de la solicitud.",
+            ),
+            (
+                input(Inbound, Outcome::Complaint),
+                "reason",
+                "Escribe el motivo del reclamo.",
+            ),
+            (
+                input(OutboundContacted, Outcome::Reminder),
+                "note",
+                "Escribe una nota.",
+            ),
+        ];
+        for (i, field, message) in cases {
+            let got = refused(&i);
+            assert!(
+                got.contains(&(field.to_string(), message.to_string())),
+                "{i:?}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_promise_or_a_declared_payment_takes_its_date_rule() {
+        let promise = OutcomeInput {
+            date: "2026-11-30".into(),
+            amount: "150.000".into(),
+            ..input(OutboundContacted, Outcome::PromiseOrToVerify)
+        };
+        let v = promise.validate(today()).unwrap();
+        assert_eq!(
+            (v.date, v.amount_cents, v.payment),
+            (
+                NaiveDate::from_ymd_opt(2026, 11, 30),
+                Some(15_000_000),
+                false
+            )
+        );
+        let paid = OutcomeInput {
+            already_paid: true,
+            ..promise.clone()
+        };
+        assert!(
+            refused(&paid).iter().any(|(f, _)| f == "date"),
+            "a payment is not dated in the future"
+        );
+        let paid = OutcomeInput {
+            date: "2026-11-20".into(),
+            ..paid
+        };
+        assert!(paid.validate(today()).unwrap().payment);
+    }
+
+    #[test]
+    fn fields_an_outcome_does_not_ask_for_are_not_kept() {
+        let i = OutcomeInput {
+            amount: "999".into(),
+            reason: "no aplica".into(),
+            note: "  no contestó  ".into(),
+            ..input(OutboundNotContacted, Outcome::NoAnswer)
+        };
+        let v = i.validate(today()).unwrap();
+        assert_eq!(
+            (v.amount_cents, v.reason.as_str(), v.note.as_str()),
+            (None, "", "no contestó")
+        );
+        assert_eq!(v.spec.effects, &[StaysInTray]);
+    }
 
     fn labels(situation: Situation) -> Vec<&'static str> {
         offered(situation).map(|s| s.outcome.label()).collect()
