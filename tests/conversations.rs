@@ -29,16 +29,7 @@ fn tz() -> chrono_tz::Tz {
 }
 
 fn inbound(channel: Channel, from: &str, body: &str, at: DateTime<Utc>) -> InboundMessage {
-    InboundMessage {
-        channel,
-        from: from.into(),
-        sender_name: String::new(),
-        subject: String::new(),
-        body: body.into(),
-        attachments: Vec::new(),
-        provider_message_id: None,
-        received_at: at,
-    }
+    InboundMessage::new(channel, from, body, at)
 }
 
 fn note_or_reply(client_id: i64, role: PartyRole, channel: Channel, body: &str) -> ReplyInput {

@@ -219,6 +219,20 @@ pub fn normalize_address(kind: ContactKind, raw: &str) -> Result<String, String>
 }
 
 impl InboundMessage {
+    /// A text message with no subject, attachments or provider id.
+    pub fn new(channel: Channel, from: &str, body: &str, received_at: DateTime<Utc>) -> Self {
+        InboundMessage {
+            channel,
+            from: from.to_string(),
+            sender_name: String::new(),
+            subject: String::new(),
+            body: body.to_string(),
+            attachments: Vec::new(),
+            provider_message_id: None,
+            received_at,
+        }
+    }
+
     pub fn validate(self) -> Result<ValidInbound, Vec<FieldError>> {
         let mut errors = Vec::new();
         let kind = match self.channel.contact_kind() {
@@ -475,14 +489,13 @@ mod tests {
 
     fn inbound(channel: Channel, from: &str, body: &str) -> InboundMessage {
         InboundMessage {
-            channel,
-            from: from.into(),
-            sender_name: String::new(),
-            subject: String::new(),
-            body: body.into(),
-            attachments: Vec::new(),
             provider_message_id: Some("wamid.1".into()),
-            received_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            ..InboundMessage::new(
+                channel,
+                from,
+                body,
+                DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            )
         }
     }
 

@@ -195,6 +195,17 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// A stored value the code cannot read: logged with what it was, answered as `Internal`.
+pub fn corrupt(what: &str, e: String) -> AppError {
+    tracing::error!(error = %e, what, "unexpected value in database");
+    AppError::Internal
+}
+
+/// Parses a stored text value (an enum's stored name), or reports it [`corrupt`].
+pub fn decode<T: std::str::FromStr<Err = String>>(what: &str, s: &str) -> Result<T, AppError> {
+    s.parse().map_err(|e| corrupt(what, e))
+}
+
 /// Whether `e` is a unique-constraint violation (document or e-mail already taken).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())

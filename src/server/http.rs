@@ -222,23 +222,26 @@ async fn session_layer(State(state): State<AppState>, mut req: Request, next: Ne
     next.run(req).await
 }
 
-fn error_response(e: AppError) -> Response {
-    let status = match e {
-        AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden => StatusCode::FORBIDDEN,
-        AppError::NotFound => StatusCode::NOT_FOUND,
-        AppError::Invalid(_) | AppError::InvalidFile(..) | AppError::Request(_) => {
-            StatusCode::BAD_REQUEST
-        }
-        AppError::Conflict(_) => StatusCode::CONFLICT,
-        AppError::BadCredentials | AppError::RateLimited => StatusCode::FORBIDDEN,
-        AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    (status, e.to_string()).into_response()
+/// The HTTP answer for a refused request outside the server functions.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Invalid(_) | AppError::InvalidFile(..) | AppError::Request(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::BadCredentials | AppError::RateLimited => StatusCode::FORBIDDEN,
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, self.to_string()).into_response()
+    }
 }
 
-fn signed_in(viewer: &CurrentViewer) -> Result<Viewer, AppError> {
-    viewer.0.clone().ok_or(AppError::Unauthenticated)
+fn signed_in(viewer: CurrentViewer) -> Result<Viewer, AppError> {
+    viewer.0.ok_or(AppError::Unauthenticated)
 }
 
 /// Server-sent events for one open conversation: an event named `changed` each time
@@ -247,16 +250,10 @@ async fn conversation_events(
     State(state): State<AppState>,
     axum::Extension(viewer): axum::Extension<CurrentViewer>,
     axum::extract::Path(id): axum::extract::Path<i64>,
-) -> Response {
+) -> Result<Response, AppError> {
     use axum::response::sse::{Event, KeepAlive, Sse};
-    let viewer = match signed_in(&viewer) {
-        Ok(v) => v,
-        Err(e) => return error_response(e),
-    };
-    if let Err(e) = crate::server::clients::ensure_visible(&state.db, &viewer, id, Utc::now()).await
-    {
-        return error_response(e);
-    }
+    let viewer = signed_in(viewer)?;
+    crate::server::clients::ensure_visible(&state.db, &viewer, id, Utc::now()).await?;
     let receiver = state.notifier.subscribe();
     let events = futures::stream::unfold(receiver, move |mut rx| async move {
         loop {
@@ -275,9 +272,9 @@ async fn conversation_events(
             }
         }
     });
-    Sse::new(events)
+    Ok(Sse::new(events)
         .keep_alive(KeepAlive::default())
-        .into_response()
+        .into_response())
 }
 
 /// An attachment, always as a download: never rendered by the browser as a page.
@@ -285,36 +282,30 @@ async fn download_attachment(
     State(state): State<AppState>,
     axum::Extension(viewer): axum::Extension<CurrentViewer>,
     axum::extract::Path(id): axum::extract::Path<i64>,
-) -> Response {
-    let viewer = match signed_in(&viewer) {
-        Ok(v) => v,
-        Err(e) => return error_response(e),
-    };
-    match conversations::attachment(&state.db, &viewer, id, Utc::now()).await {
-        Ok((file_name, content_type, content)) => {
-            let ascii: String = file_name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            let disposition = format!("attachment; filename=\"{ascii}\"");
-            let mut res = content.into_response();
-            let h = res.headers_mut();
-            if let Ok(v) = HeaderValue::from_str(&content_type) {
-                h.insert(axum::http::header::CONTENT_TYPE, v);
+) -> Result<Response, AppError> {
+    let viewer = signed_in(viewer)?;
+    let (file_name, content_type, content) =
+        conversations::attachment(&state.db, &viewer, id, Utc::now()).await?;
+    let ascii: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
             }
-            if let Ok(v) = HeaderValue::from_str(&disposition) {
-                h.insert(axum::http::header::CONTENT_DISPOSITION, v);
-            }
-            res
-        }
-        Err(e) => error_response(e),
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"");
+    let mut res = content.into_response();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        h.insert(axum::http::header::CONTENT_TYPE, v);
     }
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {

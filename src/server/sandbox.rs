@@ -15,7 +15,7 @@ use crate::domain::error::AppError;
 use crate::domain::user::{Role, Viewer};
 use crate::on_db;
 use crate::server::conversations;
-use crate::server::db::Db;
+use crate::server::db::{decode, Db};
 
 const INBOUND_TEXTS: &[&str] = &[
     "Buenos días, ¿me pueden enviar el estado de cuenta?",
@@ -64,7 +64,7 @@ async fn reachable(db: &Db, advisor_id: i64) -> Result<Vec<Reachable>, AppError>
         .map(|(client_id, role, ordinal, kind, value)| {
             Ok(Reachable {
                 client_id,
-                role: role.parse().map_err(|_| AppError::Internal)?,
+                role: decode("party role", &role)?,
                 ordinal,
                 kind,
                 value,
@@ -81,18 +81,13 @@ fn inbound(
     rng: &mut StdRng,
 ) -> InboundMessage {
     InboundMessage {
-        channel,
-        from: from.to_string(),
-        sender_name: String::new(),
         subject: if channel == Channel::Email {
             "Consulta sobre mi deuda".into()
         } else {
             String::new()
         },
-        body: body.to_string(),
-        attachments: Vec::new(),
         provider_message_id: Some(format!("sandbox-{}", rng.gen::<u64>())),
-        received_at: at,
+        ..InboundMessage::new(channel, from, body, at)
     }
 }
 

@@ -18,7 +18,7 @@ use crate::domain::contact::ContactKind;
 use crate::domain::debt::{days_overdue, Debt, DebtLine, DebtSummary};
 use crate::domain::error::AppError;
 use crate::domain::user::{Scope, Viewer};
-use crate::server::db::{is_unique_violation, Db, Tx};
+use crate::server::db::{corrupt, is_unique_violation, Db, Tx};
 use crate::server::{audit, users};
 use crate::{on_db, on_tx};
 use store::MAX_BINDS;
@@ -81,11 +81,6 @@ struct ContactRow {
     party_id: i64,
     kind: String,
     value: String,
-}
-
-fn corrupt(what: &str, e: String) -> AppError {
-    tracing::error!(error = %e, what, "unexpected value in database");
-    AppError::Internal
 }
 
 async fn load_detail(

@@ -21,7 +21,7 @@ use crate::domain::conversation::{
 };
 use crate::domain::error::AppError;
 use crate::domain::user::Viewer;
-use crate::server::db::{Db, Tx};
+use crate::server::db::{decode, Db, Tx};
 use crate::server::{audit, clients};
 use crate::{on_db, on_tx};
 
@@ -154,10 +154,7 @@ pub async fn ingest(
         insert_message(&mut tx, &new, &m.attachments, now).await?;
     }
     for (client_id, role, ordinal) in parties {
-        let role: PartyRole = role.parse().map_err(|e: String| {
-            tracing::error!(error = %e, "unexpected party role");
-            AppError::Internal
-        })?;
+        let role: PartyRole = decode("party role", &role)?;
         new.client = Some((client_id, role, ordinal));
         new.pending = true;
         if insert_message(&mut tx, &new, &m.attachments, now)
@@ -309,13 +306,6 @@ struct UnregisteredRow {
     subject: String,
     body: String,
     occurred_at: DateTime<Utc>,
-}
-
-fn decode<T: std::str::FromStr<Err = String>>(what: &str, s: &str) -> Result<T, AppError> {
-    s.parse().map_err(|e: String| {
-        tracing::error!(error = %e, what, "unexpected value in database");
-        AppError::Internal
-    })
 }
 
 fn local(at: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
