@@ -429,6 +429,8 @@ pub struct Conversation {
     /// Whether a WhatsApp exchange is live (an inbound in the last 24 hours): the screen
     /// then listens for new messages instead of waiting for the next refresh.
     pub live: bool,
+    /// Phones, call outcomes, promises and payments.
+    pub gestion: crate::domain::calls::Gestion,
 }
 
 /// The tabs in their fixed order, with the pending count of each, and the one to open.

@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::calls::CallReason;
 use crate::domain::conversation::Channel;
 
 pub const PAGE_SIZE: usize = 50;
@@ -102,11 +103,18 @@ pub struct ClientRow {
     pub last_channel: Option<String>,
     /// The subject of the last message, when it was an e-mail.
     pub last_subject: String,
+    /// The open call task due soonest, if any, and why (stored name).
+    pub call_due_date: Option<NaiveDate>,
+    pub call_reason: Option<String>,
 }
 
 impl ClientRow {
     pub fn channel(&self) -> Option<Channel> {
         self.last_channel.as_deref().and_then(|c| c.parse().ok())
+    }
+
+    pub fn call_reason(&self) -> Option<CallReason> {
+        self.call_reason.as_deref().and_then(|c| c.parse().ok())
     }
 
     pub fn cursor(&self, order: ListOrder) -> ClientCursor {
@@ -216,6 +224,8 @@ pub struct InboxQuery {
     pub to: Option<NaiveDate>,
     pub all_clients: bool,
     pub after: Option<ClientCursor>,
+    /// Llamadas only: the cursor is still in the tray's first part, the broken promises.
+    pub after_broken: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,6 +236,10 @@ pub struct InboxPage {
     pub showing_all: bool,
     /// The to-do counter: unanswered inbound messages in the scope shown.
     pub pending_messages: i64,
+    /// Calls due today or earlier in the scope shown.
+    pub calls_due: i64,
+    /// Llamadas only: the next page starts among the broken promises.
+    pub next_broken: bool,
 }
 
 #[cfg(test)]
@@ -265,7 +279,10 @@ mod tests {
             last_activity_local: None,
             last_channel: Some("sms".into()),
             last_subject: String::new(),
+            call_due_date: None,
+            call_reason: Some("broken_promise".into()),
         };
+        assert_eq!(row.call_reason(), Some(CallReason::BrokenPromise));
         assert_eq!(row.channel(), Some(Channel::Sms));
         assert_eq!(
             row.cursor(ClientSort::AmountAsc.into()),

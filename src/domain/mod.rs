@@ -3,6 +3,7 @@
 #[macro_use]
 mod text_enum;
 
+pub mod calls;
 pub mod client;
 pub mod contact;
 pub mod conversation;

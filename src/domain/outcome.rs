@@ -5,9 +5,10 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::calls::{check_amount, check_date, check_lengths, CallCalendar};
+use crate::domain::conversation::{check_attachments, AttachmentInput};
 use crate::domain::debt::parse_date;
 use crate::domain::error::FieldError;
-use crate::domain::money::parse_amount;
 
 text_enum! {
     /// Where a call stands when its outcome is registered.
@@ -371,6 +372,9 @@ pub struct OutcomeInput {
     /// "Compromiso / A verificar" when the debtor says the payment is already made: a
     /// payment to verify instead of a promise.
     pub already_paid: bool,
+    /// The phone called (a contact point of the client's parties), when there was one.
+    pub contact_point_id: Option<i64>,
+    pub attachments: Vec<AttachmentInput>,
 }
 
 /// A registered outcome that passed validation.
@@ -421,8 +425,13 @@ impl OutcomeInput {
     }
 
     /// Checks the outcome against the catalogue and its fields against their rules.
-    /// Dates are judged against `today` in the organisation's time zone.
-    pub fn validate(&self, today: NaiveDate) -> Result<ValidOutcome, Vec<FieldError>> {
+    /// Dates are judged against `today` in the organisation's time zone; a callback
+    /// must fall on a day the calendar allows.
+    pub fn validate(
+        &self,
+        today: NaiveDate,
+        calendar: &CallCalendar,
+    ) -> Result<ValidOutcome, Vec<FieldError>> {
         let mut errors = Vec::new();
         let situation: Option<Situation> = self.situation.parse().ok();
         let outcome: Option<Outcome> = self.outcome.parse().ok();
@@ -469,34 +478,32 @@ impl OutcomeInput {
                 errors.push(FieldError::new(field_name(*f), message));
             }
         }
+        if spec.effects.contains(&MarksPhoneFailed) && self.contact_point_id.is_none() {
+            errors.push(FieldError::new(
+                "contact_point_id",
+                "Elige el teléfono al que llamaste.",
+            ));
+        }
         let payment = spec.effects.contains(&PaymentToVerify)
             || (spec.effects.contains(&PromiseOrPaymentToVerify) && self.already_paid);
-        let mut date = None;
-        if asks(Date) && !self.date.trim().is_empty() {
-            match parse_date(&self.date) {
-                Err(e) => errors.push(FieldError::new("date", e)),
-                Ok(d) if payment && d > today => errors.push(FieldError::new(
+        let date = if asks(Date) {
+            check_date(&mut errors, "date", &self.date, payment, today)
+        } else {
+            None
+        };
+        if let Some(d) = date.filter(|_| spec.effects.contains(&Reschedules)) {
+            if let Some(why) = calendar.restriction(d) {
+                errors.push(FieldError::new(
                     "date",
-                    "La fecha de un pago no puede ser futura.",
-                )),
-                Ok(d) if !payment && d < today => errors.push(FieldError::new(
-                    "date",
-                    "La fecha no puede ser anterior a hoy.",
-                )),
-                Ok(d) => date = Some(d),
+                    format!("Ese día no se llama: {why}. Elige otro día."),
+                ));
             }
         }
-        let mut amount_cents = None;
-        if asks(Amount) && !self.amount.trim().is_empty() {
-            match parse_amount(&self.amount) {
-                Err(e) => errors.push(FieldError::new("amount", e)),
-                Ok(0) => errors.push(FieldError::new(
-                    "amount",
-                    "El monto debe ser mayor que cero.",
-                )),
-                Ok(c) => amount_cents = Some(c),
-            }
-        }
+        let amount_cents = if asks(Amount) {
+            check_amount(&mut errors, &self.amount)
+        } else {
+            None
+        };
         let mut until_date = None;
         if asks(UntilDate) && !self.until_date.trim().is_empty() {
             match parse_date(&self.until_date) {
@@ -508,20 +515,20 @@ impl OutcomeInput {
                 Ok(d) => until_date = Some(d),
             }
         }
-        for (f, max) in [
+        let limits: Vec<(&str, &str, usize)> = [
             (Note, MAX_NOTE_CHARS),
             (PaymentMethod, 60),
             (Reference, 100),
             (Code, 60),
             (Reason, 500),
-        ] {
-            let n = self.text(f).chars().count();
-            if asks(f) && n > max {
-                errors.push(FieldError::new(
-                    field_name(f),
-                    format!("Admite hasta {max} caracteres; tiene {n}."),
-                ));
-            }
+        ]
+        .into_iter()
+        .filter(|(f, _)| asks(*f))
+        .map(|(f, max)| (field_name(f), self.text(f), max))
+        .collect();
+        check_lengths(&mut errors, &limits);
+        if asks(Attachment) {
+            check_attachments(&mut errors, &self.attachments);
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -565,7 +572,7 @@ mod tests {
     }
 
     fn refused(i: &OutcomeInput) -> Vec<(String, String)> {
-        i.validate(today())
+        i.validate(today(), &CallCalendar::default())
             .unwrap_err()
             .into_iter()
             .map(|e| (e.field, e.message))
@@ -665,13 +672,51 @@ mod tests {
     }
 
     #[test]
+    fn callbacks_avoid_restricted_days_and_a_failed_phone_must_be_named() {
+        let calendar = CallCalendar::parse("dom", "2026-12-08").unwrap();
+        for (day, why) in [
+            ("2026-11-29", "los domingos no se contacta a los clientes"),
+            ("2026-12-08", "es feriado"),
+        ] {
+            let i = OutcomeInput {
+                date: day.into(),
+                ..input(OutboundContacted, Outcome::Callback)
+            };
+            let e = i.validate(today(), &calendar).unwrap_err();
+            assert_eq!(
+                e[0].message,
+                format!("Ese día no se llama: {why}. Elige otro día.")
+            );
+        }
+        let monday = OutcomeInput {
+            date: "2026-11-30".into(),
+            ..input(OutboundContacted, Outcome::Callback)
+        };
+        assert!(monday.validate(today(), &calendar).is_ok());
+        // A promise may fall on a Sunday: only calls are restricted.
+        let promise = OutcomeInput {
+            date: "2026-11-29".into(),
+            amount: "10".into(),
+            ..input(OutboundContacted, Outcome::PromiseOrToVerify)
+        };
+        assert!(promise.validate(today(), &calendar).is_ok());
+        let wrong = input(OutboundNotContacted, Outcome::WrongNumber);
+        assert_eq!(refused(&wrong)[0].0, "contact_point_id");
+        let wrong = OutcomeInput {
+            contact_point_id: Some(7),
+            ..wrong
+        };
+        assert!(wrong.validate(today(), &calendar).is_ok());
+    }
+
+    #[test]
     fn a_promise_or_a_declared_payment_takes_its_date_rule() {
         let promise = OutcomeInput {
             date: "2026-11-30".into(),
             amount: "150.000".into(),
             ..input(OutboundContacted, Outcome::PromiseOrToVerify)
         };
-        let v = promise.validate(today()).unwrap();
+        let v = promise.validate(today(), &CallCalendar::default()).unwrap();
         assert_eq!(
             (v.date, v.amount_cents, v.payment),
             (
@@ -692,7 +737,11 @@ mod tests {
             date: "2026-11-20".into(),
             ..paid
         };
-        assert!(paid.validate(today()).unwrap().payment);
+        assert!(
+            paid.validate(today(), &CallCalendar::default())
+                .unwrap()
+                .payment
+        );
     }
 
     #[test]
@@ -703,7 +752,7 @@ mod tests {
             note: "  no contestó  ".into(),
             ..input(OutboundNotContacted, Outcome::NoAnswer)
         };
-        let v = i.validate(today()).unwrap();
+        let v = i.validate(today(), &CallCalendar::default()).unwrap();
         assert_eq!(
             (v.amount_cents, v.reason.as_str(), v.note.as_str()),
             (None, "", "no contestó")

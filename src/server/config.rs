@@ -7,6 +7,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::domain::calls::{CallCalendar, PromisePolicy};
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub bind_address: SocketAddr,
@@ -24,6 +26,10 @@ pub struct Config {
     pub secure_cookies: bool,
     /// The origin browsers use to reach the app, when a proxy changes the Host header.
     pub public_origin: Option<String>,
+    /// Days on which no call may be scheduled.
+    pub call_calendar: CallCalendar,
+    /// When a promise counts as kept.
+    pub promise_policy: PromisePolicy,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -38,6 +44,10 @@ struct FileConfig {
     session_absolute_hours: Option<i64>,
     secure_cookies: Option<bool>,
     public_origin: Option<String>,
+    closed_weekdays: Option<String>,
+    holidays: Option<Vec<String>>,
+    promise_grace_days: Option<u32>,
+    promise_kept_threshold_pct: Option<u32>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/recaudo.db";
@@ -98,6 +108,38 @@ impl Config {
             file.public_origin,
             String::new(),
         )?;
+        let closed: String = pick(
+            &env,
+            &["RECAUDO_CLOSED_WEEKDAYS"],
+            file.closed_weekdays,
+            "dom".into(),
+        )?;
+        let holidays: String = pick(
+            &env,
+            &["RECAUDO_HOLIDAYS"],
+            file.holidays.map(|h| h.join(",")),
+            String::new(),
+        )?;
+        let call_calendar = CallCalendar::parse(&closed, &holidays)
+            .map_err(|e| format!("closed_weekdays / holidays: {e}"))?;
+        let defaults = PromisePolicy::default();
+        let promise_policy = PromisePolicy {
+            grace_days: pick(
+                &env,
+                &["RECAUDO_PROMISE_GRACE_DAYS"],
+                file.promise_grace_days,
+                defaults.grace_days,
+            )?,
+            kept_threshold_pct: pick(
+                &env,
+                &["RECAUDO_PROMISE_KEPT_THRESHOLD_PCT"],
+                file.promise_kept_threshold_pct,
+                defaults.kept_threshold_pct,
+            )?,
+        };
+        if !(1..=100).contains(&promise_policy.kept_threshold_pct) {
+            return Err("promise_kept_threshold_pct: entre 1 y 100".into());
+        }
         let config = Config {
             bind_address: bind
                 .parse()
@@ -138,6 +180,8 @@ impl Config {
             )?,
             public_origin: Some(public_origin.trim_end_matches('/').to_string())
                 .filter(|s| !s.is_empty()),
+            call_calendar,
+            promise_policy,
         };
         if config.refresh_interval_secs < 10 {
             return Err("refresh_interval_secs: mínimo 10 segundos".into());
@@ -205,5 +249,27 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("time_zone"), "{err}");
         assert!(toml::from_str::<FileConfig>("demoo = true").is_err());
+        let err = Config::from_sources(
+            FileConfig::default(),
+            env(&[("RECAUDO_PROMISE_KEPT_THRESHOLD_PCT", "0")]),
+        )
+        .unwrap_err();
+        assert!(err.contains("promise_kept_threshold_pct"), "{err}");
+    }
+
+    #[test]
+    fn the_call_calendar_comes_from_the_file_or_the_environment() {
+        let file: FileConfig =
+            toml::from_str("closed_weekdays = \"sab,dom\"\nholidays = [\"2026-12-25\"]").unwrap();
+        let c = Config::from_sources(file, env(&[])).unwrap();
+        assert_eq!(c.call_calendar.closed_weekdays, vec![5, 6]);
+        assert_eq!(c.call_calendar.holidays.len(), 1);
+        let c = Config::from_sources(
+            FileConfig::default(),
+            env(&[("RECAUDO_HOLIDAYS", "2026-12-08,2026-12-25")]),
+        )
+        .unwrap();
+        assert_eq!(c.call_calendar.holidays.len(), 2);
+        assert_eq!(c.call_calendar.closed_weekdays, vec![6]);
     }
 }
