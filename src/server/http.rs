@@ -75,6 +75,10 @@ pub fn router(state: AppState) -> Router {
             "/api/attachments/{id}",
             axum::routing::get(download_attachment),
         )
+        .route(
+            "/api/management-files/{id}",
+            axum::routing::get(download_management_file),
+        )
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
@@ -286,6 +290,22 @@ async fn download_attachment(
     let viewer = signed_in(viewer)?;
     let (file_name, content_type, content) =
         conversations::attachment(&state.db, &viewer, id, Utc::now()).await?;
+    Ok(download(&file_name, &content_type, content))
+}
+
+/// A receipt or other file of an outcome or a payment, as a download.
+async fn download_management_file(
+    State(state): State<AppState>,
+    axum::Extension(viewer): axum::Extension<CurrentViewer>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<Response, AppError> {
+    let viewer = signed_in(viewer)?;
+    let (file_name, content_type, content) =
+        crate::server::calls::file(&state.db, &viewer, id, Utc::now()).await?;
+    Ok(download(&file_name, &content_type, content))
+}
+
+fn download(file_name: &str, content_type: &str, content: Vec<u8>) -> Response {
     let ascii: String = file_name
         .chars()
         .map(|c| {
@@ -299,13 +319,13 @@ async fn download_attachment(
     let disposition = format!("attachment; filename=\"{ascii}\"");
     let mut res = content.into_response();
     let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&content_type) {
+    if let Ok(v) = HeaderValue::from_str(content_type) {
         h.insert(axum::http::header::CONTENT_TYPE, v);
     }
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(axum::http::header::CONTENT_DISPOSITION, v);
     }
-    Ok(res)
+    res
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod bench;
+pub mod calls;
 pub mod clients;
 pub mod config;
 pub mod conversations;
@@ -106,8 +107,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
     Ok(())
 }
 
-/// Hourly: roll summaries forward past due dates and drop expired sessions. Both are
-/// idempotent, so several server processes may run them.
+/// Hourly: roll summaries forward past due dates, settle promises whose deadline passed
+/// and drop expired sessions. All are idempotent, so several server processes may run
+/// them.
 async fn maintenance(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -116,6 +118,16 @@ async fn maintenance(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(clients = n, "summaries rolled forward"),
             Err(e) => tracing::error!(error = %e, "roll-forward failed"),
+        }
+        let config = &state.config;
+        match calls::promises::settle(&state.db, config.today(), config.promise_policy, Utc::now())
+            .await
+        {
+            Ok(s) if s.kept + s.broken > 0 => {
+                tracing::info!(kept = s.kept, broken = s.broken, "promises settled")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "promise settlement failed"),
         }
         if let Err(e) = auth::purge_expired(&state.db, state.session_policy(), Utc::now()).await {
             tracing::error!(error = %e, "session purge failed");

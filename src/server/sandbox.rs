@@ -2,20 +2,22 @@
 //! reply services the channels and the composer use. The demo seed runs it once; the
 //! `simulate` command adds more inbound messages to a running database.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
+use crate::domain::calls::{CallCalendar, CallReason, PromisePolicy};
 use crate::domain::client::PartyRole;
 use crate::domain::conversation::{
-    Channel, DeliveryStatus, InboundMessage, ReplyInput, VisitState,
+    AttachmentInput, Channel, DeliveryStatus, InboundMessage, ReplyInput, VisitState,
 };
 use crate::domain::error::AppError;
+use crate::domain::outcome::{Outcome, OutcomeInput, Situation};
 use crate::domain::user::{Role, Viewer};
 use crate::on_db;
-use crate::server::conversations;
 use crate::server::db::{decode, Db};
+use crate::server::{calls, conversations};
 
 const INBOUND_TEXTS: &[&str] = &[
     "Buenos días, ¿me pueden enviar el estado de cuenta?",
@@ -286,4 +288,96 @@ pub async fn simulate(db: &Db, count: usize, now: DateTime<Utc>) -> Result<usize
         landed += done.client_ids.len();
     }
     Ok(landed)
+}
+
+fn outcome(situation: Situation, outcome: Outcome) -> OutcomeInput {
+    OutcomeInput {
+        situation: situation.as_str().into(),
+        outcome: outcome.as_str().into(),
+        ..OutcomeInput::default()
+    }
+}
+
+/// Gives every advisor a working day in the Llamadas tray, through the same services
+/// the Gestión form uses: calls due today (and one left over from yesterday), a call
+/// already tried without answer, pending promises (one due today), a broken promise
+/// back at the top of the tray, and payments to verify (one with its receipt).
+pub async fn demo_calls(
+    db: &Db,
+    advisors: &[Viewer],
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let calendar = CallCalendar::default();
+    let policy = PromisePolicy::default();
+    let day = |n: i64| today + Duration::days(n);
+    for advisor in advisors.iter().filter(|a| a.role == Role::Advisor) {
+        let ids: Vec<(i64,)> = on_db!(db, p => sqlx::query_as(
+            "SELECT id FROM clients WHERE advisor_id = $1 ORDER BY id LIMIT 12")
+            .bind(advisor.user_id).fetch_all(p).await)?;
+        let ids: Vec<i64> = ids.into_iter().map(|(id,)| id).collect();
+        if ids.len() < 12 {
+            continue;
+        }
+        let mut tx = db.begin().await?;
+        for (i, id) in ids[..5].iter().enumerate() {
+            let (due, reason) = match i {
+                0 => (day(-1), CallReason::Callback),
+                _ => (today, CallReason::Flow),
+            };
+            calls::schedule(&mut tx, *id, due, reason, Some(advisor.user_id), now).await?;
+        }
+        calls::schedule(&mut tx, ids[5], day(1), CallReason::Flow, None, now).await?;
+        // Promised ten days ago for five days ago, with nothing paid: the job breaks it.
+        calls::create_promise(
+            &mut tx,
+            ids[6],
+            None,
+            day(-5),
+            8_000_000,
+            advisor.user_id,
+            day(-10),
+            now - Duration::days(10),
+        )
+        .await?;
+        tx.commit().await?;
+        let register = |id: i64, input: OutcomeInput| {
+            calls::register(db, advisor, id, input, today, &calendar, now)
+        };
+        register(
+            ids[4],
+            outcome(Situation::OutboundNotContacted, Outcome::NoAnswer),
+        )
+        .await?;
+        for (id, due, amount) in [(ids[7], day(5), "150000"), (ids[8], today, "90000")] {
+            let input = OutcomeInput {
+                date: due.to_string(),
+                amount: amount.into(),
+                note: "Se compromete a pagar por transferencia.".into(),
+                ..outcome(Situation::OutboundContacted, Outcome::PromiseOrToVerify)
+            };
+            register(id, input).await?;
+        }
+        for (id, receipt) in [(ids[9], true), (ids[10], false)] {
+            let input = OutcomeInput {
+                date: day(-1).to_string(),
+                amount: "120000".into(),
+                payment_method: "Transferencia".into(),
+                reference: format!("TRX-{id}"),
+                attachments: if receipt {
+                    vec![AttachmentInput {
+                        file_name: "comprobante.txt".into(),
+                        content_type: "text/plain".into(),
+                        content: format!("Transferencia TRX-{id} por 120.000").into_bytes(),
+                    }]
+                } else {
+                    Vec::new()
+                },
+                ..outcome(Situation::Inbound, Outcome::PaymentMade)
+            };
+            register(id, input).await?;
+        }
+    }
+    calls::promises::settle(db, today, policy, now).await?;
+    Ok(())
 }

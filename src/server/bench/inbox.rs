@@ -5,7 +5,6 @@
 //! summary computed alongside, because going through the ingestion service would take
 //! hours at 20M messages; the summaries are written as that service would leave them.
 
-use std::future::Future;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
@@ -13,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::QueryBuilder;
 
-use super::{demo_viewer, percentiles, print_figures, seed_clients, BenchArgs, Figure};
+use super::{demo_viewer, print_figures, sample, seed_clients, BenchArgs, Figure};
 use crate::domain::listing::{ClientCursor, ClientSort, InboxQuery, ListOrder};
 use crate::domain::user::Viewer;
 use crate::server::config::Config;
@@ -203,20 +202,6 @@ async fn load_messages(db: &Db, total: usize, now: DateTime<Utc>) -> Result<usiz
             .map_err(e)?;
     }
     Ok(written)
-}
-
-async fn sample<F, Fut>(iterations: usize, mut f: F) -> Result<(f64, f64), String>
-where
-    F: FnMut(usize) -> Fut,
-    Fut: Future<Output = Result<(), String>>,
-{
-    let mut samples = Vec::with_capacity(iterations);
-    for i in 0..iterations {
-        let t = Instant::now();
-        f(i).await?;
-        samples.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    Ok(percentiles(samples))
 }
 
 /// p50/p95 of one inbox page read `iterations` times.

@@ -1,9 +1,12 @@
 //! `recaudo bench`: seeds a fresh database and measures, through the same services the
-//! server functions call, the clients page and search (`clients`) or the inbox, its
-//! counter and the conversation screen (`inbox`).
+//! server functions call, the clients page and search (`clients`), the inbox, its
+//! counter and the conversation screen (`inbox`), or the Llamadas tray, its counter,
+//! registering an outcome and the promise job (`calls`).
 
+mod calls;
 mod inbox;
 
+use std::future::Future;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -20,6 +23,7 @@ use crate::server::seed;
 pub enum BenchKind {
     Clients,
     Inbox,
+    Calls,
 }
 
 pub struct BenchArgs {
@@ -37,6 +41,21 @@ struct Figure {
     name: String,
     p50_ms: f64,
     p95_ms: f64,
+}
+
+/// p50/p95 of `f` run `iterations` times (`f` gets the iteration's number).
+async fn sample<F, Fut>(iterations: usize, mut f: F) -> Result<(f64, f64), String>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let mut samples = Vec::with_capacity(iterations);
+    for i in 0..iterations {
+        let t = Instant::now();
+        f(i).await?;
+        samples.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(percentiles(samples))
 }
 
 fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
@@ -164,6 +183,7 @@ pub async fn run(args: BenchArgs, config: &Config) -> Result<(), String> {
     let result = match args.kind {
         BenchKind::Clients => measure(&db, &args, config).await,
         BenchKind::Inbox => inbox::measure(&db, &args, config).await,
+        BenchKind::Calls => calls::measure(&db, &args, config).await,
     };
     scratch.remove(db).await;
     result

@@ -19,7 +19,7 @@ use crate::server::db::{Db, Engine};
 /// The columns every list row reads.
 const ROW_COLUMNS: &str = "SELECT c.id, c.display_name, c.document_number, a.name AS advisor_name,
         c.overdue_total_cents, c.currency, c.oldest_unpaid_due_date, c.pending_count,
-        c.last_activity_at, c.last_channel, c.last_subject
+        c.last_activity_at, c.last_channel, c.last_subject, c.call_due_date, c.call_reason
     FROM clients c LEFT JOIN users a ON a.id = c.advisor_id WHERE ";
 
 /// What narrows a list besides the viewer's scope and the search. Every value is bound;
@@ -36,11 +36,16 @@ pub(crate) struct Filters {
     pub to: Option<DateTime<Utc>>,
     pub advisor_id: Option<i64>,
     pub segment: Option<String>,
+    /// Only clients with a call due on this day or earlier (the Llamadas tray).
+    pub calls_due: Option<NaiveDate>,
+    /// With `calls_due`: only the broken promises (`true`) or only the others.
+    pub broken_promise: Option<bool>,
 }
 
 fn push_filters<'a, DB: Database>(qb: &mut QueryBuilder<'a, DB>, f: &'a Filters, order: ListOrder)
 where
     i64: Encode<'a, DB> + Type<DB>,
+    NaiveDate: Encode<'a, DB> + Type<DB>,
     &'a str: Encode<'a, DB> + Type<DB>,
     DateTime<Utc>: Encode<'a, DB> + Type<DB>,
 {
@@ -74,6 +79,20 @@ where
     }
     if let Some(segment) = &f.segment {
         qb.push(" AND c.segment = ").push_bind(segment.as_str());
+    }
+    if let Some(day) = f.calls_due {
+        // The IS NOT NULL term names the calls tray's partial indexes.
+        qb.push(" AND c.call_due_date IS NOT NULL AND c.call_due_date <= ")
+            .push_bind(day);
+        match f.broken_promise {
+            Some(true) => {
+                qb.push(" AND c.call_reason = 'broken_promise'");
+            }
+            Some(false) => {
+                qb.push(" AND c.call_reason <> 'broken_promise'");
+            }
+            None => {}
+        }
     }
 }
 

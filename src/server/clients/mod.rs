@@ -26,7 +26,7 @@ use store::MAX_BINDS;
 /// Most clients one bulk reassignment may touch.
 pub const MAX_ASSIGN: usize = 5_000;
 
-fn push_scope<'a, DB: Database>(qb: &mut QueryBuilder<'a, DB>, scope: Scope)
+pub(crate) fn push_scope<'a, DB: Database>(qb: &mut QueryBuilder<'a, DB>, scope: Scope)
 where
     i64: Encode<'a, DB> + Type<DB>,
 {
@@ -434,32 +434,47 @@ pub async fn roll_forward(db: &Db, today: NaiveDate) -> Result<u64, AppError> {
         if ids.is_empty() {
             break;
         }
-        let lines: Vec<(i64, NaiveDate, i64, i64)> = on_tx!(&mut tx, c => {
-            let mut qb = QueryBuilder::new("SELECT client_id, due_date, amount_cents, paid_cents FROM debts WHERE client_id IN (");
-            let mut list = qb.separated(", ");
-            for (id,) in &ids {
-                list.push_bind(*id);
-            }
-            qb.push(")");
-            qb.build_query_as::<(i64, NaiveDate, i64, i64)>().fetch_all(&mut *c).await
-        })?;
-        for (id,) in &ids {
-            let s = DebtSummary::compute(
-                lines.iter().filter(|l| l.0 == *id).map(|l| DebtLine {
-                    due_date: l.1,
-                    amount_cents: l.2,
-                    paid_cents: l.3,
-                }),
-                today,
-            );
-            on_tx!(&mut tx, c => sqlx::query(
-                "UPDATE clients SET overdue_total_cents = $2, balance_cents = $3, unpaid_orders = $4,
-                     oldest_unpaid_due_date = $5, next_due_date = $6 WHERE id = $1")
-                .bind(id).bind(s.overdue_total_cents).bind(s.balance_cents).bind(s.unpaid_orders)
-                .bind(s.oldest_unpaid_due_date).bind(s.next_due_date).execute(&mut *c).await.map(|r| r.rows_affected()))?;
-        }
+        let ids: Vec<i64> = ids.into_iter().map(|(id,)| id).collect();
+        recompute_summaries(&mut tx, &ids, today).await?;
         tx.commit().await?;
         total += ids.len() as u64;
     }
     Ok(total)
+}
+
+/// Rewrites the debt summary of these clients from their debts, in the caller's
+/// transaction: after the calendar moves past a due date, or a payment is applied.
+pub async fn recompute_summaries(
+    tx: &mut Tx,
+    ids: &[i64],
+    today: NaiveDate,
+) -> Result<(), AppError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<(i64, NaiveDate, i64, i64)> = on_tx!(tx, c => {
+        let mut qb = QueryBuilder::new("SELECT client_id, due_date, amount_cents, paid_cents FROM debts WHERE client_id IN (");
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        qb.build_query_as::<(i64, NaiveDate, i64, i64)>().fetch_all(&mut *c).await
+    })?;
+    for id in ids {
+        let s = DebtSummary::compute(
+            lines.iter().filter(|l| l.0 == *id).map(|l| DebtLine {
+                due_date: l.1,
+                amount_cents: l.2,
+                paid_cents: l.3,
+            }),
+            today,
+        );
+        on_tx!(tx, c => sqlx::query(
+            "UPDATE clients SET overdue_total_cents = $2, balance_cents = $3, unpaid_orders = $4,
+                 oldest_unpaid_due_date = $5, next_due_date = $6 WHERE id = $1")
+            .bind(id).bind(s.overdue_total_cents).bind(s.balance_cents).bind(s.unpaid_orders)
+            .bind(s.oldest_unpaid_due_date).bind(s.next_due_date).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
 }

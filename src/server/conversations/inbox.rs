@@ -42,6 +42,8 @@ fn filters(q: &InboxQuery, tz: Tz) -> Result<Filters, AppError> {
         to: q.to.and_then(|d| d.succ_opt()).map(|d| start_of(d, tz)),
         advisor_id: q.advisor_id,
         segment: (!segment.is_empty()).then(|| segment.to_string()),
+        calls_due: None,
+        broken_promise: None,
     })
 }
 
@@ -67,12 +69,15 @@ pub async fn inbox(
             .map(|t| t.with_timezone(&tz).naive_local());
     }
     let pending_messages = summary::pending_messages(db, scope, q.advisor_id).await?;
+    let calls_due = crate::server::calls::calls_due(db, scope, q.advisor_id, today).await?;
     Ok(InboxPage {
         rows,
         next,
         may_see_all: viewer.may_see_all(),
         showing_all: scope == Scope::All,
         pending_messages,
+        calls_due,
+        next_broken: false,
     })
 }
 

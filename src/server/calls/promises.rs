@@ -1,0 +1,126 @@
+//! Promises to pay: kept when approved payments cover them, broken by a scheduled job
+//! once their deadline passes, which puts the client back at the top of the tray.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::refresh;
+use crate::domain::calls::{PaymentFact, PromisePolicy, Verdict};
+use crate::domain::error::AppError;
+use crate::on_tx;
+use crate::server::db::{decode, Db, Engine, Tx};
+
+/// What one run of the job changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Settled {
+    pub kept: u64,
+    pub broken: u64,
+}
+
+type PromiseRow = (i64, i64, NaiveDate, i64, NaiveDate);
+
+async fn payments_of(tx: &mut Tx, client_id: i64) -> Result<Vec<PaymentFact>, AppError> {
+    let rows: Vec<(NaiveDate, i64, String)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT paid_on, amount_cents, status FROM payments WHERE client_id = $1")
+        .bind(client_id).fetch_all(&mut *c).await)?;
+    rows.into_iter()
+        .map(|(paid_on, amount_cents, status)| {
+            Ok(PaymentFact {
+                paid_on,
+                amount_cents,
+                status: decode("payment status", &status)?,
+            })
+        })
+        .collect()
+}
+
+/// Decides one pending promise. The state changes only if it is still pending, so two
+/// runs racing over the same promise change it once; only the run that broke it
+/// schedules the call.
+async fn decide(
+    tx: &mut Tx,
+    (id, client_id, promised, amount, created_on): PromiseRow,
+    policy: PromisePolicy,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Option<Verdict>, AppError> {
+    let payments = payments_of(tx, client_id).await?;
+    let verdict = policy.verdict(created_on, promised, amount, &payments, today);
+    let state = match verdict {
+        Verdict::Open => return Ok(None),
+        Verdict::Kept => "kept",
+        Verdict::Broken => "broken",
+    };
+    let changed = on_tx!(tx, c => sqlx::query(
+        "UPDATE promises SET state = $2, resolved_at = $3 WHERE id = $1 AND state = 'pending'")
+        .bind(id).bind(state).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    if verdict == Verdict::Broken {
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO call_tasks (client_id, due_date, reason, promise_id, created_at)
+             VALUES ($1, $2, 'broken_promise', $3, $4) ON CONFLICT DO NOTHING")
+            .bind(client_id).bind(today).bind(id).bind(now)
+            .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        refresh(tx, client_id).await?;
+    }
+    Ok(Some(verdict))
+}
+
+/// Re-decides a client's pending promises after one of its payments is reviewed.
+pub(crate) async fn reconsider(
+    tx: &mut Tx,
+    client_id: i64,
+    policy: PromisePolicy,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let rows: Vec<PromiseRow> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, client_id, promised_date, amount_cents, created_on FROM promises
+         WHERE client_id = $1 AND state = 'pending' ORDER BY id")
+        .bind(client_id).fetch_all(&mut *c).await)?;
+    for row in rows {
+        decide(tx, row, policy, today, now).await?;
+    }
+    Ok(())
+}
+
+/// The scheduled job: every pending promise whose deadline (date plus grace days) has
+/// passed is marked kept or broken. Safe to run twice and from several servers: rows
+/// are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite writes one at a time)
+/// and each state change is conditional.
+pub async fn settle(
+    db: &Db,
+    today: NaiveDate,
+    policy: PromisePolicy,
+    now: DateTime<Utc>,
+) -> Result<Settled, AppError> {
+    const BATCH: i64 = 200;
+    let cutoff = today - chrono::Duration::days(i64::from(policy.grace_days));
+    let lock = match db.engine() {
+        Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+        Engine::Sqlite => "",
+    };
+    let sql = format!(
+        "SELECT id, client_id, promised_date, amount_cents, created_on FROM promises
+         WHERE state = 'pending' AND promised_date < $1 AND id > $2 ORDER BY id LIMIT $3{lock}"
+    );
+    let mut settled = Settled::default();
+    let mut after = 0i64;
+    loop {
+        let mut tx = db.begin().await?;
+        let rows: Vec<PromiseRow> = on_tx!(&mut tx, c => sqlx::query_as(&sql)
+            .bind(cutoff).bind(after).bind(BATCH).fetch_all(&mut *c).await)?;
+        let Some(last) = rows.last() else { break };
+        after = last.0;
+        for row in rows {
+            match decide(&mut tx, row, policy, today, now).await? {
+                Some(Verdict::Kept) => settled.kept += 1,
+                Some(Verdict::Broken) => settled.broken += 1,
+                _ => {}
+            }
+        }
+        tx.commit().await?;
+    }
+    Ok(settled)
+}

@@ -1,0 +1,104 @@
+//! The Llamadas tray: clients with a call due today or earlier, broken promises first,
+//! then the rest in the chosen order; and the count of calls due.
+
+use chrono::NaiveDate;
+use sqlx::QueryBuilder;
+
+use crate::domain::error::AppError;
+use crate::domain::listing::{ClientSort, InboxPage, InboxQuery, ListOrder, PAGE_SIZE};
+use crate::domain::user::{Scope, Viewer};
+use crate::on_db;
+use crate::server::clients::{page, push_scope, Filters, Spec, CANDIDATE_LIMIT};
+use crate::server::conversations::summary;
+use crate::server::db::Db;
+
+/// Calls due on `today` or earlier in a scope (optionally one advisor's), counted on
+/// the calls index.
+pub(crate) async fn calls_due(
+    db: &Db,
+    scope: Scope,
+    advisor_id: Option<i64>,
+    today: NaiveDate,
+) -> Result<i64, AppError> {
+    let (n,): (i64,) = on_db!(db, p => {
+        let mut qb = QueryBuilder::new(
+            "SELECT COUNT(*) FROM clients c WHERE c.call_due_date IS NOT NULL AND c.call_due_date <= ");
+        qb.push_bind(today);
+        push_scope(&mut qb, scope);
+        if let Some(a) = advisor_id {
+            qb.push(" AND c.advisor_id = ").push_bind(a);
+        }
+        qb.build_query_as::<(i64,)>().fetch_one(p).await
+    })?;
+    Ok(n)
+}
+
+/// One page of the tray. The broken promises come first, as their own keyset range;
+/// the page that finishes them continues with the other calls.
+pub async fn calls_tray(
+    db: &Db,
+    viewer: &Viewer,
+    q: &InboxQuery,
+    today: NaiveDate,
+) -> Result<InboxPage, AppError> {
+    let scope = viewer.list_scope(q.all_clients);
+    let order = match q.sort {
+        ListOrder::Recent => ListOrder::Client(ClientSort::DaysOverdueDesc),
+        other => other,
+    };
+    let segment = q.segment.trim();
+    let filters = |broken: bool| Filters {
+        advisor_id: q.advisor_id,
+        segment: (!segment.is_empty()).then(|| segment.to_string()),
+        calls_due: Some(today),
+        broken_promise: Some(broken),
+        ..Filters::default()
+    };
+    let in_broken = q.after.is_none() || q.after_broken;
+    let mut rows = Vec::new();
+    let mut next = None;
+    let mut next_broken = false;
+    if in_broken {
+        let f = filters(true);
+        let spec = Spec {
+            scope,
+            order,
+            after: q.after,
+            filters: &f,
+        };
+        let (r, n) = page(db, spec, &q.search, today, CANDIDATE_LIMIT).await?;
+        // A full page of broken promises with nothing after them: the next page asks
+        // the (now empty) broken range once more and then starts the others.
+        next = n.or_else(|| (r.len() == PAGE_SIZE).then(|| r[PAGE_SIZE - 1].cursor(order)));
+        next_broken = next.is_some();
+        rows = r;
+    }
+    if next.is_none() {
+        let f = filters(false);
+        let spec = Spec {
+            scope,
+            order,
+            after: if in_broken { None } else { q.after },
+            filters: &f,
+        };
+        let (more, n) = page(db, spec, &q.search, today, CANDIDATE_LIMIT).await?;
+        let room = PAGE_SIZE - rows.len();
+        next = if more.len() > room {
+            more.get(room - 1).map(|r| r.cursor(order))
+        } else {
+            n
+        };
+        rows.extend(more.into_iter().take(room));
+    }
+    let calls_due = calls_due(db, scope, q.advisor_id, today).await?;
+    let pending_messages = summary::pending_messages(db, scope, q.advisor_id).await?;
+    Ok(InboxPage {
+        rows,
+        next,
+        may_see_all: viewer.may_see_all(),
+        showing_all: scope == Scope::All,
+        pending_messages,
+        calls_due,
+        next_broken,
+    })
+}
