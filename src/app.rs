@@ -15,8 +15,9 @@ use crate::ui::clients::list::ClientsPage;
 use crate::ui::components::ErrorNotice;
 use crate::ui::conversations::unregistered::UnregisteredPage;
 use crate::ui::conversations::view::ConversationPane;
-use crate::ui::conversations::{InboxLayout, NoConversation};
+use crate::ui::conversations::{CallsLayout, InboxLayout, NoConversation};
 use crate::ui::login::LoginPage;
+use crate::ui::payments::PaymentsPage;
 use crate::ui::users::{EditUserPage, NewUserPage, UsersPage};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -53,7 +54,12 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("") view=NoConversation />
                         <Route path=path!(":id") view=ConversationPane />
                     </ParentRoute>
+                    <ParentRoute path=path!("llamadas") view=CallsLayout>
+                        <Route path=path!("") view=NoConversation />
+                        <Route path=path!(":id") view=ConversationPane />
+                    </ParentRoute>
                     <Route path=path!("no-registrados") view=UnregisteredPage />
+                    <Route path=path!("pagos-a-verificar") view=PaymentsPage />
                     <Route path=path!("clientes") view=ClientsPage />
                     <Route path=path!("clientes/nuevo") view=NewClientPage />
                     <Route path=path!("clientes/importar") view=ImportPage />
@@ -122,6 +128,7 @@ fn Nav(info: SessionInfo) -> impl IntoView {
             <nav aria-label="Principal">
                 <a href="/conversaciones">"Conversaciones"</a>
                 <a href="/clientes">"Clientes"</a>
+                <a href="/pagos-a-verificar">"Pagos a verificar"</a>
                 <Show when=move || is_admin>
                     <a href="/clientes/importar">"Importar cartera"</a>
                     <a href="/usuarios">"Usuarios"</a>

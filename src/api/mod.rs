@@ -3,6 +3,7 @@
 //! clients and the tests can call them.
 
 pub mod auth;
+pub mod calls;
 pub mod clients;
 pub mod conversations;
 pub mod users;

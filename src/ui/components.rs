@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use crate::domain::conversation::AttachmentInput;
 use crate::domain::error::{AppError, FieldError};
 
 pub fn fmt_date(d: NaiveDate) -> String {
@@ -206,4 +207,57 @@ pub fn SelectField(
             <FieldMessage errors name />
         </div>
     }
+}
+
+/// The type a browser gives no type for, from the file name.
+#[cfg(feature = "hydrate")]
+fn guess_content_type(name: &str) -> &'static str {
+    match name.to_lowercase().rsplit('.').next().unwrap_or_default() {
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "txt" => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The files chosen in the file input with this id (none when it is absent), read
+/// whole. The server checks their size and type.
+#[cfg(feature = "hydrate")]
+pub async fn read_attachments(input_id: &str) -> Result<Vec<AttachmentInput>, String> {
+    use wasm_bindgen::JsCast;
+    let Some(input) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(input_id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+    else {
+        return Ok(Vec::new());
+    };
+    let Some(list) = input.files() else {
+        return Ok(Vec::new());
+    };
+    let mut files = Vec::new();
+    for i in 0..list.length() {
+        let Some(file) = list.get(i) else { continue };
+        let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+            .await
+            .map_err(|_| format!("No se pudo leer «{}».", file.name()))?;
+        let name = file.name();
+        let content_type = match file.type_() {
+            t if t.is_empty() => guess_content_type(&name).to_string(),
+            t => t,
+        };
+        files.push(AttachmentInput {
+            file_name: name,
+            content_type,
+            content: js_sys::Uint8Array::new(&buffer).to_vec(),
+        });
+    }
+    Ok(files)
+}
+
+/// On the server there is no file input: nothing is attached.
+#[cfg(not(feature = "hydrate"))]
+pub async fn read_attachments(_input_id: &str) -> Result<Vec<AttachmentInput>, String> {
+    Ok(Vec::new())
 }

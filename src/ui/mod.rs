@@ -4,4 +4,5 @@ pub mod clients;
 pub mod components;
 pub mod conversations;
 pub mod login;
+pub mod payments;
 pub mod users;

@@ -1,6 +1,7 @@
 //! Conversaciones: the "Recibidos" tray beside the open conversation, and the
 //! "No registrados" tray.
 
+pub mod gestion;
 pub mod unregistered;
 pub mod view;
 
@@ -11,14 +12,16 @@ use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::params::ParamsMap;
 
+use crate::api::calls::calls_tray;
 use crate::api::clients::list_assignees;
 use crate::api::conversations::{dismiss, inbox};
 use crate::app::use_session;
+use crate::domain::calls::CallReason;
 use crate::domain::conversation::{Channel, DismissTarget};
-use crate::domain::listing::{ClientCursor, ClientRow, InboxQuery, ListOrder};
+use crate::domain::listing::{ClientCursor, ClientRow, ClientSort, InboxQuery, ListOrder};
 use crate::domain::money::format_money;
 use crate::domain::user::Role;
-use crate::ui::components::{fmt_datetime, url_encode, ErrorNotice};
+use crate::ui::components::{fmt_date, fmt_datetime, url_encode, ErrorNotice};
 
 /// Bumped whenever a conversation changes, so the tray and its counter reload.
 #[derive(Clone, Copy)]
@@ -28,6 +31,16 @@ impl InboxVersion {
     pub fn bump(&self) {
         self.0.update(|v| *v += 1);
     }
+}
+
+/// The open tray's rows in screen order and where its conversations live: the
+/// keyboard walks them, and saving an outcome moves on to the next one.
+#[derive(Clone, Copy)]
+pub struct TrayContext {
+    pub ids: RwSignal<Vec<i64>>,
+    pub base: &'static str,
+    /// Llamadas: registering an outcome opens the next client.
+    pub advances_after_outcome: bool,
 }
 
 fn parse_query(m: &ParamsMap) -> InboxQuery {
@@ -46,6 +59,7 @@ fn parse_query(m: &ParamsMap) -> InboxQuery {
         to: date("hasta"),
         all_clients: m.get("todos").as_deref() == Some("1"),
         after: None,
+        after_broken: false,
     }
 }
 
@@ -92,8 +106,19 @@ fn with_query(path: &str, q: &InboxQuery) -> String {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Tray {
+    Calls,
     Received,
     Unregistered,
+}
+
+impl Tray {
+    fn base(self) -> &'static str {
+        match self {
+            Tray::Calls => "/llamadas",
+            Tray::Received => "/conversaciones",
+            Tray::Unregistered => "/no-registrados",
+        }
+    }
 }
 
 #[component]
@@ -101,23 +126,45 @@ pub fn TrayNav(active: Tray) -> impl IntoView {
     let current = |t: Tray| (active == t).then_some("page");
     view! {
         <nav class="trays" aria-label="Bandejas">
+            <a href="/llamadas" aria-current=current(Tray::Calls)>"Llamadas"</a>
             <a href="/conversaciones" aria-current=current(Tray::Received)>"Recibidos"</a>
             <a href="/no-registrados" aria-current=current(Tray::Unregistered)>"No registrados"</a>
         </nav>
     }
 }
 
-/// The tray on the left, the open conversation (or a hint) on the right.
+/// Recibidos on the left, the open conversation (or a hint) on the right.
 #[component]
 pub fn InboxLayout() -> impl IntoView {
+    view! { <TrayLayout tray=Tray::Received /> }
+}
+
+/// Llamadas on the left, the open conversation (or a hint) on the right.
+#[component]
+pub fn CallsLayout() -> impl IntoView {
+    view! { <TrayLayout tray=Tray::Calls /> }
+}
+
+#[component]
+fn TrayLayout(tray: Tray) -> impl IntoView {
     provide_context(InboxVersion(RwSignal::new(0)));
+    provide_context(TrayContext {
+        ids: RwSignal::new(Vec::new()),
+        base: tray.base(),
+        advances_after_outcome: tray == Tray::Calls,
+    });
+    let name = if tray == Tray::Calls {
+        "Llamadas"
+    } else {
+        "Recibidos"
+    };
     view! {
         <Title text="Conversaciones · Recaudo" />
         <h1 class="visually-hidden">"Conversaciones"</h1>
         <div class="inbox">
-            <section class="inbox-pane" aria-label="Recibidos">
-                <TrayNav active=Tray::Received />
-                <InboxList />
+            <section class="inbox-pane" aria-label=name>
+                <TrayNav active=tray />
+                <InboxList tray />
             </section>
             <section class="conversation-pane" aria-label="Conversación">
                 <Outlet />
@@ -141,7 +188,9 @@ const SHORTCUTS: [(&str, &str); 6] = [
 ];
 
 #[component]
-fn InboxList() -> impl IntoView {
+fn InboxList(tray: Tray) -> impl IntoView {
+    let calls = tray == Tray::Calls;
+    let base = tray.base();
     let session = use_session();
     let viewer = session.viewer.clone();
     let version = expect_context::<InboxVersion>();
@@ -152,12 +201,27 @@ fn InboxList() -> impl IntoView {
             .with(|p| p.get("id"))
             .and_then(|id| id.parse::<i64>().ok())
     });
-    let query = Memo::new(move |_| query_map.with(parse_query));
-    let first = Resource::new(move || (query.get(), version.0.get()), |(q, _)| inbox(q));
+    let query = Memo::new(move |_| {
+        let mut q = query_map.with(parse_query);
+        if calls && q.sort == ListOrder::Recent {
+            q.sort = ClientSort::DaysOverdueDesc.into();
+        }
+        q
+    });
+    let fetch = move |q: InboxQuery| async move {
+        if calls {
+            calls_tray(q).await
+        } else {
+            inbox(q).await
+        }
+    };
+    let first = Resource::new(
+        move || (query.get(), version.0.get()),
+        move |(q, _)| fetch(q),
+    );
     let more = RwSignal::new(Vec::<ClientRow>::new());
-    let more_next = RwSignal::new(None::<Option<ClientCursor>>);
-    // The rows on screen, in order, for the keyboard.
-    let ids = RwSignal::new(Vec::<i64>::new());
+    let more_next = RwSignal::new(None::<(Option<ClientCursor>, bool)>);
+    let ids = expect_context::<TrayContext>().ids;
     let marked = RwSignal::new(None::<i64>);
     let help = RwSignal::new(false);
     Effect::new(move |_| {
@@ -182,17 +246,18 @@ fn InboxList() -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     }
-    let load_more = Action::new(move |cursor: &ClientCursor| {
+    let load_more = Action::new(move |(cursor, broken): &(ClientCursor, bool)| {
         let q = InboxQuery {
             after: Some(*cursor),
+            after_broken: *broken,
             ..query.get_untracked()
         };
-        async move { inbox(q).await }
+        fetch(q)
     });
     Effect::new(move |_| {
         if let Some(Ok(page)) = load_more.value().get() {
             more.update(|rows| rows.extend(page.rows));
-            more_next.set(Some(page.next));
+            more_next.set(Some((page.next, page.next_broken)));
         }
     });
     let omit = Action::new(move |client_id: &i64| {
@@ -214,8 +279,8 @@ fn InboxList() -> impl IntoView {
         let navigate = navigate.clone();
         move |q: InboxQuery| {
             let path = match open_id.get_untracked() {
-                Some(id) => format!("/conversaciones/{id}"),
-                None => "/conversaciones".to_string(),
+                Some(id) => format!("{base}/{id}"),
+                None => base.to_string(),
             };
             navigate(&with_query(&path, &q), Default::default())
         }
@@ -224,7 +289,7 @@ fn InboxList() -> impl IntoView {
         let navigate = navigate.clone();
         move |id: i64| {
             navigate(
-                &with_query(&format!("/conversaciones/{id}"), &query.get_untracked()),
+                &with_query(&format!("{base}/{id}"), &query.get_untracked()),
                 Default::default(),
             )
         }
@@ -283,7 +348,7 @@ fn InboxList() -> impl IntoView {
                         open(id);
                     }
                 }
-                "o" => {
+                "o" if !calls => {
                     if let Some(id) = marked.get_untracked().or(open_id.get_untracked()) {
                         omit.dispatch(id);
                     }
@@ -352,8 +417,9 @@ fn InboxList() -> impl IntoView {
         <div class="todo" role="status">
             <Transition fallback=|| view! { <span>"Por responder: …"</span> }>
                 {move || Suspend::new(async move {
-                    let n = first.await.map(|p| p.pending_messages).unwrap_or_default();
+                    let (n, due) = first.await.map(|p| (p.pending_messages, p.calls_due)).unwrap_or_default();
                     view! {
+                        <span>"Llamadas para hoy: "<strong data-testid="calls-count">{due}</strong></span>
                         <span>"Por responder: "<strong data-testid="todo-count">{n}</strong>
                             {if n == 1 { " mensaje" } else { " mensajes" }}</span>
                     }
@@ -380,30 +446,34 @@ fn InboxList() -> impl IntoView {
                     on:input=move |ev| search_input.set(event_target_value(&ev)) />
             </div>
             <button type="submit">"Buscar"</button>
+            <Show when=move || !calls>
             <div class="field">
                 <label for="inbox-view">"Mostrar"</label>
-                <select id="inbox-view" on:change=on_view>
+                <select id="inbox-view" on:change=on_view.clone()>
                     <option value="pendientes" selected=move || !query.get().include_answered>"Pendientes de responder"</option>
                     <option value="todas" selected=move || query.get().include_answered>"Todas las conversaciones"</option>
                 </select>
             </div>
+            </Show>
             <div class="field">
                 <label for="inbox-sort">"Ordenar por"</label>
                 <select id="inbox-sort" on:change=on_sort>
-                    {ListOrder::all().map(|s| view! {
+                    {ListOrder::all().filter(|s| !(calls && *s == ListOrder::Recent)).map(|s| view! {
                         <option value=s.as_str() selected=move || query.get().sort == s>{s.label()}</option>
                     }).collect_view()}
                 </select>
             </div>
+            <Show when=move || !calls>
             <div class="field">
                 <label for="inbox-channel">"Canal"</label>
-                <select id="inbox-channel" on:change=on_channel>
+                <select id="inbox-channel" on:change=on_channel.clone()>
                     <option value="" selected=move || query.get().channel.is_none()>"Todos"</option>
                     {Channel::INBOUND.into_iter().map(|c| view! {
                         <option value=c.as_str() selected=move || query.get().channel == Some(c)>{c.label()}</option>
                     }).collect_view()}
                 </select>
             </div>
+            </Show>
             <Show when=move || shows_advisors>
                 <div class="field">
                     <label for="inbox-advisor">"Asesor"</label>
@@ -425,16 +495,18 @@ fn InboxList() -> impl IntoView {
                 <input id="inbox-segment" type="text" prop:value=move || segment_input.get()
                     on:input=move |ev| segment_input.set(event_target_value(&ev)) />
             </div>
+            <Show when=move || !calls>
             <div class="field">
                 <label for="inbox-from">"Desde"</label>
                 <input id="inbox-from" type="date" prop:value=move || query.get().from.map(|d| d.to_string()).unwrap_or_default()
-                    on:change=on_from />
+                    on:change=on_from.clone() />
             </div>
             <div class="field">
                 <label for="inbox-to">"Hasta"</label>
                 <input id="inbox-to" type="date" prop:value=move || query.get().to.map(|d| d.to_string()).unwrap_or_default()
-                    on:change=on_to />
+                    on:change=on_to.clone() />
             </div>
+            </Show>
             <Transition fallback=|| ()>
                 {move || {
                     let change = change.clone();
@@ -465,23 +537,26 @@ fn InboxList() -> impl IntoView {
                 match first.await {
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
                     Ok(page) => {
-                        let first_next = page.next;
-                        let next = move || more_next.get().unwrap_or(first_next);
+                        let first_next = (page.next, page.next_broken);
+                        let next = move || {
+                            let (cursor, broken) = more_next.get().unwrap_or(first_next);
+                            cursor.map(|c| (c, broken))
+                        };
                         let empty = page.rows.is_empty();
                         let open2 = open.clone();
                         view! {
-                            <ul class="inbox-list" aria-label="Conversaciones">
-                                {page.rows.into_iter().map(|row| view! { <Row row query marked open_id open=open.clone() /> }).collect_view()}
-                                {move || more.get().into_iter().map(|row| view! { <Row row query marked open_id open=open2.clone() /> }).collect_view()}
+                            <ul class="inbox-list" aria-label=if calls { "Llamadas pendientes" } else { "Conversaciones" }>
+                                {page.rows.into_iter().map(|row| view! { <Row row query marked open_id open=open.clone() tray /> }).collect_view()}
+                                {move || more.get().into_iter().map(|row| view! { <Row row query marked open_id open=open2.clone() tray /> }).collect_view()}
                             </ul>
                             <Show when=move || empty>
-                                <p class="empty">"No hay conversaciones que coincidan."</p>
+                                <p class="empty">{if calls { "No quedan llamadas para hoy." } else { "No hay conversaciones que coincidan." }}</p>
                             </Show>
                             <Show when=move || next().is_some()>
                                 <button type="button" class="secondary more" disabled=move || load_more.pending().get()
                                     on:click=move |_| {
-                                        if let Some(cursor) = next() {
-                                            load_more.dispatch(cursor);
+                                        if let Some(at) = next() {
+                                            load_more.dispatch(at);
                                         }
                                     }>"Cargar más"</button>
                             </Show>
@@ -504,13 +579,23 @@ fn Row<F>(
     marked: RwSignal<Option<i64>>,
     open_id: Memo<Option<i64>>,
     open: F,
+    tray: Tray,
 ) -> impl IntoView
 where
     F: Fn(i64) + Clone + Send + Sync + 'static,
 {
     let id = row.id;
     let channel = row.channel();
-    let href = move || with_query(&format!("/conversaciones/{id}"), &query.get());
+    let base = tray.base();
+    let href = move || with_query(&format!("{base}/{id}"), &query.get());
+    let broken = row.call_reason() == Some(CallReason::BrokenPromise);
+    let when = match (tray, row.call_due_date) {
+        (Tray::Calls, Some(d)) => format!("Llamar desde el {}", fmt_date(d)),
+        _ => row
+            .last_activity_local
+            .map(fmt_datetime)
+            .unwrap_or_default(),
+    };
     let pending = row.pending_count;
     let money = format_money(row.overdue_total_cents, &row.currency);
     view! {
@@ -532,13 +617,16 @@ where
                 </span>
                 <span class="row-main">
                     <span class="row-name">{row.display_name.clone()}<span class="alerts"></span></span>
+                    <Show when=move || broken>
+                        <span class="tag broken">"Compromiso incumplido"</span>
+                    </Show>
                     <span class="row-subject">{row.last_subject.clone()}</span>
                     <span class="row-advisor">{row.advisor_name.clone().unwrap_or_else(|| "Sin asignar".into())}</span>
                 </span>
                 <span class="row-side">
                     <span class="row-amount" data-cents=row.overdue_total_cents.to_string()>{money}</span>
                     <span class="row-days" data-days=row.days_overdue.to_string()>{format!("{} días", row.days_overdue)}</span>
-                    <span class="row-when">{row.last_activity_local.map(fmt_datetime).unwrap_or_default()}</span>
+                    <span class="row-when">{when}</span>
                 </span>
                 <Show when=move || { pending > 0 }>
                     <span class="badge" data-pending=pending.to_string()>

@@ -3,8 +3,10 @@
 
 use leptos::prelude::*;
 
-use super::InboxVersion;
+use super::gestion::{standalone_lines, DeclareForm, GestionForm, MoneyItem, OutcomeItem, Phones};
+use super::{InboxVersion, TrayContext};
 use crate::api::conversations::{dismiss, get_conversation, reply};
+use crate::domain::calls::{Gestion, PaymentStatus, PromiseState};
 use crate::domain::client::{ClientDetail, PartyRole};
 use crate::domain::conversation::{
     initials, Channel, Conversation, Direction, DismissTarget, Message, PortalVisit, ReplyInput,
@@ -98,6 +100,45 @@ fn ConversationView(
     });
     let client = StoredValue::new(c.client.clone());
     let messages = StoredValue::new(c.messages.clone());
+    let gestion = StoredValue::new(c.gestion.clone());
+    let gestion_open = RwSignal::new(false);
+    // Dialling a number opens the outcome form for that phone: with `tel:` the call
+    // happens outside the browser, so the form waits beside it.
+    let dialled = RwSignal::new(None::<i64>);
+    let dial = Callback::new(move |phone: i64| {
+        dialled.set(Some(phone));
+        gestion_open.set(true);
+    });
+    let tray = use_context::<TrayContext>();
+    let navigate = leptos_router::hooks::use_navigate();
+    let location = leptos_router::hooks::use_location();
+    // After an outcome in Llamadas the advisor moves on to the tray's next client.
+    let saved = Callback::new(move |()| {
+        gestion_open.set(false);
+        if let Some(tray) = tray.filter(|t| t.advances_after_outcome) {
+            let ids = tray.ids.get_untracked();
+            let next = ids
+                .iter()
+                .position(|x| *x == client_id)
+                .and_then(|i| {
+                    ids.get(i + 1)
+                        .or_else(|| i.checked_sub(1).and_then(|j| ids.get(j)))
+                })
+                .copied();
+            let search = location.search.get_untracked();
+            let path = match next {
+                Some(id) => format!("{}/{id}", tray.base),
+                None => tray.base.to_string(),
+            };
+            let query = if search.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", search.trim_start_matches('?'))
+            };
+            navigate(&format!("{path}{query}"), Default::default());
+        }
+        changed.run(());
+    });
     let visits = StoredValue::new(c.visits.clone());
     let tabs = c.tabs.clone();
     let pending_in = move |role: PartyRole| {
@@ -151,7 +192,8 @@ fn ConversationView(
                             let pending = pending_in.with_value(|f| f(role));
                             let shown: Vec<Message> = messages.with_value(|ms| ms.iter().filter(|m| m.party_role == role).cloned().collect());
                             let client = client.get_value();
-                            let empty = shown.is_empty();
+                            let items = timeline(shown, &gestion.get_value(), role);
+                            let empty = items.is_empty();
                             view! {
                                 <Show when=move || { pending > 0 }>
                                     <div class="pending-bar">
@@ -166,7 +208,11 @@ fn ConversationView(
                                 </Show>
                                 {(role == PartyRole::Client).then(|| view! { <Visits visits=visits.get_value() /> })}
                                 <ol class="messages">
-                                    {shown.into_iter().map(|m| view! { <MessageItem m client=client.clone() /> }).collect_view()}
+                                    {items.into_iter().map(|item| match item {
+                                        Item::Message(m) => view! { <MessageItem m client=client.clone() /> }.into_any(),
+                                        Item::Outcome(o) => view! { <OutcomeItem o gestion /> }.into_any(),
+                                        Item::Money { line, who, at, files } => view! { <MoneyItem line who at files /> }.into_any(),
+                                    }).collect_view()}
                                 </ol>
                                 <Show when=move || empty>
                                     <p class="empty">"Sin mensajes en esta pestaña."</p>
@@ -177,8 +223,20 @@ fn ConversationView(
                         {move || omit.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
                     </div>
                 </div>
-                <DebtPanel client=client.get_value() />
+                <div class="side-panel">
+                    <Phones phones=gestion.with_value(|g| g.phones.clone()) on_dial=dial />
+                    <DebtPanel client=client.get_value() gestion=gestion.get_value() changed />
+                </div>
             </div>
+            <button type="button" class="gestion-button" title="Gestión" aria-label="Registrar gestión"
+                aria-expanded=move || gestion_open.get().to_string()
+                on:click=move |_| gestion_open.update(|o| *o = !*o)>
+                <span aria-hidden="true">"👤"</span>
+            </button>
+            <Show when=move || gestion_open.get()>
+                <GestionForm client_id phones=gestion.with_value(|g| g.phones.clone()) dialled=dialled.get_untracked()
+                    on_close=Callback::new(move |()| gestion_open.set(false)) on_saved=saved />
+            </Show>
         </article>
     }
 }
@@ -205,8 +263,92 @@ fn ClientInfo(client: ClientDetail) -> impl IntoView {
     }
 }
 
+/// What a conversation tab shows, oldest first.
+enum Item {
+    Message(Message),
+    Outcome(crate::domain::calls::OutcomeEntry),
+    Money {
+        line: String,
+        who: String,
+        at: chrono::NaiveDateTime,
+        files: Vec<crate::domain::conversation::AttachmentMeta>,
+    },
+}
+
+/// The tab's messages with the outcomes registered for its party and, in the client's
+/// tab, the promises and payments registered from the debt panel, in time order.
+fn timeline(messages: Vec<Message>, g: &Gestion, role: PartyRole) -> Vec<Item> {
+    let mut items: Vec<(chrono::NaiveDateTime, Item)> = messages
+        .into_iter()
+        .map(|m| (m.at, Item::Message(m)))
+        .collect();
+    items.extend(
+        g.outcomes
+            .iter()
+            .filter(|o| o.party_role == role)
+            .map(|o| (o.at, Item::Outcome(o.clone()))),
+    );
+    if role == PartyRole::Client {
+        items.extend(
+            standalone_lines(g)
+                .into_iter()
+                .map(|(at, line, who, files)| {
+                    (
+                        at,
+                        Item::Money {
+                            line,
+                            who,
+                            at,
+                            files,
+                        },
+                    )
+                }),
+        );
+    }
+    items.sort_by_key(|(at, _)| *at);
+    items.into_iter().map(|(_, i)| i).collect()
+}
+
 #[component]
-fn DebtPanel(client: ClientDetail) -> impl IntoView {
+fn DebtPanel(client: ClientDetail, gestion: Gestion, changed: Callback<()>) -> impl IntoView {
+    let client_id = client.id;
+    let declaring = RwSignal::new(None::<bool>);
+    let done = Callback::new(move |()| {
+        declaring.set(None);
+        changed.run(());
+    });
+    let pending_promises: Vec<String> = gestion
+        .promises
+        .iter()
+        .filter(|p| p.state == PromiseState::Pending)
+        .map(|p| {
+            format!(
+                "{} para el {}",
+                format_money(p.amount_cents, &p.currency),
+                fmt_date(p.promised_date)
+            )
+        })
+        .collect();
+    let to_verify: Vec<String> = gestion
+        .payments
+        .iter()
+        .filter(|p| p.status == PaymentStatus::ToVerify)
+        .map(|p| {
+            format!(
+                "{} del {}",
+                format_money(p.amount_cents, &p.currency),
+                fmt_date(p.paid_on)
+            )
+        })
+        .collect();
+    let flow = match (gestion.flow_stop, gestion.flow_paused_until) {
+        (Some(stop), _) => Some(format!("Detenido: {}", stop.label())),
+        (None, Some(d)) => Some(format!("Suspendido hasta el {}", fmt_date(d))),
+        _ => None,
+    };
+    let call = gestion
+        .call_due
+        .map(|(d, r)| format!("{} · {}", fmt_date(d), r.label()));
     let currency = client.currency.clone();
     let segment = if client.segment.is_empty() {
         "Sin segmento".to_string()
@@ -220,7 +362,20 @@ fn DebtPanel(client: ClientDetail) -> impl IntoView {
                 <dt>"Vencimiento más antiguo"</dt><dd>{fmt_opt_date(client.summary.oldest_unpaid_due_date)}</dd>
                 <dt>"Días de atraso"</dt><dd>{client.days_overdue}</dd>
                 <dt>"Deuda total vencida"</dt><dd>{format_money(client.summary.overdue_total_cents, &currency)}</dd>
+                <dt>"Próxima llamada"</dt><dd>{call.unwrap_or_else(|| "—".into())}</dd>
+                <dt>"Flujo principal"</dt><dd>{flow.unwrap_or_else(|| "Activo".into())}</dd>
+                <dt>"Compromisos pendientes"</dt>
+                <dd>{if pending_promises.is_empty() { "—".to_string() } else { pending_promises.join("; ") }}</dd>
+                <dt>"Pagos a verificar"</dt>
+                <dd>{if to_verify.is_empty() { "—".to_string() } else { to_verify.join("; ") }}</dd>
             </dl>
+            <div class="actions">
+                <button type="button" class="secondary small" aria-expanded=move || (declaring.get() == Some(false)).to_string()
+                    on:click=move |_| declaring.update(|d| *d = if *d == Some(false) { None } else { Some(false) })>"Registrar compromiso"</button>
+                <button type="button" class="secondary small" aria-expanded=move || (declaring.get() == Some(true)).to_string()
+                    on:click=move |_| declaring.update(|d| *d = if *d == Some(true) { None } else { Some(true) })>"Registrar pago a verificar"</button>
+            </div>
+            {move || declaring.get().map(|payment| view! { <DeclareForm client_id payment on_done=done /> })}
             <details>
                 <summary>"Detalle de la deuda"</summary>
                 <table class="debts">

@@ -1,0 +1,87 @@
+//! Calls: the Llamadas tray, registering outcomes, promises and payments to verify.
+
+use chrono::NaiveDate;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+use crate::domain::calls::{CallCalendar, DeclareInput, QueuedPayment, ReviewInput};
+use crate::domain::error::AppError;
+use crate::domain::listing::{InboxPage, InboxQuery};
+use crate::domain::outcome::OutcomeInput;
+
+#[server(input = Json, endpoint = "calls_tray")]
+pub async fn calls_tray(query: InboxQuery) -> Result<InboxPage, AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    crate::server::calls::calls_tray(&state.db, &viewer, &query, state.config.today()).await
+}
+
+/// The days no call may be scheduled on, and today in the organisation's zone, for the
+/// callback picker.
+#[server(input = Json, endpoint = "calls_calendar")]
+pub async fn calls_calendar() -> Result<(CallCalendar, NaiveDate), AppError> {
+    let state = super::ctx::state()?;
+    super::ctx::viewer()?;
+    Ok((state.config.call_calendar.clone(), state.config.today()))
+}
+
+/// Registers a call's outcome for a client; returns the outcome's id.
+#[server(input = Json, endpoint = "register_outcome")]
+pub async fn register_outcome(client_id: i64, input: OutcomeInput) -> Result<i64, AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    let config = &state.config;
+    let done = crate::server::calls::register(
+        &state.db,
+        &viewer,
+        client_id,
+        input,
+        config.today(),
+        &config.call_calendar,
+        chrono::Utc::now(),
+    )
+    .await?;
+    state.notifier.publish(&state.db, &[client_id]).await;
+    Ok(done.outcome_id)
+}
+
+/// A promise or a payment to verify registered from the debt panel.
+#[server(input = Json, endpoint = "declare")]
+pub async fn declare(input: DeclareInput) -> Result<(), AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    let client_id = input.client_id;
+    crate::server::calls::declare(
+        &state.db,
+        &viewer,
+        input,
+        state.config.today(),
+        chrono::Utc::now(),
+    )
+    .await?;
+    state.notifier.publish(&state.db, &[client_id]).await;
+    Ok(())
+}
+
+#[server(input = Json, endpoint = "payments_to_verify")]
+pub async fn payments_to_verify() -> Result<Vec<QueuedPayment>, AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    crate::server::calls::payments::queue(&state.db, &viewer, state.config.time_zone).await
+}
+
+#[server(input = Json, endpoint = "review_payment")]
+pub async fn review_payment(input: ReviewInput) -> Result<(), AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    let config = &state.config;
+    crate::server::calls::payments::review(
+        &state.db,
+        &viewer,
+        input,
+        config.today(),
+        config.promise_policy,
+        chrono::Utc::now(),
+    )
+    .await
+}
