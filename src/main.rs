@@ -27,9 +27,10 @@ enum Command {
         clients: usize,
     },
     /// Siembra una base nueva y mide: «clients» (página de clientes y búsqueda, por
-    /// defecto) o «inbox» (bandeja Recibidos, contador y vista de conversación).
+    /// defecto), «inbox» (bandeja Recibidos, contador y vista de conversación) o
+    /// «calls» (bandeja Llamadas, contador, registro de gestión y revisión de compromisos).
     Bench {
-        #[arg(value_parser = ["clients", "inbox"], default_value = "clients")]
+        #[arg(value_parser = ["clients", "inbox", "calls"], default_value = "clients")]
         kind: String,
         #[arg(long, default_value_t = 100_000)]
         clients: usize,
@@ -132,10 +133,10 @@ async fn run(command: Command) -> Result<(), String> {
         } => {
             bench::run(
                 bench::BenchArgs {
-                    kind: if kind == "inbox" {
-                        bench::BenchKind::Inbox
-                    } else {
-                        bench::BenchKind::Clients
+                    kind: match kind.as_str() {
+                        "inbox" => bench::BenchKind::Inbox,
+                        "calls" => bench::BenchKind::Calls,
+                        _ => bench::BenchKind::Clients,
                     },
                     clients,
                     messages,
