@@ -121,7 +121,24 @@ pub const ATTACHMENT_TYPES: &[&str] = &[
 pub struct AttachmentInput {
     pub file_name: String,
     pub content_type: String,
+    #[serde(with = "base64_bytes")]
     pub content: Vec<u8>,
+}
+
+/// Bytes as base64 text in JSON.
+mod base64_bytes {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// A message as a channel delivers it, before we know whose it is.
@@ -552,6 +569,22 @@ mod tests {
         assert!(inbound(Channel::Sms, "+573001234567", &exact)
             .validate()
             .is_ok());
+    }
+
+    #[test]
+    fn attachment_bytes_travel_as_base64() {
+        let a = AttachmentInput {
+            file_name: "recibo.pdf".into(),
+            content_type: "application/pdf".into(),
+            content: vec![0, 255, 37, 80],
+        };
+        let json = serde_json::to_string(&a).unwrap();
+        assert!(json.contains(r#""content":"AP8lUA==""#), "{json}");
+        assert_eq!(serde_json::from_str::<AttachmentInput>(&json).unwrap(), a);
+        assert!(serde_json::from_str::<AttachmentInput>(
+            r#"{"file_name":"x","content_type":"text/plain","content":"no es base64!"}"#
+        )
+        .is_err());
     }
 
     #[test]
