@@ -114,16 +114,18 @@ async fn register(
 async fn tray(db: &Db, v: &Viewer, on: NaiveDate) -> (Vec<ClientRow>, i64) {
     let mut q = InboxQuery::default();
     let mut rows = Vec::new();
+    let mut due = None;
     loop {
         let page = calls::calls_tray(db, v, &q, on).await.unwrap();
-        let due = page.calls_due;
+        // The counter comes with the first page.
+        due.get_or_insert(page.calls_due);
         rows.extend(page.rows);
         match page.next {
             Some(c) => {
                 q.after = Some(c);
                 q.after_broken = page.next_broken;
             }
-            None => return (rows, due),
+            None => return (rows, due.unwrap_or_default()),
         }
     }
 }

@@ -124,13 +124,21 @@ ALTER TABLE clients ADD COLUMN call_reason TEXT;
 ALTER TABLE clients ADD COLUMN flow_paused_until TEXT;
 ALTER TABLE clients ADD COLUMN flow_stop TEXT CHECK (flow_stop IN ('wont_pay', 'cant_pay', 'payment_to_verify'));
 
--- The Llamadas tray's orders per scope, and its counter.
+-- The Llamadas tray's orders per scope, for its two parts (broken promises first,
+-- then the rest), and its counter. Without the broken-promise indexes the first part
+-- reads and discards about 70 other calls for each broken promise it shows.
 CREATE INDEX clients_adv_calls_oldest ON clients(advisor_id, oldest_unpaid_due_date, id) WHERE call_due_date IS NOT NULL;
 CREATE INDEX clients_adv_calls_overdue ON clients(advisor_id, overdue_total_cents, id) WHERE call_due_date IS NOT NULL;
 CREATE INDEX clients_sup_calls_oldest ON clients(supervisor_id, oldest_unpaid_due_date, id) WHERE call_due_date IS NOT NULL;
 CREATE INDEX clients_sup_calls_overdue ON clients(supervisor_id, overdue_total_cents, id) WHERE call_due_date IS NOT NULL;
 CREATE INDEX clients_calls_oldest ON clients(oldest_unpaid_due_date, id) WHERE call_due_date IS NOT NULL;
 CREATE INDEX clients_calls_overdue ON clients(overdue_total_cents, id) WHERE call_due_date IS NOT NULL;
+CREATE INDEX clients_adv_broken_oldest ON clients(advisor_id, oldest_unpaid_due_date, id) WHERE call_reason = 'broken_promise';
+CREATE INDEX clients_adv_broken_overdue ON clients(advisor_id, overdue_total_cents, id) WHERE call_reason = 'broken_promise';
+CREATE INDEX clients_sup_broken_oldest ON clients(supervisor_id, oldest_unpaid_due_date, id) WHERE call_reason = 'broken_promise';
+CREATE INDEX clients_sup_broken_overdue ON clients(supervisor_id, overdue_total_cents, id) WHERE call_reason = 'broken_promise';
+CREATE INDEX clients_broken_oldest ON clients(oldest_unpaid_due_date, id) WHERE call_reason = 'broken_promise';
+CREATE INDEX clients_broken_overdue ON clients(overdue_total_cents, id) WHERE call_reason = 'broken_promise';
 CREATE INDEX clients_adv_calls_due ON clients(advisor_id, call_due_date) WHERE call_due_date IS NOT NULL;
 CREATE INDEX clients_sup_calls_due ON clients(supervisor_id, call_due_date) WHERE call_due_date IS NOT NULL;
 CREATE INDEX clients_calls_due ON clients(call_due_date) WHERE call_due_date IS NOT NULL;

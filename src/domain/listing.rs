@@ -236,7 +236,8 @@ pub struct InboxPage {
     pub showing_all: bool,
     /// The to-do counter: unanswered inbound messages in the scope shown.
     pub pending_messages: i64,
-    /// Calls due today or earlier in the scope shown.
+    /// Calls due today or earlier in the scope shown. In Llamadas both counters come
+    /// with the first page only (0 on the following ones).
     pub calls_due: i64,
     /// Llamadas only: the next page starts among the broken promises.
     pub next_broken: bool,

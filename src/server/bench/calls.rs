@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::QueryBuilder;
 
-use super::{demo_viewer, print_figures, sample, seed_clients, BenchArgs, Figure};
+use super::{demo_scopes, print_figures, sample, seed_clients, BenchArgs, Figure};
 use crate::domain::calls::{CallCalendar, PromisePolicy};
 use crate::domain::listing::{ClientCursor, ClientSort, InboxQuery, ListOrder};
 use crate::domain::outcome::{Outcome, OutcomeInput, Situation};
@@ -123,14 +123,7 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
     );
     db.refresh_statistics().await.map_err(|e| e.to_string())?;
 
-    let scopes: [(&str, Viewer); 3] = [
-        ("advisor", demo_viewer(db, "asesor1@demo.recaudo").await?),
-        (
-            "supervisor",
-            demo_viewer(db, "supervisor1@demo.recaudo").await?,
-        ),
-        ("all", demo_viewer(db, "admin@demo.recaudo").await?),
-    ];
+    let scopes = demo_scopes(db).await?;
     let mut figures = Vec::new();
     let mut figure = |name: String, (p50_ms, p95_ms): (f64, f64)| {
         figures.push(Figure {

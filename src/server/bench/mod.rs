@@ -175,6 +175,18 @@ async fn demo_viewer(db: &Db, email: &str) -> Result<Viewer, String> {
     })
 }
 
+/// The demo advisor, supervisor and administrator: one viewer per scope.
+async fn demo_scopes(db: &Db) -> Result<[(&'static str, Viewer); 3], String> {
+    Ok([
+        ("advisor", demo_viewer(db, "asesor1@demo.recaudo").await?),
+        (
+            "supervisor",
+            demo_viewer(db, "supervisor1@demo.recaudo").await?,
+        ),
+        ("all", demo_viewer(db, "admin@demo.recaudo").await?),
+    ])
+}
+
 pub async fn run(args: BenchArgs, config: &Config) -> Result<(), String> {
     if args.iterations == 0 || args.clients == 0 {
         return Err("--clients y --iterations deben ser mayores que cero".into());
@@ -197,14 +209,7 @@ async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), Strin
 
     seed_clients(db, args.clients, today).await?;
 
-    let scopes = [
-        ("advisor", demo_viewer(db, "asesor1@demo.recaudo").await?),
-        (
-            "supervisor",
-            demo_viewer(db, "supervisor1@demo.recaudo").await?,
-        ),
-        ("all", demo_viewer(db, "admin@demo.recaudo").await?),
-    ];
+    let scopes = demo_scopes(db).await?;
 
     let mut figures = Vec::new();
     let time = move |viewer: &Viewer, query: ClientListQuery| {

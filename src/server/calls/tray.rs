@@ -90,8 +90,15 @@ pub async fn calls_tray(
         };
         rows.extend(more.into_iter().take(room));
     }
-    let calls_due = calls_due(db, scope, q.advisor_id, today).await?;
-    let pending_messages = summary::pending_messages(db, scope, q.advisor_id).await?;
+    // The counters show above the tray: "Cargar más" does not count again.
+    let (calls_due, pending_messages) = if q.after.is_none() {
+        (
+            calls_due(db, scope, q.advisor_id, today).await?,
+            summary::pending_messages(db, scope, q.advisor_id).await?,
+        )
+    } else {
+        (0, 0)
+    };
     Ok(InboxPage {
         rows,
         next,
