@@ -296,6 +296,27 @@ async fn each_outcome_does_what_the_catalogue_says(db: Db) {
     .unwrap();
     assert_eq!(flow(&db).await, (None, Some("wont_pay".into())));
     assert_eq!(events(&db, "wont_pay").await, 1);
+    // No puede pagar stops it too; the payment problems leave their events.
+    register(
+        &db,
+        &t.va,
+        c,
+        oc(Situation::OutboundContacted, Outcome::CantPay),
+    )
+    .await
+    .unwrap();
+    assert_eq!(flow(&db).await, (None, Some("cant_pay".into())));
+    for (o, event) in [
+        (Outcome::Restructuring, "restructuring"),
+        (Outcome::Refinancing, "refinancing"),
+    ] {
+        let input = OutcomeInput {
+            note: "Pide plazo a 12 meses".into(),
+            ..oc(Situation::Inbound, o)
+        };
+        register(&db, &t.va, c, input).await.unwrap();
+        assert_eq!(events(&db, event).await, 1);
+    }
     // A promise suspends the flow until its date and lifts the stop.
     let done = register(&db, &t.va, c, promise(day(7), "120.000"))
         .await
@@ -343,7 +364,7 @@ async fn each_outcome_does_what_the_catalogue_says(db: Db) {
         .await
         .unwrap();
     let g = conv.gestion;
-    assert_eq!(g.outcomes.len(), 5);
+    assert_eq!(g.outcomes.len(), 8);
     let last = g.outcomes.last().unwrap();
     assert_eq!(last.outcome, Outcome::WrongNumber);
     assert_eq!(

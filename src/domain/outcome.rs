@@ -671,6 +671,72 @@ mod tests {
         }
     }
 
+    /// A value each field accepts, for the entry at hand.
+    fn fill(i: &mut OutcomeInput, f: Field, payment: bool) {
+        match f {
+            Date if payment => i.date = "2026-11-20".into(),
+            Date => i.date = "2026-11-30".into(),
+            Amount => i.amount = "150.000".into(),
+            UntilDate => i.until_date = "2026-12-15".into(),
+            Code => i.code = "Estado de cuenta".into(),
+            Reason => i.reason = "Cobro duplicado".into(),
+            Note => i.note = "Nota de la gestión".into(),
+            PaymentMethod => i.payment_method = "Transferencia".into(),
+            Reference => i.reference = "TRX-1".into(),
+            Attachment => {}
+        }
+    }
+
+    #[test]
+    fn every_entry_takes_its_required_fields_and_names_each_missing_one() {
+        let calendar = CallCalendar::default();
+        for spec in CATALOGUE {
+            let payment = spec.effects.contains(&PaymentToVerify);
+            let mut full = input(spec.situation, spec.outcome);
+            for f in spec.required {
+                fill(&mut full, *f, payment);
+            }
+            if spec.effects.contains(&MarksPhoneFailed) {
+                full.contact_point_id = Some(1);
+            }
+            let v = full
+                .validate(today(), &calendar)
+                .unwrap_or_else(|e| panic!("{:?} {:?}: {e:?}", spec.situation, spec.outcome));
+            assert_eq!(v.spec, spec);
+            assert_eq!(v.payment, payment, "{:?}", spec.outcome);
+            for f in spec.required.iter().filter(|f| **f != Attachment) {
+                let mut missing = full.clone();
+                match f {
+                    Date => missing.date.clear(),
+                    Amount => missing.amount.clear(),
+                    UntilDate => missing.until_date.clear(),
+                    Code => missing.code.clear(),
+                    Reason => missing.reason.clear(),
+                    Note => missing.note.clear(),
+                    _ => unreachable!("{f:?} is never required"),
+                }
+                let errors = missing.validate(today(), &calendar).unwrap_err();
+                assert!(
+                    errors.iter().any(|e| e.field == field_name(*f)),
+                    "{:?} without {f:?}: {errors:?}",
+                    spec.outcome
+                );
+            }
+            // Optional fields are kept when given.
+            let mut extra = full.clone();
+            for f in spec.optional {
+                fill(&mut extra, *f, payment);
+            }
+            let v = extra.validate(today(), &calendar).unwrap();
+            assert_eq!(
+                v.note.is_empty(),
+                !(spec.required.contains(&Note) || spec.optional.contains(&Note)),
+                "{:?}",
+                spec.outcome
+            );
+        }
+    }
+
     #[test]
     fn callbacks_avoid_restricted_days_and_a_failed_phone_must_be_named() {
         let calendar = CallCalendar::parse("dom", "2026-12-08").unwrap();
