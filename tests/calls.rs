@@ -324,7 +324,20 @@ async fn each_outcome_does_what_the_catalogue_says(db: Db) {
     assert!(done.promise_id.is_some() && done.payment_id.is_none());
     assert_eq!(flow(&db).await, (Some(day(7)), None));
     assert_eq!(events(&db, "promise").await, 1);
-    // Pausar moves the suspension further, never back.
+    // A new promise replaces the pending one.
+    let again = register(&db, &t.va, c, promise(day(4), "60.000"))
+        .await
+        .unwrap();
+    let states: Vec<(String,)> = on_db!(&db, p => sqlx::query_as(
+        "SELECT state FROM promises WHERE client_id = $1 ORDER BY id").bind(c).fetch_all(p).await)
+    .unwrap();
+    assert_eq!(
+        states,
+        [("cancelled".to_string(),), ("pending".to_string(),)]
+    );
+    assert!(again.promise_id.is_some());
+    assert_eq!(flow(&db).await, (Some(day(4)), None));
+    // Pausar suspends until its day, the later of it and the promise's.
     let pause = OutcomeInput {
         until_date: day(20).to_string(),
         ..oc(Situation::Inbound, Outcome::Pause)
@@ -364,7 +377,7 @@ async fn each_outcome_does_what_the_catalogue_says(db: Db) {
         .await
         .unwrap();
     let g = conv.gestion;
-    assert_eq!(g.outcomes.len(), 8);
+    assert_eq!(g.outcomes.len(), 9);
     let last = g.outcomes.last().unwrap();
     assert_eq!(last.outcome, Outcome::WrongNumber);
     assert_eq!(
@@ -375,7 +388,7 @@ async fn each_outcome_does_what_the_catalogue_says(db: Db) {
         .phones
         .iter()
         .any(|p| p.contact_point_id == phone.0 && p.failed));
-    assert_eq!(g.promises.len(), 1);
+    assert_eq!(g.promises.len(), 2);
     assert_eq!(g.payments.len(), 1);
 
     // Refused outcomes save nothing.

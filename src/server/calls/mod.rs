@@ -211,8 +211,9 @@ fn alert_name(e: AlertEvent) -> &'static str {
     }
 }
 
-/// A promise to pay: suspends the main flow until its date and lifts a "won't / can't
-/// pay" stop.
+/// A promise to pay: it replaces the client's pending one (renegotiated, that one is
+/// cancelled), suspends the main flow until its date and lifts a "won't / can't pay"
+/// stop.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn create_promise(
     tx: &mut Tx,
@@ -224,12 +225,18 @@ pub(crate) async fn create_promise(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
+    exec(
+        tx,
+        "UPDATE promises SET state = 'cancelled', resolved_at = $2 WHERE client_id = $1 AND state = 'pending'",
+        |b| b.i(client_id).t(now),
+    )
+    .await?;
     let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
         "INSERT INTO promises (client_id, outcome_id, promised_date, amount_cents, currency, created_on, created_at, created_by)
          SELECT id, $2, $3, $4, currency, $5, $6, $7 FROM clients WHERE id = $1 RETURNING id")
         .bind(client_id).bind(outcome_id).bind(date).bind(amount_cents).bind(today).bind(now).bind(user_id)
         .fetch_one(&mut *c).await)?;
-    pause_until(tx, client_id, date).await?;
+    refresh_flow(tx, client_id).await?;
     exec(
         tx,
         "UPDATE clients SET flow_stop = NULL WHERE id = $1 AND flow_stop IN ('wont_pay', 'cant_pay')",
@@ -281,12 +288,18 @@ pub(crate) async fn create_payment(
     Ok(id)
 }
 
-async fn pause_until(tx: &mut Tx, client_id: i64, until: NaiveDate) -> Result<(), AppError> {
+/// Rewrites how long the main flow stays suspended: until the latest of the pending
+/// promises' dates and the "Pausar comunicaciones" until-dates. A past day suspends
+/// nothing.
+pub(crate) async fn refresh_flow(tx: &mut Tx, client_id: i64) -> Result<(), AppError> {
     exec(
         tx,
-        "UPDATE clients SET flow_paused_until = $2
-         WHERE id = $1 AND (flow_paused_until IS NULL OR flow_paused_until < $2)",
-        |b| b.i(client_id).d(until),
+        "UPDATE clients SET flow_paused_until = (SELECT MAX(x.d) FROM (
+            SELECT promised_date AS d FROM promises WHERE client_id = $1 AND state = 'pending'
+            UNION ALL
+            SELECT until_date AS d FROM outcomes WHERE client_id = $1 AND outcome = 'pause'
+         ) x) WHERE id = $1",
+        |b| b.i(client_id),
     )
     .await?;
     Ok(())
@@ -390,10 +403,7 @@ pub async fn register(
                     );
                 }
             }
-            Effect::PausesUntil => {
-                let until = v.until_date.ok_or(AppError::Internal)?;
-                pause_until(&mut tx, client_id, until).await?;
-            }
+            Effect::PausesUntil => refresh_flow(&mut tx, client_id).await?,
             Effect::StopsMainFlow => {
                 let stop = match spec.outcome {
                     Outcome::CantPay => FlowStop::CantPay,

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::refresh;
+use super::{refresh, refresh_flow};
 use crate::domain::calls::{PaymentFact, PromisePolicy, Verdict};
 use crate::domain::error::AppError;
 use crate::on_tx;
@@ -56,6 +56,7 @@ async fn decide(
     if changed == 0 {
         return Ok(None);
     }
+    refresh_flow(tx, client_id).await?;
     if verdict == Verdict::Broken {
         on_tx!(tx, c => sqlx::query(
             "INSERT INTO call_tasks (client_id, due_date, reason, promise_id, created_at)
