@@ -204,10 +204,24 @@ async fn the_tray_holds_todays_calls_until_an_outcome(db: Db) {
     register(&db, &t.va, recent, promise(today(), "50.000"))
         .await
         .unwrap();
+    // The promise suspends the main flow through its day; once broken, no longer.
+    let seen = |on: NaiveDate| {
+        let (db, v) = (db.clone(), t.va.clone());
+        async move {
+            conversations::conversation(&db, &v, recent, on, tz(), now())
+                .await
+                .unwrap()
+                .gestion
+                .flow_paused_until
+        }
+    };
+    assert_eq!(seen(today()).await, Some(today()));
+    assert_eq!(seen(day(1)).await, None);
     let settled = promises::settle(&db, day(3), PromisePolicy::default(), now())
         .await
         .unwrap();
     assert_eq!(settled.broken, 1);
+    assert_eq!(seen(today()).await, None);
     let (rows, _) = tray(&db, &t.va, day(3)).await;
     assert_eq!(rows[0].id, recent);
     assert_eq!(rows[0].call_reason(), Some(CallReason::BrokenPromise));

@@ -424,6 +424,7 @@ pub struct Gestion {
     pub payments: Vec<PaymentEntry>,
     /// The open call task due soonest, and why.
     pub call_due: Option<(NaiveDate, CallReason)>,
+    /// The main flow is suspended through this day (today or later).
     pub flow_paused_until: Option<NaiveDate>,
     pub flow_stop: Option<FlowStop>,
 }

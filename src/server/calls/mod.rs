@@ -641,8 +641,13 @@ impl PaymentRow {
 }
 
 /// The conversation's calls and money: phones, outcomes, promises and payments, newest
-/// last, and where the client stands in the tray and the main flow.
-pub async fn gestion(db: &Db, client_id: i64, tz: Tz) -> Result<Gestion, AppError> {
+/// last, and where the client stands in the tray and the main flow on `today`.
+pub async fn gestion(
+    db: &Db,
+    client_id: i64,
+    today: NaiveDate,
+    tz: Tz,
+) -> Result<Gestion, AppError> {
     let local = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
     let phones: Vec<PhoneRow> = on_db!(db, p => sqlx::query_as(
         "SELECT cp.id, p.role, p.ordinal, p.name, cp.kind, cp.value, cp.failed_at
@@ -743,7 +748,8 @@ pub async fn gestion(db: &Db, client_id: i64, tz: Tz) -> Result<Gestion, AppErro
         promises,
         payments,
         call_due,
-        flow_paused_until: paused,
+        // A suspension lasts through its day.
+        flow_paused_until: paused.filter(|d| *d >= today),
         flow_stop: stop
             .as_deref()
             .map(|s| decode("flow stop", s))

@@ -562,7 +562,7 @@ pub async fn conversation(
         });
     }
     let visits = visits(db, client_id, tz).await?;
-    let gestion = crate::server::calls::gestion(db, client_id, tz).await?;
+    let gestion = crate::server::calls::gestion(db, client_id, today, tz).await?;
     let (tabs, open_tab) = tabs(pending);
     Ok(Conversation {
         last_message_id: messages.iter().map(|m| m.id).max().unwrap_or(0),
