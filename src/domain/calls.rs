@@ -285,7 +285,14 @@ impl DeclareInput {
                 ("note", &self.note, crate::domain::outcome::MAX_NOTE_CHARS),
             ],
         );
-        check_attachments(&mut errors, &self.attachments);
+        if self.payment {
+            check_attachments(&mut errors, &self.attachments);
+        } else if !self.attachments.is_empty() {
+            errors.push(FieldError::new(
+                "attachments",
+                "Un compromiso no lleva adjuntos; adjunta el comprobante al pago.",
+            ));
+        }
         match (date, amount) {
             (Some(date), Some(amount_cents)) if errors.is_empty() => {
                 Ok(ValidDeclare { date, amount_cents })
@@ -564,6 +571,25 @@ mod tests {
         };
         let e = payment.validate(today).unwrap_err();
         assert_eq!(e[0].message, "La fecha de un pago no puede ser futura.");
+        let with_file = DeclareInput {
+            attachments: vec![AttachmentInput {
+                file_name: "recibo.pdf".into(),
+                content_type: "application/pdf".into(),
+                content: vec![1],
+            }],
+            ..promise.clone()
+        };
+        assert_eq!(
+            with_file.validate(today).unwrap_err()[0].field,
+            "attachments"
+        );
+        assert!(DeclareInput {
+            date: "2026-11-20".into(),
+            payment: true,
+            ..with_file
+        }
+        .validate(today)
+        .is_ok());
         let empty = DeclareInput::default().validate(today).unwrap_err();
         let fields: Vec<&str> = empty.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["date", "amount"]);

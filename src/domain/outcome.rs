@@ -529,6 +529,11 @@ impl OutcomeInput {
         check_lengths(&mut errors, &limits);
         if asks(Attachment) {
             check_attachments(&mut errors, &self.attachments);
+        } else if !self.attachments.is_empty() {
+            errors.push(FieldError::new(
+                "attachments",
+                "Este resultado no admite adjuntos.",
+            ));
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -660,6 +665,18 @@ mod tests {
                 input(OutboundContacted, Outcome::Reminder),
                 "note",
                 "Escribe una nota.",
+            ),
+            (
+                OutcomeInput {
+                    attachments: vec![AttachmentInput {
+                        file_name: "x.pdf".into(),
+                        content_type: "application/pdf".into(),
+                        content: vec![1],
+                    }],
+                    ..input(OutboundNotContacted, Outcome::NoAnswer)
+                },
+                "attachments",
+                "Este resultado no admite adjuntos.",
             ),
         ];
         for (i, field, message) in cases {
