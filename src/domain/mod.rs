@@ -3,6 +3,7 @@
 #[macro_use]
 mod text_enum;
 
+pub mod alerts;
 pub mod calls;
 pub mod client;
 pub mod contact;
