@@ -366,13 +366,15 @@ pub fn GestionForm(
                         })}
                     </Transition>
                 </Show>
-                <Show when=move || asks(Field::Date) && !is_callback() && !records_payment()>
-                    <TextField label="Fecha del compromiso" name="date" input_type="date"
-                        value=text(|i| i.date.clone()) on_input=set(|i, v| i.date = v) errors required=true />
-                </Show>
-                <Show when=move || asks(Field::Date) && records_payment()>
-                    <TextField label="Fecha del pago" name="date" input_type="date"
-                        value=text(|i| i.date.clone()) on_input=set(|i, v| i.date = v) errors required=true />
+                <Show when=move || asks(Field::Date) && !is_callback()>
+                    // Rebuilt when "ya pagó" flips: a payment's date looks back, a promise's ahead.
+                    {move || {
+                        let label = if records_payment() { "Fecha del pago" } else { "Fecha del compromiso" };
+                        view! {
+                            <TextField label name="date" input_type="date"
+                                value=text(|i| i.date.clone()) on_input=set(|i, v| i.date = v) errors required=true />
+                        }
+                    }}
                 </Show>
                 <Show when=move || asks(Field::Amount)>
                     <TextField label="Monto" name="amount" value=text(|i| i.amount.clone())
