@@ -51,6 +51,16 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         messages: usize,
     },
+    /// Simula que un canal no pudo llegar a una dirección: un rebote de correo
+    /// (email_not_found), WhatsApp no disponible (whatsapp_unavailable) o un número
+    /// equivocado (wrong_phone). Marca la alerta de contactabilidad.
+    SimulateFailure {
+        /// Correo o número, como está registrado.
+        #[arg(long)]
+        address: String,
+        #[arg(long)]
+        problem: String,
+    },
     /// Crea un usuario.
     CreateUser {
         #[arg(long)]
@@ -154,6 +164,15 @@ async fn run(command: Command) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{messages} mensajes simulados; llegaron a {landed} conversaciones.");
+            Ok(())
+        }
+        Command::SimulateFailure { address, problem } => {
+            let db = server::open_database(&config).await?;
+            let flagged =
+                server::sandbox::simulate_failure(&db, &address, &problem, chrono::Utc::now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+            println!("{address}: alerta de contactabilidad en {flagged} clientes.");
             Ok(())
         }
         Command::CreateUser {

@@ -398,10 +398,8 @@ async fn each_outcome_does_what_the_catalogue_says(db: Db) {
         (last.user_name.as_str(), last.note.as_str()),
         ("a", "Contesta otra persona")
     );
-    assert!(g
-        .phones
-        .iter()
-        .any(|p| p.contact_point_id == phone.0 && p.failed));
+    assert!(g.phones.iter().any(|p| p.contact_point_id == phone.0
+        && p.problem == Some(recaudo::domain::alerts::ContactProblem::WrongPhone)));
     assert_eq!(g.promises.len(), 2);
     assert_eq!(g.payments.len(), 1);
 

@@ -291,7 +291,87 @@ async fn invalid_client_fields_come_back_by_field_and_save_nothing(db: Db) {
     assert_eq!(detail.unwrap()["document_number"], "55444333");
 }
 
+async fn the_clients_export_holds_the_viewers_portfolio_with_its_alerts(db: Db) {
+    use recaudo::domain::calls::CallCalendar;
+    use recaudo::domain::outcome::{Outcome, OutcomeInput, Situation};
+    // Enough clients for the advisor's export to span several pages.
+    seed::seed(&db, 300, today(), now()).await.unwrap();
+    let advisor = demo_viewer(&db, "asesor1@demo.recaudo").await;
+    let (id,): (i64,) = recaudo::on_db!(&db, p => sqlx::query_as(
+        "SELECT c.id FROM clients c WHERE c.advisor_id = $1 ORDER BY c.id LIMIT 1")
+        .bind(advisor.user_id).fetch_one(p).await)
+    .unwrap();
+    let wont = OutcomeInput {
+        situation: Situation::OutboundContacted.as_str().into(),
+        outcome: Outcome::WontPay.as_str().into(),
+        note: "No quiere".into(),
+        ..OutcomeInput::default()
+    };
+    recaudo::server::calls::register(
+        &db,
+        &advisor,
+        id,
+        wont,
+        today(),
+        &CallCalendar::default(),
+        now(),
+    )
+    .await
+    .unwrap();
+    let app = start(db).await;
+
+    let anonymous = browser()
+        .get(format!("{}/api/clients/export", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    let (a1, _) = app.login("asesor1@demo.recaudo", seed::DEMO_PASSWORD).await;
+    let count = |sql: &'static str| {
+        let db = app.db.clone();
+        async move {
+            let (n,): (i64,) = recaudo::on_db!(&db, p => sqlx::query_as(sql).bind(advisor.user_id).fetch_one(p).await).unwrap();
+            n as usize
+        }
+    };
+    let res = a1
+        .get(format!("{}/api/clients/export", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = res.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("\u{feff}Cliente;Alerta;Contactabilidad;Documento;Asesor;"));
+    // Every page of the advisor's portfolio, and nobody else's.
+    let own = count("SELECT COUNT(*) FROM clients WHERE advisor_id = $1").await;
+    assert!(own > 50, "more than one page: {own}");
+    assert_eq!(lines.len() - 1, own);
+    assert!(lines[1..]
+        .iter()
+        .all(|l| l.split(';').nth(4) == Some("Camila Rojas")));
+
+    // The filter of the screen narrows the file the same way.
+    let res = a1
+        .get(format!("{}/api/clients/export?no-pago=no-quiere", app.base))
+        .send()
+        .await
+        .unwrap();
+    let text = res.text().await.unwrap();
+    let wont =
+        count("SELECT COUNT(*) FROM clients WHERE advisor_id = $1 AND alert_key % 2 = 1").await;
+    assert!(wont >= 1);
+    assert_eq!(text.lines().count() - 1, wont);
+    assert!(text.lines().skip(1).all(|l| l
+        .split(';')
+        .nth(1)
+        .is_some_and(|a| a.contains("No quiere pagar"))));
+}
+
 on_both_engines!(
+    the_clients_export_holds_the_viewers_portfolio_with_its_alerts,
     a_client_of_another_advisor_is_not_found_through_the_api,
     login_errors_reveal_nothing_and_sessions_end,
     cross_site_posts_are_refused,

@@ -2,6 +2,7 @@
 //! domain types; none builds SQL. Endpoints are fixed (`/api/<name>`) so that other
 //! clients and the tests can call them.
 
+pub mod alerts;
 pub mod auth;
 pub mod calls;
 pub mod clients;

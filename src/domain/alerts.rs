@@ -109,7 +109,8 @@ pub enum Evidence {
     Delivered {
         point: i64,
     },
-    /// A user lifted the flag by hand.
+    /// A user lifted the flag by hand; a contactability flag without a point lifts
+    /// every failed point.
     ManualLift {
         kind: AlertKind,
         point: Option<i64>,
@@ -201,11 +202,10 @@ impl Alerts {
             Evidence::ContactReplaced { point } | Evidence::Delivered { point } => {
                 self.lift(|f| f.contact_point == Some(point), &mut changes)
             }
+            // A contactability flag is lifted per point, or for every point at once
+            // from a list row, where the flag stands for all of them.
             Evidence::ManualLift { kind, point } => self.lift(
-                |f| {
-                    f.kind == kind
-                        && (kind != AlertKind::Contactability || f.contact_point == point)
-                },
+                |f| f.kind == kind && (point.is_none() || f.contact_point == point),
                 &mut changes,
             ),
         }
@@ -238,6 +238,390 @@ pub fn contactability(points: usize, failed_points: usize, ever_reached: bool) -
         Contactability::Contactable
     } else {
         Contactability::New
+    }
+}
+
+impl Contactability {
+    /// Its number in [`AlertKey`].
+    fn code(self) -> i64 {
+        match self {
+            Contactability::New => 0,
+            Contactability::Contactable => 1,
+            Contactability::WithProblems => 2,
+            Contactability::NotContactable => 3,
+        }
+    }
+
+    fn from_code(code: i64) -> Self {
+        match code & 3 {
+            0 => Contactability::New,
+            1 => Contactability::Contactable,
+            2 => Contactability::WithProblems,
+            _ => Contactability::NotContactable,
+        }
+    }
+}
+
+impl ContactProblem {
+    /// One bit per problem, for the hover text of a list row.
+    pub fn bit(self) -> i64 {
+        1 << (self as u8)
+    }
+}
+
+impl Alerts {
+    /// The flags a client's evidence, oldest first, leaves raised.
+    pub fn replay(evidence: impl IntoIterator<Item = Evidence>) -> Self {
+        let mut alerts = Alerts::default();
+        for e in evidence {
+            alerts.apply(e);
+        }
+        alerts
+    }
+
+    /// The problems of the flagged points, as [`ContactProblem::bit`]s.
+    pub fn problem_bits(&self) -> i64 {
+        self.flags
+            .iter()
+            .filter_map(|f| f.problem)
+            .fold(0, |b, p| b | p.bit())
+    }
+}
+
+/// A client's alerts and indicator in one number, the column the lists filter on:
+/// bits 0–4 are the raised kinds ([`AlertKind::bit`]), bits 5–6 the indicator. One
+/// column, so that any combination of the filters is one list of keys on one index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AlertKey(pub i64);
+
+impl AlertKey {
+    /// Every key there can be.
+    const SPACE: std::ops::Range<i64> = 0..128;
+
+    pub fn new(bits: u8, indicator: Contactability) -> Self {
+        AlertKey(i64::from(bits & 0x1f) | (indicator.code() << 5))
+    }
+
+    pub fn has(self, kind: AlertKind) -> bool {
+        self.0 & i64::from(kind.bit()) != 0
+    }
+
+    pub fn kinds(self) -> impl Iterator<Item = AlertKind> {
+        AlertKind::ALL.iter().copied().filter(move |k| self.has(*k))
+    }
+
+    pub fn contactability(self) -> Contactability {
+        Contactability::from_code(self.0 >> 5)
+    }
+}
+
+/// A flag as a list row shows it: one icon per kind, the contactability one standing
+/// for every failed point of the client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownFlag {
+    pub kind: AlertKind,
+    /// Set when the flag belongs to one contact point.
+    pub contact_point: Option<i64>,
+    pub hover: String,
+}
+
+/// The flags of a list row, from its summary columns.
+pub fn row_flags(key: AlertKey, problems: i64) -> Vec<ShownFlag> {
+    key.kinds()
+        .map(|kind| {
+            let hover = if kind == AlertKind::Contactability {
+                let details: Vec<&str> = ContactProblem::ALL
+                    .iter()
+                    .filter(|p| problems & p.bit() != 0)
+                    .map(|p| p.label())
+                    .collect();
+                if details.is_empty() {
+                    kind.label().to_string()
+                } else {
+                    format!("{}: {}", kind.label(), details.join(", "))
+                }
+            } else {
+                kind.label().to_string()
+            };
+            ShownFlag {
+                kind,
+                contact_point: None,
+                hover,
+            }
+        })
+        .collect()
+}
+
+/// The flags of one client with the point each contactability flag belongs to.
+pub fn point_flags(
+    key: AlertKey,
+    points: &[(i64, &str, Option<ContactProblem>)],
+) -> Vec<ShownFlag> {
+    let mut shown: Vec<ShownFlag> = key
+        .kinds()
+        .filter(|k| *k != AlertKind::Contactability)
+        .map(|kind| ShownFlag {
+            kind,
+            contact_point: None,
+            hover: kind.label().to_string(),
+        })
+        .collect();
+    shown.extend(points.iter().filter_map(|(id, value, problem)| {
+        problem.map(|p| ShownFlag {
+            kind: AlertKind::Contactability,
+            contact_point: Some(*id),
+            hover: format!(
+                "{}: {} ({value})",
+                AlertKind::Contactability.label(),
+                p.label()
+            ),
+        })
+    }));
+    shown
+}
+
+/// The list filters of seed 004. Each group holds the kinds it asks for, any of which
+/// will do (0: no filter).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AlertFilter {
+    /// "Alerta: Problema de no pago": No quiere pagar, No puede pagar.
+    pub non_payment: u8,
+    /// "Problemas de pago": Reestructuración, Refinanciación.
+    pub payment_problem: u8,
+    /// "Contactabilidad".
+    pub contactability: Option<Contactability>,
+}
+
+/// One choice of a filter group: its value in the address bar, its label, its kinds.
+pub struct FilterChoice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub bits: u8,
+}
+
+const WONT: u8 = 1 << (AlertKind::WontPay as u8);
+const CANT: u8 = 1 << (AlertKind::CantPay as u8);
+const RESTRUCTURING: u8 = 1 << (AlertKind::Restructuring as u8);
+const REFINANCING: u8 = 1 << (AlertKind::Refinancing as u8);
+
+pub const NON_PAYMENT_CHOICES: [FilterChoice; 3] = [
+    FilterChoice {
+        value: "cualquiera",
+        label: "No quiere o no puede pagar",
+        bits: WONT | CANT,
+    },
+    FilterChoice {
+        value: "no-quiere",
+        label: "No quiere pagar",
+        bits: WONT,
+    },
+    FilterChoice {
+        value: "no-puede",
+        label: "No puede pagar",
+        bits: CANT,
+    },
+];
+
+pub const PAYMENT_PROBLEM_CHOICES: [FilterChoice; 3] = [
+    FilterChoice {
+        value: "cualquiera",
+        label: "Reestructuración o refinanciación",
+        bits: RESTRUCTURING | REFINANCING,
+    },
+    FilterChoice {
+        value: "reestructuracion",
+        label: "Reestructuración",
+        bits: RESTRUCTURING,
+    },
+    FilterChoice {
+        value: "refinanciacion",
+        label: "Refinanciación",
+        bits: REFINANCING,
+    },
+];
+
+/// A group's choice by its value in the address bar (0 for none or unknown).
+pub fn choice_bits(choices: &[FilterChoice], value: &str) -> u8 {
+    choices
+        .iter()
+        .find(|c| c.value == value)
+        .map_or(0, |c| c.bits)
+}
+
+/// The value of a group's choice in the address bar.
+pub fn choice_value(choices: &[FilterChoice], bits: u8) -> Option<&'static str> {
+    choices.iter().find(|c| c.bits == bits).map(|c| c.value)
+}
+
+impl AlertFilter {
+    pub fn is_empty(&self) -> bool {
+        self.non_payment == 0 && self.payment_problem == 0 && self.contactability.is_none()
+    }
+
+    /// Refuses kinds outside their group (a request not built by our screens).
+    pub fn check(&self) -> Result<(), String> {
+        if self.non_payment & !(WONT | CANT) != 0
+            || self.payment_problem & !(RESTRUCTURING | REFINANCING) != 0
+        {
+            return Err("Ese filtro de alertas no existe.".into());
+        }
+        Ok(())
+    }
+
+    pub fn matches(&self, key: AlertKey) -> bool {
+        let bits = key.0 as u8 & 0x1f;
+        (self.non_payment == 0 || bits & self.non_payment != 0)
+            && (self.payment_problem == 0 || bits & self.payment_problem != 0)
+            && self
+                .contactability
+                .is_none_or(|c| key.contactability() == c)
+    }
+
+    /// Its part of an address-bar query, as (name, value) pairs.
+    pub fn params(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        if let Some(v) = choice_value(&NON_PAYMENT_CHOICES, self.non_payment) {
+            out.push(("no-pago", v));
+        }
+        if let Some(v) = choice_value(&PAYMENT_PROBLEM_CHOICES, self.payment_problem) {
+            out.push(("problema-pago", v));
+        }
+        if let Some(c) = self.contactability {
+            out.push(("contactabilidad", c.as_str()));
+        }
+        out
+    }
+
+    /// Back from an address-bar query; unknown values filter nothing.
+    pub fn from_params(get: impl Fn(&str) -> Option<String>) -> Self {
+        AlertFilter {
+            non_payment: choice_bits(&NON_PAYMENT_CHOICES, &get("no-pago").unwrap_or_default()),
+            payment_problem: choice_bits(
+                &PAYMENT_PROBLEM_CHOICES,
+                &get("problema-pago").unwrap_or_default(),
+            ),
+            contactability: get("contactabilidad").and_then(|c| c.parse().ok()),
+        }
+    }
+
+    /// Every key the filter accepts: the list the lists read from their index.
+    pub fn keys(&self) -> Vec<i64> {
+        AlertKey::SPACE
+            .filter(|k| self.matches(AlertKey(*k)))
+            .collect()
+    }
+}
+
+impl Evidence {
+    /// How it is stored: the event's name, its contact point and, for a manual lift,
+    /// the kind lifted.
+    pub fn stored(&self) -> (&'static str, Option<i64>, Option<AlertKind>) {
+        match *self {
+            Evidence::Outcome(kind) => (kind.as_str(), None, None),
+            Evidence::PromiseMade => ("promise", None, None),
+            Evidence::PaymentToVerify => ("payment_to_verify", None, None),
+            Evidence::PaymentApproved => ("payment", None, None),
+            Evidence::ContactFailed { point, problem } => (problem.as_str(), Some(point), None),
+            Evidence::ContactReplaced { point } => ("contact_replaced", Some(point), None),
+            Evidence::Delivered { point } => ("delivered", Some(point), None),
+            Evidence::ManualLift { kind, point } => ("manual_lift", point, Some(kind)),
+        }
+    }
+
+    /// Back from storage. `None` when the evidence no longer bears on anything: its
+    /// contact point was deleted (edited away) since. `address` is the point's value
+    /// when the evidence was stored (empty for a lift of every point).
+    pub fn from_stored(
+        event: &str,
+        point: Option<i64>,
+        address: &str,
+        kind: Option<AlertKind>,
+    ) -> Option<Evidence> {
+        if let Ok(problem) = event.parse::<ContactProblem>() {
+            return Some(Evidence::ContactFailed {
+                point: point?,
+                problem,
+            });
+        }
+        Some(match event {
+            "promise" => Evidence::PromiseMade,
+            "payment_to_verify" => Evidence::PaymentToVerify,
+            "payment" => Evidence::PaymentApproved,
+            "contact_replaced" => Evidence::ContactReplaced { point: point? },
+            "delivered" => Evidence::Delivered { point: point? },
+            "manual_lift" => {
+                let kind = kind?;
+                if point.is_none() && !address.is_empty() {
+                    return None;
+                }
+                Evidence::ManualLift { kind, point }
+            }
+            other => Evidence::Outcome(other.parse().ok()?),
+        })
+    }
+}
+
+/// What a stored piece of evidence was, for the alert history.
+pub fn cause_label(event: &str) -> String {
+    if let Ok(problem) = event.parse::<ContactProblem>() {
+        return problem.label().into();
+    }
+    match event {
+        "promise" => "Compromiso de pago".into(),
+        "payment_to_verify" => "Pago a verificar".into(),
+        "payment" => "Pago aprobado".into(),
+        "contact_replaced" => "Contacto actualizado".into(),
+        "delivered" => "Mensaje entregado".into(),
+        "manual_lift" => "Quitada a mano".into(),
+        other => match other.parse::<AlertKind>() {
+            Ok(kind) => format!("Gestión «{}»", kind.label()),
+            Err(_) => other.into(),
+        },
+    }
+}
+
+/// One raise or lift in a client's alert history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertHistoryEntry {
+    pub raised: bool,
+    /// The flag's hover text, with the phone or address for contactability.
+    pub flag: String,
+    /// What raised or lifted it.
+    pub cause: String,
+    pub by: Option<String>,
+    pub reason: String,
+    pub at: chrono::NaiveDateTime,
+}
+
+/// A user lifting a flag by hand: the kind, and for contactability the point (none:
+/// every point).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiftInput {
+    pub client_id: i64,
+    pub kind: AlertKind,
+    pub contact_point_id: Option<i64>,
+    pub reason: String,
+}
+
+impl LiftInput {
+    pub const REASON_MAX: usize = 500;
+
+    /// The reason, trimmed; refused empty or too long.
+    pub fn reason(&self) -> Result<&str, crate::domain::error::AppError> {
+        let reason = self.reason.trim();
+        if reason.is_empty() {
+            return Err(crate::domain::error::AppError::invalid(
+                "reason",
+                "Escribe por qué quitas la alerta.",
+            ));
+        }
+        if reason.chars().count() > Self::REASON_MAX {
+            return Err(crate::domain::error::AppError::invalid(
+                "reason",
+                format!("El motivo admite hasta {} caracteres.", Self::REASON_MAX),
+            ));
+        }
+        Ok(reason)
     }
 }
 
@@ -349,6 +733,123 @@ mod tests {
         assert_eq!(contactability(3, 0, true), Contactability::Contactable);
     }
 
+    #[test]
+    fn the_key_holds_the_kinds_and_the_indicator() {
+        for bits in 0..32u8 {
+            for c in Contactability::ALL {
+                let key = AlertKey::new(bits, *c);
+                assert_eq!(key.contactability(), *c);
+                let back = key.kinds().fold(0, |b, k| b | k.bit());
+                assert_eq!(back, bits);
+            }
+        }
+    }
+
+    #[test]
+    fn a_filter_names_exactly_the_keys_it_accepts() {
+        let none = AlertFilter::default();
+        assert!(none.is_empty());
+        assert_eq!(none.keys().len(), 128);
+        let wont = AlertFilter {
+            non_payment: choice_bits(&NON_PAYMENT_CHOICES, "no-quiere"),
+            ..AlertFilter::default()
+        };
+        assert_eq!(wont.keys().len(), 64);
+        assert!(wont.matches(AlertKey::new(
+            AlertKind::WontPay.bit() | AlertKind::Refinancing.bit(),
+            Contactability::New
+        )));
+        assert!(!wont.matches(AlertKey::new(AlertKind::CantPay.bit(), Contactability::New)));
+        let either = AlertFilter {
+            non_payment: choice_bits(&NON_PAYMENT_CHOICES, "cualquiera"),
+            payment_problem: choice_bits(&PAYMENT_PROBLEM_CHOICES, "refinanciacion"),
+            contactability: Some(Contactability::WithProblems),
+        };
+        // (3 of 4 non-payment pairs) x (2 restructuring) x refinancing x (2 contact bit).
+        assert_eq!(either.keys().len(), 12);
+        for k in either.keys() {
+            let key = AlertKey(k);
+            assert!(key.has(AlertKind::Refinancing));
+            assert!(key.has(AlertKind::WontPay) || key.has(AlertKind::CantPay));
+            assert_eq!(key.contactability(), Contactability::WithProblems);
+        }
+        assert_eq!(
+            choice_value(&NON_PAYMENT_CHOICES, WONT | CANT),
+            Some("cualquiera")
+        );
+        assert_eq!(choice_bits(&NON_PAYMENT_CHOICES, "otra"), 0);
+        assert!(either.check().is_ok());
+        let forged = AlertFilter {
+            non_payment: AlertKind::Refinancing.bit(),
+            ..AlertFilter::default()
+        };
+        assert!(forged.check().is_err());
+        let params = either.params();
+        let back = AlertFilter::from_params(|k| {
+            params
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        });
+        assert_eq!(back, either);
+        assert_eq!(
+            AlertFilter::from_params(|_| Some("x".into())),
+            AlertFilter::default()
+        );
+    }
+
+    #[test]
+    fn row_flags_carry_the_hover_texts_of_seed_004() {
+        let key = AlertKey::new(
+            AlertKind::WontPay.bit() | AlertKind::Contactability.bit(),
+            Contactability::WithProblems,
+        );
+        let problems = ContactProblem::WrongPhone.bit() | ContactProblem::EmailNotFound.bit();
+        let shown = row_flags(key, problems);
+        assert_eq!(shown.len(), 2);
+        assert_eq!(shown[0].hover, "No quiere pagar");
+        assert_eq!(
+            shown[1].hover,
+            "Problema de contactabilidad: Teléfono equivocado o suspendido, Correo no encontrado"
+        );
+        let points = [
+            (5, "a@b.co", Some(ContactProblem::EmailNotFound)),
+            (6, "+573001112233", None),
+        ];
+        let per_point = point_flags(key, &points);
+        assert_eq!(per_point.len(), 2);
+        assert_eq!(per_point[1].contact_point, Some(5));
+        assert_eq!(
+            per_point[1].hover,
+            "Problema de contactabilidad: Correo no encontrado (a@b.co)"
+        );
+    }
+
+    #[test]
+    fn evidence_of_a_deleted_point_no_longer_counts() {
+        assert_eq!(
+            Evidence::from_stored("wrong_phone", None, "+57300", None),
+            None
+        );
+        assert_eq!(
+            Evidence::from_stored(
+                "manual_lift",
+                None,
+                "+57300",
+                Some(AlertKind::Contactability)
+            ),
+            None
+        );
+        assert_eq!(
+            Evidence::from_stored("manual_lift", None, "", Some(AlertKind::Contactability)),
+            Some(Evidence::ManualLift {
+                kind: AlertKind::Contactability,
+                point: None
+            })
+        );
+        assert_eq!(Evidence::from_stored("something", None, "", None), None);
+    }
+
     /// The reference: one boolean per payment alert and a map of failed points.
     #[derive(Default)]
     struct Model {
@@ -376,11 +877,12 @@ mod tests {
                 Evidence::ManualLift {
                     kind: AlertKind::Contactability,
                     point,
-                } => {
-                    if let Some(p) = point {
+                } => match point {
+                    Some(p) => {
                         self.points.remove(&p);
                     }
-                }
+                    None => self.points.clear(),
+                },
                 Evidence::ManualLift { kind, .. } => {
                     self.payment.remove(&kind);
                 }
@@ -424,7 +926,7 @@ mod tests {
             7 => Evidence::Delivered { point },
             _ => Evidence::ManualLift {
                 kind,
-                point: (kind == AlertKind::Contactability).then_some(point),
+                point: (kind == AlertKind::Contactability && point < 4).then_some(point),
             },
         }
     }
@@ -436,8 +938,13 @@ mod tests {
             let mut engine = Alerts::default();
             let mut model = Model::default();
             let mut reached = false;
+            let mut history = Vec::new();
             for step in 0..300 {
                 let e = random_evidence(&mut rng);
+                let (event, point, kind) = e.stored();
+                let address = if point.is_some() { "x" } else { "" };
+                assert_eq!(Evidence::from_stored(event, point, address, kind), Some(e));
+                history.push(e);
                 let before: BTreeSet<Flag> = engine.flags().iter().copied().collect();
                 let changes = engine.apply(e);
                 model.apply(e);
@@ -473,6 +980,8 @@ mod tests {
                 };
                 assert_eq!(contactability(4, failed, reached), expected);
             }
+            // Replaying the stored evidence from scratch gives the same flags.
+            assert_eq!(Alerts::replay(history), engine);
         }
     }
 }

@@ -350,8 +350,8 @@ pub struct Phone {
     pub party_name: String,
     pub kind: ContactKind,
     pub value: String,
-    /// Marked "Equivocado / Suspendido".
-    pub failed: bool,
+    /// What went wrong with it, while it carries the contactability flag.
+    pub problem: Option<crate::domain::alerts::ContactProblem>,
 }
 
 impl Phone {
@@ -615,7 +615,7 @@ mod tests {
             party_name: "Ana".into(),
             kind: ContactKind::Phone,
             value: "+57 300 123 4567".into(),
-            failed: false,
+            problem: None,
         };
         assert_eq!(p.tel_href(), "tel:+573001234567");
     }

@@ -43,6 +43,8 @@ pub struct ContactPoint {
     pub id: i64,
     pub kind: ContactKind,
     pub value: String,
+    /// What went wrong with it, while it carries the contactability flag.
+    pub problem: Option<crate::domain::alerts::ContactProblem>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,11 +94,24 @@ pub struct ClientDetail {
     pub days_overdue: i64,
     pub parties: Vec<Party>,
     pub debts: Vec<Debt>,
+    /// Its raised alerts and contactability indicator.
+    pub alerts: crate::domain::alerts::AlertKey,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl ClientDetail {
+    /// Its flags, the contactability ones per failed contact point.
+    pub fn flags(&self) -> Vec<crate::domain::alerts::ShownFlag> {
+        let points: Vec<(i64, &str, Option<crate::domain::alerts::ContactProblem>)> = self
+            .parties
+            .iter()
+            .flat_map(|p| p.contacts.iter())
+            .map(|c| (c.id, c.value.as_str(), c.problem))
+            .collect();
+        crate::domain::alerts::point_flags(self.alerts, &points)
+    }
+
     /// The stored client in validated form (it was validated when written).
     pub fn to_valid(&self) -> ValidClient {
         ValidClient {
@@ -877,6 +892,7 @@ mod tests {
                             id: 0,
                             kind: *kind,
                             value: value.clone(),
+                            problem: None,
                         })
                         .collect(),
                 })
@@ -895,6 +911,7 @@ mod tests {
                     currency: d.currency.clone(),
                 })
                 .collect(),
+            alerts: Default::default(),
             created_at: Utc::now(),
             updated_at: Utc::now(),
         };

@@ -448,6 +448,8 @@ pub struct Conversation {
     pub live: bool,
     /// Phones, call outcomes, promises and payments.
     pub gestion: crate::domain::calls::Gestion,
+    /// What raised and lifted the client's alerts, newest first.
+    pub alert_history: Vec<crate::domain::alerts::AlertHistoryEntry>,
 }
 
 /// The tabs in their fixed order, with the pending count of each, and the one to open.

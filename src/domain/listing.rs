@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::alerts::{row_flags, AlertFilter, AlertKey, ShownFlag};
 use crate::domain::calls::CallReason;
 use crate::domain::conversation::Channel;
 
@@ -78,7 +79,44 @@ pub struct ClientListQuery {
     /// "Todos los clientes" instead of "Clientes asociados"; honoured only when the
     /// viewer's filter is unlocked.
     pub all_clients: bool,
+    /// Optional on the wire: a request without it filters nothing.
+    #[serde(default)]
+    pub alerts: AlertFilter,
     pub after: Option<ClientCursor>,
+}
+
+impl ClientListQuery {
+    /// The address-bar query that reproduces it (without the cursor), as pairs.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        let mut parts = Vec::new();
+        if !self.search.trim().is_empty() {
+            parts.push(("q", self.search.trim().to_string()));
+        }
+        if self.sort != ClientSort::default() {
+            parts.push(("orden", self.sort.as_str().to_string()));
+        }
+        if self.all_clients {
+            parts.push(("todos", "1".to_string()));
+        }
+        parts.extend(
+            self.alerts
+                .params()
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string())),
+        );
+        parts
+    }
+
+    /// Back from an address-bar query.
+    pub fn from_params(get: impl Fn(&str) -> Option<String>) -> Self {
+        ClientListQuery {
+            search: get("q").unwrap_or_default(),
+            sort: ClientSort::parse(&get("orden").unwrap_or_default()),
+            all_clients: get("todos").as_deref() == Some("1"),
+            alerts: AlertFilter::from_params(&get),
+            after: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,11 +144,23 @@ pub struct ClientRow {
     /// The open call task due soonest, if any, and why (stored name).
     pub call_due_date: Option<NaiveDate>,
     pub call_reason: Option<String>,
+    /// The alert summary: see [`AlertKey`].
+    pub alert_key: i64,
+    /// The flagged contact points' problems, for the hover text.
+    pub contact_problems: i64,
 }
 
 impl ClientRow {
     pub fn channel(&self) -> Option<Channel> {
         self.last_channel.as_deref().and_then(|c| c.parse().ok())
+    }
+
+    pub fn alerts(&self) -> AlertKey {
+        AlertKey(self.alert_key)
+    }
+
+    pub fn flags(&self) -> Vec<ShownFlag> {
+        row_flags(self.alerts(), self.contact_problems)
     }
 
     pub fn call_reason(&self) -> Option<CallReason> {
@@ -219,6 +269,9 @@ pub struct InboxQuery {
     /// One advisor's clients, within the viewer's scope.
     pub advisor_id: Option<i64>,
     pub segment: String,
+    /// Optional on the wire: a request without it filters nothing.
+    #[serde(default)]
+    pub alerts: AlertFilter,
     /// Last activity between these days (inclusive, in the organisation's time zone).
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
@@ -265,6 +318,27 @@ mod tests {
     }
 
     #[test]
+    fn a_clients_query_round_trips_through_the_address_bar() {
+        let q = ClientListQuery {
+            search: "ana rios".into(),
+            sort: ClientSort::AmountAsc,
+            all_clients: true,
+            alerts: AlertFilter {
+                non_payment: crate::domain::alerts::NON_PAYMENT_CHOICES[1].bits,
+                payment_problem: 0,
+                contactability: Some(crate::domain::alerts::Contactability::New),
+            },
+            after: None,
+        };
+        let params = q.params();
+        let back = ClientListQuery::from_params(|k| {
+            params.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        });
+        assert_eq!(back, q);
+        assert!(ClientListQuery::default().params().is_empty());
+    }
+
+    #[test]
     fn the_cursor_carries_the_sort_value() {
         let row = ClientRow {
             id: 9,
@@ -282,6 +356,8 @@ mod tests {
             last_subject: String::new(),
             call_due_date: None,
             call_reason: Some("broken_promise".into()),
+            alert_key: 0,
+            contact_problems: 0,
         };
         assert_eq!(row.call_reason(), Some(CallReason::BrokenPromise));
         assert_eq!(row.channel(), Some(Channel::Sms));

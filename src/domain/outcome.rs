@@ -83,9 +83,7 @@ pub enum Effect {
     PausesUntil,
     /// Main-flow communications stop (until a payment, a promise or a payment to verify).
     StopsMainFlow,
-    /// The phone called is marked failed.
-    MarksPhoneFailed,
-    /// An alert event the alerts feature turns into a flag.
+    /// Raises an alert; "wrong phone" flags the phone called, which it therefore needs.
     Alert(AlertEvent),
 }
 
@@ -241,7 +239,7 @@ pub const CATALOGUE: &[OutcomeSpec] = &[
         Failed,
         &[],
         &[Note],
-        &[MarksPhoneFailed, Alert(AlertEvent::WrongPhone)],
+        &[Alert(AlertEvent::WrongPhone)],
     ),
     spec(
         OutboundNotContacted,
@@ -478,7 +476,8 @@ impl OutcomeInput {
                 errors.push(FieldError::new(field_name(*f), message));
             }
         }
-        if spec.effects.contains(&MarksPhoneFailed) && self.contact_point_id.is_none() {
+        if spec.effects.contains(&Alert(AlertEvent::WrongPhone)) && self.contact_point_id.is_none()
+        {
             errors.push(FieldError::new(
                 "contact_point_id",
                 "Elige el teléfono al que llamaste.",
@@ -713,7 +712,7 @@ mod tests {
             for f in spec.required {
                 fill(&mut full, *f, payment);
             }
-            if spec.effects.contains(&MarksPhoneFailed) {
+            if spec.effects.contains(&Alert(AlertEvent::WrongPhone)) {
                 full.contact_point_id = Some(1);
             }
             let v = full
@@ -981,6 +980,6 @@ mod tests {
         assert!(lookup(OutboundNotContacted, Outcome::WrongNumber)
             .unwrap()
             .effects
-            .contains(&MarksPhoneFailed));
+            .contains(&Alert(AlertEvent::WrongPhone)));
     }
 }

@@ -18,6 +18,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::app::{shell, App};
 use crate::domain::error::AppError;
+use crate::domain::listing::ClientListQuery;
 use crate::domain::user::Viewer;
 use crate::server::auth::{self, SessionPolicy, SESSION_COOKIE};
 use crate::server::config::Config;
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router {
             "/api/management-files/{id}",
             axum::routing::get(download_management_file),
         )
+        .route("/api/clients/export", axum::routing::get(export_clients))
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
@@ -149,7 +151,8 @@ fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, behind_proxy: bool) 
 
 /// The compiled bundle and the files of `public/`.
 fn is_asset(path: &str) -> bool {
-    path.starts_with("/pkg/") || path.rsplit('/').next().unwrap_or("").contains('.')
+    path.starts_with("/pkg/")
+        || (!path.starts_with("/api/") && path.rsplit('/').next().unwrap_or("").contains('.'))
 }
 
 /// Page loads (not server functions, assets or the login page itself).
@@ -305,6 +308,46 @@ async fn download_management_file(
     Ok(download(&file_name, &content_type, content))
 }
 
+/// The clients list as CSV, with the query string of the Clientes screen. Written page
+/// by page as it streams, so a whole portfolio never sits in memory; a failure midway
+/// ends the download short rather than passing for a complete file.
+async fn export_clients(
+    State(state): State<AppState>,
+    axum::Extension(viewer): axum::Extension<CurrentViewer>,
+    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    use crate::server::clients::export;
+    let viewer = signed_in(viewer)?;
+    let query = ClientListQuery::from_params(|k| params.get(k).cloned());
+    let today = state.config.today();
+    // The first page is read before answering, so a bad query is a clear error.
+    let (first, next) = export::chunk(&state.db, &viewer, &query, None, today).await?;
+    let mut head = export::header()?;
+    head.extend(first);
+    let rest = futures::stream::unfold(next, move |cursor| {
+        let (db, viewer, query) = (state.db.clone(), viewer.clone(), query.clone());
+        async move {
+            let at = cursor?;
+            match export::chunk(&db, &viewer, &query, Some(at), today).await {
+                Ok((bytes, next)) => Some((Ok::<_, std::io::Error>(bytes), next)),
+                Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+            }
+        }
+    });
+    let body = futures::StreamExt::chain(futures::stream::once(async move { Ok(head) }), rest);
+    let mut res = axum::body::Body::from_stream(body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    let name = format!("attachment; filename=\"clientes-{today}.csv\"");
+    if let Ok(v) = HeaderValue::from_str(&name) {
+        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
 fn download(file_name: &str, content_type: &str, content: Vec<u8>) -> Response {
     let ascii: String = file_name
         .chars()
@@ -438,6 +481,7 @@ mod tests {
         assert!(!is_page(&Method::GET, "/pkg/recaudo.wasm"));
         assert!(!is_page(&Method::GET, "/favicon.svg"));
         assert!(is_asset("/pkg/recaudo.wasm") && is_asset("/plantilla-cartera.csv"));
+        assert!(!is_asset("/api/clients/export.csv"));
         assert!(!is_asset("/clientes/12") && !is_asset("/api/get_client"));
         assert_eq!(
             encode_component("/clientes?q=ana pérez"),

@@ -190,8 +190,11 @@ pub async fn import_csv(
                 &mut tx,
                 *id,
                 merged,
-                merged.advisor_id,
-                team(merged.advisor_id),
+                clients::Rewrite {
+                    advisor_id: merged.advisor_id,
+                    supervisor_id: team(merged.advisor_id),
+                    by: Some(viewer.user_id),
+                },
                 today,
                 now,
             )

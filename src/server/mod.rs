@@ -1,5 +1,6 @@
 //! Server-only code: configuration, database, services and the HTTP application.
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod bench;

@@ -7,8 +7,10 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
+use crate::domain::alerts::ContactProblem;
 use crate::domain::calls::{CallCalendar, CallReason, PromisePolicy};
 use crate::domain::client::PartyRole;
+use crate::domain::contact::ContactKind;
 use crate::domain::conversation::{
     AttachmentInput, Channel, DeliveryStatus, InboundMessage, ReplyInput, VisitState,
 };
@@ -17,7 +19,7 @@ use crate::domain::outcome::{Outcome, OutcomeInput, Situation};
 use crate::domain::user::{Role, Viewer};
 use crate::on_db;
 use crate::server::db::{decode, Db};
-use crate::server::{calls, conversations};
+use crate::server::{alerts, calls, conversations};
 
 const INBOUND_TEXTS: &[&str] = &[
     "Buenos días, ¿me pueden enviar el estado de cuenta?",
@@ -254,6 +256,83 @@ async fn visit(
         ));
     }
     conversations::record_visit(db, client_id, "Paga aquí", &states).await?;
+    Ok(())
+}
+
+/// `recaudo simulate-failure`: a channel's failure event for an address, as the
+/// channel adapters will report it. Returns how many clients were flagged.
+pub async fn simulate_failure(
+    db: &Db,
+    address: &str,
+    problem: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let problem: ContactProblem = problem.parse().map_err(|_| {
+        AppError::invalid(
+            "problem",
+            "Usa email_not_found, whatsapp_unavailable o wrong_phone.",
+        )
+    })?;
+    let kind = match problem {
+        ContactProblem::EmailNotFound => ContactKind::Email,
+        ContactProblem::WhatsAppUnavailable => ContactKind::WhatsApp,
+        ContactProblem::WrongPhone => ContactKind::Phone,
+    };
+    let clients = alerts::contact_failed(db, kind, address, problem, None, now).await?;
+    Ok(clients.len())
+}
+
+/// Gives every advisor flagged clients, through the same services: one that won't pay,
+/// one that can't, one asking to refinance, and one whose e-mail bounced. They are
+/// past the clients `demo_calls` puts in the tray.
+pub async fn demo_alerts(
+    db: &Db,
+    advisors: &[Viewer],
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let calendar = CallCalendar::default();
+    for advisor in advisors.iter().filter(|a| a.role == Role::Advisor) {
+        let ids: Vec<(i64,)> = on_db!(db, p => sqlx::query_as(
+            "SELECT id FROM clients WHERE advisor_id = $1 ORDER BY id LIMIT 4 OFFSET 12")
+            .bind(advisor.user_id).fetch_all(p).await)?;
+        let [(wont,), (cant,), (refinance,), (bounced,)] = ids[..] else {
+            continue;
+        };
+        for (id, situation, result, note) in [
+            (
+                wont,
+                Situation::OutboundContacted,
+                Outcome::WontPay,
+                "Dice que la deuda no es suya.",
+            ),
+            (
+                cant,
+                Situation::OutboundContacted,
+                Outcome::CantPay,
+                "Quedó sin empleo este mes.",
+            ),
+            (
+                refinance,
+                Situation::Inbound,
+                Outcome::Refinancing,
+                "Pide refinanciar a 12 cuotas.",
+            ),
+        ] {
+            let input = OutcomeInput {
+                note: note.into(),
+                ..outcome(situation, result)
+            };
+            calls::register(db, advisor, id, input, today, &calendar, now).await?;
+        }
+        let email: Option<(String,)> = on_db!(db, p => sqlx::query_as(
+            "SELECT value FROM contact_points WHERE client_id = $1 AND kind = 'email' ORDER BY id LIMIT 1")
+            .bind(bounced).fetch_optional(p).await)?;
+        if let Some((email,)) = email {
+            let problem = ContactProblem::EmailNotFound;
+            alerts::contact_failed(db, ContactKind::Email, &email, problem, None, now).await?;
+        }
+    }
     Ok(())
 }
 

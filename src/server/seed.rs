@@ -144,6 +144,7 @@ pub async fn seed(
         .collect();
     crate::server::sandbox::demo_traffic(db, &advisors, now).await?;
     crate::server::sandbox::demo_calls(db, &advisors, today, now).await?;
+    crate::server::sandbox::demo_alerts(db, &advisors, today, now).await?;
     db.refresh_statistics().await?;
     Ok(SeedReport {
         users: ids.len(),

@@ -1,5 +1,6 @@
 //! Components and pages.
 
+pub mod alerts;
 pub mod clients;
 pub mod components;
 pub mod conversations;

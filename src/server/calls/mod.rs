@@ -11,14 +11,16 @@ pub use tray::calls_tray;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+use crate::domain::alerts::Evidence;
 use crate::domain::calls::{
     CallCalendar, CallReason, FlowStop, Gestion, OutcomeEntry, PaymentEntry, Phone, PromiseEntry,
 };
 use crate::domain::client::PartyRole;
 use crate::domain::conversation::{AttachmentInput, AttachmentMeta};
 use crate::domain::error::AppError;
-use crate::domain::outcome::{AlertEvent, Effect, Outcome, OutcomeInput};
+use crate::domain::outcome::{AlertEvent, ContactClass, Effect, Outcome, OutcomeInput};
 use crate::domain::user::Viewer;
+use crate::server::alerts;
 use crate::server::clients;
 use crate::server::conversations::summary;
 use crate::server::db::{decode, Db, Tx};
@@ -175,42 +177,6 @@ async fn store_files(
     Ok(())
 }
 
-async fn alert_event(
-    tx: &mut Tx,
-    client_id: i64,
-    event: &str,
-    contact_point_id: Option<i64>,
-    outcome_id: Option<i64>,
-    user_id: i64,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    exec(
-        tx,
-        "INSERT INTO alert_events (client_id, event, contact_point_id, outcome_id, user_id, at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        |b| {
-            b.i(client_id)
-                .s(event)
-                .opt_i(contact_point_id)
-                .opt_i(outcome_id)
-                .i(user_id)
-                .t(now)
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-fn alert_name(e: AlertEvent) -> &'static str {
-    match e {
-        AlertEvent::WontPay => "wont_pay",
-        AlertEvent::CantPay => "cant_pay",
-        AlertEvent::Restructuring => "restructuring",
-        AlertEvent::Refinancing => "refinancing",
-        AlertEvent::WrongPhone => "wrong_phone",
-    }
-}
-
 /// A promise to pay: it replaces the client's pending one (renegotiated, that one is
 /// cancelled), suspends the main flow until its date and lifts a "won't / can't pay"
 /// stop.
@@ -243,7 +209,12 @@ pub(crate) async fn create_promise(
         |b| b.i(client_id),
     )
     .await?;
-    alert_event(tx, client_id, "promise", None, outcome_id, user_id, now).await?;
+    let source = alerts::Source {
+        user_id: Some(user_id),
+        outcome_id,
+        ..alerts::Source::default()
+    };
+    alerts::record(tx, client_id, Evidence::PromiseMade, source, now).await?;
     Ok(id)
 }
 
@@ -275,16 +246,12 @@ pub(crate) async fn create_payment(
         |b| b.i(client_id),
     )
     .await?;
-    alert_event(
-        tx,
-        client_id,
-        "payment_to_verify",
-        None,
+    let source = alerts::Source {
+        user_id: Some(user_id),
         outcome_id,
-        user_id,
-        now,
-    )
-    .await?;
+        ..alerts::Source::default()
+    };
+    alerts::record(tx, client_id, Evidence::PaymentToVerify, source, now).await?;
     Ok(id)
 }
 
@@ -416,31 +383,26 @@ pub async fn register(
                 )
                 .await?;
             }
-            Effect::MarksPhoneFailed => {
-                let id = input.contact_point_id.ok_or(AppError::Internal)?;
-                exec(
-                    &mut tx,
-                    "UPDATE contact_points SET failed_at = $2 WHERE id = $1",
-                    |b| b.i(id).t(now),
-                )
-                .await?;
-            }
             Effect::Alert(e) => {
                 let point = (e == AlertEvent::WrongPhone)
                     .then_some(input.contact_point_id)
                     .flatten();
-                alert_event(
-                    &mut tx,
-                    client_id,
-                    alert_name(e),
-                    point,
-                    Some(outcome_id),
-                    viewer.user_id,
-                    now,
-                )
-                .await?;
+                if let Some(evidence) = Evidence::from_outcome(e, point) {
+                    let source = alerts::Source {
+                        user_id: Some(viewer.user_id),
+                        outcome_id: Some(outcome_id),
+                        ..alerts::Source::default()
+                    };
+                    alerts::record(&mut tx, client_id, evidence, source, now).await?;
+                }
             }
         }
+    }
+    if matches!(
+        spec.class,
+        ContactClass::RightParty | ContactClass::ThirdParty
+    ) {
+        alerts::reached(&mut tx, client_id, now).await?;
     }
     store_files(
         &mut tx,
@@ -522,16 +484,8 @@ pub async fn declare(
 /// A management file: (id, outcome, payment, name, type, size).
 type FileRow = (i64, Option<i64>, Option<i64>, String, String, i64);
 
-/// A phone: (contact point, role, slot, party name, kind, number, failed at).
-type PhoneRow = (
-    i64,
-    String,
-    i32,
-    String,
-    String,
-    String,
-    Option<DateTime<Utc>>,
-);
+/// A phone: (contact point, role, slot, party name, kind, number, flagged problem).
+type PhoneRow = (i64, String, i32, String, String, String, Option<String>);
 
 /// A promise: (id, outcome, date, amount, currency, state, by, at).
 type PromiseRow = (
@@ -650,14 +604,14 @@ pub async fn gestion(
 ) -> Result<Gestion, AppError> {
     let local = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
     let phones: Vec<PhoneRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT cp.id, p.role, p.ordinal, p.name, cp.kind, cp.value, cp.failed_at
+        "SELECT cp.id, p.role, p.ordinal, p.name, cp.kind, cp.value, cp.failed_problem
          FROM contact_points cp JOIN parties p ON p.id = cp.party_id
          WHERE cp.client_id = $1 AND cp.kind IN ('phone', 'whatsapp')
          ORDER BY CASE p.role WHEN 'client' THEN 0 WHEN 'reference' THEN 1 ELSE 2 END, p.ordinal, cp.id")
         .bind(client_id).fetch_all(p).await)?;
     let mut seen = std::collections::HashSet::new();
     let mut phone_list = Vec::new();
-    for (id, role, ordinal, name, kind, value, failed) in phones {
+    for (id, role, ordinal, name, kind, value, problem) in phones {
         // A number stored as phone and as WhatsApp is dialled once.
         if !seen.insert((role.clone(), ordinal, value.clone())) {
             continue;
@@ -669,7 +623,7 @@ pub async fn gestion(
             party_name: name,
             kind: decode("contact kind", &kind)?,
             value,
-            failed: failed.is_some(),
+            problem: problem.map(|p| decode("contact problem", &p)).transpose()?,
         });
     }
     let files: Vec<FileRow> = on_db!(db, p => sqlx::query_as(

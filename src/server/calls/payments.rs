@@ -7,11 +7,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sqlx::QueryBuilder;
 
-use super::{alert_event, PaymentRow, PAYMENT_COLUMNS};
+use super::{PaymentRow, PAYMENT_COLUMNS};
+use crate::domain::alerts::Evidence;
 use crate::domain::calls::{PromisePolicy, QueuedPayment, ReviewInput};
 use crate::domain::conversation::AttachmentMeta;
 use crate::domain::error::AppError;
 use crate::domain::user::Viewer;
+use crate::server::alerts;
 use crate::server::clients::{self, push_scope, recompute_summaries};
 use crate::server::db::{Db, Tx};
 use crate::server::{audit, calls::promises};
@@ -141,16 +143,11 @@ pub async fn review(
                 .bind(input.payment_id).bind(left).execute(&mut *c).await.map(|r| r.rows_affected()))?;
         }
         recompute_summaries(&mut tx, &[client_id], today).await?;
-        alert_event(
-            &mut tx,
-            client_id,
-            "payment",
-            None,
-            None,
-            viewer.user_id,
-            now,
-        )
-        .await?;
+        let source = alerts::Source {
+            user_id: Some(viewer.user_id),
+            ..alerts::Source::default()
+        };
+        alerts::record(&mut tx, client_id, Evidence::PaymentApproved, source, now).await?;
     }
     on_tx!(&mut tx, c => sqlx::query(
         "UPDATE clients SET flow_stop = NULL WHERE id = $1 AND flow_stop = 'payment_to_verify'

@@ -52,6 +52,7 @@ pub async fn calls_tray(
         segment: (!segment.is_empty()).then(|| segment.to_string()),
         calls_due: Some(today),
         broken_promise: Some(broken),
+        alerts: q.alerts,
         ..Filters::default()
     };
     let in_broken = q.after.is_none() || q.after_broken;

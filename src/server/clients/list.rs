@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::push_scope;
+use crate::domain::alerts::AlertFilter;
 use crate::domain::conversation::Channel;
 use crate::domain::debt::days_overdue;
 use crate::domain::error::AppError;
@@ -19,7 +20,8 @@ use crate::server::db::{Db, Engine};
 /// The columns every list row reads.
 const ROW_COLUMNS: &str = "SELECT c.id, c.display_name, c.document_number, a.name AS advisor_name,
         c.overdue_total_cents, c.currency, c.oldest_unpaid_due_date, c.pending_count,
-        c.last_activity_at, c.last_channel, c.last_subject, c.call_due_date, c.call_reason
+        c.last_activity_at, c.last_channel, c.last_subject, c.call_due_date, c.call_reason,
+        c.alert_key, c.contact_problems
     FROM clients c LEFT JOIN users a ON a.id = c.advisor_id WHERE ";
 
 /// What narrows a list besides the viewer's scope and the search. Every value is bound;
@@ -40,6 +42,7 @@ pub(crate) struct Filters {
     pub calls_due: Option<NaiveDate>,
     /// With `calls_due`: only the broken promises (`true`) or only the others.
     pub broken_promise: Option<bool>,
+    pub alerts: AlertFilter,
 }
 
 fn push_filters<'a, DB: Database>(qb: &mut QueryBuilder<'a, DB>, f: &'a Filters, order: ListOrder)
@@ -80,6 +83,11 @@ where
     if let Some(segment) = &f.segment {
         qb.push(" AND c.segment = ").push_bind(segment.as_str());
     }
+    if !f.alerts.is_empty() {
+        // A test on each row read, in a form no index serves: the alert index is
+        // chosen by the plan (see `page`), not by the planner.
+        push_alert_keys(qb, "(c.alert_key + 0)", &f.alerts);
+    }
     if let Some(day) = f.calls_due {
         // The IS NOT NULL term names the calls tray's partial indexes.
         qb.push(" AND c.call_due_date IS NOT NULL AND c.call_due_date <= ")
@@ -94,6 +102,18 @@ where
             None => {}
         }
     }
+}
+
+fn push_alert_keys<'a, DB: Database>(qb: &mut QueryBuilder<'a, DB>, column: &str, f: &AlertFilter)
+where
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    qb.push(" AND ").push(column).push(" IN (");
+    let mut keys = qb.separated(", ");
+    for k in f.keys() {
+        keys.push_bind(k);
+    }
+    qb.push(")");
 }
 
 /// Words matching at most this many terms are "selective": their clients are read by id.
@@ -244,6 +264,41 @@ async fn candidates_page(
         push_scope(&mut qb, spec.scope);
         push_filters(&mut qb, spec.filters, spec.order);
         push_word_tests(&mut qb, others);
+        push_candidate_order(&mut qb, engine, spec.order, spec.after, limit);
+        qb.build_query_as::<ClientRow>().fetch_all(p).await
+    })?)
+}
+
+/// Whether the alert filter is selective in the scope: at most `limit` clients, counted
+/// on the scope's alert index and capped there.
+async fn alert_selective(db: &Db, spec: Spec<'_>, limit: i64) -> Result<bool, AppError> {
+    let (n,): (i64,) = on_db!(db, p => {
+        let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM clients c WHERE 1 = 1");
+        push_scope(&mut qb, spec.scope);
+        push_alert_keys(&mut qb, "c.alert_key", &spec.filters.alerts);
+        qb.push(" LIMIT ").push_bind(limit.saturating_add(1)).push(") x");
+        qb.build_query_as::<(i64,)>().fetch_one(p).await
+    })?;
+    Ok(n <= limit)
+}
+
+/// One page (plus one row) of the clients a selective alert filter names: read from the
+/// scope's alert index, tested for the other filters and words, then sorted.
+async fn alert_candidates_page(
+    db: &Db,
+    spec: Spec<'_>,
+    words: &[&str],
+    wanted: usize,
+) -> Result<Vec<ClientRow>, AppError> {
+    let limit = wanted as i64;
+    let engine = db.engine();
+    Ok(on_db!(db, p => {
+        let mut qb = QueryBuilder::new(ROW_COLUMNS);
+        qb.push("1 = 1");
+        push_scope(&mut qb, spec.scope);
+        push_alert_keys(&mut qb, "c.alert_key", &spec.filters.alerts);
+        push_filters(&mut qb, spec.filters, spec.order);
+        push_word_tests(&mut qb, words);
         push_candidate_order(&mut qb, engine, spec.order, spec.after, limit);
         qb.build_query_as::<ClientRow>().fetch_all(p).await
     })?)
@@ -422,7 +477,10 @@ pub async fn list_planned(
     candidate_limit: i64,
 ) -> Result<ClientPage, AppError> {
     let scope = viewer.list_scope(q.all_clients);
-    let filters = Filters::default();
+    let filters = Filters {
+        alerts: q.alerts,
+        ..Filters::default()
+    };
     let spec = Spec {
         scope,
         order: q.sort.into(),
@@ -459,12 +517,25 @@ pub(crate) async fn page(
             "La página pedida no corresponde al orden elegido.",
         ));
     }
+    spec.filters
+        .alerts
+        .check()
+        .map_err(|e| AppError::invalid("alerts", e))?;
     let wanted = PAGE_SIZE + 1;
     let filter = search_filter(db, search.as_ref(), candidate_limit).await?;
+    // A selective search wins; otherwise a selective alert filter reads its clients
+    // from the alert index, and a common one is tested on the sort index's walk.
+    let by_alert = !spec.filters.alerts.is_empty()
+        && matches!(filter, Filter::All | Filter::Probe { .. })
+        && alert_selective(db, spec, candidate_limit).await?;
     let mut rows = match &filter {
         Filter::Nothing => Vec::new(),
         Filter::Candidates { rarest, others } => {
             candidates_page(db, spec, rarest, others, wanted).await?
+        }
+        Filter::All if by_alert => alert_candidates_page(db, spec, &[], wanted).await?,
+        Filter::Probe { words } if by_alert => {
+            alert_candidates_page(db, spec, words, wanted).await?
         }
         Filter::All => index_page(db, spec, &[], wanted).await?,
         Filter::Probe { words } => index_page(db, spec, words, wanted).await?,

@@ -1,16 +1,18 @@
 //! Clients: scoped reads, writes that keep the summary columns and search terms in step,
 //! assignment, and the daily roll-forward of summaries whose next due date has passed.
 
+pub mod export;
 mod list;
 mod store;
 
 pub use list::{list, list_planned};
 pub(crate) use list::{page, Filters, Spec, CANDIDATE_LIMIT};
-pub use store::{insert_new, replace_existing, NewClient};
+pub use store::{insert_new, replace_existing, NewClient, Rewrite};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
+use crate::domain::alerts::AlertKey;
 use crate::domain::client::{
     ClientDetail, ClientKind, ContactPoint, Party, PartyRole, ValidClient,
 };
@@ -62,6 +64,7 @@ struct ClientHead {
     unpaid_orders: i64,
     oldest_unpaid_due_date: Option<NaiveDate>,
     next_due_date: Option<NaiveDate>,
+    alert_key: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -81,6 +84,7 @@ struct ContactRow {
     party_id: i64,
     kind: String,
     value: String,
+    failed_problem: Option<String>,
 }
 
 async fn load_detail(
@@ -94,7 +98,7 @@ async fn load_detail(
             "SELECT c.id, c.kind, c.document_number, c.first_name, c.last_name, c.business_name, c.display_name,
                     c.advisor_id, a.name AS advisor_name, s.name AS supervisor_name, c.segment, c.country,
                     c.time_zone, c.currency, c.overdue_total_cents, c.balance_cents, c.unpaid_orders,
-                    c.oldest_unpaid_due_date, c.next_due_date, c.created_at, c.updated_at
+                    c.oldest_unpaid_due_date, c.next_due_date, c.alert_key, c.created_at, c.updated_at
              FROM clients c
              LEFT JOIN users a ON a.id = c.advisor_id
              LEFT JOIN users s ON s.id = c.supervisor_id
@@ -109,7 +113,7 @@ async fn load_detail(
          ORDER BY CASE role WHEN 'client' THEN 0 WHEN 'reference' THEN 1 ELSE 2 END, ordinal")
         .bind(id).fetch_all(p).await)?;
     let contact_rows: Vec<ContactRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT id, party_id, kind, value FROM contact_points WHERE client_id = $1 ORDER BY id")
+        "SELECT id, party_id, kind, value, failed_problem FROM contact_points WHERE client_id = $1 ORDER BY id")
         .bind(id).fetch_all(p).await)?;
     let debts: Vec<Debt> = on_db!(db, p => sqlx::query_as(
         "SELECT id, number, product, issue_date, due_date, amount_cents, paid_cents, currency
@@ -127,6 +131,11 @@ async fn load_detail(
                     kind: ContactKind::try_from(c.kind.clone())
                         .map_err(|e| corrupt("contact kind", e))?,
                     value: c.value.clone(),
+                    problem: c
+                        .failed_problem
+                        .as_deref()
+                        .map(|p| p.parse().map_err(|e| corrupt("contact problem", e)))
+                        .transpose()?,
                 })
             })
             .collect::<Result<Vec<_>, AppError>>()?;
@@ -165,6 +174,7 @@ async fn load_detail(
         summary,
         parties,
         debts,
+        alerts: AlertKey(h.alert_key),
         created_at: h.created_at,
         updated_at: h.updated_at,
     }))
@@ -322,7 +332,12 @@ pub async fn update(
     };
     let (advisor_id, supervisor_id) =
         resolve_assignment(&mut tx, viewer, Some(current_advisor), v.advisor_id).await?;
-    match replace_existing(&mut tx, id, &v, advisor_id, supervisor_id, today, now).await {
+    let rewrite = Rewrite {
+        advisor_id,
+        supervisor_id,
+        by: Some(viewer.user_id),
+    };
+    match replace_existing(&mut tx, id, &v, rewrite, today, now).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => return Err(document_taken()),
         Err(e) => return Err(e.into()),

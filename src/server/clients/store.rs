@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 
+use crate::domain::alerts::{contactability, AlertKey};
 use crate::domain::client::{PartyRole, ValidClient};
 use crate::domain::contact::ContactKind;
 use crate::on_tx;
+use crate::server::alerts;
 use crate::server::db::Tx;
 
 /// Binds per statement stay under SQLite's limit (32766) and PostgreSQL's (65535).
@@ -36,7 +38,8 @@ pub async fn insert_new(
             let mut qb = QueryBuilder::new(
                 "INSERT INTO clients (kind, document_number, first_name, last_name, business_name, display_name,
                     advisor_id, supervisor_id, segment, country, time_zone, currency, overdue_total_cents,
-                    balance_cents, unpaid_orders, oldest_unpaid_due_date, next_due_date, created_at, updated_at) ");
+                    balance_cents, unpaid_orders, oldest_unpaid_due_date, next_due_date, created_at, updated_at,
+                    alert_key) ");
             qb.push_values(chunk, |mut b, item| {
                 let v = item.client;
                 let s = v.summary(today);
@@ -45,7 +48,8 @@ pub async fn insert_new(
                     .push_bind(item.advisor_id).push_bind(item.supervisor_id).push_bind(v.segment.as_str())
                     .push_bind(v.country.as_str()).push_bind(v.time_zone.as_str()).push_bind(v.currency.as_str())
                     .push_bind(s.overdue_total_cents).push_bind(s.balance_cents).push_bind(s.unpaid_orders)
-                    .push_bind(s.oldest_unpaid_due_date).push_bind(s.next_due_date).push_bind(now).push_bind(now);
+                    .push_bind(s.oldest_unpaid_due_date).push_bind(s.next_due_date).push_bind(now).push_bind(now)
+                    .push_bind(new_client_key(v).0);
             });
             qb.push(" RETURNING id, document_number");
             qb.build_query_as::<(i64, String)>().fetch_all(&mut *c).await?
@@ -63,6 +67,13 @@ pub async fn insert_new(
         .collect();
     write_children(tx, &pairs, now).await?;
     Ok(ids)
+}
+
+/// A new client has no alerts and was never reached: "Nuevo", or "No contactable"
+/// without a single contact point.
+fn new_client_key(v: &ValidClient) -> AlertKey {
+    let points = v.parties.iter().map(|p| p.contacts.len()).sum();
+    AlertKey::new(0, contactability(points, 0, false))
 }
 
 /// Parties, contact points, debts and search terms of freshly written (or emptied) clients.
@@ -154,17 +165,29 @@ async fn insert_contacts(
     Ok(())
 }
 
+/// The assignment a rewrite gives the client, and who rewrites it.
+pub struct Rewrite {
+    pub advisor_id: Option<i64>,
+    pub supervisor_id: Option<i64>,
+    pub by: Option<i64>,
+}
+
 /// Rewrites an existing client to exactly `v`. Contact points that stay keep their ids
-/// (later features hang delivery history and alerts on them); parties keep theirs by slot.
+/// (alerts hang on them); a flagged point edited away is recorded as replaced, which
+/// lifts its flag. Parties keep their ids by slot.
 pub async fn replace_existing(
     tx: &mut Tx,
     id: i64,
     v: &ValidClient,
-    advisor_id: Option<i64>,
-    supervisor_id: Option<i64>,
+    rewrite: Rewrite,
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    let Rewrite {
+        advisor_id,
+        supervisor_id,
+        by,
+    } = rewrite;
     let s = v.summary(today);
     on_tx!(tx, c => sqlx::query(
         "UPDATE clients SET kind = $2, document_number = $3, first_name = $4, last_name = $5, business_name = $6,
@@ -223,13 +246,18 @@ pub async fn replace_existing(
                 .map(move |(k, val)| (party_id, *k, val.as_str()))
         })
         .collect();
-    for (cp_id, party_id, kind, value) in &stored {
-        let keep = wanted
-            .iter()
-            .any(|(p, k, val)| p == party_id && k.as_str() == kind && val == value);
-        if !keep {
-            on_tx!(tx, c => sqlx::query("DELETE FROM contact_points WHERE id = $1").bind(cp_id).execute(&mut *c).await.map(|r| r.rows_affected())?);
-        }
+    let removed: Vec<i64> = stored
+        .iter()
+        .filter(|(_, party_id, kind, value)| {
+            !wanted
+                .iter()
+                .any(|(p, k, val)| p == party_id && k.as_str() == kind && val == value)
+        })
+        .map(|(cp_id, ..)| *cp_id)
+        .collect();
+    alerts::replacing(tx, id, &removed, by, now).await?;
+    for cp_id in &removed {
+        on_tx!(tx, c => sqlx::query("DELETE FROM contact_points WHERE id = $1").bind(cp_id).execute(&mut *c).await.map(|r| r.rows_affected())?);
     }
     let added: Vec<(i64, i64, ContactKind, &str)> = wanted
         .iter()
@@ -279,5 +307,6 @@ pub async fn replace_existing(
             qb.build().execute(&mut *c).await.map(|r| r.rows_affected())?
         });
     }
-    Ok(())
+    // The indicator counts the points left.
+    alerts::refresh(tx, id, now).await
 }

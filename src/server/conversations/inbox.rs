@@ -44,6 +44,7 @@ fn filters(q: &InboxQuery, tz: Tz) -> Result<Filters, AppError> {
         segment: (!segment.is_empty()).then(|| segment.to_string()),
         calls_due: None,
         broken_promise: None,
+        alerts: q.alerts,
     })
 }
 

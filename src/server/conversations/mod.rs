@@ -22,7 +22,7 @@ use crate::domain::conversation::{
 use crate::domain::error::AppError;
 use crate::domain::user::Viewer;
 use crate::server::db::{decode, Db, Tx};
-use crate::server::{audit, clients};
+use crate::server::{alerts, audit, clients};
 use crate::{on_db, on_tx};
 
 /// Most messages the conversation screen loads: the newest ones.
@@ -166,6 +166,7 @@ pub async fn ingest(
     }
     for id in &landed {
         summary::refresh(&mut tx, *id).await?;
+        alerts::reached(&mut tx, *id, m.received_at).await?;
     }
     tx.commit().await?;
     Ok(Ingested {
@@ -410,6 +411,9 @@ pub async fn record_status(
         "INSERT INTO message_statuses (message_id, status, detail, at) VALUES ($1, $2, $3, $4)")
         .bind(message_id).bind(status.as_str()).bind(detail).bind(at)
         .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if matches!(status, DeliveryStatus::Delivered | DeliveryStatus::Read) {
+        alerts::delivered(&mut tx, message_id, at).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -572,6 +576,7 @@ pub async fn conversation(
         tabs,
         open_tab,
         live,
+        alert_history: alerts::history(db, client_id, tz).await?,
         gestion,
     })
 }

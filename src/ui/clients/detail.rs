@@ -8,6 +8,7 @@ use crate::domain::contact::ContactKind;
 use crate::domain::error::AppError;
 use crate::domain::geo;
 use crate::domain::money::format_money;
+use crate::ui::alerts::{AlertFlags, PointFlag};
 use crate::ui::clients::AssignControl;
 use crate::ui::components::{fmt_date, fmt_opt_date, id_param, ErrorNotice};
 
@@ -35,7 +36,7 @@ pub fn ClientDetailPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Cargando cliente…"</p> }>
             {move || Suspend::new(async move {
                 match client.await {
-                    Ok(c) => view! { <Detail client=c /> }.into_any(),
+                    Ok(c) => view! { <Detail client=c lifted=Callback::new(move |()| client.refetch()) /> }.into_any(),
                     Err(error) => view! {
                         <Title text="Cliente · Recaudo" />
                         <h1>"Cliente"</h1>
@@ -60,8 +61,9 @@ pub fn ClientDetailPage() -> impl IntoView {
 }
 
 #[component]
-fn Detail(client: ClientDetail) -> impl IntoView {
+fn Detail(client: ClientDetail, lifted: Callback<()>) -> impl IntoView {
     let id = client.id;
+    let flags = client.flags();
     let country =
         geo::country(&client.country).map_or(client.country.clone(), |c| c.name.to_string());
     let s = client.summary;
@@ -71,7 +73,7 @@ fn Detail(client: ClientDetail) -> impl IntoView {
         <div class="page-head">
             <h1>
                 {client.display_name.clone()}
-                <span class="alerts"></span>
+                <AlertFlags client_id=id flags lifted />
             </h1>
             <div class="actions">
                 <a class="button" href=format!("/clientes/{id}/editar")>"Editar"</a>
@@ -95,6 +97,7 @@ fn Detail(client: ClientDetail) -> impl IntoView {
                 <dt>"Zona horaria"</dt><dd>{client.time_zone.clone()}</dd>
                 <dt>"Asesor"</dt><dd>{client.advisor_name.clone().unwrap_or_else(|| "Sin asignar".into())}</dd>
                 <dt>"Supervisor"</dt><dd>{client.supervisor_name.clone().unwrap_or_else(|| "—".into())}</dd>
+                <dt>"Contactabilidad"</dt><dd>{client.alerts.contactability().label()}</dd>
             </dl>
         </section>
         <section class="card">
@@ -153,7 +156,7 @@ fn PartyCard(party: Party) -> impl IntoView {
                         ContactKind::Phone => format!("tel:{}", c.value),
                         ContactKind::WhatsApp => format!("https://wa.me/{}", c.value.trim_start_matches('+')),
                     };
-                    view! { <li><span class="label">{c.kind.label()}</span>" "<a href=href rel="external">{c.value.clone()}</a></li> }
+                    view! { <li><span class="label">{c.kind.label()}</span>" "<a href=href rel="external">{c.value.clone()}</a><PointFlag problem=c.problem /></li> }
                 }).collect_view()}
             </ul>
         </article>

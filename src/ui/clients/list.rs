@@ -6,27 +6,29 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::clients::list_clients;
 use crate::app::use_session;
+use crate::domain::alerts::{
+    choice_bits, AlertFilter, NON_PAYMENT_CHOICES, PAYMENT_PROBLEM_CHOICES,
+};
 use crate::domain::listing::{ClientCursor, ClientListQuery, ClientRow, ClientSort};
 use crate::domain::money::format_money;
 use crate::domain::user::Role;
+use crate::ui::alerts::{AlertFilterFields, AlertFlags};
 use crate::ui::clients::AssignControl;
 use crate::ui::components::{fmt_opt_date, url_encode, ErrorNotice};
 
 fn query_string(q: &ClientListQuery) -> String {
-    let mut parts = Vec::new();
-    if !q.search.trim().is_empty() {
-        parts.push(format!("q={}", url_encode(q.search.trim())));
-    }
-    if q.sort != ClientSort::default() {
-        parts.push(format!("orden={}", q.sort.as_str()));
-    }
-    if q.all_clients {
-        parts.push("todos=1".into());
-    }
-    if parts.is_empty() {
-        "/clientes".into()
-    } else {
-        format!("/clientes?{}", parts.join("&"))
+    let params: Vec<String> = q
+        .params()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={}", url_encode(&v)))
+        .collect();
+    params.join("&")
+}
+
+fn page_path(q: &ClientListQuery) -> String {
+    match query_string(q) {
+        s if s.is_empty() => "/clientes".into(),
+        s => format!("/clientes?{s}"),
     }
 }
 
@@ -35,14 +37,7 @@ pub fn ClientsPage() -> impl IntoView {
     let session = use_session();
     let viewer = session.viewer.clone();
     let query_map = use_query_map();
-    let query = Memo::new(move |_| {
-        query_map.with(|m| ClientListQuery {
-            search: m.get("q").unwrap_or_default(),
-            sort: ClientSort::parse(&m.get("orden").unwrap_or_default()),
-            all_clients: m.get("todos").as_deref() == Some("1"),
-            after: None,
-        })
-    });
+    let query = Memo::new(move |_| query_map.with(|m| ClientListQuery::from_params(|k| m.get(k))));
     let first = Resource::new(move || query.get(), list_clients);
     let more = RwSignal::new(Vec::<ClientRow>::new());
     let more_next = RwSignal::new(None::<Option<ClientCursor>>);
@@ -76,7 +71,7 @@ pub fn ClientsPage() -> impl IntoView {
     });
 
     let navigate = use_navigate();
-    let go = move |q: ClientListQuery| navigate(&query_string(&q), Default::default());
+    let go = move |q: ClientListQuery| navigate(&page_path(&q), Default::default());
     let search_input = RwSignal::new(String::new());
     Effect::new(move |_| search_input.set(query.get().search));
     let may_reassign = viewer.may_reassign();
@@ -101,12 +96,32 @@ pub fn ClientsPage() -> impl IntoView {
             })
         }
     };
-    let on_scope = move |ev: leptos::ev::Event| {
-        go(ClientListQuery {
-            all_clients: event_target_value(&ev) == "todos",
-            ..query.get_untracked()
-        })
+    let on_scope = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            go(ClientListQuery {
+                all_clients: event_target_value(&ev) == "todos",
+                ..query.get_untracked()
+            })
+        }
     };
+    let change = move |apply: fn(&mut AlertFilter, String)| {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            let mut q = query.get_untracked();
+            apply(&mut q.alerts, event_target_value(&ev));
+            go(q);
+        }
+    };
+    let on_non_payment = change(|f, v| f.non_payment = choice_bits(&NON_PAYMENT_CHOICES, &v));
+    let on_payment_problem =
+        change(|f, v| f.payment_problem = choice_bits(&PAYMENT_PROBLEM_CHOICES, &v));
+    let on_contactability = change(|f, v| f.contactability = v.parse().ok());
+    let export_href = move || match query_string(&query.get()) {
+        s if s.is_empty() => "/api/clients/export".to_string(),
+        s => format!("/api/clients/export?{s}"),
+    };
+    let lifted = Callback::new(move |()| first.refetch());
 
     view! {
         <Title text="Clientes · Recaudo" />
@@ -117,6 +132,7 @@ pub fn ClientsPage() -> impl IntoView {
                 <Show when=move || is_admin>
                     <a class="button secondary" href="/clientes/importar">"Importar cartera"</a>
                 </Show>
+                <a class="button secondary" href=export_href rel="external" download="">"Exportar CSV"</a>
             </div>
         </div>
         <form class="toolbar" role="search" on:submit=on_search>
@@ -135,6 +151,8 @@ pub fn ClientsPage() -> impl IntoView {
                     }).collect_view()}
                 </select>
             </div>
+            <AlertFilterFields id_prefix="clients" filter=Signal::derive(move || query.get().alerts)
+                on_non_payment on_payment_problem on_contactability />
             <Transition fallback=|| ()>
                 {move || {
                 let on_scope = on_scope.clone();
@@ -186,6 +204,8 @@ pub fn ClientsPage() -> impl IntoView {
                                     <tr>
                                         <Show when=move || may_reassign><th scope="col"><span class="visually-hidden">"Seleccionar"</span></th></Show>
                                         <th scope="col">"Cliente"</th>
+                                        <th scope="col">"Alerta"</th>
+                                        <th scope="col">"Contactabilidad"</th>
                                         <th scope="col">"Documento"</th>
                                         <th scope="col">"Asesor"</th>
                                         <th scope="col" class="num">"Deuda vencida"</th>
@@ -194,8 +214,8 @@ pub fn ClientsPage() -> impl IntoView {
                                     </tr>
                                 </thead>
                                 <tbody>
-                                    {first_rows.into_iter().map(|row| view! { <Row row selected may_reassign /> }).collect_view()}
-                                    {move || more.get().into_iter().map(|row| view! { <Row row selected may_reassign /> }).collect_view()}
+                                    {first_rows.into_iter().map(|row| view! { <Row row selected may_reassign lifted /> }).collect_view()}
+                                    {move || more.get().into_iter().map(|row| view! { <Row row selected may_reassign lifted /> }).collect_view()}
                                 </tbody>
                             </table>
                             <Show when=move || empty>
@@ -220,9 +240,16 @@ pub fn ClientsPage() -> impl IntoView {
 }
 
 #[component]
-fn Row(row: ClientRow, selected: RwSignal<BTreeSet<i64>>, may_reassign: bool) -> impl IntoView {
+fn Row(
+    row: ClientRow,
+    selected: RwSignal<BTreeSet<i64>>,
+    may_reassign: bool,
+    lifted: Callback<()>,
+) -> impl IntoView {
     let id = row.id;
     let name = row.display_name.clone();
+    let flags = row.flags();
+    let contactability = row.alerts().contactability().label();
     view! {
         <tr>
             <Show when=move || may_reassign>
@@ -237,8 +264,9 @@ fn Row(row: ClientRow, selected: RwSignal<BTreeSet<i64>>, may_reassign: bool) ->
             </Show>
             <td class="name">
                 <a href=format!("/clientes/{id}")>{row.display_name.clone()}</a>
-                <span class="alerts"></span>
             </td>
+            <td><AlertFlags client_id=id flags lifted /></td>
+            <td>{contactability}</td>
             <td>{row.document_number}</td>
             <td>{row.advisor_name.unwrap_or_else(|| "Sin asignar".into())}</td>
             <td class="num">{format_money(row.overdue_total_cents, &row.currency)}</td>

@@ -2,6 +2,7 @@
 //! one-key shortcuts), the callback calendar, registered outcomes in the timeline, and
 //! the debt panel's promise and payment forms.
 
+use crate::ui::alerts::PointFlag;
 use chrono::{Datelike, Duration, NaiveDate};
 use leptos::prelude::*;
 
@@ -39,15 +40,12 @@ pub fn Phones(phones: Vec<Phone>, on_dial: Callback<i64>) -> impl IntoView {
             </Show>
             <ul>
                 {phones.into_iter().map(|p| {
-                    let failed = p.failed;
                     let id = p.contact_point_id;
                     view! {
-                        <li class:failed=failed>
+                        <li class:failed=p.problem.is_some()>
                             <a href=p.tel_href() rel="external" on:click=move |_| on_dial.run(id)>{format!("Llamar a {}", p.value)}</a>
+                            <PointFlag problem=p.problem />
                             <span class="small">{format!(" · {} ({})", p.party_name, p.kind.label())}</span>
-                            <Show when=move || failed>
-                                <span class="tag failed">"Equivocado / Suspendido"</span>
-                            </Show>
                         </li>
                     }
                 }).collect_view()}

@@ -16,11 +16,15 @@ use crate::api::calls::calls_tray;
 use crate::api::clients::list_assignees;
 use crate::api::conversations::{dismiss, inbox};
 use crate::app::use_session;
+use crate::domain::alerts::{
+    choice_bits, AlertFilter, NON_PAYMENT_CHOICES, PAYMENT_PROBLEM_CHOICES,
+};
 use crate::domain::calls::CallReason;
 use crate::domain::conversation::{Channel, DismissTarget};
 use crate::domain::listing::{ClientCursor, ClientRow, ClientSort, InboxQuery, ListOrder};
 use crate::domain::money::format_money;
 use crate::domain::user::Role;
+use crate::ui::alerts::{AlertFilterFields, AlertIcons};
 use crate::ui::components::{fmt_date, fmt_datetime, url_encode, ErrorNotice};
 
 /// Bumped whenever a conversation changes, so the tray and its counter reload.
@@ -55,6 +59,7 @@ fn parse_query(m: &ParamsMap) -> InboxQuery {
         channel: m.get("canal").and_then(|c| c.parse().ok()),
         advisor_id: m.get("asesor").and_then(|a| a.parse().ok()),
         segment: m.get("segmento").unwrap_or_default(),
+        alerts: AlertFilter::from_params(|k| m.get(k)),
         from: date("desde"),
         to: date("hasta"),
         all_clients: m.get("todos").as_deref() == Some("1"),
@@ -94,6 +99,12 @@ pub fn query_string(q: &InboxQuery) -> String {
     if q.all_clients {
         parts.push("todos=1".into());
     }
+    parts.extend(
+        q.alerts
+            .params()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}")),
+    );
     parts.join("&")
 }
 
@@ -399,6 +410,11 @@ fn InboxList(tray: Tray) -> impl IntoView {
     let on_sort = change(|q, v| q.sort = ListOrder::parse(&v));
     let on_channel = change(|q, v| q.channel = v.parse().ok());
     let on_advisor = change(|q, v| q.advisor_id = v.parse().ok());
+    let on_non_payment =
+        change(|q, v| q.alerts.non_payment = choice_bits(&NON_PAYMENT_CHOICES, &v));
+    let on_payment_problem =
+        change(|q, v| q.alerts.payment_problem = choice_bits(&PAYMENT_PROBLEM_CHOICES, &v));
+    let on_contactability = change(|q, v| q.alerts.contactability = v.parse().ok());
     let on_from = change(|q, v| q.from = NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok());
     let on_to = change(|q, v| q.to = NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok());
     let shows_advisors = viewer.role != Role::Advisor;
@@ -495,6 +511,8 @@ fn InboxList(tray: Tray) -> impl IntoView {
                 <input id="inbox-segment" type="text" prop:value=move || segment_input.get()
                     on:input=move |ev| segment_input.set(event_target_value(&ev)) />
             </div>
+            <AlertFilterFields id_prefix="inbox" filter=Signal::derive(move || query.get().alerts)
+                on_non_payment on_payment_problem on_contactability />
             <Show when=move || !calls>
             <div class="field">
                 <label for="inbox-from">"Desde"</label>
@@ -616,7 +634,7 @@ where
                     <span class="visually-hidden">{channel.map(Channel::label).unwrap_or("Sin mensajes")}</span>
                 </span>
                 <span class="row-main">
-                    <span class="row-name">{row.display_name.clone()}<span class="alerts"></span></span>
+                    <span class="row-name">{row.display_name.clone()}<AlertIcons flags=row.flags() /></span>
                     <Show when=move || broken>
                         <span class="tag broken">"Compromiso incumplido"</span>
                     </Show>

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::gestion::{standalone_lines, DeclareForm, GestionForm, MoneyItem, OutcomeItem, Phones};
 use super::{InboxVersion, TrayContext};
 use crate::api::conversations::{dismiss, get_conversation, reply};
+use crate::domain::alerts::AlertHistoryEntry;
 use crate::domain::calls::{Gestion, PaymentStatus, PromiseState};
 use crate::domain::client::{ClientDetail, PartyRole};
 use crate::domain::conversation::{
@@ -13,6 +14,7 @@ use crate::domain::conversation::{
 };
 use crate::domain::error::AppError;
 use crate::domain::money::format_money;
+use crate::ui::alerts::{AlertFlags, PointFlag};
 use crate::ui::components::{fmt_date, fmt_datetime, fmt_opt_date, id_param, ErrorNotice};
 
 #[component]
@@ -148,14 +150,17 @@ fn ConversationView(
     };
     let pending_in = StoredValue::new(pending_in);
     let name = c.client.display_name.clone();
+    let flags = c.client.flags();
+    let history = c.alert_history.clone();
     view! {
         <article class="conversation">
             <header class="conversation-head">
                 <h2>
                     <button type="button" class="link title" aria-expanded=move || details_open.get().to_string()
                         aria-controls="client-details" on:click=move |_| details_open.update(|o| *o = !*o)>
-                        {name.clone()}<span class="alerts"></span>
+                        {name.clone()}
                     </button>
+                    <AlertFlags client_id flags lifted=changed />
                 </h2>
                 <a class="small" href=format!("/clientes/{client_id}")>"Ficha del cliente"</a>
             </header>
@@ -226,6 +231,7 @@ fn ConversationView(
                 <div class="side-panel">
                     <Phones phones=gestion.with_value(|g| g.phones.clone()) on_dial=dial />
                     <DebtPanel client=client.get_value() gestion=gestion.get_value() changed />
+                    <AlertHistory history />
                 </div>
             </div>
             <button type="button" class="gestion-button" title="Gestión" aria-label="Registrar gestión"
@@ -250,17 +256,45 @@ fn ClientInfo(client: ClientDetail) -> impl IntoView {
                 <dt>"Asesor"</dt><dd>{client.advisor_name.clone().unwrap_or_else(|| "Sin asignar".into())}</dd>
                 <dt>"Segmento"</dt><dd>{if client.segment.is_empty() { "—".to_string() } else { client.segment.clone() }}</dd>
                 <dt>"País"</dt><dd>{client.country.clone()}</dd>
+                <dt>"Contactabilidad"</dt><dd>{client.alerts.contactability().label()}</dd>
             </dl>
             <ul class="parties">
                 {client.parties.iter().map(|p| view! {
                     <li>
                         <strong>{p.title()}": "</strong>{p.name.clone()}
-                        {p.contacts.iter().map(|c| view! { <span class="contact">{format!(" · {}: {}", c.kind.label(), c.value)}</span> }).collect_view()}
+                        {p.contacts.iter().map(|c| view! {
+                            <span class="contact">{format!(" · {}: {}", c.kind.label(), c.value)}<PointFlag problem=c.problem /></span>
+                        }).collect_view()}
                     </li>
                 }).collect_view()}
             </ul>
         </section>
     }
+}
+
+/// What raised and lifted the client's alerts, newest first, folded away.
+#[component]
+fn AlertHistory(history: Vec<AlertHistoryEntry>) -> impl IntoView {
+    (!history.is_empty()).then(|| {
+        view! {
+            <details class="alert-history card">
+                <summary>"Historial de alertas"</summary>
+                <ol>
+                    {history.into_iter().map(|h| {
+                        let who = h.by.unwrap_or_else(|| "Sistema".into());
+                        let verb = if h.raised { "Activada" } else { "Quitada" };
+                        view! {
+                            <li>
+                                <strong>{format!("{verb}: {}", h.flag)}</strong>
+                                <span class="small">{format!(" · {} · {who} · {}", h.cause, fmt_datetime(h.at))}</span>
+                                {(!h.reason.is_empty()).then(|| view! { <p class="small">{format!("Motivo: {}", h.reason)}</p> })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ol>
+            </details>
+        }
+    })
 }
 
 /// What a conversation tab shows, oldest first.
