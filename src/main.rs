@@ -28,9 +28,10 @@ enum Command {
     },
     /// Siembra una base nueva y mide: «clients» (página de clientes y búsqueda, por
     /// defecto), «inbox» (bandeja Recibidos, contador y vista de conversación) o
-    /// «calls» (bandeja Llamadas, contador, registro de gestión y revisión de compromisos).
+    /// «calls» (bandeja Llamadas, contador, registro de gestión y revisión de compromisos)
+    /// o «alerts» (Clientes y Recibidos con cada filtro de alertas).
     Bench {
-        #[arg(value_parser = ["clients", "inbox", "calls"], default_value = "clients")]
+        #[arg(value_parser = ["clients", "inbox", "calls", "alerts"], default_value = "clients")]
         kind: String,
         #[arg(long, default_value_t = 100_000)]
         clients: usize,
@@ -146,6 +147,7 @@ async fn run(command: Command) -> Result<(), String> {
                     kind: match kind.as_str() {
                         "inbox" => bench::BenchKind::Inbox,
                         "calls" => bench::BenchKind::Calls,
+                        "alerts" => bench::BenchKind::Alerts,
                         _ => bench::BenchKind::Clients,
                     },
                     clients,

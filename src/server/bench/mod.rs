@@ -1,8 +1,10 @@
 //! `recaudo bench`: seeds a fresh database and measures, through the same services the
 //! server functions call, the clients page and search (`clients`), the inbox, its
 //! counter and the conversation screen (`inbox`), or the Llamadas tray, its counter,
-//! registering an outcome and the promise job (`calls`).
+//! registering an outcome and the promise job (`calls`), or the lists under the alert
+//! filters (`alerts`).
 
+mod alerts;
 mod calls;
 mod inbox;
 
@@ -24,6 +26,7 @@ pub enum BenchKind {
     Clients,
     Inbox,
     Calls,
+    Alerts,
 }
 
 pub struct BenchArgs {
@@ -196,6 +199,7 @@ pub async fn run(args: BenchArgs, config: &Config) -> Result<(), String> {
         BenchKind::Clients => measure(&db, &args, config).await,
         BenchKind::Inbox => inbox::measure(&db, &args, config).await,
         BenchKind::Calls => calls::measure(&db, &args, config).await,
+        BenchKind::Alerts => alerts::measure(&db, &args, config).await,
     };
     scratch.remove(db).await;
     result
