@@ -75,7 +75,9 @@ UPDATE clients SET
             WHEN reached_at IS NOT NULL THEN 1
             ELSE 0 END);
 
--- The alert filters, per scope. The keys a filter names are read as index ranges.
-CREATE INDEX clients_adv_alert ON clients(advisor_id, alert_key);
-CREATE INDEX clients_sup_alert ON clients(supervisor_id, alert_key);
-CREATE INDEX clients_alert ON clients(alert_key);
+-- The alert filters, per scope. The keys a filter names are read as index ranges;
+-- with the sort keys and the id in the index, a page of the Clientes list is ordered
+-- from the index alone and only its own rows are read.
+CREATE INDEX clients_adv_alert ON clients(advisor_id, alert_key, oldest_unpaid_due_date, overdue_total_cents, id);
+CREATE INDEX clients_sup_alert ON clients(supervisor_id, alert_key, oldest_unpaid_due_date, overdue_total_cents, id);
+CREATE INDEX clients_alert ON clients(alert_key, oldest_unpaid_due_date, overdue_total_cents, id);

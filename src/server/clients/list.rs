@@ -292,6 +292,18 @@ async fn alert_candidates_page(
 ) -> Result<Vec<ClientRow>, AppError> {
     let limit = wanted as i64;
     let engine = db.engine();
+    if words.is_empty() && alerts_only(spec.filters) && spec.order != ListOrder::Recent {
+        // The alert indexes carry the sort keys: the page's ids come from the index
+        // alone, and only their rows are read (not every candidate's).
+        let ids: Vec<(i64,)> = on_db!(db, p => {
+            let mut qb = QueryBuilder::new("SELECT c.id FROM clients c WHERE 1 = 1");
+            push_scope(&mut qb, spec.scope);
+            push_alert_keys(&mut qb, "c.alert_key", &spec.filters.alerts);
+            push_candidate_order(&mut qb, engine, spec.order, spec.after, limit);
+            qb.build_query_as::<(i64,)>().fetch_all(p).await
+        })?;
+        return rows_by_id(db, ids.into_iter().map(|(id,)| id).collect()).await;
+    }
     Ok(on_db!(db, p => {
         let mut qb = QueryBuilder::new(ROW_COLUMNS);
         qb.push("1 = 1");
@@ -302,6 +314,50 @@ async fn alert_candidates_page(
         push_candidate_order(&mut qb, engine, spec.order, spec.after, limit);
         qb.build_query_as::<ClientRow>().fetch_all(p).await
     })?)
+}
+
+/// Whether nothing but the alerts narrows the list (the Clientes screen).
+fn alerts_only(f: &Filters) -> bool {
+    let Filters {
+        conversations,
+        pending_only,
+        channel,
+        from,
+        to,
+        advisor_id,
+        segment,
+        calls_due,
+        broken_promise,
+        alerts: _,
+    } = f;
+    !conversations
+        && !pending_only
+        && channel.is_none()
+        && from.is_none()
+        && to.is_none()
+        && advisor_id.is_none()
+        && segment.is_none()
+        && calls_due.is_none()
+        && broken_promise.is_none()
+}
+
+/// The rows of these clients, in the order given.
+async fn rows_by_id(db: &Db, ids: Vec<i64>) -> Result<Vec<ClientRow>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: Vec<ClientRow> = on_db!(db, p => {
+        let mut qb = QueryBuilder::new(ROW_COLUMNS);
+        qb.push("c.id IN (");
+        let mut list = qb.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        qb.build_query_as::<ClientRow>().fetch_all(p).await
+    })?;
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    Ok(rows)
 }
 
 fn push_word_tests<'a, DB: Database>(qb: &mut QueryBuilder<'a, DB>, words: &[&'a str])
