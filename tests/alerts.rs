@@ -13,7 +13,7 @@ use recaudo::domain::alerts::{
     AlertFilter, AlertKind, ContactProblem, Contactability, LiftInput, NON_PAYMENT_CHOICES,
     PAYMENT_PROBLEM_CHOICES,
 };
-use recaudo::domain::calls::CallCalendar;
+use recaudo::domain::calls::{CallCalendar, CallReason};
 use recaudo::domain::client::{ClientDetail, PartyRole};
 use recaudo::domain::contact::ContactKind;
 use recaudo::domain::conversation::{Channel, DeliveryStatus, InboundMessage, ReplyInput};
@@ -75,6 +75,11 @@ async fn register(db: &Db, v: &Viewer, client_id: i64, input: OutcomeInput) {
     .unwrap();
 }
 
+/// Registers an outcome that asks for nothing but the note.
+async fn say(db: &Db, v: &Viewer, client_id: i64, situation: Situation, outcome: Outcome) {
+    register(db, v, client_id, oc(situation, outcome)).await
+}
+
 async fn detail(db: &Db, v: &Viewer, id: i64) -> ClientDetail {
     clients::get(db, v, id, today(), now()).await.unwrap()
 }
@@ -125,18 +130,13 @@ async fn outcomes_raise_payment_alerts_and_money_lifts_them(db: Db) {
     assert!(kinds(&fresh).is_empty());
     assert_eq!(fresh.alerts.contactability(), Contactability::New);
 
-    register(
+    say(&db, &va, id, Situation::OutboundContacted, Outcome::WontPay).await;
+    say(
         &db,
         &va,
         id,
-        oc(Situation::OutboundContacted, Outcome::WontPay),
-    )
-    .await;
-    register(
-        &db,
-        &va,
-        id,
-        oc(Situation::OutboundContacted, Outcome::Restructuring),
+        Situation::OutboundContacted,
+        Outcome::Restructuring,
     )
     .await;
     let d = detail(&db, &va, id).await;
@@ -157,13 +157,7 @@ async fn outcomes_raise_payment_alerts_and_money_lifts_them(db: Db) {
     );
 
     // "No puede pagar", then a payment to verify lifts it.
-    register(
-        &db,
-        &va,
-        id,
-        oc(Situation::OutboundContacted, Outcome::CantPay),
-    )
-    .await;
+    say(&db, &va, id, Situation::OutboundContacted, Outcome::CantPay).await;
     assert!(kinds(&detail(&db, &va, id).await).contains(&AlertKind::CantPay));
     let paid = OutcomeInput {
         date: today().to_string(),
@@ -385,29 +379,17 @@ async fn filters_list_exactly_the_flagged_clients_in_each_scope(db: Db) {
     for (n, id) in ids.iter().enumerate() {
         let v = if owner[id] == t.a.id { &va } else { &vb };
         if n % 4 == 0 {
-            register(
-                &db,
-                v,
-                *id,
-                oc(Situation::OutboundContacted, Outcome::WontPay),
-            )
-            .await;
+            say(&db, v, *id, Situation::OutboundContacted, Outcome::WontPay).await;
             e.wont.insert(*id);
             e.reached.insert(*id);
         }
         if n % 7 == 0 {
-            register(
-                &db,
-                v,
-                *id,
-                oc(Situation::OutboundContacted, Outcome::CantPay),
-            )
-            .await;
+            say(&db, v, *id, Situation::OutboundContacted, Outcome::CantPay).await;
             e.cant.insert(*id);
             e.reached.insert(*id);
         }
         if n % 5 == 0 {
-            register(&db, v, *id, oc(Situation::Inbound, Outcome::Refinancing)).await;
+            say(&db, v, *id, Situation::Inbound, Outcome::Refinancing).await;
             e.refinancing.insert(*id);
             e.reached.insert(*id);
         }
@@ -542,6 +524,50 @@ async fn filters_list_exactly_the_flagged_clients_in_each_scope(db: Db) {
         .iter()
         .all(|r| r.flags()[0].hover == "No quiere pagar"));
 
+    // Llamadas: calls due for every other client, a few from broken promises (listed
+    // first), filtered and paged across both parts of the tray.
+    let mut called = BTreeSet::new();
+    let mut tx = db.begin().await.unwrap();
+    for (n, id) in ids.iter().enumerate().filter(|(n, _)| n % 2 == 0) {
+        let reason = if n % 8 == 0 {
+            CallReason::BrokenPromise
+        } else {
+            CallReason::Flow
+        };
+        calls::schedule(&mut tx, *id, today(), reason, None, now())
+            .await
+            .unwrap();
+        called.insert(*id);
+    }
+    tx.commit().await.unwrap();
+    let mut q = InboxQuery {
+        alerts: AlertFilter {
+            non_payment: NON_PAYMENT_CHOICES[0].bits,
+            ..AlertFilter::default()
+        },
+        ..InboxQuery::default()
+    };
+    let mut got = Vec::new();
+    loop {
+        let page = calls::calls_tray(&db, &t.admin, &q, today()).await.unwrap();
+        got.extend(page.rows.iter().map(|r| r.id));
+        match page.next {
+            Some(c) => {
+                q.after = Some(c);
+                q.after_broken = page.next_broken;
+            }
+            None => break,
+        }
+    }
+    let want: BTreeSet<i64> = e
+        .wont
+        .union(&e.cant)
+        .filter(|id| called.contains(id))
+        .copied()
+        .collect();
+    assert_eq!(got.len(), want.len(), "nothing repeated");
+    assert_eq!(got.iter().copied().collect::<BTreeSet<i64>>(), want);
+
     // A filter no screen builds is refused.
     let forged = ClientListQuery {
         alerts: AlertFilter {
@@ -562,13 +588,7 @@ async fn lifting_by_hand_needs_sight_of_the_client_and_a_reason(db: Db) {
     let _theirs = debtor(&db, &t, "5002", &t.b).await;
     let va = viewer(&db, &t.a).await;
     let vb = viewer(&db, &t.b).await;
-    register(
-        &db,
-        &va,
-        id,
-        oc(Situation::OutboundContacted, Outcome::WontPay),
-    )
-    .await;
+    say(&db, &va, id, Situation::OutboundContacted, Outcome::WontPay).await;
     let email = email_of(&detail(&db, &va, id).await);
     alerts::contact_failed(
         &db,
@@ -689,11 +709,12 @@ async fn the_migration_backfill_agrees_with_the_services(db: Db) {
     let [won, problems, _new, inbound, _, phone_only, _] = va_clients[..] else {
         unreachable!()
     };
-    register(
+    say(
         &db,
         &va,
         won,
-        oc(Situation::OutboundContacted, Outcome::WontPay),
+        Situation::OutboundContacted,
+        Outcome::WontPay,
     )
     .await;
     let promise = OutcomeInput {
@@ -702,18 +723,20 @@ async fn the_migration_backfill_agrees_with_the_services(db: Db) {
         ..oc(Situation::OutboundContacted, Outcome::PromiseOrToVerify)
     };
     register(&db, &va, won, promise).await;
-    register(
+    say(
         &db,
         &va,
         won,
-        oc(Situation::OutboundContacted, Outcome::CantPay),
+        Situation::OutboundContacted,
+        Outcome::CantPay,
     )
     .await;
-    register(
+    say(
         &db,
         &va,
         problems,
-        oc(Situation::Inbound, Outcome::Restructuring),
+        Situation::Inbound,
+        Outcome::Restructuring,
     )
     .await;
     for id in [problems, phone_only] {

@@ -5,11 +5,14 @@
 //! The spread is written straight into the summary column the services keep (the
 //! timed reads are what matters here), from the keys `domain::alerts` defines.
 
+use chrono::NaiveDate;
+
 use super::{demo_scopes, print_figures, sample, seed_clients, BenchArgs, Figure};
 use crate::domain::alerts::{
     AlertFilter, AlertKey, AlertKind, Contactability, NON_PAYMENT_CHOICES, PAYMENT_PROBLEM_CHOICES,
 };
 use crate::domain::listing::{ClientCursor, ClientListQuery, ClientSort, InboxQuery};
+use crate::domain::user::Viewer;
 use crate::on_db;
 use crate::server::config::Config;
 use crate::server::db::Db;
@@ -90,6 +93,23 @@ fn filters() -> Vec<(&'static str, AlertFilter)> {
     out
 }
 
+/// p50/p95 of one clients-list read.
+async fn time_list(
+    db: &Db,
+    viewer: &Viewer,
+    q: &ClientListQuery,
+    today: NaiveDate,
+    iterations: usize,
+) -> Result<(f64, f64), String> {
+    sample(iterations, |_| async move {
+        clients::list(db, viewer, q, today)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })
+    .await
+}
+
 pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), String> {
     let engine = db.engine();
     let err = |e: crate::domain::error::AppError| e.to_string();
@@ -109,16 +129,8 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
                     alerts: filter,
                     ..ClientListQuery::default()
                 };
-                let (p50_ms, p95_ms) = sample(args.iterations, |_| {
-                    let q = first.clone();
-                    async move {
-                        clients::list(db, viewer, &q, today)
-                            .await
-                            .map(drop)
-                            .map_err(err)
-                    }
-                })
-                .await?;
+                let (p50_ms, p95_ms) =
+                    time_list(db, viewer, &first, today, args.iterations).await?;
                 figures.push(Figure {
                     name: format!("alerts.clients.first.{scope}.{name}.{}", sort.as_str()),
                     p50_ms,
@@ -153,16 +165,7 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
                 after: cursor,
                 ..base
             };
-            let (p50_ms, p95_ms) = sample(args.iterations, |_| {
-                let q = deep.clone();
-                async move {
-                    clients::list(db, viewer, &q, today)
-                        .await
-                        .map(drop)
-                        .map_err(err)
-                }
-            })
-            .await?;
+            let (p50_ms, p95_ms) = time_list(db, viewer, &deep, today, args.iterations).await?;
             figures.push(Figure {
                 name: format!("alerts.clients.deep{reached}.{scope}.{name}"),
                 p50_ms,
