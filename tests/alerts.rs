@@ -80,6 +80,20 @@ async fn say(db: &Db, v: &Viewer, client_id: i64, situation: Situation, outcome:
     register(db, v, client_id, oc(situation, outcome)).await
 }
 
+/// An e-mail bounce for this address.
+async fn bounce(db: &Db, email: &str) {
+    alerts::contact_failed(
+        db,
+        ContactKind::Email,
+        email,
+        ContactProblem::EmailNotFound,
+        None,
+        now(),
+    )
+    .await
+    .unwrap();
+}
+
 async fn detail(db: &Db, v: &Viewer, id: i64) -> ClientDetail {
     clients::get(db, v, id, today(), now()).await.unwrap()
 }
@@ -394,17 +408,7 @@ async fn filters_list_exactly_the_flagged_clients_in_each_scope(db: Db) {
             e.reached.insert(*id);
         }
         if n % 6 == 0 {
-            let email = email_of(&detail(&db, v, *id).await);
-            alerts::contact_failed(
-                &db,
-                ContactKind::Email,
-                &email,
-                ContactProblem::EmailNotFound,
-                None,
-                now(),
-            )
-            .await
-            .unwrap();
+            bounce(&db, &email_of(&detail(&db, v, *id).await)).await;
             e.bounced.insert(*id);
         }
     }
@@ -589,17 +593,7 @@ async fn lifting_by_hand_needs_sight_of_the_client_and_a_reason(db: Db) {
     let va = viewer(&db, &t.a).await;
     let vb = viewer(&db, &t.b).await;
     say(&db, &va, id, Situation::OutboundContacted, Outcome::WontPay).await;
-    let email = email_of(&detail(&db, &va, id).await);
-    alerts::contact_failed(
-        &db,
-        ContactKind::Email,
-        &email,
-        ContactProblem::EmailNotFound,
-        None,
-        now(),
-    )
-    .await
-    .unwrap();
+    bounce(&db, &email_of(&detail(&db, &va, id).await)).await;
     let lift = |kind, reason: &str| LiftInput {
         client_id: id,
         kind,

@@ -7,6 +7,7 @@
 
 use chrono::NaiveDate;
 
+use super::inbox::time_inbox;
 use super::{demo_scopes, print_figures, sample, seed_clients, BenchArgs, Figure};
 use crate::domain::alerts::{
     AlertFilter, AlertKey, AlertKind, Contactability, NON_PAYMENT_CHOICES, PAYMENT_PROBLEM_CHOICES,
@@ -14,9 +15,9 @@ use crate::domain::alerts::{
 use crate::domain::listing::{ClientCursor, ClientListQuery, ClientSort, InboxQuery};
 use crate::domain::user::Viewer;
 use crate::on_db;
+use crate::server::clients;
 use crate::server::config::Config;
 use crate::server::db::Db;
-use crate::server::{clients, conversations};
 
 /// Who carries what: (modulus, remainder) on the client id, so that the shares are
 /// fixed and spread over every advisor. About 3 % won't pay, 2 % can't, 1 % each
@@ -115,7 +116,6 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
     let err = |e: crate::domain::error::AppError| e.to_string();
     db.migrate().await.map_err(|e| e.to_string())?;
     let today = config.today();
-    let tz = config.time_zone;
     seed_clients(db, args.clients, today).await?;
     spread(db).await?;
 
@@ -181,16 +181,7 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
                 alerts: filter,
                 ..InboxQuery::default()
             };
-            let (p50_ms, p95_ms) = sample(args.iterations, |_| {
-                let q = q.clone();
-                async move {
-                    conversations::inbox(db, viewer, &q, today, tz)
-                        .await
-                        .map(drop)
-                        .map_err(err)
-                }
-            })
-            .await?;
+            let (p50_ms, p95_ms) = time_inbox(db, viewer, &q, args.iterations, config).await?;
             figures.push(Figure {
                 name: format!("alerts.inbox.first.{scope}.{name}"),
                 p50_ms,

@@ -205,7 +205,7 @@ async fn load_messages(db: &Db, total: usize, now: DateTime<Utc>) -> Result<usiz
 }
 
 /// p50/p95 of one inbox page read `iterations` times.
-async fn time_inbox(
+pub(super) async fn time_inbox(
     db: &Db,
     viewer: &Viewer,
     q: &InboxQuery,
