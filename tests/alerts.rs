@@ -287,16 +287,10 @@ async fn channel_failures_flag_points_until_replaced_or_delivered(db: Db) {
 
     // A message delivered to the phone shows it works: the flag goes and the client
     // was reached.
-    let reply = ReplyInput {
-        client_id: id,
-        party_role: PartyRole::Client,
-        party_ordinal: 1,
-        channel: Channel::Sms,
-        subject: String::new(),
-        body: "Hola".into(),
-        attachments: Vec::new(),
-    };
-    let message = conversations::reply(&db, &va, reply, now()).await.unwrap();
+    let reply = ReplyInput::text(id, PartyRole::Client, Channel::Sms, "", "Hola");
+    let message = conversations::reply(&db, &va, reply, &sending(), now())
+        .await
+        .unwrap();
     conversations::record_status(&db, message, DeliveryStatus::Delivered, "", now())
         .await
         .unwrap();

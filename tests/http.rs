@@ -4,15 +4,9 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
 use common::*;
-use leptos::config::LeptosOptions;
 use recaudo::domain::error::AppError;
-use recaudo::server::config::Config;
 use recaudo::server::db::Db;
-use recaudo::server::http::{router, AppState};
 use recaudo::server::seed;
 use reqwest::header::{ACCEPT, LOCATION, ORIGIN};
 use reqwest::StatusCode;
@@ -24,24 +18,8 @@ struct App {
 }
 
 async fn start(db: Db) -> App {
-    let state = AppState {
-        leptos_options: LeptosOptions::builder().output_name("recaudo").build(),
-        db: db.clone(),
-        config: Arc::new(Config::defaults()),
-        notifier: Default::default(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
     App {
-        base: format!("http://{addr}"),
+        base: serve(db.clone()).await,
         db,
     }
 }

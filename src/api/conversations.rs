@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use crate::domain::client::PartyRole;
+use crate::domain::compose::ComposerContext;
 use crate::domain::conversation::{Conversation, DismissTarget, ReplyInput, UnregisteredMessage};
 use crate::domain::error::AppError;
 use crate::domain::listing::{InboxPage, InboxQuery};
@@ -42,10 +43,33 @@ pub async fn reply(input: ReplyInput) -> Result<i64, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
     let client_id = input.client_id;
-    let id =
-        crate::server::conversations::reply(&state.db, &viewer, input, chrono::Utc::now()).await?;
+    let sending = state.config.sending();
+    let id = crate::server::conversations::reply(
+        &state.db,
+        &viewer,
+        input,
+        &sending,
+        chrono::Utc::now(),
+    )
+    .await?;
+    state.outbox_wake.notify_one();
     state.notifier.publish(&state.db, &[client_id]).await;
     Ok(id)
+}
+
+/// What the composer offers for each party of a conversation.
+#[server(input = Json, endpoint = "get_composer")]
+pub async fn get_composer(client_id: i64) -> Result<ComposerContext, AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    crate::server::conversations::compose::context(
+        &state.db,
+        &viewer,
+        client_id,
+        &state.config.sending(),
+        chrono::Utc::now(),
+    )
+    .await
 }
 
 /// "Omitir": returns how many pending messages it handled.

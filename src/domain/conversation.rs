@@ -81,6 +81,21 @@ text_enum! {
     }
 }
 
+impl DeliveryStatus {
+    /// Whether a message in this status may move to `next`. Statuses only go forward:
+    /// a late or repeated callback (delivered after read, a second delivered) changes
+    /// nothing, and a failure counts only before the message was delivered.
+    pub fn follows(self, next: DeliveryStatus) -> bool {
+        use DeliveryStatus::*;
+        match (self, next) {
+            (Failed, _) => false,
+            (Queued | Sent, Failed) => true,
+            (_, Failed) => false,
+            (from, to) => (to as u8) > (from as u8),
+        }
+    }
+}
+
 text_enum! {
     /// How a pending inbound stopped being pending.
     pub enum Handling {
@@ -332,9 +347,44 @@ pub struct ReplyInput {
     pub subject: String,
     pub body: String,
     pub attachments: Vec<AttachmentInput>,
+    /// E-mail copies: addresses as typed or picked from the related parties.
+    #[serde(default)]
+    pub cc: Vec<String>,
+    #[serde(default)]
+    pub bcc: Vec<String>,
+    /// Sent from this template: its subject and text, with this recipient's values,
+    /// replace `subject` and `body`.
+    #[serde(default)]
+    pub template_id: Option<i64>,
+    /// Files of the client's records sent along, besides the uploaded ones.
+    #[serde(default)]
+    pub documents: Vec<crate::domain::compose::DocumentRef>,
 }
 
 impl ReplyInput {
+    /// A message with only a text (and a subject for e-mails).
+    pub fn text(
+        client_id: i64,
+        party_role: PartyRole,
+        channel: Channel,
+        subject: &str,
+        body: &str,
+    ) -> Self {
+        ReplyInput {
+            client_id,
+            party_role,
+            party_ordinal: 1,
+            channel,
+            subject: subject.into(),
+            body: body.into(),
+            attachments: Vec::new(),
+            cc: Vec::new(),
+            bcc: Vec::new(),
+            template_id: None,
+            documents: Vec::new(),
+        }
+    }
+
     /// The rules that hold whatever the channel; the channel's own (addresses, the
     /// WhatsApp window, SMS length) are checked where the message is written.
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
@@ -344,8 +394,15 @@ impl ReplyInput {
         {
             errors.push(FieldError::new("party", "Destinatario desconocido."));
         }
-        if self.body.trim().is_empty() {
+        let templated = self.template_id.is_some();
+        if self.body.trim().is_empty() && !templated {
             errors.push(FieldError::new("body", "Escribe el mensaje."));
+        }
+        if templated && self.channel == Channel::Note {
+            errors.push(FieldError::new(
+                "template",
+                "Las notas internas no usan plantillas.",
+            ));
         }
         check_text(
             &mut errors,
@@ -361,10 +418,12 @@ impl ReplyInput {
             MAX_SUBJECT_CHARS,
             "El asunto",
         );
-        if self.channel == Channel::Email && self.subject.trim().is_empty() {
+        if self.channel == Channel::Email && self.subject.trim().is_empty() && !templated {
             errors.push(FieldError::new("subject", "El correo necesita un asunto."));
         }
-        if self.channel == Channel::Note && !self.attachments.is_empty() {
+        if self.channel == Channel::Note
+            && !(self.attachments.is_empty() && self.documents.is_empty())
+        {
             errors.push(FieldError::new(
                 "attachments",
                 "Las notas internas no llevan adjuntos.",
@@ -508,6 +567,29 @@ pub struct UnregisteredMessage {
 mod tests {
     use super::*;
 
+    #[test]
+    fn statuses_only_go_forward() {
+        use DeliveryStatus::*;
+        let allowed: Vec<(DeliveryStatus, DeliveryStatus)> = DeliveryStatus::ALL
+            .iter()
+            .flat_map(|a| DeliveryStatus::ALL.iter().map(move |b| (*a, *b)))
+            .filter(|(a, b)| a.follows(*b))
+            .collect();
+        assert_eq!(
+            allowed,
+            [
+                (Queued, Sent),
+                (Queued, Delivered),
+                (Queued, Read),
+                (Queued, Failed),
+                (Sent, Delivered),
+                (Sent, Read),
+                (Sent, Failed),
+                (Delivered, Read),
+            ]
+        );
+    }
+
     fn inbound(channel: Channel, from: &str, body: &str) -> InboundMessage {
         InboundMessage {
             provider_message_id: Some("wamid.1".into()),
@@ -621,15 +703,7 @@ mod tests {
 
     #[test]
     fn replies_need_a_body_and_e_mails_a_subject() {
-        let reply = ReplyInput {
-            client_id: 1,
-            party_role: PartyRole::Client,
-            party_ordinal: 1,
-            channel: Channel::Email,
-            subject: String::new(),
-            body: "Le escribimos".into(),
-            attachments: Vec::new(),
-        };
+        let reply = ReplyInput::text(1, PartyRole::Client, Channel::Email, "", "Le escribimos");
         assert_eq!(fields(&reply.validate().unwrap_err()), ["subject"]);
         let sms = ReplyInput {
             channel: Channel::Sms,
@@ -650,6 +724,15 @@ mod tests {
             ..reply
         };
         assert!(guarantor.validate().is_ok());
+        let templated = ReplyInput {
+            template_id: Some(3),
+            body: String::new(),
+            ..ReplyInput::text(1, PartyRole::Client, Channel::Email, "", "")
+        };
+        assert!(
+            templated.validate().is_ok(),
+            "the template brings text and subject"
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@ mod text_enum;
 
 pub mod alerts;
 pub mod calls;
+pub mod channels;
 pub mod client;
+pub mod compose;
 pub mod contact;
 pub mod conversation;
 pub mod debt;
@@ -16,4 +18,5 @@ pub mod listing;
 pub mod money;
 pub mod outcome;
 pub mod search;
+pub mod templates;
 pub mod user;

@@ -30,6 +30,10 @@ pub struct Config {
     pub call_calendar: CallCalendar,
     /// When a promise counts as kept.
     pub promise_policy: PromisePolicy,
+    /// Longest SMS, in parts of 160 (or 70) characters.
+    pub sms_max_segments: usize,
+    /// How long a "Paga aquí" link opens the payment portal.
+    pub portal_link_days: i64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +52,8 @@ struct FileConfig {
     holidays: Option<Vec<String>>,
     promise_grace_days: Option<u32>,
     promise_kept_threshold_pct: Option<u32>,
+    sms_max_segments: Option<usize>,
+    portal_link_days: Option<i64>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/recaudo.db";
@@ -182,7 +188,25 @@ impl Config {
                 .filter(|s| !s.is_empty()),
             call_calendar,
             promise_policy,
+            sms_max_segments: pick(
+                &env,
+                &["RECAUDO_SMS_MAX_SEGMENTS"],
+                file.sms_max_segments,
+                3,
+            )?,
+            portal_link_days: pick(
+                &env,
+                &["RECAUDO_PORTAL_LINK_DAYS"],
+                file.portal_link_days,
+                30,
+            )?,
         };
+        if !(1..=10).contains(&config.sms_max_segments) {
+            return Err("sms_max_segments: entre 1 y 10".into());
+        }
+        if !(1..=365).contains(&config.portal_link_days) {
+            return Err("portal_link_days: entre 1 y 365".into());
+        }
         if config.refresh_interval_secs < 10 {
             return Err("refresh_interval_secs: mínimo 10 segundos".into());
         }
@@ -190,6 +214,35 @@ impl Config {
             return Err("las duraciones de sesión deben ser positivas".into());
         }
         Ok(config)
+    }
+
+    /// The origin this server is reached at from outside: the public one, else the
+    /// address it listens on (all interfaces stand for this machine).
+    pub fn origin(&self) -> String {
+        self.public_origin
+            .clone()
+            .unwrap_or_else(|| self.local_origin())
+    }
+
+    /// This server as reached from the same machine.
+    pub fn local_origin(&self) -> String {
+        let mut addr = self.bind_address;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}")
+    }
+
+    /// What sending a message needs to know.
+    pub fn sending(&self) -> crate::server::conversations::compose::Sending {
+        crate::server::conversations::compose::Sending {
+            origin: self.origin(),
+            sms_max_segments: self.sms_max_segments,
+            demo: self.demo,
+            today: self.today(),
+            tz: self.time_zone,
+            portal_link_days: self.portal_link_days,
+        }
     }
 
     /// Today in the organisation's time zone.

@@ -34,6 +34,8 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub notifier: crate::server::conversations::notify::Notifier,
+    /// Wakes this process's outbox dispatcher when a message is queued.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -81,6 +83,14 @@ pub fn router(state: AppState) -> Router {
             axum::routing::get(download_management_file),
         )
         .route("/api/clients/export", axum::routing::get(export_clients))
+        .route(
+            "/api/webhooks/sandbox",
+            axum::routing::post(sandbox_webhook),
+        )
+        .route(
+            "/api/webhooks/relay/{channel}",
+            axum::routing::post(relay_webhook),
+        )
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
@@ -282,6 +292,61 @@ async fn conversation_events(
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response())
+}
+
+/// A provider's callback: checked against `key` before anything is read, applied, and
+/// acknowledged only once stored.
+async fn webhook(state: &AppState, key: &[u8], headers: &HeaderMap, body: &[u8]) -> Response {
+    use crate::server::channels::webhooks;
+    let signature = headers
+        .get(webhooks::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if !webhooks::verify(key, body, signature) {
+        return (StatusCode::UNAUTHORIZED, "Firma inválida.").into_response();
+    }
+    let callback: webhooks::Callback = match serde_json::from_slice(body) {
+        Ok(c) => c,
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, format!("Cuerpo inválido: {e}")).into_response()
+        }
+    };
+    match webhooks::apply(&state.db, callback, Utc::now()).await {
+        Ok(changed) => {
+            state.notifier.publish(&state.db, &changed).await;
+            StatusCode::OK.into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn sandbox_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    match crate::server::channels::secret(&state.db, crate::server::channels::SANDBOX_KEY).await {
+        Ok(key) => webhook(&state, &key, &headers, &body).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Callbacks of a channel's relay provider, signed with that channel's webhook secret.
+async fn relay_webhook(
+    State(state): State<AppState>,
+    axum::extract::Path(channel): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let settings = match crate::server::channels::load_all(&state.db).await {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let key = settings
+        .iter()
+        .find(|s| s.channel.as_str() == channel)
+        .map(|s| s.webhook_secret.clone().into_bytes())
+        .unwrap_or_default();
+    webhook(&state, &key, &headers, &body).await
 }
 
 /// An attachment, always as a download: never rendered by the browser as a page.

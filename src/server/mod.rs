@@ -5,14 +5,17 @@ pub mod audit;
 pub mod auth;
 pub mod bench;
 pub mod calls;
+pub mod channels;
 pub mod clients;
 pub mod config;
 pub mod conversations;
 pub mod db;
 pub mod http;
 pub mod import;
+pub mod portal;
 pub mod sandbox;
 pub mod seed;
+pub mod templates;
 pub mod users;
 
 use std::net::SocketAddr;
@@ -83,6 +86,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         db: db.clone(),
         config: Arc::new(config.clone()),
         notifier: conversations::notify::Notifier::default(),
+        outbox_wake: Arc::default(),
     };
     state
         .notifier
@@ -90,6 +94,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("No se pudo escuchar las notificaciones de PostgreSQL: {e}"))?;
     tokio::spawn(maintenance(state.clone()));
+    tokio::spawn(dispatcher(&state).await?.run());
 
     let listener = tokio::net::TcpListener::bind(config.bind_address)
         .await
@@ -106,6 +111,26 @@ pub async fn serve(config: Config) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     db.close().await;
     Ok(())
+}
+
+/// This process's outbox dispatcher, its sandbox posting callbacks back to this server.
+async fn dispatcher(state: &AppState) -> Result<channels::outbox::Dispatcher, String> {
+    use channels::outbox::{Dispatcher, Policy};
+    use channels::providers::{Providers, Sandbox};
+    let key = channels::secret(&state.db, channels::SANDBOX_KEY)
+        .await
+        .map_err(|e| format!("No se pudo leer la clave del sandbox: {e}"))?;
+    let sandbox = Sandbox {
+        callback_url: format!("{}/api/webhooks/sandbox", state.config.local_origin()),
+        key,
+        delay: (1.5, 2.5),
+    };
+    let policy = Policy::default();
+    let providers = Providers::new(policy.request_timeout, state.config.demo, sandbox);
+    let mut d = Dispatcher::new(state.db.clone(), policy, providers);
+    d.notifier = Some(state.notifier.clone());
+    d.wake = state.outbox_wake.clone();
+    Ok(d)
 }
 
 /// Hourly: roll summaries forward past due dates, settle promises whose deadline passed

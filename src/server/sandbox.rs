@@ -18,6 +18,7 @@ use crate::domain::error::AppError;
 use crate::domain::outcome::{Outcome, OutcomeInput, Situation};
 use crate::domain::user::{Role, Viewer};
 use crate::on_db;
+use crate::server::conversations::compose::Sending;
 use crate::server::db::{decode, Db};
 use crate::server::{alerts, calls, conversations};
 
@@ -108,21 +109,26 @@ async fn conversation(
 ) -> Result<(), AppError> {
     let start = now - Duration::hours(rng.gen_range(30..24 * 12));
     let out = |body: &str| ReplyInput {
-        client_id: r.client_id,
-        party_role: r.role,
         party_ordinal: r.ordinal,
-        channel,
-        subject: if channel == Channel::Email {
-            "Estado de su cuenta".into()
-        } else {
-            String::new()
-        },
-        body: body.to_string(),
-        attachments: Vec::new(),
+        ..ReplyInput::text(
+            r.client_id,
+            r.role,
+            channel,
+            if channel == Channel::Email {
+                "Estado de su cuenta"
+            } else {
+                ""
+            },
+            body,
+        )
     };
+    let sending = demo_sending(now);
     let sendable = channel != Channel::Call;
-    if sendable {
-        let id = conversations::reply(db, advisor, out(OUTBOUND_TEXTS[0]), start).await?;
+    // On WhatsApp a business may open a conversation only with an approved template,
+    // so there the exchange starts with the debtor.
+    let opens = sendable && !matches!(channel, Channel::WhatsApp | Channel::WhatsAppBusiness);
+    if opens {
+        let id = conversations::reply(db, advisor, out(OUTBOUND_TEXTS[0]), &sending, start).await?;
         for (i, status) in [
             DeliveryStatus::Sent,
             DeliveryStatus::Delivered,
@@ -148,7 +154,8 @@ async fn conversation(
     )
     .await?;
     if sendable {
-        let id = conversations::reply(db, advisor, out(OUTBOUND_TEXTS[1]), answered_at).await?;
+        let id = conversations::reply(db, advisor, out(OUTBOUND_TEXTS[1]), &sending, answered_at)
+            .await?;
         conversations::record_status(db, id, DeliveryStatus::Sent, "", answered_at).await?;
     }
     if pending {
@@ -156,6 +163,18 @@ async fn conversation(
         conversations::ingest(db, inbound(channel, &r.value, text, at, rng), now).await?;
     }
     Ok(())
+}
+
+/// How the demo's history is written: through the sandbox, its texts carrying no links.
+fn demo_sending(now: DateTime<Utc>) -> Sending {
+    Sending {
+        origin: String::new(),
+        sms_max_segments: 10,
+        demo: true,
+        today: now.date_naive(),
+        tz: chrono_tz::UTC,
+        portal_link_days: 30,
+    }
 }
 
 /// Gives every advisor pending conversations on every inbound channel and in every tab

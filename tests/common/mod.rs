@@ -129,6 +129,44 @@ pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()
 }
 
+/// The whole HTTP application on a loopback port; returns its base address.
+pub async fn serve(db: Db) -> String {
+    use recaudo::server::http::{router, AppState};
+    let state = AppState {
+        leptos_options: leptos::config::LeptosOptions::builder()
+            .output_name("recaudo")
+            .build(),
+        db,
+        config: std::sync::Arc::new(recaudo::server::config::Config::defaults()),
+        notifier: Default::default(),
+        outbox_wake: Default::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    format!("http://{addr}")
+}
+
+/// Sending as in demo mode: every channel goes through the sandbox.
+#[allow(dead_code)]
+pub fn sending() -> recaudo::server::conversations::compose::Sending {
+    recaudo::server::conversations::compose::Sending {
+        origin: "http://127.0.0.1:3000".into(),
+        sms_max_segments: 3,
+        demo: true,
+        today: today(),
+        tz: chrono_tz::America::Bogota,
+        portal_link_days: 30,
+    }
+}
+
 pub const PASSWORD: &str = "clave-de-prueba";
 
 pub async fn user(db: &Db, email: &str, role: Role, supervisor: Option<&User>) -> User {

@@ -1,6 +1,7 @@
 //! Conversations: taking in inbound messages from every channel, replies and notes,
 //! "Omitir", the "No registrados" tray, the inbox and the conversation screen.
 
+pub mod compose;
 mod inbox;
 pub mod notify;
 pub mod summary;
@@ -21,6 +22,7 @@ use crate::domain::conversation::{
 };
 use crate::domain::error::AppError;
 use crate::domain::user::Viewer;
+use crate::server::channels::outbox;
 use crate::server::db::{decode, Db, Tx};
 use crate::server::{alerts, audit, clients};
 use crate::{on_db, on_tx};
@@ -62,6 +64,9 @@ struct NewMessage<'a> {
     occurred_at: DateTime<Utc>,
     status: Option<DeliveryStatus>,
     pending: bool,
+    cc: &'a str,
+    bcc: &'a str,
+    template_id: Option<i64>,
 }
 
 /// Inserts one message with its attachments; `None` when the provider id is already
@@ -78,13 +83,15 @@ async fn insert_message(
     };
     let id: Option<(i64,)> = on_tx!(tx, c => sqlx::query_as(
         "INSERT INTO messages (client_id, party_role, party_ordinal, direction, channel, address, sender_name,
-            subject, body, origin, author_id, provider_message_id, occurred_at, created_at, status, pending)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            subject, body, origin, author_id, provider_message_id, occurred_at, created_at, status, pending,
+            cc, bcc, template_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
          ON CONFLICT DO NOTHING RETURNING id")
         .bind(client_id).bind(role).bind(ordinal).bind(m.direction.as_str()).bind(m.channel.as_str())
         .bind(m.address).bind(m.sender_name).bind(m.subject).bind(m.body).bind(m.origin.map(Origin::as_str))
         .bind(m.author_id).bind(m.provider_message_id).bind(m.occurred_at).bind(now)
         .bind(m.status.map(DeliveryStatus::as_str)).bind(m.pending)
+        .bind(m.cc).bind(m.bcc).bind(m.template_id)
         .fetch_optional(&mut *c).await)?;
     let Some((id,)) = id else { return Ok(None) };
     if let Some(status) = m.status {
@@ -147,6 +154,9 @@ pub async fn ingest(
         occurred_at: m.received_at,
         status: None,
         pending: false,
+        cc: "",
+        bcc: "",
+        template_id: None,
     };
     let mut landed = BTreeSet::new();
     let unregistered = parties.is_empty();
@@ -177,58 +187,15 @@ pub async fn ingest(
     })
 }
 
-/// The address a reply on `channel` goes to: the party's first contact point of that
-/// kind. Notes go nowhere.
-async fn reply_address(tx: &mut Tx, input: &ReplyInput) -> Result<(String, String), AppError> {
-    let party: Option<(i64, String)> = on_tx!(tx, c => sqlx::query_as(
-        "SELECT id, name FROM parties WHERE client_id = $1 AND role = $2 AND ordinal = $3")
-        .bind(input.client_id).bind(input.party_role.as_str()).bind(input.party_ordinal)
-        .fetch_optional(&mut *c).await)?;
-    let Some((party_id, name)) = party else {
-        if input.channel == Channel::Note {
-            return Ok((String::new(), String::new()));
-        }
-        return Err(AppError::invalid(
-            "party",
-            "El cliente no tiene registrada esa referencia o garante.",
-        ));
-    };
-    let Some(kind) = input.channel.contact_kind() else {
-        return Ok((String::new(), name));
-    };
-    let [k1, k2] = match kind {
-        ContactKind::WhatsApp => ["whatsapp", "phone"],
-        ContactKind::Phone => ["phone", "whatsapp"],
-        ContactKind::Email => ["email", "email"],
-    };
-    let address: Option<(String,)> = on_tx!(tx, c => sqlx::query_as(
-        "SELECT value FROM contact_points WHERE party_id = $1 AND kind IN ($2, $3)
-         ORDER BY CASE WHEN kind = $2 THEN 0 ELSE 1 END, id LIMIT 1")
-        .bind(party_id).bind(k1).bind(k2).fetch_optional(&mut *c).await)?;
-    match address {
-        Some((a,)) => Ok((a, name)),
-        None => Err(AppError::invalid(
-            "channel",
-            format!(
-                "{name} no tiene {} registrado para {}.",
-                if kind == ContactKind::Email {
-                    "correo"
-                } else {
-                    "número"
-                },
-                input.channel.label()
-            ),
-        )),
-    }
-}
-
-/// Writes a manual outbound message (queued for its channel) or an internal note in a
-/// conversation tab. An outbound message answers every pending inbound of that tab's
-/// party; a note answers nothing. Returns the message id.
+/// Writes a manual outbound message or an internal note in a conversation tab. The
+/// message and its outbox row are written together, and it answers every pending
+/// inbound of that tab's party at that moment; a note answers nothing. Returns the
+/// message id.
 pub async fn reply(
     db: &Db,
     viewer: &Viewer,
     input: ReplyInput,
+    sending: &compose::Sending,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
     input.validate().map_err(AppError::Invalid)?;
@@ -238,10 +205,22 @@ pub async fn reply(
             "Las llamadas se registran con su gestión, no como mensaje.",
         ));
     }
-    clients::ensure_visible(db, viewer, input.client_id, now).await?;
-    let mut tx = db.begin().await?;
-    let (address, _) = reply_address(&mut tx, &input).await?;
     let note = input.channel == Channel::Note;
+    let prepared = if note {
+        clients::ensure_visible(db, viewer, input.client_id, now).await?;
+        compose::Prepared {
+            address: String::new(),
+            subject: String::new(),
+            body: input.body.clone(),
+            cc: String::new(),
+            bcc: String::new(),
+            attachments: Vec::new(),
+            template_id: None,
+        }
+    } else {
+        compose::prepare(db, viewer, &input, sending, now).await?
+    };
+    let mut tx = db.begin().await?;
     let new = NewMessage {
         client: Some((input.client_id, input.party_role, input.party_ordinal)),
         direction: if note {
@@ -250,21 +229,25 @@ pub async fn reply(
             Direction::Outbound
         },
         channel: input.channel,
-        address: &address,
+        address: &prepared.address,
         sender_name: &viewer.name,
-        subject: input.subject.trim(),
-        body: &input.body,
+        subject: &prepared.subject,
+        body: &prepared.body,
         origin: (!note).then_some(Origin::Manual),
         author_id: Some(viewer.user_id),
         provider_message_id: None,
         occurred_at: now,
         status: (!note).then_some(DeliveryStatus::Queued),
         pending: false,
+        cc: &prepared.cc,
+        bcc: &prepared.bcc,
+        template_id: prepared.template_id,
     };
-    let id = insert_message(&mut tx, &new, &input.attachments, now)
+    let id = insert_message(&mut tx, &new, &prepared.attachments, now)
         .await?
         .ok_or(AppError::Internal)?;
     if !note {
+        outbox::enqueue(&mut tx, id, now).await?;
         on_tx!(&mut tx, c => sqlx::query(
             "UPDATE messages SET pending = FALSE, handling = $1, handled_at = $2, handled_by = $3
              WHERE client_id = $4 AND party_role = $5 AND party_ordinal = $6 AND pending")
@@ -392,7 +375,50 @@ pub async fn link(
     Ok(client_id)
 }
 
-/// Appends a delivery status to an outbound message's history and makes it current.
+/// Moves an outbound message to `status` if that is forward of where it is
+/// (`DeliveryStatus::follows`), with the history row; a status reported twice, or late,
+/// changes nothing. Once a provider reports on a message its outbox row is done.
+/// Returns the message's client when the status moved.
+pub(crate) async fn advance_status(
+    tx: &mut Tx,
+    message_id: i64,
+    status: DeliveryStatus,
+    detail: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<i64>, AppError> {
+    let from: Vec<String> = DeliveryStatus::ALL
+        .iter()
+        .filter(|s| s.follows(status))
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    if from.is_empty() {
+        return Ok(None);
+    }
+    // The IN list holds only the enum's own names, never outside text.
+    let sql = format!(
+        "UPDATE messages SET status = $2 WHERE id = $1 AND direction = 'outbound'
+         AND status IN ({}) RETURNING client_id",
+        from.join(", ")
+    );
+    let moved: Option<(Option<i64>,)> = on_tx!(tx, c => sqlx::query_as(&sql)
+        .bind(message_id).bind(status.as_str()).fetch_optional(&mut *c).await)?;
+    let Some((client_id,)) = moved else {
+        return Ok(None);
+    };
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO message_statuses (message_id, status, detail, at) VALUES ($1, $2, $3, $4)")
+        .bind(message_id).bind(status.as_str()).bind(detail).bind(at)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE outbox SET state = 'sent', worker = NULL, updated_at = $2 WHERE message_id = $1 AND state = 'pending'")
+        .bind(message_id).bind(at).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if matches!(status, DeliveryStatus::Delivered | DeliveryStatus::Read) {
+        alerts::delivered(tx, message_id, at).await?;
+    }
+    Ok(client_id)
+}
+
+/// Records a delivery status of an outbound message (see `advance_status`).
 pub async fn record_status(
     db: &Db,
     message_id: i64,
@@ -401,21 +427,53 @@ pub async fn record_status(
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
-    let n = on_tx!(&mut tx, c => sqlx::query(
-        "UPDATE messages SET status = $2 WHERE id = $1 AND direction = 'outbound'")
-        .bind(message_id).bind(status.as_str()).execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    if n == 0 {
+    let exists: Option<(i64,)> = on_tx!(&mut tx, c => sqlx::query_as(
+        "SELECT id FROM messages WHERE id = $1 AND direction = 'outbound'")
+        .bind(message_id).fetch_optional(&mut *c).await)?;
+    if exists.is_none() {
         return Err(AppError::NotFound);
     }
-    on_tx!(&mut tx, c => sqlx::query(
-        "INSERT INTO message_statuses (message_id, status, detail, at) VALUES ($1, $2, $3, $4)")
-        .bind(message_id).bind(status.as_str()).bind(detail).bind(at)
-        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    if matches!(status, DeliveryStatus::Delivered | DeliveryStatus::Read) {
-        alerts::delivered(&mut tx, message_id, at).await?;
-    }
+    advance_status(&mut tx, message_id, status, detail, at).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The outbound message a provider's status callback is about, once applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedStatus {
+    pub message_id: i64,
+    pub client_id: i64,
+    pub channel: Channel,
+    pub address: String,
+}
+
+/// Applies a provider's status callback to the message with its id. `None` when no
+/// outbound message has that id or the status moves nothing.
+pub async fn provider_status(
+    db: &Db,
+    provider_id: &str,
+    status: DeliveryStatus,
+    detail: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<AppliedStatus>, AppError> {
+    let mut tx = db.begin().await?;
+    let row: Option<(i64, String, String)> = on_tx!(&mut tx, c => sqlx::query_as(
+        "SELECT id, channel, address FROM messages WHERE provider_message_id = $1 AND direction = 'outbound'
+         LIMIT 1")
+        .bind(provider_id).fetch_optional(&mut *c).await)?;
+    let Some((message_id, channel, address)) = row else {
+        return Ok(None);
+    };
+    let Some(client_id) = advance_status(&mut tx, message_id, status, detail, at).await? else {
+        return Ok(None);
+    };
+    tx.commit().await?;
+    Ok(Some(AppliedStatus {
+        message_id,
+        client_id,
+        channel: decode("channel", &channel)?,
+        address,
+    }))
 }
 
 /// Records a visit to the payment portal with the states it went through.

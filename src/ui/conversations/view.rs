@@ -530,15 +530,7 @@ fn MessageItem(m: Message, client: ClientDetail) -> impl IntoView {
 fn NoteForm(client_id: i64, role: PartyRole, changed: Callback<()>) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let save = Action::new(move |body: &String| {
-        let input = ReplyInput {
-            client_id,
-            party_role: role,
-            party_ordinal: 1,
-            channel: Channel::Note,
-            subject: String::new(),
-            body: body.clone(),
-            attachments: Vec::new(),
-        };
+        let input = ReplyInput::text(client_id, role, Channel::Note, "", body);
         async move { reply(input).await }
     });
     Effect::new(move |_| {

@@ -1,0 +1,121 @@
+//! Links to the payment portal ("Web de cobros"): `/pago/{client}-{expiry}-{signature}`,
+//! signed with a key only the server holds, so a link opens one client's page until
+//! it expires and any change to it is refused.
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::domain::error::AppError;
+use crate::server::channels::secret;
+use crate::server::channels::webhooks::unhex;
+use crate::server::db::Db;
+
+const KEY_NAME: &str = "portal_links";
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("El enlace no es válido. Pide a tu asesor uno nuevo.")]
+    Invalid,
+    #[error("El enlace venció. Pide a tu asesor uno nuevo.")]
+    Expired,
+}
+
+fn mac(key: &[u8], client_id: i64, expires: i64) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(format!("portal:{client_id}:{expires}").as_bytes());
+    mac
+}
+
+/// The token for a client's page, valid until `expires`.
+pub fn token(key: &[u8], client_id: i64, expires: DateTime<Utc>) -> String {
+    let expires = expires.timestamp();
+    let digest = mac(key, client_id, expires).finalize().into_bytes();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{client_id}-{expires}-{hex}")
+}
+
+/// The client a token opens, if it is intact and not expired.
+pub fn check(key: &[u8], token: &str, now: DateTime<Utc>) -> Result<i64, LinkError> {
+    let mut parts = token.splitn(3, '-');
+    let (Some(client), Some(expires), Some(sig)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(LinkError::Invalid);
+    };
+    let client_id: i64 = client.parse().map_err(|_| LinkError::Invalid)?;
+    let expires: i64 = expires.parse().map_err(|_| LinkError::Invalid)?;
+    let bytes = unhex(sig)
+        .filter(|b| b.len() == 32)
+        .ok_or(LinkError::Invalid)?;
+    mac(key, client_id, expires)
+        .verify_slice(&bytes)
+        .map_err(|_| LinkError::Invalid)?;
+    if now.timestamp() >= expires {
+        return Err(LinkError::Expired);
+    }
+    Ok(client_id)
+}
+
+/// The full address of a client's portal page.
+pub async fn link(
+    db: &Db,
+    origin: &str,
+    client_id: i64,
+    valid_days: i64,
+    now: DateTime<Utc>,
+) -> Result<String, AppError> {
+    let key = secret(db, KEY_NAME).await?;
+    let expires = now + chrono::Duration::days(valid_days);
+    Ok(format!("{origin}/pago/{}", token(&key, client_id, expires)))
+}
+
+/// The client of a portal token.
+pub async fn client_of(
+    db: &Db,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<i64, LinkError>, AppError> {
+    let key = secret(db, KEY_NAME).await?;
+    Ok(check(&key, token, now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_open_their_client_until_they_expire_and_refuse_any_change() {
+        let key = b"clave de prueba";
+        let now = DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let t = token(key, 42, now + chrono::Duration::days(30));
+        assert_eq!(check(key, &t, now), Ok(42));
+        assert_eq!(
+            check(key, &t, now + chrono::Duration::days(30)),
+            Err(LinkError::Expired)
+        );
+        let other_client = t.replacen("42-", "43-", 1);
+        assert_eq!(check(key, &other_client, now), Err(LinkError::Invalid));
+        let (head, sig) = t.rsplit_once('-').unwrap();
+        let flipped = if sig.starts_with('0') { "1" } else { "0" };
+        assert_eq!(
+            check(key, &format!("{head}-{flipped}{}", &sig[1..]), now),
+            Err(LinkError::Invalid)
+        );
+        let later = t.replacen(
+            &format!("-{}-", (now + chrono::Duration::days(30)).timestamp()),
+            &format!("-{}-", (now + chrono::Duration::days(300)).timestamp()),
+            1,
+        );
+        assert_eq!(
+            check(key, &later, now),
+            Err(LinkError::Invalid),
+            "a longer life"
+        );
+        assert_eq!(check(b"otra clave", &t, now), Err(LinkError::Invalid));
+        for bad in ["", "42", "42-1", "x-1-ab", &format!("{head}-zz")] {
+            assert_eq!(check(key, bad, now), Err(LinkError::Invalid), "{bad}");
+        }
+    }
+}

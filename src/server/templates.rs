@@ -1,0 +1,115 @@
+//! Message templates: Estrategias → Plantillas.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::error::AppError;
+use crate::domain::templates::{Template, TemplateInput};
+use crate::domain::user::Viewer;
+use crate::server::audit;
+use crate::server::db::{decode, is_unique_violation, Db};
+use crate::{on_db, on_tx};
+
+type TemplateRow = (i64, String, String, String, String, String, String, bool);
+
+const COLUMNS: &str = "id, name, channel, recipient, purpose, subject, body, approved";
+
+fn template(r: TemplateRow) -> Result<Template, AppError> {
+    Ok(Template {
+        id: r.0,
+        name: r.1,
+        channel: decode("channel", &r.2)?,
+        recipient: decode("recipient", &r.3)?,
+        purpose: decode("purpose", &r.4)?,
+        subject: r.5,
+        body: r.6,
+        approved: r.7,
+    })
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Template>, AppError> {
+    let rows: Vec<TemplateRow> = on_db!(db, p => sqlx::query_as(
+        &format!("SELECT {COLUMNS} FROM templates ORDER BY name"))
+        .fetch_all(p).await)?;
+    rows.into_iter().map(template).collect()
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Option<Template>, AppError> {
+    let row: Option<TemplateRow> = on_db!(db, p => sqlx::query_as(
+        &format!("SELECT {COLUMNS} FROM templates WHERE id = $1"))
+        .bind(id).fetch_optional(p).await)?;
+    row.map(template).transpose()
+}
+
+fn name_taken() -> AppError {
+    AppError::invalid("name", "Ya hay una plantilla con ese nombre.")
+}
+
+/// Creates (`id` None) or changes a template; administrators only.
+pub async fn save(
+    db: &Db,
+    viewer: &Viewer,
+    id: Option<i64>,
+    input: TemplateInput,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    if !viewer.is_admin() {
+        return Err(AppError::Forbidden);
+    }
+    input.validate().map_err(AppError::Invalid)?;
+    let mut tx = db.begin().await?;
+    let saved: Result<Option<(i64,)>, sqlx::Error> = match id {
+        None => on_tx!(&mut tx, c => sqlx::query_as(
+            "INSERT INTO templates (name, channel, recipient, purpose, subject, body, approved, created_at, updated_at, updated_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id")
+            .bind(input.name.trim()).bind(input.channel.as_str()).bind(input.recipient.as_str())
+            .bind(input.purpose.as_str()).bind(input.subject.trim()).bind(&input.body).bind(input.approved)
+            .bind(now).bind(viewer.user_id).fetch_optional(&mut *c).await),
+        Some(id) => on_tx!(&mut tx, c => sqlx::query_as(
+            "UPDATE templates SET name = $1, channel = $2, recipient = $3, purpose = $4, subject = $5, body = $6,
+                approved = $7, updated_at = $8, updated_by = $9 WHERE id = $10 RETURNING id")
+            .bind(input.name.trim()).bind(input.channel.as_str()).bind(input.recipient.as_str())
+            .bind(input.purpose.as_str()).bind(input.subject.trim()).bind(&input.body).bind(input.approved)
+            .bind(now).bind(viewer.user_id).bind(id).fetch_optional(&mut *c).await),
+    };
+    let id = match saved {
+        Ok(Some((id,))) => id,
+        Ok(None) => return Err(AppError::NotFound),
+        Err(e) if is_unique_violation(&e) => return Err(name_taken()),
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "template.save",
+        &format!("template:{id}"),
+        input.name.trim(),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Deletes a template; messages sent from it keep their text.
+pub async fn delete(db: &Db, viewer: &Viewer, id: i64, now: DateTime<Utc>) -> Result<(), AppError> {
+    if !viewer.is_admin() {
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = db.begin().await?;
+    let n = on_tx!(&mut tx, c => sqlx::query("DELETE FROM templates WHERE id = $1")
+        .bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "template.delete",
+        &format!("template:{id}"),
+        "",
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

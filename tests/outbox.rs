@@ -1,0 +1,544 @@
+#![cfg(feature = "ssr")]
+//! The outbox against a real database and providers that are real HTTP servers on
+//! loopback, on SQLite and PostgreSQL: two dispatchers deliver each message once,
+//! failures are retried with backoff until success or a terminal failure, a dispatcher
+//! killed mid-delivery loses nothing, and the sandbox's signed callbacks move statuses
+//! through the app's own webhook.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use common::*;
+use recaudo::domain::client::PartyRole;
+use recaudo::domain::conversation::{Channel, InboundMessage, ReplyInput};
+use recaudo::domain::user::{Role, Viewer};
+use recaudo::on_db;
+use recaudo::server::channels::outbox::{Dispatcher, Policy};
+use recaudo::server::channels::providers::{Outgoing, Providers, Sandbox};
+use recaudo::server::channels::webhooks::{sign, Callback, CallbackEvent, SIGNATURE_HEADER};
+use recaudo::server::channels::{self, SANDBOX_KEY};
+use recaudo::server::conversations;
+use recaudo::server::conversations::compose::Sending;
+use recaudo::server::db::Db;
+
+const TOKEN: &str = "token-de-prueba";
+
+/// A send as the provider received it.
+#[derive(Clone, Debug)]
+struct Seen {
+    key: String,
+    to: String,
+    at: Instant,
+}
+
+/// What the provider does with a send: wait this long, then answer this status.
+type Behaviour = Arc<dyn Fn(&Outgoing, usize) -> (Duration, u16) + Send + Sync>;
+
+#[derive(Clone)]
+struct ProviderState {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    behaviour: Behaviour,
+}
+
+async fn receive(
+    State(s): State<ProviderState>,
+    headers: HeaderMap,
+    Json(m): Json<Outgoing>,
+) -> (StatusCode, String) {
+    if headers.get("authorization").and_then(|v| v.to_str().ok())
+        != Some(&format!("Bearer {TOKEN}"))
+    {
+        return (StatusCode::UNAUTHORIZED, "bad token".into());
+    }
+    let attempt = {
+        let mut seen = s.seen.lock().unwrap();
+        seen.push(Seen {
+            key: m.idempotency_key.clone(),
+            to: m.to.clone(),
+            at: Instant::now(),
+        });
+        seen.iter().filter(|x| x.key == m.idempotency_key).count()
+    };
+    let (wait, status) = (s.behaviour)(&m, attempt);
+    tokio::time::sleep(wait).await;
+    let status = StatusCode::from_u16(status).unwrap();
+    let body = if status.is_success() {
+        format!(r#"{{"id":"prov-{}-{attempt}"}}"#, m.idempotency_key)
+    } else {
+        "proveedor con problemas".into()
+    };
+    (status, body)
+}
+
+/// Starts a provider on loopback and points the SMS and e-mail channels at it.
+async fn provider(db: &Db, behaviour: Behaviour) -> Arc<Mutex<Vec<Seen>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let state = ProviderState {
+        seen: seen.clone(),
+        behaviour,
+    };
+    let app = axum::Router::new()
+        .route("/messages", axum::routing::post(receive))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    on_db!(db, p => sqlx::query(
+        "UPDATE channel_settings SET provider = 'relay', base_url = $1, secret = $2 WHERE channel IN ('sms', 'email')")
+        .bind(&base).bind(TOKEN).execute(p).await.map(drop)).unwrap();
+    seen
+}
+
+fn dispatcher(db: &Db, policy: Policy, demo: bool, sandbox: Sandbox) -> Dispatcher {
+    Dispatcher::new(
+        db.clone(),
+        policy,
+        Providers::new(policy.request_timeout, demo, sandbox),
+    )
+}
+
+fn no_sandbox() -> Sandbox {
+    Sandbox {
+        callback_url: String::new(),
+        key: Vec::new(),
+        delay: (0.0, 0.0),
+    }
+}
+
+fn configured() -> Sending {
+    Sending {
+        demo: false,
+        ..sending()
+    }
+}
+
+async fn advisor_with_clients(db: &Db, docs: &[&str]) -> (Viewer, Vec<i64>) {
+    let admin = user(db, "admin@x.co", Role::Admin, None).await;
+    let admin = viewer(db, &admin).await;
+    let a = user(db, "a@x.co", Role::Advisor, None).await;
+    let mut ids = Vec::new();
+    for doc in docs {
+        let mut input = client_input(doc, "Ana", &format!("Cliente {doc}"), Some(&a));
+        input.debts = vec![debt(&format!("F-{doc}"), "2026-06-01", "100000", "0")];
+        ids.push(client(db, &admin, &input).await);
+    }
+    (viewer(db, &a).await, ids)
+}
+
+async fn send(db: &Db, v: &Viewer, client_id: i64, channel: Channel, body: &str) -> i64 {
+    let subject = if channel == Channel::Email {
+        "Su cuenta"
+    } else {
+        ""
+    };
+    conversations::reply(
+        db,
+        v,
+        ReplyInput::text(client_id, PartyRole::Client, channel, subject, body),
+        &configured(),
+        now(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn unfinished(db: &Db) -> i64 {
+    let (n,): (i64,) = on_db!(db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')").fetch_one(p).await)
+    .unwrap();
+    n
+}
+
+/// Runs a dispatcher until the outbox has nothing left to do.
+async fn drain(d: Dispatcher) {
+    let started = Instant::now();
+    loop {
+        let n = d.run_once().await.unwrap();
+        if n == 0 {
+            if unfinished(&d.db).await == 0 {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the outbox never emptied"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// (status, provider id, outbox state, attempts, statuses in order, last detail)
+async fn outcome(db: &Db, id: i64) -> (String, Option<String>, String, i32, Vec<String>, String) {
+    let (status, pid, state, attempts): (String, Option<String>, String, i32) =
+        on_db!(db, p => sqlx::query_as(
+        "SELECT m.status, m.provider_message_id, o.state, o.attempts FROM messages m
+         JOIN outbox o ON o.message_id = m.id WHERE m.id = $1")
+        .bind(id).fetch_one(p).await)
+        .unwrap();
+    let history: Vec<(String, String)> = on_db!(db, p => sqlx::query_as(
+        "SELECT status, detail FROM message_statuses WHERE message_id = $1 ORDER BY id")
+        .bind(id).fetch_all(p).await)
+    .unwrap();
+    let detail = history.last().map(|h| h.1.clone()).unwrap_or_default();
+    (
+        status,
+        pid,
+        state,
+        attempts,
+        history.into_iter().map(|h| h.0).collect(),
+        detail,
+    )
+}
+
+async fn two_dispatchers_deliver_every_message_exactly_once(db: Db) {
+    let seen = provider(
+        &db,
+        Arc::new(|_, _| (Duration::from_millis(rand_ms(2, 15)), 200)),
+    )
+    .await;
+    let (a, ids) = advisor_with_clients(&db, &["5001", "5002", "5003"]).await;
+    let mut messages = Vec::new();
+    for i in 0..60 {
+        let channel = if i % 2 == 0 {
+            Channel::Sms
+        } else {
+            Channel::Email
+        };
+        messages.push(send(&db, &a, ids[i % 3], channel, &format!("Mensaje {i}")).await);
+    }
+    let policy = Policy {
+        batch: 4,
+        ..Policy::default()
+    };
+    let one = dispatcher(&db, policy, false, no_sandbox());
+    let two = dispatcher(&db, policy, false, no_sandbox());
+    let (r1, r2) = tokio::join!(tokio::spawn(drain(one)), tokio::spawn(drain(two)));
+    r1.unwrap();
+    r2.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    let mut keys: Vec<String> = seen.iter().map(|s| s.key.clone()).collect();
+    keys.sort();
+    let mut expected: Vec<String> = messages.iter().map(|id| format!("recaudo-{id}")).collect();
+    expected.sort();
+    assert_eq!(
+        keys, expected,
+        "each message reached the provider exactly once"
+    );
+    for id in messages {
+        let (status, pid, state, attempts, history, _) = outcome(&db, id).await;
+        assert_eq!(
+            (status.as_str(), state.as_str(), attempts),
+            ("sent", "sent", 1)
+        );
+        assert_eq!(pid, Some(format!("prov-recaudo-{id}-1")));
+        assert_eq!(history, ["queued", "sent"]);
+    }
+}
+
+fn rand_ms(lo: u64, hi: u64) -> u64 {
+    use rand::Rng;
+    rand::thread_rng().gen_range(lo..hi)
+}
+
+async fn failures_are_retried_with_backoff_until_success_or_a_terminal_failure(db: Db) {
+    let (a, ids) = advisor_with_clients(&db, &["7001", "7002", "7003"]).await;
+    // 7001's phone: two server errors, then accepted. 7002's: never answers in time.
+    // Any e-mail: refused as malformed.
+    let seen = provider(
+        &db,
+        Arc::new(|m: &Outgoing, attempt| {
+            if m.channel == Channel::Email {
+                (Duration::ZERO, 400)
+            } else if m.to.ends_with("0010000") {
+                (Duration::ZERO, if attempt < 3 { 503 } else { 200 })
+            } else {
+                (Duration::from_secs(3), 200)
+            }
+        }),
+    )
+    .await;
+    let recovers = send(&db, &a, ids[0], Channel::Sms, "Hola").await;
+    let hangs = send(&db, &a, ids[1], Channel::Sms, "Hola").await;
+    let refused = send(&db, &a, ids[2], Channel::Email, "Hola").await;
+    let policy = Policy {
+        max_attempts: 3,
+        base_delay: chrono::Duration::milliseconds(200),
+        max_delay: chrono::Duration::milliseconds(800),
+        request_timeout: Duration::from_millis(300),
+        ..Policy::default()
+    };
+    drain(dispatcher(&db, policy, false, no_sandbox())).await;
+
+    let (status, pid, state, attempts, history, _) = outcome(&db, recovers).await;
+    assert_eq!(
+        (status.as_str(), state.as_str(), attempts),
+        ("sent", "sent", 3)
+    );
+    assert_eq!(pid, Some(format!("prov-recaudo-{recovers}-3")));
+    assert_eq!(history, ["queued", "sent"]);
+    let seen = seen.lock().unwrap().clone();
+    let times: Vec<Instant> = seen
+        .iter()
+        .filter(|s| s.key == format!("recaudo-{recovers}"))
+        .map(|s| s.at)
+        .collect();
+    assert_eq!(times.len(), 3);
+    // The waits double: at least half of 200 ms, then half of 400 ms.
+    assert!(times[1] - times[0] >= Duration::from_millis(100));
+    assert!(times[2] - times[1] >= Duration::from_millis(200));
+
+    let (status, _, state, attempts, history, detail) = outcome(&db, hangs).await;
+    assert_eq!(
+        (status.as_str(), state.as_str(), attempts),
+        ("failed", "failed", 3)
+    );
+    assert_eq!(history, ["queued", "failed"]);
+    assert!(
+        detail.starts_with("Sin éxito tras 3 intentos: el proveedor no respondió a tiempo"),
+        "{detail}"
+    );
+    assert_eq!(
+        seen.iter()
+            .filter(|s| s.key == format!("recaudo-{hangs}"))
+            .count(),
+        3
+    );
+
+    let (status, _, state, attempts, _, detail) = outcome(&db, refused).await;
+    assert_eq!(
+        (status.as_str(), state.as_str(), attempts),
+        ("failed", "failed", 1)
+    );
+    assert_eq!(detail, "HTTP 400: proveedor con problemas");
+    assert!(seen.iter().any(|s| s.to.ends_with("@correo.co")));
+}
+
+async fn a_dispatcher_killed_mid_delivery_loses_nothing(db: Db) {
+    let seen = provider(&db, Arc::new(|_, _| (Duration::from_millis(400), 200))).await;
+    let (a, ids) = advisor_with_clients(&db, &["8001"]).await;
+    let mut messages = Vec::new();
+    for i in 0..10 {
+        messages.push(send(&db, &a, ids[0], Channel::Sms, &format!("Mensaje {i}")).await);
+    }
+    let policy = Policy {
+        lease: chrono::Duration::seconds(1),
+        batch: 10,
+        concurrency: 10,
+        ..Policy::default()
+    };
+    let doomed = dispatcher(&db, policy, false, no_sandbox());
+    let task = tokio::spawn(async move { doomed.run_once().await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    let (claimed,): (i64,) = on_db!(&db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM outbox WHERE state = 'sending'").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(claimed, 10, "the killed dispatcher held every row");
+
+    // Another process takes the rows over once the dead one's lease has run out.
+    drain(dispatcher(&db, policy, false, no_sandbox())).await;
+    let seen = seen.lock().unwrap().clone();
+    for id in &messages {
+        let (status, pid, state, attempts, history, _) = outcome(&db, *id).await;
+        assert_eq!(
+            (status.as_str(), state.as_str(), attempts),
+            ("sent", "sent", 2)
+        );
+        assert!(pid.is_some());
+        assert_eq!(history, ["queued", "sent"]);
+        let copies = seen
+            .iter()
+            .filter(|s| s.key == format!("recaudo-{id}"))
+            .count();
+        assert!((1..=2).contains(&copies), "{copies} sends of {id}");
+    }
+}
+
+async fn status(db: &Db, id: i64) -> (String, Vec<String>) {
+    let (_, _, _, _, history, _) = outcome(db, id).await;
+    let (s,): (String,) =
+        on_db!(db, p => sqlx::query_as("SELECT status FROM messages WHERE id = $1")
+        .bind(id).fetch_one(p).await)
+        .unwrap();
+    (s, history)
+}
+
+async fn wait_for(db: &Db, id: i64, wanted: &str) -> Vec<String> {
+    let started = Instant::now();
+    loop {
+        let (s, history) = status(db, id).await;
+        if s == wanted {
+            return history;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "stuck at {s}, waiting for {wanted}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn the_sandbox_reports_through_the_signed_webhook(db: Db) {
+    let base = serve(db.clone()).await;
+    let (a, ids) = advisor_with_clients(&db, &["9001"]).await;
+    let admin = user(&db, "admin2@x.co", Role::Admin, None).await;
+    let admin = viewer(&db, &admin).await;
+    let mut bouncing = client_input("9002", "Luis", "Rebote", None);
+    bouncing.advisor_id = Some(a.user_id);
+    bouncing.contacts.emails = vec!["luis@rebote.example".into()];
+    bouncing.debts = vec![debt("F-9002", "2026-06-01", "100000", "0")];
+    let bouncing = client(&db, &admin, &bouncing).await;
+    let key = channels::secret(&db, SANDBOX_KEY).await.unwrap();
+    let sandbox = Sandbox {
+        callback_url: format!("{base}/api/webhooks/sandbox"),
+        key: key.clone(),
+        delay: (0.05, 0.05),
+    };
+    let d = dispatcher(&db, Policy::default(), true, sandbox);
+    tokio::spawn(d.clone().run());
+
+    // The debtor wrote on WhatsApp, so the window is open for a free text.
+    conversations::ingest(
+        &db,
+        InboundMessage::new(Channel::WhatsApp, "+573000010000", "¿Cuánto debo?", now()),
+        now(),
+    )
+    .await
+    .unwrap();
+    let sent = conversations::reply(
+        &db,
+        &a,
+        ReplyInput::text(
+            ids[0],
+            PartyRole::Client,
+            Channel::WhatsApp,
+            "",
+            "Le escribo el detalle",
+        ),
+        &sending(),
+        now(),
+    )
+    .await
+    .unwrap();
+    d.wake.notify_one();
+    assert_eq!(
+        wait_for(&db, sent, "read").await,
+        ["queued", "sent", "delivered", "read"]
+    );
+
+    let bounced = conversations::reply(
+        &db,
+        &a,
+        ReplyInput::text(
+            bouncing,
+            PartyRole::Client,
+            Channel::Email,
+            "Su cuenta",
+            "Hola",
+        ),
+        &sending(),
+        now(),
+    )
+    .await
+    .unwrap();
+    d.wake.notify_one();
+    assert_eq!(
+        wait_for(&db, bounced, "failed").await,
+        ["queued", "sent", "failed"]
+    );
+    let (problem,): (Option<String>,) = on_db!(&db, p => sqlx::query_as(
+        "SELECT failed_problem FROM contact_points WHERE value = 'luis@rebote.example'")
+        .fetch_one(p).await)
+    .unwrap();
+    assert_eq!(
+        problem.as_deref(),
+        Some("email_not_found"),
+        "the bounce flags the address"
+    );
+
+    // Forged, altered, unsigned or late callbacks change nothing.
+    let (pid,): (String,) = on_db!(&db, p => sqlx::query_as(
+        "SELECT provider_message_id FROM messages WHERE id = $1").bind(sent).fetch_one(p).await)
+    .unwrap();
+    let body = |status: &str| {
+        serde_json::to_vec(&Callback {
+            events: vec![CallbackEvent::Status {
+                id: pid.clone(),
+                status: status.into(),
+                at: None,
+                error: None,
+                problem: None,
+            }],
+        })
+        .unwrap()
+    };
+    let http = reqwest::Client::new();
+    let post = |body: Vec<u8>, signature: Option<String>| {
+        let mut req = http
+            .post(format!("{base}/api/webhooks/sandbox"))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(s) = signature {
+            req = req.header(SIGNATURE_HEADER, s);
+        }
+        req.send()
+    };
+    let failed = body("failed");
+    let wrong_key = post(failed.clone(), Some(sign(b"otra clave", &failed)))
+        .await
+        .unwrap();
+    assert_eq!(wrong_key.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let missing = post(failed.clone(), None).await.unwrap();
+    assert_eq!(missing.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let mut altered = body("delivered");
+    let signature = sign(&key, &altered);
+    let at = altered.iter().position(|b| *b == b'd').unwrap();
+    altered[at] = b'D';
+    let changed = post(altered, Some(signature)).await.unwrap();
+    assert_eq!(changed.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let late = body("delivered");
+    let ok = post(late.clone(), Some(sign(&key, &late))).await.unwrap();
+    assert_eq!(
+        ok.status(),
+        reqwest::StatusCode::OK,
+        "a late callback is acknowledged"
+    );
+    let (s, history) = status(&db, sent).await;
+    assert_eq!(s, "read", "and moves nothing back");
+    assert_eq!(history, ["queued", "sent", "delivered", "read"]);
+
+    // An inbound message delivered twice is stored once.
+    let inbound = serde_json::to_vec(&Callback {
+        events: vec![CallbackEvent::Message {
+            id: "sbx-in-1".into(),
+            channel: "whatsapp".into(),
+            from: "+573000010000".into(),
+            body: "Gracias".into(),
+            at: None,
+        }],
+    })
+    .unwrap();
+    for _ in 0..2 {
+        let r = post(inbound.clone(), Some(sign(&key, &inbound)))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+    }
+    let (n,): (i64,) = on_db!(&db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM messages WHERE provider_message_id = 'sbx-in-1'").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(n, 1);
+}
+
+on_both_engines!(
+    two_dispatchers_deliver_every_message_exactly_once,
+    failures_are_retried_with_backoff_until_success_or_a_terminal_failure,
+    a_dispatcher_killed_mid_delivery_loses_nothing,
+    the_sandbox_reports_through_the_signed_webhook,
+);
