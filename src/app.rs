@@ -18,6 +18,7 @@ use crate::ui::conversations::view::ConversationPane;
 use crate::ui::conversations::{CallsLayout, InboxLayout, NoConversation};
 use crate::ui::login::LoginPage;
 use crate::ui::payments::PaymentsPage;
+use crate::ui::templates::TemplatesPage;
 use crate::ui::users::{EditUserPage, NewUserPage, UsersPage};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -65,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("clientes/importar") view=ImportPage />
                     <Route path=path!("clientes/:id") view=ClientDetailPage />
                     <Route path=path!("clientes/:id/editar") view=EditClientPage />
+                    <Route path=path!("estrategias/plantillas") view=TemplatesPage />
                     <Route path=path!("usuarios") view=UsersPage />
                     <Route path=path!("usuarios/nuevo") view=NewUserPage />
                     <Route path=path!("usuarios/:id") view=EditUserPage />
@@ -129,6 +131,7 @@ fn Nav(info: SessionInfo) -> impl IntoView {
                 <a href="/conversaciones">"Conversaciones"</a>
                 <a href="/clientes">"Clientes"</a>
                 <a href="/pagos-a-verificar">"Pagos a verificar"</a>
+                <a href="/estrategias/plantillas">"Plantillas"</a>
                 <Show when=move || is_admin>
                     <a href="/clientes/importar">"Importar cartera"</a>
                     <a href="/usuarios">"Usuarios"</a>

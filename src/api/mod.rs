@@ -7,6 +7,7 @@ pub mod auth;
 pub mod calls;
 pub mod clients;
 pub mod conversations;
+pub mod templates;
 pub mod users;
 
 /// Where to go after logging in: only paths of this site, never another host.

@@ -502,8 +502,9 @@ pub struct Conversation {
     pub open_tab: PartyRole,
     /// The newest message id the viewer was shown: "Omitir" handles nothing newer.
     pub last_message_id: i64,
-    /// Whether a WhatsApp exchange is live (an inbound in the last 24 hours): the screen
-    /// then listens for new messages instead of waiting for the next refresh.
+    /// Whether a WhatsApp exchange is live (an inbound in the last 24 hours) or a recent
+    /// message is still on its way: the screen then listens for new messages and
+    /// statuses instead of waiting for the next refresh.
     pub live: bool,
     /// Phones, call outcomes, promises and payments.
     pub gestion: crate::domain::calls::Gestion,

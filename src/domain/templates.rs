@@ -153,6 +153,15 @@ pub struct Template {
     pub approved: bool,
 }
 
+/// A template's text as one client would receive it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preview {
+    pub client_id: i64,
+    pub client_name: String,
+    pub subject: String,
+    pub body: String,
+}
+
 /// A template as the Plantillas form sends it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateInput {

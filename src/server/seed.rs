@@ -142,6 +142,7 @@ pub async fn seed(
             has_clients: true,
         })
         .collect();
+    demo_templates(db, ids["admin@demo.recaudo"], now).await?;
     crate::server::sandbox::demo_traffic(db, &advisors, now).await?;
     crate::server::sandbox::demo_calls(db, &advisors, today, now).await?;
     crate::server::sandbox::demo_alerts(db, &advisors, today, now).await?;
@@ -151,6 +152,44 @@ pub async fn seed(
         clients_created: created,
         clients_existing: 0,
     })
+}
+
+/// Templates for each channel, as an administrator would write them; the WhatsApp ones
+/// approved, so that they can open a conversation.
+async fn demo_templates(db: &Db, admin_id: i64, now: DateTime<Utc>) -> Result<(), AppError> {
+    use crate::domain::conversation::Channel;
+    use crate::domain::templates::{Purpose, TemplateInput};
+    let admin = Viewer {
+        user_id: admin_id,
+        name: "Administración".into(),
+        email: "admin@demo.recaudo".into(),
+        role: Role::Admin,
+        filter_unlocked: true,
+        has_clients: false,
+    };
+    let templates = [
+        ("Recordatorio de pago", Channel::WhatsApp, PartyRole::Client, Purpose::Flow, "",
+         "Hola {{nombre}}, te recordamos que tienes un saldo vencido de {{deuda_vencida}} ({{dias_atraso}} días de atraso). Puedes pagar aquí: {{link_pago}}", true),
+        ("Estado de cuenta", Channel::Email, PartyRole::Client, Purpose::Event, "Estado de cuenta de {{nombre_cliente}}",
+         "Estimado/a {{nombre}}:\n\nEste es el detalle de su deuda:\n{{estado_cuenta}}\n\nPuede pagar en {{link_pago}}.\n\nAtentamente,\n{{asesor}}", false),
+        ("Aviso de vencimiento", Channel::Sms, PartyRole::Client, Purpose::Campaign, "",
+         "{{nombre}}, tu deuda de {{deuda_vencida}} vencio el {{vencimiento_mas_antiguo}}. Paga en {{link_pago}}", false),
+        ("Mensaje a referencia", Channel::WhatsApp, PartyRole::Reference, Purpose::Flow, "",
+         "Hola {{nombre}}, necesitamos comunicarnos con {{nombre_cliente}}. ¿Podrías pedirle que nos escriba?", true),
+    ];
+    for (name, channel, recipient, purpose, subject, body, approved) in templates {
+        let input = TemplateInput {
+            name: name.into(),
+            channel,
+            recipient,
+            purpose,
+            subject: subject.into(),
+            body: body.into(),
+            approved,
+        };
+        crate::server::templates::save(db, &admin, None, input, now).await?;
+    }
+    Ok(())
 }
 
 /// The demo portfolio is spread over the four advisors, with a few clients held by the

@@ -2,10 +2,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::error::AppError;
-use crate::domain::templates::{Template, TemplateInput};
+use crate::domain::error::{AppError, FieldError};
+use crate::domain::templates::{render, tag_values, Preview, Template, TemplateInput};
 use crate::domain::user::Viewer;
-use crate::server::audit;
+use crate::server::conversations::compose::Sending;
+use crate::server::{audit, clients, portal};
 use crate::server::db::{decode, is_unique_violation, Db};
 use crate::{on_db, on_tx};
 
@@ -38,6 +39,50 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<Template>, AppError> {
         &format!("SELECT {COLUMNS} FROM templates WHERE id = $1"))
         .bind(id).fetch_optional(p).await)?;
     row.map(template).transpose()
+}
+
+/// The text as a client of the viewer's (the one named, else the first) would receive
+/// it: the live preview of the Plantillas form.
+pub async fn preview(
+    db: &Db,
+    viewer: &Viewer,
+    subject: &str,
+    body: &str,
+    client_id: Option<i64>,
+    sending: &Sending,
+    now: DateTime<Utc>,
+) -> Result<Preview, AppError> {
+    let id = match client_id {
+        Some(id) => id,
+        None => {
+            let first: Option<(i64,)> = on_db!(db, p => sqlx::query_as(
+                "SELECT id FROM clients ORDER BY id LIMIT 1").fetch_optional(p).await)?;
+            first
+                .ok_or_else(|| AppError::invalid("client", "Aún no hay clientes para la vista previa."))?
+                .0
+        }
+    };
+    let client = clients::get(db, viewer, id, sending.today, now).await?;
+    let link = portal::link(db, &sending.origin, id, sending.portal_link_days, now).await?;
+    let values = tag_values(&client, &client.display_name, &link);
+    let mut errors = Vec::new();
+    let subject = render(subject, &values).unwrap_or_else(|e| {
+        errors.push(FieldError::new("subject", e));
+        String::new()
+    });
+    let body = render(body, &values).unwrap_or_else(|e| {
+        errors.push(FieldError::new("body", e));
+        String::new()
+    });
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    Ok(Preview {
+        client_id: id,
+        client_name: client.display_name,
+        subject,
+        body,
+    })
 }
 
 fn name_taken() -> AppError {

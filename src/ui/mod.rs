@@ -6,4 +6,5 @@ pub mod components;
 pub mod conversations;
 pub mod login;
 pub mod payments;
+pub mod templates;
 pub mod users;

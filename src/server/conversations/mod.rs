@@ -586,9 +586,17 @@ pub async fn conversation(
         if r.pending {
             pending[role as usize] += 1;
         }
-        live |= direction == Direction::Inbound
-            && matches!(channel, Channel::WhatsApp | Channel::WhatsAppBusiness)
-            && now - r.occurred_at < chrono::Duration::hours(24);
+        let recent = now - r.occurred_at < chrono::Duration::hours(24);
+        let whatsapp = matches!(channel, Channel::WhatsApp | Channel::WhatsAppBusiness);
+        // A recent message still on its way: its statuses are worth seeing as they come.
+        let travelling = match r.status.as_deref() {
+            Some("queued" | "sent") => true,
+            Some("delivered") => whatsapp,
+            _ => false,
+        };
+        live |= recent
+            && ((direction == Direction::Inbound && whatsapp)
+                || (direction == Direction::Outbound && travelling));
         messages.push(Message {
             id: r.id,
             party_role: role,

@@ -1,6 +1,7 @@
 //! Conversaciones: the "Recibidos" tray beside the open conversation, and the
 //! "No registrados" tray.
 
+pub mod composer;
 pub mod gestion;
 pub mod unregistered;
 pub mod view;

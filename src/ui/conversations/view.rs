@@ -3,9 +3,11 @@
 
 use leptos::prelude::*;
 
+use super::composer::{Composer, Draft};
 use super::gestion::{standalone_lines, DeclareForm, GestionForm, MoneyItem, OutcomeItem, Phones};
 use super::{InboxVersion, TrayContext};
-use crate::api::conversations::{dismiss, get_conversation, reply};
+use crate::api::conversations::{dismiss, get_composer, get_conversation, reply};
+use crate::domain::compose::ComposerContext;
 use crate::domain::alerts::AlertHistoryEntry;
 use crate::domain::calls::{Gestion, PaymentStatus, PromiseState};
 use crate::domain::client::{ClientDetail, PartyRole};
@@ -31,19 +33,31 @@ pub fn ConversationPane() -> impl IntoView {
             }
         },
     );
-    // The tab the user chose stays chosen across reloads of the same conversation.
+    let composer = Resource::new(
+        move || (id.get(), reload.get(), version.0.get()),
+        |(id, _, _)| async move {
+            match id {
+                Some(id) => get_composer(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    // The tab the user chose and what they are writing stay across reloads of the
+    // same conversation.
     let tab = RwSignal::new(None::<PartyRole>);
+    let draft = Draft::new();
     Effect::new(move |_| {
         id.track();
         tab.set(None);
+        draft.reset();
     });
     let changed = Callback::new(move |()| version.bump());
     view! {
         <Transition fallback=|| view! { <p class="loading">"Cargando conversación…"</p> }>
             {move || Suspend::new(async move {
-                match conversation.await {
-                    Ok(c) => view! { <ConversationView c tab changed reload /> }.into_any(),
-                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                match (conversation.await, composer.await) {
+                    (Ok(c), Ok(k)) => view! { <ConversationView c composer=k draft tab changed reload /> }.into_any(),
+                    (Err(error), _) | (_, Err(error)) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}
         </Transition>
@@ -72,6 +86,8 @@ fn listen_live(client_id: i64, reload: RwSignal<u64>) {
 #[component]
 fn ConversationView(
     c: Conversation,
+    composer: ComposerContext,
+    draft: Draft,
     tab: RwSignal<Option<PartyRole>>,
     changed: Callback<()>,
     reload: RwSignal<u64>,
@@ -100,6 +116,7 @@ fn ConversationView(
             changed.run(());
         }
     });
+    let composer = StoredValue::new(composer);
     let client = StoredValue::new(c.client.clone());
     let messages = StoredValue::new(c.messages.clone());
     let gestion = StoredValue::new(c.gestion.clone());
@@ -182,7 +199,10 @@ fn ConversationView(
                                     aria-controls="tab-panel"
                                     aria-selected=move || (active() == role).to_string()
                                     class:pending={pending > 0}
-                                    on:click=move |_| tab.set(Some(role))>
+                                    on:click=move |_| {
+                                        tab.set(Some(role));
+                                        draft.channel.set(None);
+                                    }>
                                     {label}
                                     <Show when=move || { pending > 0 }>
                                         <span class="badge">{pending}<span class="visually-hidden">" por responder"</span></span>
@@ -222,6 +242,8 @@ fn ConversationView(
                                 <Show when=move || empty>
                                     <p class="empty">"Sin mensajes en esta pestaña."</p>
                                 </Show>
+                                <Composer client_id role ctx=composer.get_value() draft
+                                    phones=gestion.with_value(|g| g.phones.clone()) on_dial=dial changed />
                                 <NoteForm client_id role changed />
                             }
                         }}
