@@ -8,6 +8,7 @@ use leptos_router::path;
 
 use crate::api::auth::{current_session, logout, SessionInfo};
 use crate::domain::user::Role;
+use crate::ui::channels::ChannelSettingsPage;
 use crate::ui::clients::detail::ClientDetailPage;
 use crate::ui::clients::form::{EditClientPage, NewClientPage};
 use crate::ui::clients::import::ImportPage;
@@ -67,6 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("clientes/:id") view=ClientDetailPage />
                     <Route path=path!("clientes/:id/editar") view=EditClientPage />
                     <Route path=path!("estrategias/plantillas") view=TemplatesPage />
+                    <Route path=path!("ajustes/canales") view=ChannelSettingsPage />
                     <Route path=path!("usuarios") view=UsersPage />
                     <Route path=path!("usuarios/nuevo") view=NewUserPage />
                     <Route path=path!("usuarios/:id") view=EditUserPage />
@@ -135,6 +137,7 @@ fn Nav(info: SessionInfo) -> impl IntoView {
                 <Show when=move || is_admin>
                     <a href="/clientes/importar">"Importar cartera"</a>
                     <a href="/usuarios">"Usuarios"</a>
+                    <a href="/ajustes/canales">"Canales"</a>
                 </Show>
             </nav>
             <div class="who">

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod auth;
 pub mod calls;
+pub mod channels;
 pub mod clients;
 pub mod conversations;
 pub mod templates;

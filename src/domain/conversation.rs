@@ -465,6 +465,9 @@ pub struct Message {
     pub sender_name: String,
     pub subject: String,
     pub body: String,
+    /// E-mail copies, as sent.
+    pub cc: String,
+    pub bcc: String,
     pub origin: Option<Origin>,
     pub author_name: Option<String>,
     pub at: NaiveDateTime,

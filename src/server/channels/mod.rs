@@ -4,12 +4,16 @@ pub mod outbox;
 pub mod providers;
 pub mod webhooks;
 
-use crate::domain::channels::ProviderKind;
+use chrono::{DateTime, Utc};
+
+use crate::domain::channels::{hint, ChannelSettingInput, ChannelSettingView, ProviderKind};
 use crate::domain::compose::OrgChannel;
 use crate::domain::conversation::Channel;
 use crate::domain::error::AppError;
-use crate::on_db;
+use crate::domain::user::Viewer;
+use crate::server::audit;
 use crate::server::db::{decode, Db};
+use crate::{on_db, on_tx};
 
 /// A channel's stored settings, secrets included: server side only.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +63,89 @@ pub async fn load_all(db: &Db) -> Result<Vec<ChannelSetting>, AppError> {
             },
         )
         .collect()
+}
+
+/// The settings page's view: secrets as hints only. Administrators only.
+pub async fn views(db: &Db, viewer: &Viewer, origin: &str) -> Result<Vec<ChannelSettingView>, AppError> {
+    if !viewer.is_admin() {
+        return Err(AppError::Forbidden);
+    }
+    let mut out: Vec<ChannelSettingView> = load_all(db)
+        .await?
+        .into_iter()
+        .map(|s| ChannelSettingView {
+            webhook_url: format!("{origin}/api/webhooks/relay/{}", s.channel.as_str()),
+            channel: s.channel,
+            active: s.active,
+            visible: s.visible,
+            provider: s.provider,
+            base_url: s.base_url,
+            sender: s.sender,
+            secret_hint: hint(&s.secret),
+            webhook_secret_hint: hint(&s.webhook_secret),
+        })
+        .collect();
+    out.sort_by_key(|v| {
+        crate::domain::channels::SETTING_CHANNELS
+            .iter()
+            .position(|c| *c == v.channel)
+    });
+    Ok(out)
+}
+
+/// Saves one channel's settings; an empty secret keeps the stored one. Audited without
+/// the secrets.
+pub async fn save(
+    db: &Db,
+    viewer: &Viewer,
+    input: ChannelSettingInput,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if !viewer.is_admin() {
+        return Err(AppError::Forbidden);
+    }
+    let stored = load_all(db)
+        .await?
+        .into_iter()
+        .find(|s| s.channel == input.channel)
+        .ok_or(AppError::NotFound)?;
+    input
+        .validate(!stored.secret.is_empty(), !stored.webhook_secret.is_empty())
+        .map_err(AppError::Invalid)?;
+    let keep = |new: &str, old: String| {
+        let new = new.trim();
+        if new.is_empty() {
+            old
+        } else {
+            new.to_string()
+        }
+    };
+    let secret = keep(&input.secret, stored.secret);
+    let webhook_secret = keep(&input.webhook_secret, stored.webhook_secret);
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, c => sqlx::query(
+        "UPDATE channel_settings SET active = $2, visible = $3, provider = $4, base_url = $5, sender = $6,
+            secret = $7, webhook_secret = $8, updated_at = $9, updated_by = $10 WHERE channel = $1")
+        .bind(input.channel.as_str()).bind(input.active).bind(input.visible)
+        .bind(input.provider.map(ProviderKind::as_str)).bind(input.base_url.trim()).bind(input.sender.trim())
+        .bind(&secret).bind(&webhook_secret).bind(now).bind(viewer.user_id)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "channel.settings",
+        &format!("channel:{}", input.channel.as_str()),
+        &format!(
+            "active={} visible={} provider={}",
+            input.active,
+            input.visible,
+            input.provider.map_or("none", ProviderKind::as_str)
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The provider that delivers a channel: the configured one, or in demo mode the

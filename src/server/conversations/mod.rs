@@ -513,6 +513,8 @@ struct MessageRow {
     sender_name: String,
     subject: String,
     body: String,
+    cc: String,
+    bcc: String,
     origin: Option<String>,
     author_name: Option<String>,
     occurred_at: DateTime<Utc>,
@@ -536,7 +538,7 @@ pub async fn conversation(
     let client = clients::get(db, viewer, client_id, today, now).await?;
     let mut rows: Vec<MessageRow> = on_db!(db, p => sqlx::query_as(
         "SELECT m.id, m.party_role, m.party_ordinal, m.direction, m.channel, m.address, m.sender_name,
-                m.subject, m.body, m.origin, a.name AS author_name, m.occurred_at, m.status, m.pending,
+                m.subject, m.body, m.cc, m.bcc, m.origin, a.name AS author_name, m.occurred_at, m.status, m.pending,
                 m.handling, h.name AS handled_by_name, m.handled_at
          FROM messages m
          LEFT JOIN users a ON a.id = m.author_id
@@ -607,6 +609,8 @@ pub async fn conversation(
             sender_name: r.sender_name,
             subject: r.subject,
             body: r.body,
+            cc: r.cc,
+            bcc: r.bcc,
             origin: r
                 .origin
                 .as_deref()

@@ -516,6 +516,8 @@ fn MessageItem(m: Message, client: ClientDetail) -> impl IntoView {
                     <Show when=move || pending><span class="tag pending">"Sin responder"</span></Show>
                 </div>
                 {subject.map(|s| view! { <p class="subject">{s}</p> })}
+                {(!m.cc.is_empty()).then(|| view! { <p class="small">{format!("CC: {}", m.cc)}</p> })}
+                {(!m.bcc.is_empty()).then(|| view! { <p class="small">{format!("CCO: {}", m.bcc)}</p> })}
                 <button type="button" class="body" class:expanded=move || expanded.get()
                     aria-expanded=move || expanded.get().to_string()
                     on:click=move |_| expanded.update(|e| *e = !*e)>{m.body.clone()}</button>

@@ -1,0 +1,21 @@
+//! Ajustes de canales de comunicación (administrators).
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+use crate::domain::channels::{ChannelSettingInput, ChannelSettingView};
+use crate::domain::error::AppError;
+
+#[server(input = Json, endpoint = "channel_settings")]
+pub async fn channel_settings() -> Result<Vec<ChannelSettingView>, AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::admin()?;
+    crate::server::channels::views(&state.db, &viewer, &state.config.origin()).await
+}
+
+#[server(input = Json, endpoint = "save_channel_setting")]
+pub async fn save_channel_setting(input: ChannelSettingInput) -> Result<(), AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::admin()?;
+    crate::server::channels::save(&state.db, &viewer, input, chrono::Utc::now()).await
+}

@@ -1,0 +1,153 @@
+//! Ajustes de canales de comunicación: per channel, whether it is used and shown, its
+//! provider and credentials (kept on the server; the page shows only their last
+//! characters), and the steps to receive e-mail.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::channels::{channel_settings, save_channel_setting};
+use crate::domain::channels::{ChannelSettingInput, ChannelSettingView, ProviderKind};
+use crate::ui::components::{ErrorNotice, FieldMessage, FormFeedback};
+
+#[component]
+pub fn ChannelSettingsPage() -> impl IntoView {
+    let version = RwSignal::new(0u64);
+    let settings = Resource::new(move || version.get(), |_| channel_settings());
+    view! {
+        <Title text="Ajustes de canales · Recaudo" />
+        <h1>"Ajustes de canales de comunicación"</h1>
+        <Transition fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                    Ok(list) => {
+                        let webhook = list.first().map(|v| v.webhook_url.clone()).unwrap_or_default();
+                        view! {
+                            <div class="channel-settings">
+                                {list.into_iter().map(|v| view! { <ChannelCard v saved=Callback::new(move |()| version.update(|n| *n += 1)) /> }).collect_view()}
+                            </div>
+                            <InboundEmailSteps webhook />
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ChannelCard(v: ChannelSettingView, saved: Callback<()>) -> impl IntoView {
+    let channel = v.channel;
+    let input = RwSignal::new(ChannelSettingInput {
+        channel,
+        active: v.active,
+        visible: v.visible,
+        provider: v.provider,
+        base_url: v.base_url.clone(),
+        sender: v.sender.clone(),
+        secret: String::new(),
+        webhook_secret: String::new(),
+    });
+    let feedback = FormFeedback::default();
+    let errors = feedback.errors;
+    let done = RwSignal::new(false);
+    let save = Action::new(move |i: &ChannelSettingInput| save_channel_setting(i.clone()));
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(())) => {
+            done.set(true);
+            saved.run(());
+        }
+        Some(Err(e)) => feedback.failure(e),
+        None => {}
+    });
+    let id = move |field: &str| format!("{}-{field}", channel.as_str());
+    let relay = move || input.with(|i| i.provider == Some(ProviderKind::Relay));
+    let secret_hint = v.secret_hint.clone();
+    let webhook_hint = v.webhook_secret_hint.clone();
+    let current = v.provider;
+    view! {
+        <form class="card channel-card" aria-label=channel.label() on:submit=move |ev| {
+            ev.prevent_default();
+            feedback.clear();
+            done.set(false);
+            save.dispatch(input.get_untracked());
+        }>
+            <h2>{channel.label()}</h2>
+            <label class="inline">
+                <input type="checkbox" prop:checked=move || input.with(|i| i.active)
+                    on:change=move |ev| input.update(|i| i.active = event_target_checked(&ev)) />
+                "Activo (se puede usar)"
+            </label>
+            <label class="inline">
+                <input type="checkbox" prop:checked=move || input.with(|i| i.visible)
+                    on:change=move |ev| input.update(|i| i.visible = event_target_checked(&ev)) />
+                "Visible en el redactor"
+            </label>
+            <div class="field">
+                <label for=id("provider")>"Proveedor"</label>
+                <select id=id("provider") on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    input.update(|i| i.provider = v.parse().ok());
+                }>
+                    <option value="" selected=current.is_none()>"Sin configurar"</option>
+                    {ProviderKind::ALL.iter().map(|p| view! {
+                        <option value=p.as_str() selected=current == Some(*p)>{p.label()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <Show when=relay>
+                <div class="field">
+                    <label for=id("base_url")>"URL base del proveedor"</label>
+                    <input id=id("base_url") type="url" prop:value=move || input.with(|i| i.base_url.clone())
+                        on:input=move |ev| input.update(|i| i.base_url = event_target_value(&ev)) />
+                    <FieldMessage errors name="base_url" />
+                </div>
+                <div class="field">
+                    <label for=id("sender")>"Remitente (número, correo o nombre)"</label>
+                    <input id=id("sender") type="text" prop:value=move || input.with(|i| i.sender.clone())
+                        on:input=move |ev| input.update(|i| i.sender = event_target_value(&ev)) />
+                    <FieldMessage errors name="sender" />
+                </div>
+                <div class="field">
+                    <label for=id("secret")>"Token del proveedor"</label>
+                    <input id=id("secret") type="password" autocomplete="off"
+                        placeholder=secret_hint.clone().map_or_else(|| "Sin guardar".to_string(), |h| format!("Guardado ({h}); vacío lo conserva"))
+                        prop:value=move || input.with(|i| i.secret.clone())
+                        on:input=move |ev| input.update(|i| i.secret = event_target_value(&ev)) />
+                    <FieldMessage errors name="secret" />
+                </div>
+                <div class="field">
+                    <label for=id("webhook_secret")>"Secreto de firma del webhook"</label>
+                    <input id=id("webhook_secret") type="password" autocomplete="off"
+                        placeholder=webhook_hint.clone().map_or_else(|| "Sin guardar".to_string(), |h| format!("Guardado ({h}); vacío lo conserva"))
+                        prop:value=move || input.with(|i| i.webhook_secret.clone())
+                        on:input=move |ev| input.update(|i| i.webhook_secret = event_target_value(&ev)) />
+                    <FieldMessage errors name="webhook_secret" />
+                </div>
+                <p class="small">"El proveedor envía los estados y los mensajes recibidos a: "<code>{v.webhook_url.clone()}</code></p>
+            </Show>
+            {feedback.view()}
+            <Show when=move || done.get()>
+                <p class="notice ok" role="status">"Guardado."</p>
+            </Show>
+            <button type="submit" disabled=move || save.pending().get()>"Guardar"</button>
+        </form>
+    }
+}
+
+/// Seed 002: the steps to receive e-mail live on this page.
+#[component]
+fn InboundEmailSteps(webhook: String) -> impl IntoView {
+    let email_hook = webhook.rsplit_once('/').map_or(webhook.clone(), |(base, _)| format!("{base}/email"));
+    view! {
+        <section class="card inbound-steps" aria-label="Correo entrante">
+            <h2>"Correo entrante: cómo configurarlo"</h2>
+            <ol>
+                <li>"Elige en Correo electrónico el proveedor «Relay HTTP» y guarda su URL, su token y un secreto de firma de al menos 16 caracteres."</li>
+                <li>"En tu proveedor de correo, reenvía los mensajes del buzón de cobranzas como avisos firmados (HMAC-SHA256 del cuerpo con ese secreto, en la cabecera X-Recaudo-Signature) a: "<code>{email_hook}</code></li>
+                <li>"Cada aviso de tipo «message» entra en la conversación del cliente o referencia con esa dirección; si nadie la tiene, en «No registrados»."</li>
+                <li>"Envía un correo de prueba al buzón y comprueba que aparece en Conversaciones."</li>
+            </ol>
+        </section>
+    }
+}
