@@ -19,6 +19,7 @@ use crate::ui::conversations::view::ConversationPane;
 use crate::ui::conversations::{CallsLayout, InboxLayout, NoConversation};
 use crate::ui::login::LoginPage;
 use crate::ui::payments::PaymentsPage;
+use crate::ui::portal::PortalRoute;
 use crate::ui::templates::TemplatesPage;
 use crate::ui::users::{EditUserPage, NewUserPage, UsersPage};
 
@@ -50,6 +51,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/pago/:token") view=PortalRoute />
                 <ParentRoute path=path!("") view=SignedIn>
                     <Route path=path!("") view=|| view! { <Redirect path="/conversaciones" /> } />
                     <ParentRoute path=path!("conversaciones") view=InboxLayout>

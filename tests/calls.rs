@@ -18,10 +18,6 @@ use recaudo::server::calls::{self, payments, promises};
 use recaudo::server::db::Db;
 use recaudo::server::{clients, conversations};
 
-fn tz() -> chrono_tz::Tz {
-    chrono_tz::America::Bogota
-}
-
 fn day(n: i64) -> NaiveDate {
     today() + Duration::days(n)
 }

@@ -24,10 +24,6 @@ use recaudo::server::conversations::{self, summary};
 use recaudo::server::db::Db;
 use recaudo::server::{clients, users};
 
-fn tz() -> chrono_tz::Tz {
-    chrono_tz::America::Bogota
-}
-
 fn inbound(channel: Channel, from: &str, body: &str, at: DateTime<Utc>) -> InboundMessage {
     InboundMessage::new(channel, from, body, at)
 }

@@ -65,3 +65,13 @@ CREATE TABLE app_secrets (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+
+-- The payment portal's own states: what the debtor declared there.
+ALTER TABLE portal_visit_states DROP CONSTRAINT portal_visit_states_state_check;
+ALTER TABLE portal_visit_states ADD CONSTRAINT portal_visit_states_state_check CHECK (state IN ('opened',
+    'viewed_debt', 'started_payment', 'paid', 'abandoned', 'declared_payment', 'declared_promise'));
+
+-- Who declares what the debtor declares on the portal: a user that cannot sign in
+-- (inactive, no usable password), so that payments and promises name their source.
+INSERT INTO users (name, email, password_hash, role, active, is_demo, created_at, updated_at)
+VALUES ('Web de cobros (deudor)', 'web-de-cobros@recaudo.invalid', '!', 'advisor', FALSE, FALSE, now(), now());

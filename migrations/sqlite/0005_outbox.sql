@@ -65,3 +65,22 @@ CREATE TABLE app_secrets (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+
+-- The payment portal's own states: what the debtor declared there.
+CREATE TABLE portal_visit_states_new (
+    id INTEGER PRIMARY KEY,
+    visit_id INTEGER NOT NULL REFERENCES portal_visits(id) ON DELETE CASCADE,
+    state TEXT NOT NULL CHECK (state IN ('opened', 'viewed_debt', 'started_payment', 'paid', 'abandoned',
+        'declared_payment', 'declared_promise')),
+    at TEXT NOT NULL
+);
+INSERT INTO portal_visit_states_new (id, visit_id, state, at) SELECT id, visit_id, state, at FROM portal_visit_states;
+DROP TABLE portal_visit_states;
+ALTER TABLE portal_visit_states_new RENAME TO portal_visit_states;
+CREATE INDEX portal_visit_states_visit ON portal_visit_states(visit_id, at);
+
+-- Who declares what the debtor declares on the portal: a user that cannot sign in
+-- (inactive, no usable password), so that payments and promises name their source.
+INSERT INTO users (name, email, password_hash, role, active, is_demo, created_at, updated_at)
+VALUES ('Web de cobros (deudor)', 'web-de-cobros@recaudo.invalid', '!', 'advisor', 0, 0,
+    strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'), strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'));

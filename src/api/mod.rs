@@ -8,6 +8,7 @@ pub mod calls;
 pub mod channels;
 pub mod clients;
 pub mod conversations;
+pub mod portal;
 pub mod templates;
 pub mod users;
 

@@ -77,7 +77,11 @@ pub fn hint(secret: &str) -> Option<String> {
 
 impl ChannelSettingInput {
     /// `stored_secret`: whether a token is already stored (then it may be left empty).
-    pub fn validate(&self, stored_secret: bool, stored_webhook_secret: bool) -> Result<(), Vec<FieldError>> {
+    pub fn validate(
+        &self,
+        stored_secret: bool,
+        stored_webhook_secret: bool,
+    ) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         if !SETTING_CHANNELS.contains(&self.channel) {
             errors.push(FieldError::new("channel", "Canal desconocido."));
@@ -100,7 +104,8 @@ impl ChannelSettingInput {
                 ));
             }
         }
-        if !self.webhook_secret.trim().is_empty() && self.webhook_secret.trim().chars().count() < 16 {
+        if !self.webhook_secret.trim().is_empty() && self.webhook_secret.trim().chars().count() < 16
+        {
             errors.push(FieldError::new(
                 "webhook_secret",
                 "El secreto del webhook debe tener al menos 16 caracteres.",
@@ -157,19 +162,30 @@ mod tests {
             webhook_secret: String::new(),
             ..relay()
         };
-        let fields: Vec<String> = empty.validate(false, false).unwrap_err().into_iter().map(|e| e.field).collect();
+        let fields: Vec<String> = empty
+            .validate(false, false)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
         assert_eq!(fields, ["base_url", "secret", "webhook_secret"]);
         let kept = ChannelSettingInput {
             secret: String::new(),
             webhook_secret: String::new(),
             ..relay()
         };
-        assert!(kept.validate(true, true).is_ok(), "empty keeps the stored secrets");
+        assert!(
+            kept.validate(true, true).is_ok(),
+            "empty keeps the stored secrets"
+        );
         let short = ChannelSettingInput {
             webhook_secret: "corto".into(),
             ..relay()
         };
-        assert_eq!(short.validate(false, false).unwrap_err()[0].field, "webhook_secret");
+        assert_eq!(
+            short.validate(false, false).unwrap_err()[0].field,
+            "webhook_secret"
+        );
         let sandbox = ChannelSettingInput {
             provider: Some(ProviderKind::Sandbox),
             base_url: String::new(),

@@ -111,6 +111,8 @@ text_enum! {
         StartedPayment => ("started_payment", "Inició el pago"),
         Paid => ("paid", "Pagó"),
         Abandoned => ("abandoned", "Abandonó"),
+        DeclaredPayment => ("declared_payment", "Declaró un pago"),
+        DeclaredPromise => ("declared_promise", "Registró un compromiso de pago"),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod import;
 pub mod listing;
 pub mod money;
 pub mod outcome;
+pub mod portal;
 pub mod search;
 pub mod templates;
 pub mod user;

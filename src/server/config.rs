@@ -34,6 +34,8 @@ pub struct Config {
     pub sms_max_segments: usize,
     /// How long a "Paga aquí" link opens the payment portal.
     pub portal_link_days: i64,
+    /// What the payment portal tells debtors about how to pay.
+    pub payment_instructions: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,7 +56,12 @@ struct FileConfig {
     promise_kept_threshold_pct: Option<u32>,
     sms_max_segments: Option<usize>,
     portal_link_days: Option<i64>,
+    payment_instructions: Option<String>,
 }
+
+pub const DEFAULT_PAYMENT_INSTRUCTIONS: &str = "Paga por transferencia o depósito a la cuenta \
+corriente 000-123456-78 del Banco de la Organización, indicando tu número de documento. Luego \
+declara aquí tu pago y adjunta el comprobante: tu asesor lo verificará.";
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/recaudo.db";
 
@@ -200,7 +207,16 @@ impl Config {
                 file.portal_link_days,
                 30,
             )?,
+            payment_instructions: pick(
+                &env,
+                &["RECAUDO_PAYMENT_INSTRUCTIONS"],
+                file.payment_instructions,
+                DEFAULT_PAYMENT_INSTRUCTIONS.to_string(),
+            )?,
         };
+        if config.payment_instructions.trim().is_empty() {
+            return Err("payment_instructions: escribe cómo pueden pagar los deudores".into());
+        }
         if !(1..=10).contains(&config.sms_max_segments) {
             return Err("sms_max_segments: entre 1 y 10".into());
         }

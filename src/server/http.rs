@@ -165,9 +165,14 @@ fn is_asset(path: &str) -> bool {
         || (!path.starts_with("/api/") && path.rsplit('/').next().unwrap_or("").contains('.'))
 }
 
-/// Page loads (not server functions, assets or the login page itself).
+/// The payment portal: public, authorised by its signed link.
+fn is_public_page(path: &str) -> bool {
+    path == "/login" || path.starts_with("/pago/")
+}
+
+/// Page loads that need a session (not server functions, assets or public pages).
 fn is_page(method: &Method, path: &str) -> bool {
-    method == Method::GET && !path.starts_with("/api/") && path != "/login" && !is_asset(path)
+    method == Method::GET && !path.starts_with("/api/") && !is_public_page(path) && !is_asset(path)
 }
 
 /// Percent-encodes a path for the `next` parameter of the login page.

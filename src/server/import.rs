@@ -108,7 +108,7 @@ pub async fn import_csv(
         .into_iter()
         .map(|a| (a.id, a))
         .collect();
-    let emails: Vec<AdvisorKey> = on_db!(db, p => sqlx::query_as("SELECT id, email FROM users WHERE role <> 'admin'").fetch_all(p).await)?;
+    let emails: Vec<AdvisorKey> = on_db!(db, p => sqlx::query_as("SELECT id, email FROM users WHERE role <> 'admin' AND email <> $1").bind(crate::server::users::PORTAL_USER_EMAIL).fetch_all(p).await)?;
     let by_email: HashMap<String, i64> = emails.into_iter().map(|k| (k.email, k.id)).collect();
     let lookup = |cell: &str| -> Result<i64, String> {
         let cell = cell.trim();

@@ -6,10 +6,22 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use chrono::NaiveDate;
+
+use crate::domain::calls::DeclareInput;
+use crate::domain::conversation::VisitState;
 use crate::domain::error::AppError;
+use crate::domain::portal::PortalPage;
+use crate::domain::user::Scope;
 use crate::server::channels::secret;
 use crate::server::channels::webhooks::unhex;
 use crate::server::db::Db;
+use crate::server::users::PORTAL_USER_EMAIL;
+use crate::server::{calls, clients, conversations};
+use crate::{on_db, on_tx};
+
+/// The page name visits are shown under in the conversation.
+pub const PAGE_NAME: &str = "Paga aquí";
 
 const KEY_NAME: &str = "portal_links";
 
@@ -77,6 +89,98 @@ pub async fn client_of(
 ) -> Result<Result<i64, LinkError>, AppError> {
     let key = secret(db, KEY_NAME).await?;
     Ok(check(&key, token, now))
+}
+
+fn refused(e: LinkError) -> AppError {
+    AppError::invalid("token", e.to_string())
+}
+
+/// The client a token opens, or the reason it does not.
+async fn client(db: &Db, token: &str, now: DateTime<Utc>) -> Result<i64, AppError> {
+    client_of(db, token, now).await?.map_err(refused)
+}
+
+/// Opens a client's page: records the visit ("Abrió el enlace") and returns the client
+/// and what the debtor sees.
+pub async fn open(
+    db: &Db,
+    token: &str,
+    instructions: &str,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(i64, PortalPage), AppError> {
+    let client_id = client(db, token, now).await?;
+    let detail = clients::load_detail(db, Scope::All, client_id, today)
+        .await?
+        .ok_or_else(|| refused(LinkError::Invalid))?;
+    let visit_id =
+        conversations::record_visit(db, client_id, PAGE_NAME, &[(VisitState::Opened, now)]).await?;
+    let page = PortalPage {
+        visit_id,
+        client_name: detail.display_name,
+        currency: detail.currency,
+        overdue_total_cents: detail.summary.overdue_total_cents,
+        days_overdue: detail.days_overdue,
+        debts: detail
+            .debts
+            .into_iter()
+            .filter(|d| d.outstanding_cents() > 0)
+            .collect(),
+        instructions: instructions.to_string(),
+    };
+    Ok((client_id, page))
+}
+
+/// Adds a state to a visit of the token's client; returns the client.
+pub async fn step(
+    db: &Db,
+    token: &str,
+    visit_id: i64,
+    state: VisitState,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let client_id = client(db, token, now).await?;
+    let mut tx = db.begin().await?;
+    let n = on_tx!(&mut tx, c => sqlx::query(
+        "INSERT INTO portal_visit_states (visit_id, state, at)
+         SELECT id, $3, $4 FROM portal_visits WHERE id = $1 AND client_id = $2")
+        .bind(visit_id).bind(client_id).bind(state.as_str()).bind(now)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    tx.commit().await?;
+    Ok(client_id)
+}
+
+/// What the debtor declares on the page: a payment (to verify, with its receipt) or a
+/// promise, registered under the portal's account and added to the visit.
+pub async fn declare(
+    db: &Db,
+    token: &str,
+    visit_id: i64,
+    mut input: DeclareInput,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let client_id = client(db, token, now).await?;
+    input.client_id = client_id;
+    let (user,): (i64,) = on_db!(db, p => sqlx::query_as("SELECT id FROM users WHERE email = $1")
+        .bind(PORTAL_USER_EMAIL).fetch_one(p).await)?;
+    let state = if input.payment {
+        VisitState::DeclaredPayment
+    } else {
+        VisitState::DeclaredPromise
+    };
+    // The visit is checked first, so that a bad one saves nothing.
+    let visit: Option<(i64,)> = on_db!(db, p => sqlx::query_as(
+        "SELECT id FROM portal_visits WHERE id = $1 AND client_id = $2")
+        .bind(visit_id).bind(client_id).fetch_optional(p).await)?;
+    if visit.is_none() {
+        return Err(AppError::NotFound);
+    }
+    calls::declare_as(db, user, input, today, now).await?;
+    step(db, token, visit_id, state, now).await
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use crate::domain::error::{AppError, FieldError};
 use crate::domain::templates::{render, tag_values, Preview, Template, TemplateInput};
 use crate::domain::user::Viewer;
 use crate::server::conversations::compose::Sending;
-use crate::server::{audit, clients, portal};
 use crate::server::db::{decode, is_unique_violation, Db};
+use crate::server::{audit, clients, portal};
 use crate::{on_db, on_tx};
 
 type TemplateRow = (i64, String, String, String, String, String, String, bool);
@@ -58,7 +58,9 @@ pub async fn preview(
             let first: Option<(i64,)> = on_db!(db, p => sqlx::query_as(
                 "SELECT id FROM clients ORDER BY id LIMIT 1").fetch_optional(p).await)?;
             first
-                .ok_or_else(|| AppError::invalid("client", "Aún no hay clientes para la vista previa."))?
+                .ok_or_else(|| {
+                    AppError::invalid("client", "Aún no hay clientes para la vista previa.")
+                })?
                 .0
         }
     };

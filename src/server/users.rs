@@ -9,6 +9,10 @@ use crate::server::auth::hash_password;
 use crate::server::db::{is_unique_violation, Db, Tx};
 use crate::{on_db, on_tx};
 
+/// The account the payment portal declares payments and promises under (migration
+/// 0005): it cannot sign in, and it is neither listed, edited nor assigned clients.
+pub const PORTAL_USER_EMAIL: &str = "web-de-cobros@recaudo.invalid";
+
 const USER_SELECT: &str =
     "SELECT u.id, u.name, u.email, u.role, u.supervisor_id, s.name AS supervisor_name,
         u.filter_unlocked, u.active, u.is_demo
@@ -16,13 +20,13 @@ const USER_SELECT: &str =
 
 pub async fn list(db: &Db) -> Result<Vec<User>, AppError> {
     let sql = format!(
-        "{USER_SELECT} ORDER BY CASE u.role WHEN 'admin' THEN 0 WHEN 'supervisor' THEN 1 ELSE 2 END, u.name, u.id"
+        "{USER_SELECT} WHERE u.email <> '{PORTAL_USER_EMAIL}' ORDER BY CASE u.role WHEN 'admin' THEN 0 WHEN 'supervisor' THEN 1 ELSE 2 END, u.name, u.id"
     );
     Ok(on_db!(db, p => sqlx::query_as::<_, User>(&sql).fetch_all(p).await)?)
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<User, AppError> {
-    let sql = format!("{USER_SELECT} WHERE u.id = $1");
+    let sql = format!("{USER_SELECT} WHERE u.id = $1 AND u.email <> '{PORTAL_USER_EMAIL}'");
     on_db!(db, p => sqlx::query_as::<_, User>(&sql).bind(id).fetch_optional(p).await)?
         .ok_or(AppError::NotFound)
 }
@@ -36,15 +40,18 @@ pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>, AppErro
 
 /// Users clients can be assigned to, active or not (the caller filters with the rules).
 pub async fn assignees(db: &Db) -> Result<Vec<Assignee>, AppError> {
-    Ok(on_db!(db, p => sqlx::query_as::<_, Assignee>(
-        "SELECT id, name, role, supervisor_id, active FROM users WHERE role <> 'admin' ORDER BY name, id")
-        .fetch_all(p).await)?)
+    let sql = format!(
+        "SELECT id, name, role, supervisor_id, active FROM users
+         WHERE role <> 'admin' AND email <> '{PORTAL_USER_EMAIL}' ORDER BY name, id"
+    );
+    Ok(on_db!(db, p => sqlx::query_as::<_, Assignee>(&sql).fetch_all(p).await)?)
 }
 
 pub async fn assignee(tx: &mut Tx, id: i64) -> Result<Option<Assignee>, AppError> {
-    Ok(on_tx!(tx, c => sqlx::query_as::<_, Assignee>(
-        "SELECT id, name, role, supervisor_id, active FROM users WHERE id = $1")
-        .bind(id).fetch_optional(&mut *c).await)?)
+    let sql = format!(
+        "SELECT id, name, role, supervisor_id, active FROM users WHERE id = $1 AND email <> '{PORTAL_USER_EMAIL}'"
+    );
+    Ok(on_tx!(tx, c => sqlx::query_as::<_, Assignee>(&sql).bind(id).fetch_optional(&mut *c).await)?)
 }
 
 async fn check_supervisor(

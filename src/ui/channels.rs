@@ -138,7 +138,9 @@ fn ChannelCard(v: ChannelSettingView, saved: Callback<()>) -> impl IntoView {
 /// Seed 002: the steps to receive e-mail live on this page.
 #[component]
 fn InboundEmailSteps(webhook: String) -> impl IntoView {
-    let email_hook = webhook.rsplit_once('/').map_or(webhook.clone(), |(base, _)| format!("{base}/email"));
+    let email_hook = webhook
+        .rsplit_once('/')
+        .map_or(webhook.clone(), |(base, _)| format!("{base}/email"));
     view! {
         <section class="card inbound-steps" aria-label="Correo entrante">
             <h2>"Correo entrante: cómo configurarlo"</h2>

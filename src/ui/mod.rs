@@ -7,5 +7,6 @@ pub mod components;
 pub mod conversations;
 pub mod login;
 pub mod payments;
+pub mod portal;
 pub mod templates;
 pub mod users;

@@ -129,6 +129,10 @@ pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()
 }
 
+pub fn tz() -> chrono_tz::Tz {
+    chrono_tz::America::Bogota
+}
+
 /// The whole HTTP application on a loopback port; returns its base address.
 pub async fn serve(db: Db) -> String {
     use recaudo::server::http::{router, AppState};
@@ -162,7 +166,7 @@ pub fn sending() -> recaudo::server::conversations::compose::Sending {
         sms_max_segments: 3,
         demo: true,
         today: today(),
-        tz: chrono_tz::America::Bogota,
+        tz: tz(),
         portal_link_days: 30,
     }
 }

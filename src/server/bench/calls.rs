@@ -84,7 +84,7 @@ async fn load_tasks(db: &Db, today: NaiveDate) -> Result<usize, String> {
 async fn load_promises(db: &Db, count: usize, today: NaiveDate) -> Result<(), String> {
     let err = |e: sqlx::Error| e.to_string();
     let (admin,): (i64,) =
-        on_db!(db, p => sqlx::query_as("SELECT MIN(id) FROM users").fetch_one(p).await)
+        on_db!(db, p => sqlx::query_as("SELECT MIN(id) FROM users WHERE role = 'admin'").fetch_one(p).await)
             .map_err(err)?;
     let ids: Vec<(i64,)> = on_db!(db, p => sqlx::query_as(
         "SELECT id FROM clients WHERE call_due_date IS NULL ORDER BY id LIMIT $1")

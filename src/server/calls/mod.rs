@@ -442,8 +442,21 @@ pub async fn declare(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Registered, AppError> {
-    let v = input.validate(today).map_err(AppError::Invalid)?;
+    input.validate(today).map_err(AppError::Invalid)?;
     clients::ensure_visible(db, viewer, input.client_id, now).await?;
+    declare_as(db, viewer.user_id, input, today, now).await
+}
+
+/// Registers a declared payment or promise as `user_id` (an advisor, or the portal's
+/// account for what the debtor declares there).
+pub(crate) async fn declare_as(
+    db: &Db,
+    user_id: i64,
+    input: crate::domain::calls::DeclareInput,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Registered, AppError> {
+    let v = input.validate(today).map_err(AppError::Invalid)?;
     let mut tx = db.begin().await?;
     let mut done = Registered::default();
     if input.payment {
@@ -456,7 +469,7 @@ pub async fn declare(
             &input.payment_method,
             &input.reference,
             &input.note,
-            viewer.user_id,
+            user_id,
             now,
         )
         .await?;
@@ -470,7 +483,7 @@ pub async fn declare(
                 None,
                 v.date,
                 v.amount_cents,
-                viewer.user_id,
+                user_id,
                 today,
                 now,
             )

@@ -66,7 +66,11 @@ pub async fn load_all(db: &Db) -> Result<Vec<ChannelSetting>, AppError> {
 }
 
 /// The settings page's view: secrets as hints only. Administrators only.
-pub async fn views(db: &Db, viewer: &Viewer, origin: &str) -> Result<Vec<ChannelSettingView>, AppError> {
+pub async fn views(
+    db: &Db,
+    viewer: &Viewer,
+    origin: &str,
+) -> Result<Vec<ChannelSettingView>, AppError> {
     if !viewer.is_admin() {
         return Err(AppError::Forbidden);
     }

@@ -3,7 +3,8 @@
 //! checked before the body is parsed; every event is applied in its own transaction
 //! and only a fully applied callback is acknowledged, so a provider's redelivery is
 //! safe: a status already reached changes nothing and a known message id is not
-//! stored twice.
+//! stored twice. A status for a message id not stored yet is answered 404, so that
+//! the provider tries again once the send's answer is recorded.
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};

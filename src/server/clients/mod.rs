@@ -87,7 +87,7 @@ struct ContactRow {
     failed_problem: Option<String>,
 }
 
-async fn load_detail(
+pub(crate) async fn load_detail(
     db: &Db,
     scope: Scope,
     id: i64,

@@ -447,8 +447,9 @@ pub struct AppliedStatus {
     pub address: String,
 }
 
-/// Applies a provider's status callback to the message with its id. `None` when no
-/// outbound message has that id or the status moves nothing.
+/// Applies a provider's status callback to the message with its id; `None` when the
+/// status moves nothing. An id not stored (yet) is NotFound: a provider can call back
+/// before its answer to the send is recorded, and then retries.
 pub async fn provider_status(
     db: &Db,
     provider_id: &str,
@@ -462,7 +463,7 @@ pub async fn provider_status(
          LIMIT 1")
         .bind(provider_id).fetch_optional(&mut *c).await)?;
     let Some((message_id, channel, address)) = row else {
-        return Ok(None);
+        return Err(AppError::NotFound);
     };
     let Some(client_id) = advance_status(&mut tx, message_id, status, detail, at).await? else {
         return Ok(None);

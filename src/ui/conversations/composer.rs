@@ -106,7 +106,12 @@ pub fn Composer(
     on_dial: Callback<i64>,
     changed: Callback<()>,
 ) -> impl IntoView {
-    let parties: Vec<PartyComposer> = ctx.parties.iter().filter(|p| p.role == role).cloned().collect();
+    let parties: Vec<PartyComposer> = ctx
+        .parties
+        .iter()
+        .filter(|p| p.role == role)
+        .cloned()
+        .collect();
     if parties.is_empty() {
         return view! {
             <p class="composer empty">"No hay a quién escribir en esta pestaña: el cliente no tiene registrada esa referencia o garante."</p>
@@ -132,7 +137,12 @@ pub fn Composer(
             .or(p.default_channel)
     });
     let window_open = move || party.with(|p| p.window_until.is_some());
-    let whatsapp = move || matches!(channel.get(), Some(Channel::WhatsApp | Channel::WhatsAppBusiness));
+    let whatsapp = move || {
+        matches!(
+            channel.get(),
+            Some(Channel::WhatsApp | Channel::WhatsAppBusiness)
+        )
+    };
     let templates_only = move || whatsapp() && !window_open();
     let templates = StoredValue::new(ctx.templates.clone());
     let documents = StoredValue::new(ctx.documents.clone());
@@ -176,7 +186,9 @@ pub fn Composer(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         feedback.clear();
-        let Some(c) = channel.get_untracked() else { return };
+        let Some(c) = channel.get_untracked() else {
+            return;
+        };
         let p = party.get_untracked();
         let email = c == Channel::Email;
         send.dispatch(ReplyInput {
@@ -184,13 +196,29 @@ pub fn Composer(
             party_role: p.role,
             party_ordinal: p.ordinal,
             channel: c,
-            subject: if email { draft.subject.get_untracked() } else { String::new() },
+            subject: if email {
+                draft.subject.get_untracked()
+            } else {
+                String::new()
+            },
             body: draft.body.get_untracked(),
             attachments: Vec::new(),
-            cc: if email { split_list(&draft.cc.get_untracked()) } else { Vec::new() },
-            bcc: if email { split_list(&draft.bcc.get_untracked()) } else { Vec::new() },
+            cc: if email {
+                split_list(&draft.cc.get_untracked())
+            } else {
+                Vec::new()
+            },
+            bcc: if email {
+                split_list(&draft.bcc.get_untracked())
+            } else {
+                Vec::new()
+            },
             template_id: draft.template.get_untracked(),
-            documents: if email { draft.documents.get_untracked() } else { Vec::new() },
+            documents: if email {
+                draft.documents.get_untracked()
+            } else {
+                Vec::new()
+            },
         });
     };
     let insert = move |text: &str| {

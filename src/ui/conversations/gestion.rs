@@ -7,6 +7,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use leptos::prelude::*;
 
 use crate::api::calls::{calls_calendar, declare, register_outcome};
+use crate::api::portal::portal_declare;
 use crate::domain::calls::{
     CallCalendar, DeclareInput, Gestion, OutcomeEntry, PaymentEntry, Phone, PromiseEntry,
 };
@@ -576,7 +577,14 @@ pub fn standalone_lines(
 
 /// The debt panel's "Registrar compromiso" and "Registrar pago a verificar".
 #[component]
-pub fn DeclareForm(client_id: i64, payment: bool, on_done: Callback<()>) -> impl IntoView {
+pub fn DeclareForm(
+    client_id: i64,
+    payment: bool,
+    on_done: Callback<()>,
+    /// On the payment portal: the link's token and the visit, instead of a signed-in user.
+    #[prop(optional)]
+    portal: Option<(String, i64)>,
+) -> impl IntoView {
     let input = RwSignal::new(DeclareInput {
         client_id,
         payment,
@@ -591,13 +599,17 @@ pub fn DeclareForm(client_id: i64, payment: bool, on_done: Callback<()>) -> impl
     };
     let save = Action::new_local(move |i: &DeclareInput| {
         let mut i = i.clone();
+        let portal = portal.clone();
         async move {
             if i.payment {
                 i.attachments = read_attachments(files_id)
                     .await
                     .map_err(|m| AppError::invalid("attachments", m))?;
             }
-            declare(i).await
+            match portal {
+                Some((token, visit)) => portal_declare(token, visit, i).await,
+                None => declare(i).await,
+            }
         }
     });
     Effect::new(move |_| match save.value().get() {

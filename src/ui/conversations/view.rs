@@ -7,10 +7,10 @@ use super::composer::{Composer, Draft};
 use super::gestion::{standalone_lines, DeclareForm, GestionForm, MoneyItem, OutcomeItem, Phones};
 use super::{InboxVersion, TrayContext};
 use crate::api::conversations::{dismiss, get_composer, get_conversation, reply};
-use crate::domain::compose::ComposerContext;
 use crate::domain::alerts::AlertHistoryEntry;
 use crate::domain::calls::{Gestion, PaymentStatus, PromiseState};
 use crate::domain::client::{ClientDetail, PartyRole};
+use crate::domain::compose::ComposerContext;
 use crate::domain::conversation::{
     initials, Channel, Conversation, Direction, DismissTarget, Message, PortalVisit, ReplyInput,
 };
