@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use crate::domain::client::PartyRole;
-use crate::domain::compose::ComposerContext;
+use crate::domain::compose::{ComposerContext, ReplyTarget};
 use crate::domain::conversation::{Conversation, DismissTarget, ReplyInput, UnregisteredMessage};
 use crate::domain::error::AppError;
 use crate::domain::listing::{InboxPage, InboxQuery};
@@ -55,6 +55,22 @@ pub async fn reply(input: ReplyInput) -> Result<i64, AppError> {
     state.outbox_wake.notify_one();
     state.notifier.publish(&state.db, &[client_id]).await;
     Ok(id)
+}
+
+/// Sandbox only: the party answers in a few seconds, through the webhook.
+#[server(input = Json, endpoint = "simulate_reply")]
+pub async fn simulate_reply(target: ReplyTarget) -> Result<(), AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    crate::server::conversations::compose::simulate_reply(
+        &state.db,
+        &viewer,
+        target,
+        &state.config.sending(),
+        format!("{}/api/webhooks/sandbox", state.config.local_origin()),
+        chrono::Utc::now(),
+    )
+    .await
 }
 
 /// What the composer offers for each party of a conversation.

@@ -241,6 +241,15 @@ pub struct CopySuggestion {
     pub email: String,
 }
 
+/// A party of a client on one channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyTarget {
+    pub client_id: i64,
+    pub party_role: PartyRole,
+    pub party_ordinal: i32,
+    pub channel: Channel,
+}
+
 /// What the composer needs for one conversation tab's party.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartyComposer {
@@ -270,6 +279,8 @@ pub struct TemplateChoice {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComposerContext {
     pub parties: Vec<PartyComposer>,
+    /// Channels delivered by the sandbox: there the debtor's answer can be simulated.
+    pub sandbox_channels: Vec<Channel>,
     pub sms_max_segments: usize,
     pub templates: Vec<TemplateChoice>,
     pub documents: Vec<ClientDocument>,

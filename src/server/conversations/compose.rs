@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+use crate::domain::channels::ProviderKind;
 use crate::domain::client::{ClientDetail, Party, PartyRole};
 use crate::domain::compose::{
     channel_options, check_channel, clean_copies, default_channel, whatsapp_window_open,
     ChannelCheck, ClientDocument, ComposerContext, CopySuggestion, DocumentRef, PartyComposer,
-    PointInfo, TemplateChoice, WHATSAPP_WINDOW_HOURS,
+    PointInfo, ReplyTarget, TemplateChoice, WHATSAPP_WINDOW_HOURS,
 };
 use crate::domain::contact::ContactKind;
 use crate::domain::conversation::{
@@ -242,6 +243,13 @@ pub async fn context(
         .collect();
     Ok(ComposerContext {
         parties,
+        sandbox_channels: settings
+            .iter()
+            .filter(|s| {
+                channels::effective_provider(s, sending.demo) == Some(ProviderKind::Sandbox)
+            })
+            .map(|s| s.channel)
+            .collect(),
         sms_max_segments: sending.sms_max_segments,
         templates: choices,
         documents: documents(db, client_id).await?,
@@ -372,4 +380,66 @@ pub(super) async fn prepare(
         attachments,
         template_id: template.map(|t| t.id),
     })
+}
+
+/// The sandbox's stand-in for a debtor answering: after a few seconds an inbound message
+/// from the party's address arrives through the webhook, as a provider would post it.
+/// Only on channels the sandbox delivers.
+pub async fn simulate_reply(
+    db: &Db,
+    viewer: &Viewer,
+    target: ReplyTarget,
+    sending: &Sending,
+    callback_url: String,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let ReplyTarget {
+        client_id,
+        party_role: role,
+        party_ordinal: ordinal,
+        channel,
+    } = target;
+    let client = clients::get(db, viewer, client_id, sending.today, now).await?;
+    let party = client
+        .parties
+        .iter()
+        .find(|p| p.role == role && p.ordinal == ordinal)
+        .ok_or_else(|| {
+            AppError::invalid(
+                "party",
+                "El cliente no tiene registrada esa referencia o garante.",
+            )
+        })?;
+    let settings = channels::load_all(db).await?;
+    let sandboxed = settings.iter().any(|s| {
+        s.channel == channel
+            && channels::effective_provider(s, sending.demo) == Some(ProviderKind::Sandbox)
+    });
+    if !sandboxed || channel == Channel::Call {
+        return Err(AppError::invalid(
+            "channel",
+            "La respuesta simulada solo existe en los canales del sandbox.",
+        ));
+    }
+    let from = crate::domain::compose::pick_address(channel, &points(party), &party.name)
+        .map_err(|e| AppError::invalid("channel", e))?;
+    let sandbox = crate::server::channels::providers::Sandbox {
+        callback_url,
+        key: channels::secret(db, channels::SANDBOX_KEY).await?,
+        delay: (0.0, 0.0),
+    };
+    tokio::spawn(async move {
+        // About as long as a person takes to glance at the phone and answer.
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        let http = reqwest::Client::new();
+        sandbox
+            .reply(
+                &http,
+                channel,
+                &from,
+                "Gracias, recibí su mensaje. Lo reviso y les confirmo.",
+            )
+            .await;
+    });
+    Ok(())
 }

@@ -5,16 +5,18 @@
 use leptos::prelude::*;
 
 use super::gestion::Phones;
-use crate::api::conversations::reply;
+use crate::api::conversations::{reply, simulate_reply};
 use crate::domain::calls::Phone;
 use crate::domain::client::PartyRole;
 use crate::domain::compose::{
-    sms_length, ComposerContext, DocumentRef, PartyComposer, TemplateChoice,
+    sms_length, ComposerContext, DocumentRef, PartyComposer, ReplyTarget, TemplateChoice,
 };
 use crate::domain::conversation::{Channel, ReplyInput};
 use crate::domain::error::AppError;
 use crate::domain::templates::TAGS;
-use crate::ui::components::{fmt_datetime, read_attachments, FieldMessage, FormFeedback};
+use crate::ui::components::{
+    fmt_datetime, read_attachments, ErrorNotice, FieldMessage, FormFeedback,
+};
 
 const EMOJIS: [&str; 8] = ["🙂", "👍", "🙏", "✅", "📅", "💳", "📄", "⚠️"];
 const FILES_ID: &str = "composer-files";
@@ -165,6 +167,15 @@ pub fn Composer(
                 .collect()
         })
     };
+    let sandboxed = StoredValue::new(ctx.sandbox_channels.clone());
+    let simulate = Action::new(move |(p, c): &(PartyComposer, Channel)| {
+        simulate_reply(ReplyTarget {
+            client_id,
+            party_role: p.role,
+            party_ordinal: p.ordinal,
+            channel: *c,
+        })
+    });
     let feedback = draft.feedback;
     let send = Action::new_local(move |input: &ReplyInput| {
         let mut input = input.clone();
@@ -376,8 +387,19 @@ pub fn Composer(
                         <FieldMessage errors name="documents" />
                         <FieldMessage errors name="party" />
                         {feedback.view()}
-                        <button type="submit" disabled=move || send.pending().get()
-                            >{move || if send.pending().get() { "Enviando…" } else { "Enviar" }}</button>
+                        <div class="actions">
+                            <button type="submit" disabled=move || send.pending().get()
+                                >{move || if send.pending().get() { "Enviando…" } else { "Enviar" }}</button>
+                            <Show when=move || sandboxed.with_value(|s| s.contains(&c))>
+                                <button type="button" class="secondary small"
+                                    on:click=move |_| { simulate.dispatch((party.get_untracked(), c)); }
+                                    >"Simular respuesta del deudor (sandbox)"</button>
+                            </Show>
+                        </div>
+                        {move || simulate.value().get().map(|r| match r {
+                            Ok(()) => view! { <p class="small" role="status">"El deudor responderá en unos segundos."</p> }.into_any(),
+                            Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                        })}
                     }.into_any()
                 }
             }}
