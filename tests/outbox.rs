@@ -384,6 +384,20 @@ async fn wait_for(db: &Db, id: i64, wanted: &str) -> Vec<String> {
     }
 }
 
+/// A provider's callback with one status of one message.
+fn status_callback(id: &str, status: &str) -> Vec<u8> {
+    serde_json::to_vec(&Callback {
+        events: vec![CallbackEvent::Status {
+            id: id.into(),
+            status: status.into(),
+            at: None,
+            error: None,
+            problem: None,
+        }],
+    })
+    .unwrap()
+}
+
 async fn the_sandbox_reports_through_the_signed_webhook(db: Db) {
     let base = serve(db.clone()).await;
     let (a, ids) = advisor_with_clients(&db, &["9001"]).await;
@@ -468,18 +482,7 @@ async fn the_sandbox_reports_through_the_signed_webhook(db: Db) {
     let (pid,): (String,) = on_db!(&db, p => sqlx::query_as(
         "SELECT provider_message_id FROM messages WHERE id = $1").bind(sent).fetch_one(p).await)
     .unwrap();
-    let body = |status: &str| {
-        serde_json::to_vec(&Callback {
-            events: vec![CallbackEvent::Status {
-                id: pid.clone(),
-                status: status.into(),
-                at: None,
-                error: None,
-                problem: None,
-            }],
-        })
-        .unwrap()
-    };
+    let body = |status: &str| status_callback(&pid, status);
     let http = reqwest::Client::new();
     let post = |body: Vec<u8>, signature: Option<String>| {
         let mut req = http
@@ -516,16 +519,7 @@ async fn the_sandbox_reports_through_the_signed_webhook(db: Db) {
     assert_eq!(history, ["queued", "sent", "delivered", "read"]);
 
     // A status for an id not recorded yet is not acknowledged, so the provider retries.
-    let unknown = serde_json::to_vec(&Callback {
-        events: vec![CallbackEvent::Status {
-            id: "desconocido".into(),
-            status: "delivered".into(),
-            at: None,
-            error: None,
-            problem: None,
-        }],
-    })
-    .unwrap();
+    let unknown = status_callback("desconocido", "delivered");
     let r = post(unknown.clone(), Some(sign(&key, &unknown)))
         .await
         .unwrap();

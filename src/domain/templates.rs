@@ -140,6 +140,23 @@ pub fn render(text: &str, values: &TagValues) -> Result<String, String> {
     Ok(out)
 }
 
+/// A message's subject and text with the tags replaced; an unknown tag is noted against
+/// its field ("subject" or "body") in `errors`.
+pub fn render_message(
+    subject: &str,
+    body: &str,
+    values: &TagValues,
+    errors: &mut Vec<FieldError>,
+) -> (String, String) {
+    let mut field = |name: &str, text: &str| {
+        render(text, values).unwrap_or_else(|e| {
+            errors.push(FieldError::new(name, e));
+            String::new()
+        })
+    };
+    (field("subject", subject), field("body", body))
+}
+
 /// A template as stored and listed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Template {

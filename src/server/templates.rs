@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::error::{AppError, FieldError};
-use crate::domain::templates::{render, tag_values, Preview, Template, TemplateInput};
+use crate::domain::error::AppError;
+use crate::domain::templates::{render_message, tag_values, Preview, Template, TemplateInput};
 use crate::domain::user::Viewer;
 use crate::server::conversations::compose::Sending;
 use crate::server::db::{decode, is_unique_violation, Db};
@@ -68,14 +68,7 @@ pub async fn preview(
     let link = portal::link(db, &sending.origin, id, sending.portal_link_days, now).await?;
     let values = tag_values(&client, &client.display_name, &link);
     let mut errors = Vec::new();
-    let subject = render(subject, &values).unwrap_or_else(|e| {
-        errors.push(FieldError::new("subject", e));
-        String::new()
-    });
-    let body = render(body, &values).unwrap_or_else(|e| {
-        errors.push(FieldError::new("body", e));
-        String::new()
-    });
+    let (subject, body) = render_message(subject, body, &values, &mut errors);
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }

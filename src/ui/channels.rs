@@ -7,6 +7,8 @@ use leptos_meta::Title;
 
 use crate::api::channels::{channel_settings, save_channel_setting};
 use crate::domain::channels::{ChannelSettingInput, ChannelSettingView, ProviderKind};
+use crate::domain::conversation::Channel;
+use crate::domain::error::FieldError;
 use crate::ui::components::{ErrorNotice, FieldMessage, FormFeedback};
 
 #[component]
@@ -60,7 +62,7 @@ fn ChannelCard(v: ChannelSettingView, saved: Callback<()>) -> impl IntoView {
         Some(Err(e)) => feedback.failure(e),
         None => {}
     });
-    let id = move |field: &str| format!("{}-{field}", channel.as_str());
+    let provider_id = format!("{}-provider", channel.as_str());
     let relay = move || input.with(|i| i.provider == Some(ProviderKind::Relay));
     let secret_hint = v.secret_hint.clone();
     let webhook_hint = v.webhook_secret_hint.clone();
@@ -84,8 +86,8 @@ fn ChannelCard(v: ChannelSettingView, saved: Callback<()>) -> impl IntoView {
                 "Visible en el redactor"
             </label>
             <div class="field">
-                <label for=id("provider")>"Proveedor"</label>
-                <select id=id("provider") on:change=move |ev| {
+                <label for=provider_id.clone()>"Proveedor"</label>
+                <select id=provider_id on:change=move |ev| {
                     let v = event_target_value(&ev);
                     input.update(|i| i.provider = v.parse().ok());
                 }>
@@ -96,34 +98,14 @@ fn ChannelCard(v: ChannelSettingView, saved: Callback<()>) -> impl IntoView {
                 </select>
             </div>
             <Show when=relay>
-                <div class="field">
-                    <label for=id("base_url")>"URL base del proveedor"</label>
-                    <input id=id("base_url") type="url" prop:value=move || input.with(|i| i.base_url.clone())
-                        on:input=move |ev| input.update(|i| i.base_url = event_target_value(&ev)) />
-                    <FieldMessage errors name="base_url" />
-                </div>
-                <div class="field">
-                    <label for=id("sender")>"Remitente (número, correo o nombre)"</label>
-                    <input id=id("sender") type="text" prop:value=move || input.with(|i| i.sender.clone())
-                        on:input=move |ev| input.update(|i| i.sender = event_target_value(&ev)) />
-                    <FieldMessage errors name="sender" />
-                </div>
-                <div class="field">
-                    <label for=id("secret")>"Token del proveedor"</label>
-                    <input id=id("secret") type="password" autocomplete="off"
-                        placeholder=secret_hint.clone().map_or_else(|| "Sin guardar".to_string(), |h| format!("Guardado ({h}); vacío lo conserva"))
-                        prop:value=move || input.with(|i| i.secret.clone())
-                        on:input=move |ev| input.update(|i| i.secret = event_target_value(&ev)) />
-                    <FieldMessage errors name="secret" />
-                </div>
-                <div class="field">
-                    <label for=id("webhook_secret")>"Secreto de firma del webhook"</label>
-                    <input id=id("webhook_secret") type="password" autocomplete="off"
-                        placeholder=webhook_hint.clone().map_or_else(|| "Sin guardar".to_string(), |h| format!("Guardado ({h}); vacío lo conserva"))
-                        prop:value=move || input.with(|i| i.webhook_secret.clone())
-                        on:input=move |ev| input.update(|i| i.webhook_secret = event_target_value(&ev)) />
-                    <FieldMessage errors name="webhook_secret" />
-                </div>
+                <SettingField channel name="base_url" label="URL base del proveedor" input_type="url" input errors
+                    get=|i| i.base_url.clone() set=|i, v| i.base_url = v />
+                <SettingField channel name="sender" label="Remitente (número, correo o nombre)" input_type="text" input errors
+                    get=|i| i.sender.clone() set=|i, v| i.sender = v />
+                <SettingField channel name="secret" label="Token del proveedor" input_type="password" input errors
+                    placeholder=kept(&secret_hint) get=|i| i.secret.clone() set=|i, v| i.secret = v />
+                <SettingField channel name="webhook_secret" label="Secreto de firma del webhook" input_type="password" input errors
+                    placeholder=kept(&webhook_hint) get=|i| i.webhook_secret.clone() set=|i, v| i.webhook_secret = v />
                 <p class="small">"El proveedor envía los estados y los mensajes recibidos a: "<code>{v.webhook_url.clone()}</code></p>
             </Show>
             {feedback.view()}
@@ -132,6 +114,39 @@ fn ChannelCard(v: ChannelSettingView, saved: Callback<()>) -> impl IntoView {
             </Show>
             <button type="submit" disabled=move || save.pending().get()>"Guardar"</button>
         </form>
+    }
+}
+
+/// What a secret's field says of the stored one.
+fn kept(hint: &Option<String>) -> String {
+    hint.as_ref().map_or_else(
+        || "Sin guardar".to_string(),
+        |h| format!("Guardado ({h}); vacío lo conserva"),
+    )
+}
+
+/// One text field of a channel's settings.
+#[component]
+fn SettingField(
+    channel: Channel,
+    name: &'static str,
+    label: &'static str,
+    input_type: &'static str,
+    input: RwSignal<ChannelSettingInput>,
+    errors: RwSignal<Vec<FieldError>>,
+    get: fn(&ChannelSettingInput) -> String,
+    set: fn(&mut ChannelSettingInput, String),
+    #[prop(optional)] placeholder: Option<String>,
+) -> impl IntoView {
+    let id = format!("{}-{name}", channel.as_str());
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input id=id type=input_type autocomplete="off" placeholder=placeholder
+                prop:value=move || input.with(get)
+                on:input=move |ev| input.update(|i| set(i, event_target_value(&ev))) />
+            <FieldMessage errors name />
+        </div>
     }
 }
 

@@ -178,13 +178,19 @@ pub const SANDBOX_KEY: &str = "sandbox_webhook";
 /// one: the insert that loses a race leaves the winner's.
 pub async fn secret(db: &Db, name: &str) -> Result<Vec<u8>, AppError> {
     use rand::RngCore;
+    let read = || async {
+        let found: Option<(String,)> = on_db!(db, p => sqlx::query_as(
+            "SELECT value FROM app_secrets WHERE name = $1").bind(name).fetch_optional(p).await)?;
+        Ok::<_, AppError>(found.map(|(v,)| v.into_bytes()))
+    };
+    if let Some(key) = read().await? {
+        return Ok(key);
+    }
     let mut fresh = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut fresh);
     let hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
     on_db!(db, p => sqlx::query(
         "INSERT INTO app_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
         .bind(name).bind(&hex).execute(p).await.map(|r| r.rows_affected()))?;
-    let (value,): (String,) = on_db!(db, p => sqlx::query_as(
-        "SELECT value FROM app_secrets WHERE name = $1").bind(name).fetch_one(p).await)?;
-    Ok(value.into_bytes())
+    read().await?.ok_or(AppError::Internal)
 }

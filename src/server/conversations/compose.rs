@@ -19,7 +19,7 @@ use crate::domain::conversation::{
     check_attachments, AttachmentInput, AttachmentMeta, Channel, ReplyInput, MAX_BODY_CHARS,
 };
 use crate::domain::error::{AppError, FieldError};
-use crate::domain::templates::{render, tag_values, Template};
+use crate::domain::templates::{render, render_message, tag_values, Template};
 use crate::domain::user::Viewer;
 use crate::on_db;
 use crate::server::db::{decode, Db};
@@ -59,6 +59,19 @@ fn points(party: &Party) -> Vec<PointInfo> {
             problem: c.problem,
         })
         .collect()
+}
+
+fn party_of(client: &ClientDetail, role: PartyRole, ordinal: i32) -> Result<&Party, AppError> {
+    client
+        .parties
+        .iter()
+        .find(|p| p.role == role && p.ordinal == ordinal)
+        .ok_or_else(|| {
+            AppError::invalid(
+                "party",
+                "El cliente no tiene registrada esa referencia o garante.",
+            )
+        })
 }
 
 /// When each party last wrote, on any channel and on WhatsApp.
@@ -265,16 +278,7 @@ pub(super) async fn prepare(
     now: DateTime<Utc>,
 ) -> Result<Prepared, AppError> {
     let client = clients::get(db, viewer, input.client_id, sending.today, now).await?;
-    let party = client
-        .parties
-        .iter()
-        .find(|p| p.role == input.party_role && p.ordinal == input.party_ordinal)
-        .ok_or_else(|| {
-            AppError::invalid(
-                "party",
-                "El cliente no tiene registrada esa referencia o garante.",
-            )
-        })?;
+    let party = party_of(&client, input.party_role, input.party_ordinal)?;
     let settings = channels::load_all(db).await?;
     let org = channels::org_channels(&settings, sending.demo);
     let option = channel_options(&org, &points(party), &party.name)
@@ -330,14 +334,7 @@ pub(super) async fn prepare(
         Some(t) => (t.subject.as_str(), t.body.as_str()),
         None => (input.subject.as_str(), input.body.as_str()),
     };
-    let subject = render(subject, &values).unwrap_or_else(|e| {
-        errors.push(FieldError::new("subject", e));
-        String::new()
-    });
-    let body = render(body, &values).unwrap_or_else(|e| {
-        errors.push(FieldError::new("body", e));
-        String::new()
-    });
+    let (subject, body) = render_message(subject, body, &values, &mut errors);
     if body.chars().count() > MAX_BODY_CHARS {
         errors.push(FieldError::new(
             "body",
@@ -400,16 +397,7 @@ pub async fn simulate_reply(
         channel,
     } = target;
     let client = clients::get(db, viewer, client_id, sending.today, now).await?;
-    let party = client
-        .parties
-        .iter()
-        .find(|p| p.role == role && p.ordinal == ordinal)
-        .ok_or_else(|| {
-            AppError::invalid(
-                "party",
-                "El cliente no tiene registrada esa referencia o garante.",
-            )
-        })?;
+    let party = party_of(&client, role, ordinal)?;
     let settings = channels::load_all(db).await?;
     let sandboxed = settings.iter().any(|s| {
         s.channel == channel

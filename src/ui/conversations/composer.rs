@@ -283,11 +283,19 @@ pub fn Composer(
             <FieldMessage errors name="channel" />
             {move || match channel.get() {
                 None => view! { <p class="empty">"Ningún canal disponible para este destinatario."</p> }.into_any(),
-                Some(Channel::Call) => view! {
-                    <div class="composer-call">
-                        <Phones phones=phones.clone() on_dial />
-                    </div>
-                }.into_any(),
+                Some(Channel::Call) => {
+                    let p = party.get();
+                    let own: Vec<Phone> = phones
+                        .iter()
+                        .filter(|x| x.party_role == p.role && x.party_ordinal == p.ordinal)
+                        .cloned()
+                        .collect();
+                    view! {
+                        <div class="composer-call">
+                            <Phones phones=own on_dial />
+                        </div>
+                    }.into_any()
+                }
                 Some(c) => {
                     let address = party.with(|p| p.options.iter().find(|o| o.channel == c).and_then(|o| o.address.clone()));
                     view! {
