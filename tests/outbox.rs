@@ -131,6 +131,17 @@ async fn advisor_with_clients(db: &Db, docs: &[&str]) -> (Viewer, Vec<i64>) {
 }
 
 async fn send(db: &Db, v: &Viewer, client_id: i64, channel: Channel, body: &str) -> i64 {
+    send_with(db, v, client_id, channel, body, &configured()).await
+}
+
+async fn send_with(
+    db: &Db,
+    v: &Viewer,
+    client_id: i64,
+    channel: Channel,
+    body: &str,
+    sending: &Sending,
+) -> i64 {
     let subject = if channel == Channel::Email {
         "Su cuenta"
     } else {
@@ -140,7 +151,7 @@ async fn send(db: &Db, v: &Viewer, client_id: i64, channel: Channel, body: &str)
         db,
         v,
         ReplyInput::text(client_id, PartyRole::Client, channel, subject, body),
-        &configured(),
+        sending,
         now(),
     )
     .await
@@ -360,12 +371,14 @@ async fn a_dispatcher_killed_mid_delivery_loses_nothing(db: Db) {
     }
 }
 
+/// The current status, then the history: read in this order, the history holds at
+/// least the status seen, as both are written in one transaction.
 async fn status(db: &Db, id: i64) -> (String, Vec<String>) {
-    let (_, _, _, _, history, _) = outcome(db, id).await;
     let (s,): (String,) =
         on_db!(db, p => sqlx::query_as("SELECT status FROM messages WHERE id = $1")
         .bind(id).fetch_one(p).await)
         .unwrap();
+    let (_, _, _, _, history, _) = outcome(db, id).await;
     (s, history)
 }
 
@@ -427,42 +440,22 @@ async fn the_sandbox_reports_through_the_signed_webhook(db: Db) {
     )
     .await
     .unwrap();
-    let sent = conversations::reply(
+    let sent = send_with(
         &db,
         &a,
-        ReplyInput::text(
-            ids[0],
-            PartyRole::Client,
-            Channel::WhatsApp,
-            "",
-            "Le escribo el detalle",
-        ),
+        ids[0],
+        Channel::WhatsApp,
+        "Le escribo el detalle",
         &sending(),
-        now(),
     )
-    .await
-    .unwrap();
+    .await;
     d.wake.notify_one();
     assert_eq!(
         wait_for(&db, sent, "read").await,
         ["queued", "sent", "delivered", "read"]
     );
 
-    let bounced = conversations::reply(
-        &db,
-        &a,
-        ReplyInput::text(
-            bouncing,
-            PartyRole::Client,
-            Channel::Email,
-            "Su cuenta",
-            "Hola",
-        ),
-        &sending(),
-        now(),
-    )
-    .await
-    .unwrap();
+    let bounced = send_with(&db, &a, bouncing, Channel::Email, "Hola", &sending()).await;
     d.wake.notify_one();
     assert_eq!(
         wait_for(&db, bounced, "failed").await,
