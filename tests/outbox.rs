@@ -541,6 +541,93 @@ async fn the_sandbox_reports_through_the_signed_webhook(db: Db) {
     assert_eq!(n, 1);
 }
 
+/// A `recaudo serve` process on the test's database, outside demo mode.
+fn server_process(url: &str) -> std::process::Child {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::process::Command::new(env!("CARGO_BIN_EXE_recaudo"))
+        .arg("serve")
+        .env("RECAUDO_DATABASE_URL", url)
+        .env("RECAUDO_BIND_ADDRESS", format!("127.0.0.1:{port}"))
+        .env("RECAUDO_DEMO", "false")
+        .env("RECAUDO_OUTBOX_LEASE_SECS", "20")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the recaudo binary starts")
+}
+
+/// The server process is killed (SIGKILL) while its dispatcher waits on the provider;
+/// a new process started on the same database delivers everything it had claimed.
+async fn a_server_killed_mid_dispatch_and_restarted_loses_nothing(t: TestDb) {
+    let db = t.db.clone();
+    let seen = provider(&db, Arc::new(|_, _| (Duration::from_secs(2), 200))).await;
+    let (a, ids) = advisor_with_clients(&db, &["6001"]).await;
+    let mut messages = Vec::new();
+    for i in 0..6 {
+        messages.push(send(&db, &a, ids[0], Channel::Sms, &format!("Mensaje {i}")).await);
+    }
+    let mut first = server_process(&t.url());
+    let started = Instant::now();
+    while seen.lock().unwrap().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the first server never sent"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let (claimed,): (i64,) = on_db!(&db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM outbox WHERE state = 'sending'").fetch_one(p).await)
+    .unwrap();
+    assert!(claimed > 0, "killed while sending");
+
+    let mut second = server_process(&t.url());
+    let started = Instant::now();
+    while unfinished(&db).await > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the restarted server never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+    let seen = seen.lock().unwrap().clone();
+    for id in &messages {
+        let (status, pid, state, _, history, _) = outcome(&db, *id).await;
+        assert_eq!((status.as_str(), state.as_str()), ("sent", "sent"));
+        assert!(pid.is_some());
+        assert_eq!(history, ["queued", "sent"]);
+        let copies = seen
+            .iter()
+            .filter(|s| s.key == format!("recaudo-{id}"))
+            .count();
+        assert!((1..=2).contains(&copies), "{copies} sends of {id}");
+    }
+}
+
+mod a_server_killed_mid_dispatch_and_restarted_loses_nothing {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::a_server_killed_mid_dispatch_and_restarted_loses_nothing(
+            crate::common::TestDb::sqlite().await,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(t) = crate::common::TestDb::postgres().await {
+            super::a_server_killed_mid_dispatch_and_restarted_loses_nothing(t).await;
+        }
+    }
+}
+
 on_both_engines!(
     two_dispatchers_deliver_every_message_exactly_once,
     failures_are_retried_with_backoff_until_success_or_a_terminal_failure,

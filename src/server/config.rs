@@ -36,6 +36,9 @@ pub struct Config {
     pub portal_link_days: i64,
     /// What the payment portal tells debtors about how to pay.
     pub payment_instructions: String,
+    /// How long an outbox dispatcher holds the messages it claimed: a dispatcher that
+    /// dies leaves them to the others after this long.
+    pub outbox_lease_secs: i64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -57,6 +60,7 @@ struct FileConfig {
     sms_max_segments: Option<usize>,
     portal_link_days: Option<i64>,
     payment_instructions: Option<String>,
+    outbox_lease_secs: Option<i64>,
 }
 
 pub const DEFAULT_PAYMENT_INSTRUCTIONS: &str = "Paga por transferencia o depósito a la cuenta \
@@ -213,7 +217,17 @@ impl Config {
                 file.payment_instructions,
                 DEFAULT_PAYMENT_INSTRUCTIONS.to_string(),
             )?,
+            outbox_lease_secs: pick(
+                &env,
+                &["RECAUDO_OUTBOX_LEASE_SECS"],
+                file.outbox_lease_secs,
+                60,
+            )?,
         };
+        // The lease must outlast a provider call (15 s) with room to record its answer.
+        if !(20..=3600).contains(&config.outbox_lease_secs) {
+            return Err("outbox_lease_secs: entre 20 y 3600".into());
+        }
         if config.payment_instructions.trim().is_empty() {
             return Err("payment_instructions: escribe cómo pueden pagar los deudores".into());
         }

@@ -125,7 +125,10 @@ async fn dispatcher(state: &AppState) -> Result<channels::outbox::Dispatcher, St
         key,
         delay: (1.5, 2.5),
     };
-    let policy = Policy::default();
+    let policy = Policy {
+        lease: chrono::Duration::seconds(state.config.outbox_lease_secs),
+        ..Policy::default()
+    };
     let providers = Providers::new(policy.request_timeout, state.config.demo, sandbox);
     let mut d = Dispatcher::new(state.db.clone(), policy, providers);
     d.notifier = Some(state.notifier.clone());

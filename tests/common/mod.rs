@@ -55,6 +55,21 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The URL another process reaches this database at: the SQLite file, or the
+    /// PostgreSQL server with this test's schema as its search path.
+    pub fn url(&self) -> String {
+        match (&self.pg, &self._dir) {
+            (Some((url, schema)), _) => {
+                let joiner = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{joiner}options=-c%20search_path%3D{schema}")
+            }
+            (None, Some(dir)) => format!("sqlite://{}", dir.path().join("test.db").display()),
+            (None, None) => unreachable!("a test database is SQLite or PostgreSQL"),
+        }
+    }
+}
+
 fn random_suffix() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     let nanos = SystemTime::now()
