@@ -6,15 +6,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::channels::{channel_settings, save_channel_setting};
-use crate::domain::channels::{ChannelSettingInput, ChannelSettingView, ProviderKind};
+use crate::domain::channels::{hint, ChannelSettingInput, ChannelSettingView, ProviderKind};
 use crate::domain::conversation::Channel;
 use crate::domain::error::FieldError;
 use crate::ui::components::{ErrorNotice, FieldMessage, FormFeedback};
 
 #[component]
 pub fn ChannelSettingsPage() -> impl IntoView {
-    let version = RwSignal::new(0u64);
-    let settings = Resource::new(move || version.get(), |_| channel_settings());
+    let settings = Resource::new(|| (), |_| channel_settings());
     view! {
         <Title text="Ajustes de canales · Recaudo" />
         <h1>"Ajustes de canales de comunicación"</h1>
@@ -26,7 +25,7 @@ pub fn ChannelSettingsPage() -> impl IntoView {
                         let webhook = list.first().map(|v| v.webhook_url.clone()).unwrap_or_default();
                         view! {
                             <div class="channel-settings">
-                                {list.into_iter().map(|v| view! { <ChannelCard v saved=Callback::new(move |()| version.update(|n| *n += 1)) /> }).collect_view()}
+                                {list.into_iter().map(|v| view! { <ChannelCard v /> }).collect_view()}
                             </div>
                             <InboundEmailSteps webhook />
                         }.into_any()
@@ -38,7 +37,7 @@ pub fn ChannelSettingsPage() -> impl IntoView {
 }
 
 #[component]
-fn ChannelCard(v: ChannelSettingView, saved: Callback<()>) -> impl IntoView {
+fn ChannelCard(v: ChannelSettingView) -> impl IntoView {
     let channel = v.channel;
     let input = RwSignal::new(ChannelSettingInput {
         channel,
@@ -54,18 +53,29 @@ fn ChannelCard(v: ChannelSettingView, saved: Callback<()>) -> impl IntoView {
     let errors = feedback.errors;
     let done = RwSignal::new(false);
     let save = Action::new(move |i: &ChannelSettingInput| save_channel_setting(i.clone()));
+    let secret_hint = RwSignal::new(v.secret_hint.clone());
+    let webhook_hint = RwSignal::new(v.webhook_secret_hint.clone());
     Effect::new(move |_| match save.value().get() {
         Some(Ok(())) => {
+            // The secrets just saved are now the stored ones: shown by their hint only.
+            let sent = input.get_untracked();
+            if !sent.secret.trim().is_empty() {
+                secret_hint.set(hint(sent.secret.trim()));
+            }
+            if !sent.webhook_secret.trim().is_empty() {
+                webhook_hint.set(hint(sent.webhook_secret.trim()));
+            }
+            input.update(|i| {
+                i.secret.clear();
+                i.webhook_secret.clear();
+            });
             done.set(true);
-            saved.run(());
         }
         Some(Err(e)) => feedback.failure(e),
         None => {}
     });
     let provider_id = format!("{}-provider", channel.as_str());
     let relay = move || input.with(|i| i.provider == Some(ProviderKind::Relay));
-    let secret_hint = v.secret_hint.clone();
-    let webhook_hint = v.webhook_secret_hint.clone();
     let current = v.provider;
     view! {
         <form class="card channel-card" aria-label=channel.label() on:submit=move |ev| {
@@ -103,9 +113,9 @@ fn ChannelCard(v: ChannelSettingView, saved: Callback<()>) -> impl IntoView {
                 <SettingField channel name="sender" label="Remitente (número, correo o nombre)" input_type="text" input errors
                     get=|i| i.sender.clone() set=|i, v| i.sender = v />
                 <SettingField channel name="secret" label="Token del proveedor" input_type="password" input errors
-                    placeholder=kept(&secret_hint) get=|i| i.secret.clone() set=|i, v| i.secret = v />
+                    placeholder=Signal::derive(move || kept(&secret_hint.get())) get=|i| i.secret.clone() set=|i, v| i.secret = v />
                 <SettingField channel name="webhook_secret" label="Secreto de firma del webhook" input_type="password" input errors
-                    placeholder=kept(&webhook_hint) get=|i| i.webhook_secret.clone() set=|i, v| i.webhook_secret = v />
+                    placeholder=Signal::derive(move || kept(&webhook_hint.get())) get=|i| i.webhook_secret.clone() set=|i, v| i.webhook_secret = v />
                 <p class="small">"El proveedor envía los estados y los mensajes recibidos a: "<code>{v.webhook_url.clone()}</code></p>
             </Show>
             {feedback.view()}
@@ -136,13 +146,13 @@ fn SettingField(
     errors: RwSignal<Vec<FieldError>>,
     get: fn(&ChannelSettingInput) -> String,
     set: fn(&mut ChannelSettingInput, String),
-    #[prop(optional)] placeholder: Option<String>,
+    #[prop(optional, into)] placeholder: Option<Signal<String>>,
 ) -> impl IntoView {
     let id = format!("{}-{name}", channel.as_str());
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
-            <input id=id type=input_type autocomplete="off" placeholder=placeholder
+            <input id=id type=input_type autocomplete="off" placeholder=move || placeholder.map(|p| p.get())
                 prop:value=move || input.with(get)
                 on:input=move |ev| input.update(|i| set(i, event_target_value(&ev))) />
             <FieldMessage errors name />
