@@ -406,6 +406,7 @@ fn status_callback(id: &str, status: &str) -> Vec<u8> {
             at: None,
             error: None,
             problem: None,
+            retry: false,
         }],
     })
     .unwrap()

@@ -40,6 +40,8 @@ pub struct ChannelSettingView {
     pub webhook_secret_hint: Option<String>,
     /// Where the provider posts this channel's callbacks.
     pub webhook_url: String,
+    /// WhatsApp channels: Meta's callback URL and the verify token to give Meta.
+    pub meta_webhook: Option<(String, String)>,
 }
 
 /// What the settings form sends for one channel. A secret left empty keeps the stored one.

@@ -21,6 +21,7 @@ use crate::domain::error::AppError;
 use crate::domain::listing::ClientListQuery;
 use crate::domain::user::Viewer;
 use crate::server::auth::{self, SessionPolicy, SESSION_COOKIE};
+use crate::server::channels::webhooks::SIGNATURE_HEADER;
 use crate::server::config::Config;
 use crate::server::conversations;
 use crate::server::db::Db;
@@ -90,6 +91,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/webhooks/relay/{channel}",
             axum::routing::post(relay_webhook),
+        )
+        .route(
+            "/api/webhooks/whatsapp/{channel}",
+            axum::routing::get(whatsapp_handshake).post(whatsapp_webhook),
         )
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -301,15 +306,20 @@ async fn conversation_events(
 
 /// A provider's callback: checked against `key` before anything is read, applied, and
 /// acknowledged only once stored.
-async fn webhook(state: &AppState, key: &[u8], headers: &HeaderMap, body: &[u8]) -> Response {
+async fn webhook(
+    state: &AppState,
+    key: &[u8],
+    signature_header: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    parse: impl FnOnce(&[u8]) -> Result<crate::server::channels::webhooks::Callback, String>,
+) -> Response {
     use crate::server::channels::webhooks;
-    let signature = headers
-        .get(webhooks::SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok());
+    let signature = headers.get(signature_header).and_then(|v| v.to_str().ok());
     if !webhooks::verify(key, body, signature) {
         return (StatusCode::UNAUTHORIZED, "Firma inválida.").into_response();
     }
-    let callback: webhooks::Callback = match serde_json::from_slice(body) {
+    let callback = match parse(body) {
         Ok(c) => c,
         Err(e) => {
             return (StatusCode::BAD_REQUEST, format!("Cuerpo inválido: {e}")).into_response()
@@ -330,7 +340,7 @@ async fn sandbox_webhook(
     body: axum::body::Bytes,
 ) -> Response {
     match crate::server::channels::secret(&state.db, crate::server::channels::SANDBOX_KEY).await {
-        Ok(key) => webhook(&state, &key, &headers, &body).await,
+        Ok(key) => webhook(&state, &key, SIGNATURE_HEADER, &headers, &body, own_shape).await,
         Err(e) => e.into_response(),
     }
 }
@@ -351,7 +361,81 @@ async fn relay_webhook(
         .find(|s| s.channel.as_str() == channel)
         .map(|s| s.webhook_secret.clone().into_bytes())
         .unwrap_or_default();
-    webhook(&state, &key, &headers, &body).await
+    webhook(&state, &key, SIGNATURE_HEADER, &headers, &body, own_shape).await
+}
+
+/// The callbacks of the sandbox and the relay: Recaudo's own shape.
+fn own_shape(body: &[u8]) -> Result<crate::server::channels::webhooks::Callback, String> {
+    serde_json::from_slice(body).map_err(|e| e.to_string())
+}
+
+fn whatsapp_channel(name: &str) -> Result<crate::domain::conversation::Channel, AppError> {
+    use crate::domain::conversation::Channel;
+    match name.parse::<Channel>() {
+        Ok(c @ (Channel::WhatsApp | Channel::WhatsAppBusiness)) => Ok(c),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// Meta's subscription handshake: the challenge back when the verify token (shown on
+/// the settings page) matches.
+async fn whatsapp_handshake(
+    State(state): State<AppState>,
+    axum::extract::Path(channel): axum::extract::Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    use crate::server::channels::{secret, whatsapp, WHATSAPP_VERIFY_KEY};
+    let channel = match whatsapp_channel(&channel) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let key = match secret(&state.db, WHATSAPP_VERIFY_KEY).await {
+        Ok(k) => k,
+        Err(e) => return e.into_response(),
+    };
+    let expected = whatsapp::verify_token(&key, channel);
+    let get = |k: &str| q.get(k).map(String::as_str);
+    match whatsapp::handshake(
+        get("hub.mode"),
+        get("hub.verify_token"),
+        get("hub.challenge"),
+        &expected,
+    ) {
+        Some(challenge) => (StatusCode::OK, challenge).into_response(),
+        None => (StatusCode::FORBIDDEN, "Token de verificación inválido.").into_response(),
+    }
+}
+
+/// Meta's notifications for a WhatsApp channel, signed with its app secret (the
+/// channel's webhook secret).
+async fn whatsapp_webhook(
+    State(state): State<AppState>,
+    axum::extract::Path(channel): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    use crate::server::channels::whatsapp;
+    let channel = match whatsapp_channel(&channel) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let key = match crate::server::channels::load_all(&state.db).await {
+        Ok(settings) => settings
+            .into_iter()
+            .find(|s| s.channel == channel)
+            .map(|s| s.webhook_secret.into_bytes())
+            .unwrap_or_default(),
+        Err(e) => return e.into_response(),
+    };
+    webhook(
+        &state,
+        &key,
+        whatsapp::SIGNATURE_HEADER,
+        &headers,
+        &body,
+        |b| whatsapp::callback(b, channel),
+    )
+    .await
 }
 
 /// An attachment, always as a download: never rendered by the browser as a page.

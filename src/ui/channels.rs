@@ -118,6 +118,16 @@ fn ChannelCard(v: ChannelSettingView) -> impl IntoView {
                     placeholder=Signal::derive(move || kept(&webhook_hint.get())) get=|i| i.webhook_secret.clone() set=|i, v| i.webhook_secret = v />
                 <p class="small">"El proveedor envía los estados y los mensajes recibidos a: "<code>{v.webhook_url.clone()}</code></p>
             </Show>
+            {v.meta_webhook.clone().map(|(url, token)| view! {
+                <div class="meta-webhook">
+                    <p class="small">"WhatsApp Cloud API (Meta) — URL de devolución de llamada: "<code>{url}</code>
+                        " · Token de verificación: "<code>{token}</code></p>
+                    <Show when=move || !relay()>
+                        <SettingField channel name="webhook_secret" label="Secreto de la app de Meta (firma de los avisos)" input_type="password" input errors
+                            placeholder=Signal::derive(move || kept(&webhook_hint.get())) get=|i| i.webhook_secret.clone() set=|i, v| i.webhook_secret = v />
+                    </Show>
+                </div>
+            })}
             {feedback.view()}
             <Show when=move || done.get()>
                 <p class="notice ok" role="status">"Guardado."</p>

@@ -3,6 +3,7 @@
 pub mod outbox;
 pub mod providers;
 pub mod webhooks;
+pub mod whatsapp;
 
 use chrono::{DateTime, Utc};
 
@@ -74,10 +75,19 @@ pub async fn views(
     if !viewer.is_admin() {
         return Err(AppError::Forbidden);
     }
+    let verify_key = secret(db, WHATSAPP_VERIFY_KEY).await?;
     let mut out: Vec<ChannelSettingView> = load_all(db)
         .await?
         .into_iter()
         .map(|s| ChannelSettingView {
+            meta_webhook: matches!(s.channel, Channel::WhatsApp | Channel::WhatsAppBusiness).then(
+                || {
+                    (
+                        format!("{origin}/api/webhooks/whatsapp/{}", s.channel.as_str()),
+                        whatsapp::verify_token(&verify_key, s.channel),
+                    )
+                },
+            ),
             webhook_url: format!("{origin}/api/webhooks/relay/{}", s.channel.as_str()),
             channel: s.channel,
             active: s.active,
@@ -170,6 +180,9 @@ pub fn org_channels(settings: &[ChannelSetting], demo: bool) -> Vec<OrgChannel> 
         })
         .collect()
 }
+
+/// The key WhatsApp verify tokens are derived from.
+pub const WHATSAPP_VERIFY_KEY: &str = "whatsapp_verify";
 
 /// The key the sandbox signs its callbacks with.
 pub const SANDBOX_KEY: &str = "sandbox_webhook";

@@ -187,6 +187,41 @@ pub async fn settle(
     Ok(changed)
 }
 
+/// Sends again a message its provider accepted and then dropped for a passing reason
+/// (a rate limit), after the backoff its attempts call for; past the last attempt it
+/// fails. Returns the client when its status changed.
+pub async fn requeue(
+    db: &Db,
+    provider_id: &str,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, AppError> {
+    let policy = Policy::default();
+    let mut tx = db.begin().await?;
+    let row: Option<(i64, i32)> = on_tx!(&mut tx, c => sqlx::query_as(
+        "SELECT o.message_id, o.attempts FROM outbox o JOIN messages m ON m.id = o.message_id
+         WHERE m.provider_message_id = $1 AND m.direction = 'outbound'")
+        .bind(provider_id).fetch_optional(&mut *c).await)?;
+    let Some((message_id, attempts)) = row else {
+        return Err(AppError::NotFound);
+    };
+    if attempts >= policy.max_attempts {
+        let detail = format!("Sin éxito tras {attempts} intentos: {detail}");
+        let changed =
+            advance_status(&mut tx, message_id, DeliveryStatus::Failed, &detail, now).await?;
+        tx.commit().await?;
+        return Ok(changed);
+    }
+    let due = now + retry_delay(attempts, &policy, rand::thread_rng().gen());
+    on_tx!(&mut tx, c => sqlx::query(
+        "UPDATE outbox SET state = 'pending', due_at = $2, last_error = $3, worker = NULL, updated_at = $4
+         WHERE message_id = $1 AND state = 'sent'")
+        .bind(message_id).bind(due).bind(detail).bind(now)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(None)
+}
+
 /// Delivers the outbox, batch after batch, in one process.
 #[derive(Clone)]
 pub struct Dispatcher {

@@ -189,6 +189,7 @@ impl Sandbox {
                         at: None,
                         error: failure.map(|f| f.1.to_string()),
                         problem: failure.map(|f| f.0.as_str().to_string()),
+                        retry: false,
                     },
                 )
             })

@@ -14,6 +14,7 @@ use sha2::Sha256;
 use crate::domain::alerts::ContactProblem;
 use crate::domain::conversation::{Channel, DeliveryStatus, InboundMessage};
 use crate::domain::error::AppError;
+use crate::server::channels::outbox;
 use crate::server::db::{decode, Db};
 use crate::server::{alerts, conversations};
 
@@ -29,12 +30,16 @@ pub struct Callback {
 pub enum CallbackEvent {
     /// A sent message's new status; `problem` names the contactability problem a
     /// failure proves (`email_not_found`, `whatsapp_unavailable`, `wrong_phone`).
+    /// `retry`: the provider dropped the message for a passing reason (a rate limit),
+    /// so it is sent again instead of failing.
     Status {
         id: String,
         status: String,
         at: Option<DateTime<Utc>>,
         error: Option<String>,
         problem: Option<String>,
+        #[serde(default)]
+        retry: bool,
     },
     /// A debtor wrote.
     Message {
@@ -93,7 +98,13 @@ pub async fn apply(db: &Db, callback: Callback, now: DateTime<Utc>) -> Result<Ve
                 at,
                 error,
                 problem,
+                retry,
             } => {
+                if retry {
+                    let detail = error.unwrap_or_default();
+                    changed.extend(outbox::requeue(db, &id, &detail, now).await?);
+                    continue;
+                }
                 let status: DeliveryStatus = decode("status", &status).map_err(|_| {
                     AppError::invalid("status", format!("Estado desconocido: «{status}»."))
                 })?;
