@@ -6,19 +6,26 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
 use chrono::Utc;
 use common::*;
-use recaudo::domain::channels::ChannelSettingInput;
+use recaudo::domain::channels::{ChannelSettingInput, ProviderKind};
 use recaudo::domain::client::PartyRole;
-use recaudo::domain::conversation::{Channel, InboundMessage, ReplyInput};
+use recaudo::domain::conversation::{AttachmentInput, Channel, InboundMessage, ReplyInput};
+use recaudo::domain::templates::{Purpose, TemplateInput};
 use recaudo::domain::user::{Role, Viewer};
 use recaudo::on_db;
 use recaudo::server::channels;
-use recaudo::server::channels::outbox::{self, Policy};
-use recaudo::server::channels::providers::Delivery;
+use recaudo::server::channels::outbox::{self, Dispatcher, Policy};
+use recaudo::server::channels::providers::{Delivery, Providers, Sandbox};
 use recaudo::server::channels::webhooks::sign;
-use recaudo::server::conversations;
+use recaudo::server::conversations::compose::Sending;
 use recaudo::server::db::Db;
+use recaudo::server::{conversations, templates};
 use reqwest::StatusCode;
 
 const APP_SECRET: &str = "secreto-de-la-app-de-meta";
@@ -272,4 +279,261 @@ async fn meta_webhooks_are_verified_idempotent_and_move_statuses_forward(db: Db)
     assert_eq!(problem, None);
 }
 
-on_both_engines!(meta_webhooks_are_verified_idempotent_and_move_statuses_forward);
+/// What the Graph API server received: (path, authorization, JSON body or "multipart").
+type Received = Arc<Mutex<Vec<(String, String, serde_json::Value)>>>;
+
+async fn graph_messages(
+    State(seen): State<Received>,
+    axum::extract::Path(phone): axum::extract::Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<serde_json::Value>,
+) -> (StatusCode, String) {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let to = body["to"].as_str().unwrap_or_default().to_string();
+    let n = {
+        let mut seen = seen.lock().unwrap();
+        seen.push((format!("/v21.0/{phone}/messages"), auth, body));
+        seen.iter().filter(|s| s.2["to"] == to.as_str()).count()
+    };
+    if to.ends_with("9999") {
+        return (StatusCode::BAD_REQUEST, r#"{"error":{"message":"(#131030) Recipient phone number not in allowed list","type":"OAuthException","code":131030}}"#.into());
+    }
+    if to.ends_with("8888") && n == 1 {
+        return (
+            StatusCode::BAD_REQUEST,
+            r#"{"error":{"message":"(#130429) Rate limit hit","code":130429}}"#.into(),
+        );
+    }
+    (
+        StatusCode::OK,
+        format!(
+            r#"{{"messaging_product":"whatsapp","contacts":[{{"input":"{to}","wa_id":"{to}"}}],"messages":[{{"id":"wamid.{to}.{n}"}}]}}"#
+        ),
+    )
+}
+
+async fn graph_media(
+    State(seen): State<Received>,
+    axum::extract::Path(phone): axum::extract::Path<String>,
+    headers: HeaderMap,
+    mut form: axum::extract::Multipart,
+) -> (StatusCode, String) {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let mut fields = serde_json::Map::new();
+    while let Some(field) = form.next_field().await.unwrap() {
+        let name = field.name().unwrap_or_default().to_string();
+        let file = field.file_name().map(String::from);
+        let bytes = field.bytes().await.unwrap();
+        let value = match file {
+            Some(f) => format!("{f}:{}", bytes.len()),
+            None => String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        fields.insert(name, value.into());
+    }
+    seen.lock()
+        .unwrap()
+        .push((format!("/v21.0/{phone}/media"), auth, fields.into()));
+    (StatusCode::OK, r#"{"id":"media-1"}"#.into())
+}
+
+async fn sends_go_to_the_cloud_api_as_text_template_and_media(db: Db) {
+    let seen: Received = Arc::default();
+    let graph = axum::Router::new()
+        .route(
+            "/v21.0/{phone}/messages",
+            axum::routing::post(graph_messages),
+        )
+        .route("/v21.0/{phone}/media", axum::routing::post(graph_media))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v21.0", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, graph).await.unwrap() });
+
+    let admin = user(&db, "admin@x.co", Role::Admin, None).await;
+    let admin = viewer(&db, &admin).await;
+    let a = user(&db, "a@x.co", Role::Advisor, None).await;
+    let mut ids = Vec::new();
+    for (doc, phone) in [
+        ("2101", "300 123 4567"),
+        ("2102", "300 123 8888"),
+        ("2103", "300 123 9999"),
+    ] {
+        let mut input = client_input(doc, "Ana", "Pérez", Some(&a));
+        input.contacts.phones = vec![phone.into()];
+        input.debts = vec![debt(&format!("F-{doc}"), "2026-06-01", "1000", "0")];
+        ids.push(client(&db, &admin, &input).await);
+        let from = format!("+57{}", phone.replace(' ', ""));
+        conversations::ingest(
+            &db,
+            InboundMessage::new(Channel::WhatsApp, &from, "Hola", now()),
+            now(),
+        )
+        .await
+        .unwrap();
+    }
+    let a = viewer(&db, &a).await;
+    channels::save(
+        &db,
+        &admin,
+        ChannelSettingInput {
+            channel: Channel::WhatsApp,
+            active: true,
+            visible: true,
+            provider: Some(ProviderKind::WhatsAppCloud),
+            base_url: base.clone(),
+            sender: "106540352242922".into(),
+            secret: "EAAG-token-de-prueba".into(),
+            webhook_secret: APP_SECRET.into(),
+        },
+        now(),
+    )
+    .await
+    .unwrap();
+    let template = templates::save(
+        &db,
+        &admin,
+        None,
+        TemplateInput {
+            name: "Recordatorio de pago".into(),
+            channel: Channel::WhatsApp,
+            recipient: PartyRole::Client,
+            purpose: Purpose::Flow,
+            subject: String::new(),
+            body: "Hola {{nombre}}, debes {{deuda_vencida}}.".into(),
+            approved: true,
+        },
+        now(),
+    )
+    .await
+    .unwrap();
+    let real = Sending {
+        demo: false,
+        ..sending()
+    };
+    let send = |input: ReplyInput| {
+        let (db, a, real) = (db.clone(), a.clone(), real.clone());
+        async move {
+            conversations::reply(&db, &a, input, &real, now())
+                .await
+                .unwrap()
+        }
+    };
+    let whatsapp =
+        |id, body: &str| ReplyInput::text(id, PartyRole::Client, Channel::WhatsApp, "", body);
+    let text = send(whatsapp(ids[0], "Le escribo el detalle")).await;
+    let templated = send(ReplyInput {
+        template_id: Some(template),
+        ..whatsapp(ids[0], "")
+    })
+    .await;
+    let media = send(ReplyInput {
+        attachments: vec![AttachmentInput {
+            file_name: "estado.pdf".into(),
+            content_type: "application/pdf".into(),
+            content: b"%PDF-1.4 estado".to_vec(),
+        }],
+        ..whatsapp(ids[0], "Su estado de cuenta")
+    })
+    .await;
+    let limited = send(whatsapp(ids[1], "Hola")).await;
+    let refused = send(whatsapp(ids[2], "Hola")).await;
+
+    let d = Dispatcher::new(
+        db.clone(),
+        Policy {
+            base_delay: chrono::Duration::milliseconds(100),
+            ..Policy::default()
+        },
+        Providers::new(
+            std::time::Duration::from_secs(5),
+            false,
+            Sandbox {
+                callback_url: String::new(),
+                key: Vec::new(),
+                delay: (0.0, 0.0),
+            },
+        ),
+    );
+    let started = std::time::Instant::now();
+    while count(
+        &db,
+        "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')",
+    )
+    .await
+        > 0
+    {
+        d.run_once().await.unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.iter().all(|s| s.1 == "Bearer EAAG-token-de-prueba"));
+    let sent_to = |to: &str| -> Vec<serde_json::Value> {
+        seen.iter()
+            .filter(|s| s.2["to"] == to)
+            .map(|s| s.2.clone())
+            .collect()
+    };
+    // Sent side by side, so in any order: each found by its type.
+    let ana = sent_to("573001234567");
+    assert_eq!(ana.len(), 3);
+    let of = |kind: &str| ana.iter().find(|x| x["type"] == kind).unwrap().clone();
+    assert_eq!(of("text")["text"]["body"], "Le escribo el detalle");
+    let t = of("template");
+    assert_eq!(t["template"]["name"], "recordatorio_de_pago");
+    assert_eq!(t["template"]["language"]["code"], "es");
+    assert_eq!(
+        t["template"]["components"][0]["parameters"],
+        serde_json::json!([{"type": "text", "text": "Ana Pérez"}, {"type": "text", "text": "COP 1.000,00"}])
+    );
+    let doc = of("document");
+    assert_eq!(doc["document"]["id"], "media-1");
+    assert_eq!(doc["document"]["caption"], "Su estado de cuenta");
+    assert_eq!(doc["document"]["filename"], "estado.pdf");
+    let upload = seen.iter().find(|s| s.0.ends_with("/media")).unwrap();
+    assert_eq!(upload.0, "/v21.0/106540352242922/media");
+    assert_eq!(upload.2["messaging_product"], "whatsapp");
+    assert_eq!(upload.2["file"], "estado.pdf:15");
+
+    let provider_id = |id: i64| {
+        let db = db.clone();
+        async move {
+            let (pid, status): (Option<String>, String) = on_db!(&db, p => sqlx::query_as(
+                "SELECT provider_message_id, status FROM messages WHERE id = $1").bind(id).fetch_one(p).await).unwrap();
+            (pid, status)
+        }
+    };
+    let (pid, status) = provider_id(text).await;
+    assert!(pid.unwrap().starts_with("wamid.573001234567."));
+    assert_eq!(status, "sent");
+    assert_eq!(provider_id(templated).await.1, "sent");
+    assert_eq!(provider_id(media).await.1, "sent");
+    assert_eq!(
+        provider_id(limited).await,
+        (Some("wamid.573001238888.2".into()), "sent".into()),
+        "the rate limit was retried"
+    );
+    assert_eq!(provider_id(refused).await.1, "failed");
+    let (_, history) = message_status(&db, refused).await;
+    assert_eq!(history, ["queued", "failed"]);
+    let (detail,): (String,) = on_db!(&db, p => sqlx::query_as(
+        "SELECT detail FROM message_statuses WHERE message_id = $1 AND status = 'failed'").bind(refused).fetch_one(p).await).unwrap();
+    assert_eq!(
+        detail,
+        "Meta 131030: (#131030) Recipient phone number not in allowed list"
+    );
+}
+
+on_both_engines!(
+    meta_webhooks_are_verified_idempotent_and_move_statuses_forward,
+    sends_go_to_the_cloud_api_as_text_template_and_media,
+);

@@ -21,6 +21,9 @@ CREATE TABLE templates (
 ALTER TABLE messages ADD COLUMN cc TEXT NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN bcc TEXT NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN template_id INTEGER REFERENCES templates(id) ON DELETE SET NULL;
+-- The values of the template's tags in the order they appear: WhatsApp's approved
+-- templates take them as parameters {{1}}, {{2}}… (JSON array).
+ALTER TABLE messages ADD COLUMN template_params TEXT NOT NULL DEFAULT '[]';
 
 -- One row per outbound message still to deliver or delivered. A worker claims a row by
 -- setting state 'sending', its name and a lease end in due_at; a row whose lease ran
@@ -48,7 +51,7 @@ CREATE TABLE channel_settings (
     channel TEXT PRIMARY KEY CHECK (channel IN ('whatsapp', 'whatsapp_business', 'email', 'sms', 'call')),
     active BOOLEAN NOT NULL DEFAULT 1,
     visible BOOLEAN NOT NULL DEFAULT 1,
-    provider TEXT CHECK (provider IN ('sandbox', 'relay')),
+    provider TEXT CHECK (provider IN ('sandbox', 'relay', 'whatsapp_cloud')),
     base_url TEXT NOT NULL DEFAULT '',
     sender TEXT NOT NULL DEFAULT '',
     secret TEXT NOT NULL DEFAULT '',

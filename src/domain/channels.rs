@@ -13,6 +13,9 @@ text_enum! {
         /// Any HTTP service speaking Recaudo's relay shape: POST {base}/messages with a
         /// bearer token, callbacks signed with the webhook secret.
         Relay => ("relay", "Relay HTTP"),
+        /// Meta's WhatsApp Cloud API: base URL, phone number id (sender), access token
+        /// (secret) and app secret (webhook secret).
+        WhatsAppCloud => ("whatsapp_cloud", "WhatsApp Cloud API (Meta)"),
     }
 }
 
@@ -88,7 +91,25 @@ impl ChannelSettingInput {
         if !SETTING_CHANNELS.contains(&self.channel) {
             errors.push(FieldError::new("channel", "Canal desconocido."));
         }
-        if self.provider == Some(ProviderKind::Relay) {
+        if self.provider == Some(ProviderKind::WhatsAppCloud) {
+            if !matches!(self.channel, Channel::WhatsApp | Channel::WhatsAppBusiness) {
+                errors.push(FieldError::new(
+                    "provider",
+                    "WhatsApp Cloud API solo sirve para los canales de WhatsApp.",
+                ));
+            }
+            let id = self.sender.trim();
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+                errors.push(FieldError::new(
+                    "sender",
+                    "Escribe el identificador del número de teléfono de Meta (solo dígitos).",
+                ));
+            }
+        }
+        if matches!(
+            self.provider,
+            Some(ProviderKind::Relay | ProviderKind::WhatsAppCloud)
+        ) {
             let url = self.base_url.trim();
             if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() < 10 {
                 errors.push(FieldError::new(
@@ -188,6 +209,26 @@ mod tests {
             short.validate(false, false).unwrap_err()[0].field,
             "webhook_secret"
         );
+        let meta = ChannelSettingInput {
+            channel: Channel::WhatsApp,
+            provider: Some(ProviderKind::WhatsAppCloud),
+            base_url: "https://graph.facebook.com/v21.0".into(),
+            sender: "106540352242922".into(),
+            ..relay()
+        };
+        assert!(meta.validate(false, false).is_ok());
+        let wrong = ChannelSettingInput {
+            channel: Channel::Sms,
+            sender: "mi número".into(),
+            ..meta
+        };
+        let fields: Vec<String> = wrong
+            .validate(false, false)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["provider", "sender"]);
         let sandbox = ChannelSettingInput {
             provider: Some(ProviderKind::Sandbox),
             base_url: String::new(),

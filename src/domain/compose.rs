@@ -319,7 +319,8 @@ pub fn clean_copies(
 pub struct ChannelCheck<'a> {
     pub channel: Channel,
     pub body: &'a str,
-    pub has_attachments: bool,
+    /// How many files go along.
+    pub attachments: usize,
     pub copies: bool,
     pub window_open: bool,
     pub template_approved: Option<bool>,
@@ -335,8 +336,14 @@ pub fn check_channel(c: &ChannelCheck<'_>) -> Vec<FieldError> {
             "Pasaron más de 24 horas desde el último mensaje del cliente por WhatsApp: solo se pueden enviar plantillas aprobadas.",
         ));
     }
+    if whatsapp && c.attachments > 1 {
+        errors.push(FieldError::new(
+            "attachments",
+            "Por WhatsApp va un adjunto por mensaje.",
+        ));
+    }
     if c.channel == Channel::Sms {
-        if c.has_attachments {
+        if c.attachments > 0 {
             errors.push(FieldError::new(
                 "attachments",
                 "Los SMS no llevan adjuntos.",
@@ -522,7 +529,7 @@ mod tests {
         let base = ChannelCheck {
             channel: Channel::WhatsApp,
             body: "Hola",
-            has_attachments: false,
+            attachments: 0,
             copies: false,
             window_open: false,
             template_approved: None,
@@ -547,11 +554,20 @@ mod tests {
             ..base
         })
         .is_empty());
+        let two_files = ChannelCheck {
+            window_open: true,
+            attachments: 2,
+            ..base
+        };
+        assert_eq!(
+            check_channel(&two_files)[0].message,
+            "Por WhatsApp va un adjunto por mensaje."
+        );
         let long = "a".repeat(400);
         let sms = ChannelCheck {
             channel: Channel::Sms,
             body: &long,
-            has_attachments: true,
+            attachments: 1,
             copies: true,
             ..base
         };

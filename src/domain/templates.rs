@@ -128,6 +128,33 @@ pub fn tag_values(client: &ClientDetail, recipient: &str, payment_link: &str) ->
     v
 }
 
+/// The values of the tags of `text` in the order they appear: the parameters {{1}},
+/// {{2}}… of the same template as registered with WhatsApp.
+pub fn tag_params(text: &str, values: &TagValues) -> Result<Vec<String>, String> {
+    Ok(pieces(text)?
+        .into_iter()
+        .filter_map(|p| match p {
+            Piece::Tag(t) => Some(values.0.get(t).cloned().unwrap_or_default()),
+            Piece::Text(_) => None,
+        })
+        .collect())
+}
+
+/// The name a template is registered under with WhatsApp: lower case, without accents,
+/// words joined by "_" ("Recordatorio de pago" → "recordatorio_de_pago").
+pub fn whatsapp_name(name: &str) -> String {
+    let folded = crate::domain::search::fold(name);
+    let mut out = String::new();
+    for c in folded.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
 /// The text with each tag replaced by its value.
 pub fn render(text: &str, values: &TagValues) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
@@ -267,6 +294,22 @@ mod tests {
             "a known tag without a value for this recipient is left empty"
         );
         assert_eq!(render("a { b } c", &values()).unwrap(), "a { b } c");
+    }
+
+    #[test]
+    fn whatsapp_takes_the_tags_as_ordered_parameters_and_a_plain_name() {
+        assert_eq!(
+            tag_params("{{deuda_vencida}} para {{nombre}}; {{asesor}}", &values()).unwrap(),
+            ["$ 1.250.000", "Ana Gómez", ""]
+        );
+        assert_eq!(
+            whatsapp_name("Recordatorio de pago"),
+            "recordatorio_de_pago"
+        );
+        assert_eq!(
+            whatsapp_name(" Aviso: ¡Vencimiento próximo! "),
+            "aviso_vencimiento_proximo"
+        );
     }
 
     #[test]

@@ -75,7 +75,15 @@ fn ChannelCard(v: ChannelSettingView) -> impl IntoView {
         None => {}
     });
     let provider_id = format!("{}-provider", channel.as_str());
-    let relay = move || input.with(|i| i.provider == Some(ProviderKind::Relay));
+    // The providers reached over HTTP, which need a URL, a sender and credentials.
+    let relay = move || {
+        input.with(|i| {
+            matches!(
+                i.provider,
+                Some(ProviderKind::Relay | ProviderKind::WhatsAppCloud)
+            )
+        })
+    };
     let current = v.provider;
     view! {
         <form class="card channel-card" aria-label=channel.label() on:submit=move |ev| {
@@ -110,7 +118,7 @@ fn ChannelCard(v: ChannelSettingView) -> impl IntoView {
             <Show when=relay>
                 <SettingField channel name="base_url" label="URL base del proveedor" input_type="url" input errors
                     get=|i| i.base_url.clone() set=|i, v| i.base_url = v />
-                <SettingField channel name="sender" label="Remitente (número, correo o nombre)" input_type="text" input errors
+                <SettingField channel name="sender" label="Remitente (número, correo o nombre; en Meta, el identificador del número)" input_type="text" input errors
                     get=|i| i.sender.clone() set=|i, v| i.sender = v />
                 <SettingField channel name="secret" label="Token del proveedor" input_type="password" input errors
                     placeholder=Signal::derive(move || kept(&secret_hint.get())) get=|i| i.secret.clone() set=|i, v| i.secret = v />

@@ -14,10 +14,11 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use rand::Rng;
 
-use super::providers::{Delivery, Outgoing, Providers};
+use super::providers::{Delivery, Outgoing, OutgoingTemplate, Providers};
 use super::{load_all, ChannelSetting};
 use crate::domain::conversation::{AttachmentInput, Channel, DeliveryStatus};
 use crate::domain::error::AppError;
+use crate::domain::templates::whatsapp_name;
 use crate::server::conversations::advance_status;
 use crate::server::conversations::notify::Notifier;
 use crate::server::db::{decode, Db, Tx};
@@ -101,13 +102,37 @@ pub async fn claim(
     Ok(rows)
 }
 
-type OutgoingRow = (String, String, String, String, String, String);
+type OutgoingRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+);
+
+/// The language WhatsApp templates are registered in.
+pub const TEMPLATE_LANGUAGE: &str = "es";
 
 /// The message of an outbox row as its provider receives it.
 pub async fn outgoing(db: &Db, message_id: i64) -> Result<Outgoing, AppError> {
-    let (channel, address, cc, bcc, subject, body): OutgoingRow = on_db!(db, p => sqlx::query_as(
-        "SELECT channel, address, cc, bcc, subject, body FROM messages WHERE id = $1")
+    let (channel, address, cc, bcc, subject, body, params, template): OutgoingRow = on_db!(db, p => sqlx::query_as(
+        "SELECT m.channel, m.address, m.cc, m.bcc, m.subject, m.body, m.template_params, t.name
+         FROM messages m LEFT JOIN templates t ON t.id = m.template_id WHERE m.id = $1")
         .bind(message_id).fetch_one(p).await)?;
+    let template = template
+        .map(|name| -> Result<OutgoingTemplate, AppError> {
+            Ok(OutgoingTemplate {
+                name: whatsapp_name(&name),
+                language: TEMPLATE_LANGUAGE.into(),
+                params: serde_json::from_str(&params).map_err(|e| {
+                    crate::server::db::corrupt("template parameters", e.to_string())
+                })?,
+            })
+        })
+        .transpose()?;
     let files: Vec<(String, String, Vec<u8>)> = on_db!(db, p => sqlx::query_as(
         "SELECT file_name, content_type, content FROM message_attachments WHERE message_id = $1 ORDER BY id")
         .bind(message_id).fetch_all(p).await)?;
@@ -134,6 +159,7 @@ pub async fn outgoing(db: &Db, message_id: i64) -> Result<Outgoing, AppError> {
                 content,
             })
             .collect(),
+        template,
     })
 }
 

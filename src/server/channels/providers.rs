@@ -26,6 +26,17 @@ pub struct Outgoing {
     pub subject: String,
     pub body: String,
     pub attachments: Vec<AttachmentInput>,
+    /// Sent from a template: how WhatsApp knows it.
+    pub template: Option<OutgoingTemplate>,
+}
+
+/// A template as WhatsApp takes it: its registered name and language, and the tags'
+/// values as ordered parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingTemplate {
+    pub name: String,
+    pub language: String,
+    pub params: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,7 +56,7 @@ struct Accepted {
 }
 
 /// The first characters of a provider's answer, for the error shown to users.
-fn snippet(body: &str) -> String {
+pub(super) fn snippet(body: &str) -> String {
     let t: String = body.trim().chars().take(200).collect();
     if t.is_empty() {
         "sin detalle".into()
@@ -82,6 +93,9 @@ impl Providers {
             )),
             Some(ProviderKind::Sandbox) => self.sandbox.send(&self.http, m),
             Some(ProviderKind::Relay) => relay(&self.http, setting, m).await,
+            Some(ProviderKind::WhatsAppCloud) => {
+                super::whatsapp::send(&self.http, setting, m).await
+            }
         }
     }
 }

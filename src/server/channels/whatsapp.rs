@@ -6,9 +6,12 @@
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
+use serde_json::json;
 use sha2::Sha256;
 
+use super::providers::{snippet, Delivery, Outgoing};
 use super::webhooks::{Callback, CallbackEvent};
+use super::ChannelSetting;
 use crate::domain::alerts::ContactProblem;
 use crate::domain::conversation::Channel;
 
@@ -18,6 +21,166 @@ pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 const UNDELIVERABLE: [i64; 2] = [131026, 131030];
 /// Meta's error codes: too many messages; the send is retried, nothing is flagged.
 const RATE_LIMITED: [i64; 3] = [130429, 131048, 131056];
+
+/// Meta's temporary errors: the API is briefly unavailable.
+const TEMPORARY: [i64; 2] = [1, 2];
+
+#[derive(Deserialize)]
+struct Sent {
+    #[serde(default)]
+    messages: Vec<SentId>,
+}
+
+#[derive(Deserialize)]
+struct SentId {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct Uploaded {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: GraphError,
+}
+
+#[derive(Deserialize)]
+struct GraphError {
+    #[serde(default)]
+    code: i64,
+    #[serde(default)]
+    message: String,
+}
+
+/// What Meta's answer means for the send: its id, or a refusal to retry or not.
+fn answer<T>(
+    status: reqwest::StatusCode,
+    body: &str,
+    ok: impl FnOnce(T) -> Option<String>,
+) -> Result<String, Delivery>
+where
+    T: serde::de::DeserializeOwned,
+{
+    if status.is_success() {
+        return serde_json::from_str::<T>(body)
+            .ok()
+            .and_then(ok)
+            .ok_or_else(|| {
+                Delivery::Rejected(format!("Meta aceptó sin devolver un id: {}", snippet(body)))
+            });
+    }
+    let error = serde_json::from_str::<ErrorBody>(body)
+        .ok()
+        .map(|e| e.error);
+    let code = error.as_ref().map_or(0, |e| e.code);
+    let detail = match &error {
+        Some(e) => format!("Meta {}: {}", e.code, e.message),
+        None => format!("HTTP {}: {}", status.as_u16(), snippet(body)),
+    };
+    if status.is_server_error()
+        || status.as_u16() == 429
+        || RATE_LIMITED.contains(&code)
+        || TEMPORARY.contains(&code)
+    {
+        Err(Delivery::Retry(detail))
+    } else {
+        Err(Delivery::Rejected(detail))
+    }
+}
+
+fn not_reached(e: reqwest::Error) -> Delivery {
+    if e.is_timeout() {
+        Delivery::Retry("Meta no respondió a tiempo".into())
+    } else {
+        Delivery::Retry(format!("no se pudo conectar con Meta: {e}"))
+    }
+}
+
+/// Sends a message through the Cloud API: `POST {base}/{phone number id}/messages` with
+/// the access token. A template goes as `template` with its parameters; a file is
+/// uploaded first (`/media`) and goes as image or document with the text as caption;
+/// anything else as text.
+pub async fn send(http: &reqwest::Client, setting: &ChannelSetting, m: &Outgoing) -> Delivery {
+    let base = format!(
+        "{}/{}",
+        setting.base_url.trim_end_matches('/'),
+        setting.sender.trim()
+    );
+    let to = m.to.trim_start_matches('+');
+    let payload = if let Some(t) = &m.template {
+        let mut template = json!({"name": t.name, "language": {"code": t.language}});
+        if !t.params.is_empty() {
+            let params: Vec<_> = t
+                .params
+                .iter()
+                .map(|p| json!({"type": "text", "text": p}))
+                .collect();
+            template["components"] = json!([{"type": "body", "parameters": params}]);
+        }
+        json!({"messaging_product": "whatsapp", "to": to, "type": "template", "template": template})
+    } else if let Some(file) = m.attachments.first() {
+        let part = match reqwest::multipart::Part::bytes(file.content.clone())
+            .file_name(file.file_name.clone())
+            .mime_str(&file.content_type)
+        {
+            Ok(p) => p,
+            Err(e) => return Delivery::Rejected(format!("tipo de archivo no válido: {e}")),
+        };
+        let form = reqwest::multipart::Form::new()
+            .text("messaging_product", "whatsapp")
+            .text("type", file.content_type.clone())
+            .part("file", part);
+        let uploaded = match http
+            .post(format!("{base}/media"))
+            .bearer_auth(&setting.secret)
+            .multipart(form)
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return not_reached(e),
+        };
+        let status = uploaded.status();
+        let body = uploaded.text().await.unwrap_or_default();
+        let media = match answer::<Uploaded>(status, &body, |u| Some(u.id)) {
+            Ok(id) => id,
+            Err(d) => return d,
+        };
+        let kind = if file.content_type.starts_with("image/") {
+            "image"
+        } else {
+            "document"
+        };
+        let mut media_object = json!({"id": media, "caption": m.body});
+        if kind == "document" {
+            media_object["filename"] = json!(file.file_name);
+        }
+        json!({"messaging_product": "whatsapp", "to": to, "type": kind, kind: media_object})
+    } else {
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+               "type": "text", "text": {"preview_url": true, "body": m.body}})
+    };
+    let sent = match http
+        .post(format!("{base}/messages"))
+        .bearer_auth(&setting.secret)
+        .json(&payload)
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return not_reached(e),
+    };
+    let status = sent.status();
+    let body = sent.text().await.unwrap_or_default();
+    match answer::<Sent>(status, &body, |s| {
+        s.messages.into_iter().next().map(|m| m.id)
+    }) {
+        Ok(id) => Delivery::Accepted(id),
+        Err(d) => d,
+    }
+}
 
 /// The verify token to paste into Meta's webhook settings for a channel: derived from
 /// a server key, so that it needs no storage and differs per installation.

@@ -19,7 +19,7 @@ use crate::domain::conversation::{
     check_attachments, AttachmentInput, AttachmentMeta, Channel, ReplyInput, MAX_BODY_CHARS,
 };
 use crate::domain::error::{AppError, FieldError};
-use crate::domain::templates::{render, render_message, tag_values, Template};
+use crate::domain::templates::{render, render_message, tag_params, tag_values, Template};
 use crate::domain::user::Viewer;
 use crate::on_db;
 use crate::server::db::{decode, Db};
@@ -47,6 +47,8 @@ pub(super) struct Prepared {
     pub bcc: String,
     pub attachments: Vec<AttachmentInput>,
     pub template_id: Option<i64>,
+    /// The template's tag values in order, as a JSON array (WhatsApp's parameters).
+    pub template_params: String,
 }
 
 fn points(party: &Party) -> Vec<PointInfo> {
@@ -335,6 +337,10 @@ pub(super) async fn prepare(
         None => (input.subject.as_str(), input.body.as_str()),
     };
     let (subject, body) = render_message(subject, body, &values, &mut errors);
+    let params = template
+        .as_ref()
+        .and_then(|t| tag_params(&t.body, &values).ok())
+        .unwrap_or_default();
     if body.chars().count() > MAX_BODY_CHARS {
         errors.push(FieldError::new(
             "body",
@@ -349,7 +355,7 @@ pub(super) async fn prepare(
     errors.extend(check_channel(&ChannelCheck {
         channel: input.channel,
         body: &body,
-        has_attachments: !(input.attachments.is_empty() && input.documents.is_empty()),
+        attachments: input.attachments.len() + input.documents.len(),
         copies,
         window_open: whatsapp_window_open(whatsapp_last.map(|t| t.naive_utc()), now.naive_utc()),
         template_approved: template.as_ref().map(|t| t.approved),
@@ -376,6 +382,7 @@ pub(super) async fn prepare(
         bcc,
         attachments,
         template_id: template.map(|t| t.id),
+        template_params: serde_json::to_string(&params).map_err(|_| AppError::Internal)?,
     })
 }
 

@@ -67,6 +67,7 @@ struct NewMessage<'a> {
     cc: &'a str,
     bcc: &'a str,
     template_id: Option<i64>,
+    template_params: &'a str,
 }
 
 /// Inserts one message with its attachments; `None` when the provider id is already
@@ -84,14 +85,14 @@ async fn insert_message(
     let id: Option<(i64,)> = on_tx!(tx, c => sqlx::query_as(
         "INSERT INTO messages (client_id, party_role, party_ordinal, direction, channel, address, sender_name,
             subject, body, origin, author_id, provider_message_id, occurred_at, created_at, status, pending,
-            cc, bcc, template_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+            cc, bcc, template_id, template_params)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
          ON CONFLICT DO NOTHING RETURNING id")
         .bind(client_id).bind(role).bind(ordinal).bind(m.direction.as_str()).bind(m.channel.as_str())
         .bind(m.address).bind(m.sender_name).bind(m.subject).bind(m.body).bind(m.origin.map(Origin::as_str))
         .bind(m.author_id).bind(m.provider_message_id).bind(m.occurred_at).bind(now)
         .bind(m.status.map(DeliveryStatus::as_str)).bind(m.pending)
-        .bind(m.cc).bind(m.bcc).bind(m.template_id)
+        .bind(m.cc).bind(m.bcc).bind(m.template_id).bind(m.template_params)
         .fetch_optional(&mut *c).await)?;
     let Some((id,)) = id else { return Ok(None) };
     if let Some(status) = m.status {
@@ -157,6 +158,7 @@ pub async fn ingest(
         cc: "",
         bcc: "",
         template_id: None,
+        template_params: "[]",
     };
     let mut landed = BTreeSet::new();
     let unregistered = parties.is_empty();
@@ -216,6 +218,7 @@ pub async fn reply(
             bcc: String::new(),
             attachments: Vec::new(),
             template_id: None,
+            template_params: "[]".into(),
         }
     } else {
         compose::prepare(db, viewer, &input, sending, now).await?
@@ -242,6 +245,7 @@ pub async fn reply(
         cc: &prepared.cc,
         bcc: &prepared.bcc,
         template_id: prepared.template_id,
+        template_params: &prepared.template_params,
     };
     let id = insert_message(&mut tx, &new, &prepared.attachments, now)
         .await?
