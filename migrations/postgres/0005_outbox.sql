@@ -51,7 +51,7 @@ CREATE TABLE channel_settings (
     channel TEXT PRIMARY KEY CHECK (channel IN ('whatsapp', 'whatsapp_business', 'email', 'sms', 'call')),
     active BOOLEAN NOT NULL DEFAULT TRUE,
     visible BOOLEAN NOT NULL DEFAULT TRUE,
-    provider TEXT CHECK (provider IN ('sandbox', 'relay', 'whatsapp_cloud')),
+    provider TEXT CHECK (provider IN ('sandbox', 'relay', 'whatsapp_cloud', 'twilio')),
     base_url TEXT NOT NULL DEFAULT '',
     sender TEXT NOT NULL DEFAULT '',
     secret TEXT NOT NULL DEFAULT '',

@@ -16,6 +16,9 @@ text_enum! {
         /// Meta's WhatsApp Cloud API: base URL, phone number id (sender), access token
         /// (secret) and app secret (webhook secret).
         WhatsAppCloud => ("whatsapp_cloud", "WhatsApp Cloud API (Meta)"),
+        /// Twilio's Messages API for SMS: the account's URL, the sender number (or
+        /// messaging service) and the auth token, which also signs its callbacks.
+        Twilio => ("twilio", "Twilio (SMS)"),
     }
 }
 
@@ -103,6 +106,32 @@ impl ChannelSettingInput {
                 errors.push(FieldError::new(
                     "sender",
                     "Escribe el identificador del número de teléfono de Meta (solo dígitos).",
+                ));
+            }
+        }
+        if self.provider == Some(ProviderKind::Twilio) {
+            if self.channel != Channel::Sms {
+                errors.push(FieldError::new(
+                    "provider",
+                    "Twilio solo sirve para el canal SMS.",
+                ));
+            }
+            if !self.base_url.contains("/Accounts/AC") {
+                errors.push(FieldError::new(
+                    "base_url",
+                    "Escribe la URL de la cuenta: https://api.twilio.com/2010-04-01/Accounts/AC…",
+                ));
+            }
+            if self.sender.trim().is_empty() {
+                errors.push(FieldError::new(
+                    "sender",
+                    "Escribe el número remitente (+1…) o el servicio de mensajería (MG…).",
+                ));
+            }
+            if self.secret.trim().is_empty() && !stored_secret {
+                errors.push(FieldError::new(
+                    "secret",
+                    "Escribe el Auth Token de Twilio.",
                 ));
             }
         }

@@ -93,6 +93,10 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(relay_webhook),
         )
         .route(
+            "/api/webhooks/twilio/sms",
+            axum::routing::post(twilio_webhook),
+        )
+        .route(
             "/api/webhooks/whatsapp/{channel}",
             axum::routing::get(whatsapp_handshake).post(whatsapp_webhook),
         )
@@ -319,13 +323,21 @@ async fn webhook(
     if !webhooks::verify(key, body, signature) {
         return (StatusCode::UNAUTHORIZED, "Firma inválida.").into_response();
     }
-    let callback = match parse(body) {
+    applied(state, parse(body)).await
+}
+
+/// Applies a verified callback and answers the provider: 200 only once it is stored.
+async fn applied(
+    state: &AppState,
+    parsed: Result<crate::server::channels::webhooks::Callback, String>,
+) -> Response {
+    let callback = match parsed {
         Ok(c) => c,
         Err(e) => {
             return (StatusCode::BAD_REQUEST, format!("Cuerpo inválido: {e}")).into_response()
         }
     };
-    match webhooks::apply(&state.db, callback, Utc::now()).await {
+    match crate::server::channels::webhooks::apply(&state.db, callback, Utc::now()).await {
         Ok(changed) => {
             state.notifier.publish(&state.db, &changed).await;
             StatusCode::OK.into_response()
@@ -375,6 +387,33 @@ fn whatsapp_channel(name: &str) -> Result<crate::domain::conversation::Channel, 
         Ok(c @ (Channel::WhatsApp | Channel::WhatsAppBusiness)) => Ok(c),
         _ => Err(AppError::NotFound),
     }
+}
+
+/// Twilio's SMS callbacks (statuses and inbound), signed with the account's auth token
+/// over the public URL it called.
+async fn twilio_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    use crate::server::channels::twilio;
+    let token = match crate::server::channels::load_all(&state.db).await {
+        Ok(settings) => settings
+            .into_iter()
+            .find(|s| s.channel == crate::domain::conversation::Channel::Sms)
+            .map(|s| s.secret)
+            .unwrap_or_default(),
+        Err(e) => return e.into_response(),
+    };
+    let fields = twilio::fields(&body);
+    let url = format!("{}{}", state.config.origin(), twilio::CALLBACK_PATH);
+    let signature = headers
+        .get(twilio::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if !twilio::verify(&token, &url, &fields, signature) {
+        return (StatusCode::UNAUTHORIZED, "Firma inválida.").into_response();
+    }
+    applied(&state, twilio::callback(&fields)).await
 }
 
 /// Meta's subscription handshake: the challenge back when the verify token (shown on

@@ -129,7 +129,8 @@ async fn dispatcher(state: &AppState) -> Result<channels::outbox::Dispatcher, St
         lease: chrono::Duration::seconds(state.config.outbox_lease_secs),
         ..Policy::default()
     };
-    let providers = Providers::new(policy.request_timeout, state.config.demo, sandbox);
+    let mut providers = Providers::new(policy.request_timeout, state.config.demo, sandbox);
+    providers.origin = Some(state.config.origin());
     let mut d = Dispatcher::new(state.db.clone(), policy, providers);
     d.notifier = Some(state.notifier.clone());
     d.wake = state.outbox_wake.clone();

@@ -80,7 +80,7 @@ fn ChannelCard(v: ChannelSettingView) -> impl IntoView {
         input.with(|i| {
             matches!(
                 i.provider,
-                Some(ProviderKind::Relay | ProviderKind::WhatsAppCloud)
+                Some(ProviderKind::Relay | ProviderKind::WhatsAppCloud | ProviderKind::Twilio)
             )
         })
     };

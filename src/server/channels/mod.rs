@@ -2,6 +2,7 @@
 
 pub mod outbox;
 pub mod providers;
+pub mod twilio;
 pub mod webhooks;
 pub mod whatsapp;
 

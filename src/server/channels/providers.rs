@@ -71,6 +71,9 @@ pub struct Providers {
     pub http: reqwest::Client,
     pub demo: bool,
     pub sandbox: Sandbox,
+    /// Where providers that are told per message (Twilio) post their status callbacks:
+    /// this app's public origin.
+    pub origin: Option<String>,
 }
 
 impl Providers {
@@ -82,6 +85,7 @@ impl Providers {
                 .expect("the HTTP client's settings are valid"),
             demo,
             sandbox,
+            origin: None,
         }
     }
 
@@ -95,6 +99,13 @@ impl Providers {
             Some(ProviderKind::Relay) => relay(&self.http, setting, m).await,
             Some(ProviderKind::WhatsAppCloud) => {
                 super::whatsapp::send(&self.http, setting, m).await
+            }
+            Some(ProviderKind::Twilio) => {
+                let callback = self
+                    .origin
+                    .as_ref()
+                    .map(|o| format!("{o}{}", super::twilio::CALLBACK_PATH));
+                super::twilio::send(&self.http, setting, m, callback).await
             }
         }
     }

@@ -1,0 +1,268 @@
+//! SMS through Twilio's Messages API: a form POST with basic auth (account SID and auth
+//! token), and the status and inbound callbacks Twilio posts, signed with
+//! `X-Twilio-Signature`: base64 of HMAC-SHA1, keyed with the auth token, over the URL
+//! Twilio called followed by every form field's name and value in name order.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha1::Sha1;
+
+use super::providers::{snippet, Delivery, Outgoing};
+use super::webhooks::{Callback, CallbackEvent};
+use super::ChannelSetting;
+use crate::domain::alerts::ContactProblem;
+
+pub const SIGNATURE_HEADER: &str = "x-twilio-signature";
+/// The path Twilio posts to; the status callback URL given with each send.
+pub const CALLBACK_PATH: &str = "/api/webhooks/twilio/sms";
+
+/// Twilio's codes for a number that cannot take SMS: unreachable, unknown, landline,
+/// not valid, not a mobile.
+const UNREACHABLE: [&str; 5] = ["30003", "30005", "30006", "21211", "21614"];
+/// Twilio's codes for too many requests or messages.
+const RATE_LIMITED: [i64; 2] = [20429, 14107];
+
+fn mac(token: &str, url: &str, fields: &[(String, String)]) -> Hmac<Sha1> {
+    let mut sorted: Vec<&(String, String)> = fields.iter().collect();
+    sorted.sort();
+    let mut mac =
+        Hmac::<Sha1>::new_from_slice(token.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(url.as_bytes());
+    for (k, v) in sorted {
+        mac.update(k.as_bytes());
+        mac.update(v.as_bytes());
+    }
+    mac
+}
+
+/// The signature Twilio sends for a request to `url` with these form fields.
+pub fn signature(token: &str, url: &str, fields: &[(String, String)]) -> String {
+    STANDARD.encode(mac(token, url, fields).finalize().into_bytes())
+}
+
+/// Whether `header` is the signature of this request, compared in constant time.
+pub fn verify(token: &str, url: &str, fields: &[(String, String)], header: Option<&str>) -> bool {
+    let Some(given) = header.and_then(|h| STANDARD.decode(h.trim()).ok()) else {
+        return false;
+    };
+    !token.is_empty() && mac(token, url, fields).verify_slice(&given).is_ok()
+}
+
+/// The form fields of a body.
+pub fn fields(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// Twilio's callback as provider callbacks: a status (with `MessageStatus`) or an
+/// inbound SMS (with `Body`).
+pub fn callback(fields: &[(String, String)]) -> Result<Callback, String> {
+    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let sid = get("MessageSid")
+        .or_else(|| get("SmsSid"))
+        .ok_or("falta MessageSid")?
+        .to_string();
+    if let Some(status) = get("MessageStatus") {
+        let status = match status {
+            "sent" => "sent",
+            "delivered" => "delivered",
+            "read" => "read",
+            "undelivered" | "failed" => "failed",
+            // queued, sending, accepted, scheduled: nothing the history needs.
+            _ => return Ok(Callback { events: Vec::new() }),
+        };
+        let code = get("ErrorCode").filter(|c| !c.is_empty());
+        return Ok(Callback {
+            events: vec![CallbackEvent::Status {
+                id: sid,
+                status: status.into(),
+                at: Some(Utc::now()),
+                error: code.map(|c| {
+                    format!(
+                        "Twilio {c}: {}",
+                        get("ErrorMessage").unwrap_or("mensaje no entregado")
+                    )
+                }),
+                problem: code
+                    .filter(|c| UNREACHABLE.contains(c))
+                    .map(|_| ContactProblem::WrongPhone.as_str().to_string()),
+                retry: false,
+            }],
+        });
+    }
+    Ok(Callback {
+        events: vec![CallbackEvent::Message {
+            id: sid,
+            channel: "sms".into(),
+            from: get("From").ok_or("falta From")?.to_string(),
+            body: get("Body").unwrap_or_default().to_string(),
+            at: Some(Utc::now()),
+        }],
+    })
+}
+
+#[derive(Deserialize)]
+struct Created {
+    sid: String,
+}
+
+#[derive(Deserialize)]
+struct TwilioError {
+    #[serde(default)]
+    code: i64,
+    #[serde(default)]
+    message: String,
+}
+
+/// Sends an SMS: `POST {account URL}/Messages.json` with basic auth; Twilio reports
+/// its statuses to `status_callback` when one is given.
+pub async fn send(
+    http: &reqwest::Client,
+    setting: &ChannelSetting,
+    m: &Outgoing,
+    status_callback: Option<String>,
+) -> Delivery {
+    let base = setting.base_url.trim_end_matches('/');
+    let account = base.rsplit('/').next().unwrap_or_default();
+    let sender = setting.sender.trim();
+    let mut form = vec![("To", m.to.clone()), ("Body", m.body.clone())];
+    form.push((
+        if sender.starts_with("MG") {
+            "MessagingServiceSid"
+        } else {
+            "From"
+        },
+        sender.to_string(),
+    ));
+    if let Some(url) = status_callback {
+        form.push(("StatusCallback", url));
+    }
+    let sent = http
+        .post(format!("{base}/Messages.json"))
+        .basic_auth(account, Some(&setting.secret))
+        .form(&form)
+        .send()
+        .await;
+    let response = match sent {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => return Delivery::Retry("Twilio no respondió a tiempo".into()),
+        Err(e) => return Delivery::Retry(format!("no se pudo conectar con Twilio: {e}")),
+    };
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    if status.is_success() {
+        return match serde_json::from_str::<Created>(&body) {
+            Ok(c) => Delivery::Accepted(c.sid),
+            Err(_) => Delivery::Rejected(format!(
+                "Twilio aceptó sin devolver un sid: {}",
+                snippet(&body)
+            )),
+        };
+    }
+    let error = serde_json::from_str::<TwilioError>(&body).ok();
+    let detail = match &error {
+        Some(e) => format!("Twilio {}: {}", e.code, e.message),
+        None => format!("HTTP {}: {}", status.as_u16(), snippet(&body)),
+    };
+    if status.is_server_error()
+        || status.as_u16() == 429
+        || error.is_some_and(|e| RATE_LIMITED.contains(&e.code))
+    {
+        Delivery::Retry(detail)
+    } else {
+        Delivery::Rejected(detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn signatures_cover_the_url_and_every_field() {
+        let fields = f(&[
+            ("MessageSid", "SM1"),
+            ("MessageStatus", "delivered"),
+            ("To", "+573001112233"),
+        ]);
+        let url = "https://cobros.example/api/webhooks/twilio/sms";
+        let sig = signature("token", url, &fields);
+        assert!(verify("token", url, &fields, Some(&sig)));
+        let mut reordered = fields.clone();
+        reordered.reverse();
+        assert!(
+            verify("token", url, &reordered, Some(&sig)),
+            "the order of the fields does not matter"
+        );
+        let changed = f(&[
+            ("MessageSid", "SM1"),
+            ("MessageStatus", "read"),
+            ("To", "+573001112233"),
+        ]);
+        assert!(!verify("token", url, &changed, Some(&sig)));
+        assert!(!verify(
+            "token",
+            "https://otro.example/api/webhooks/twilio/sms",
+            &fields,
+            Some(&sig)
+        ));
+        assert!(!verify("otro", url, &fields, Some(&sig)));
+        assert!(!verify("token", url, &fields, None));
+        assert!(!verify(
+            "",
+            url,
+            &fields,
+            Some(&signature("", url, &fields))
+        ));
+    }
+
+    #[test]
+    fn callbacks_map_statuses_errors_and_inbound() {
+        let failed = callback(&f(&[
+            ("MessageSid", "SM1"),
+            ("MessageStatus", "undelivered"),
+            ("ErrorCode", "30003"),
+            ("ErrorMessage", "Unreachable destination handset"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            failed.events,
+            [CallbackEvent::Status {
+                id: "SM1".into(),
+                status: "failed".into(),
+                at: match &failed.events[0] {
+                    CallbackEvent::Status { at, .. } => *at,
+                    _ => None,
+                },
+                error: Some("Twilio 30003: Unreachable destination handset".into()),
+                problem: Some("wrong_phone".into()),
+                retry: false,
+            }]
+        );
+        assert!(
+            callback(&f(&[("MessageSid", "SM1"), ("MessageStatus", "sending")]))
+                .unwrap()
+                .events
+                .is_empty()
+        );
+        let inbound = callback(&f(&[
+            ("SmsSid", "SM9"),
+            ("From", "+573001112233"),
+            ("Body", "Hola"),
+        ]))
+        .unwrap();
+        assert!(
+            matches!(&inbound.events[0], CallbackEvent::Message { body, .. } if body == "Hola")
+        );
+        assert!(callback(&f(&[("From", "+57")])).is_err());
+    }
+}
