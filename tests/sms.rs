@@ -75,6 +75,25 @@ async fn messages(
     )
 }
 
+async fn account(headers: HeaderMap) -> (StatusCode, String) {
+    use base64::Engine;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("AC123:{TOKEN}"))
+    );
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(basic.as_str()) {
+        (
+            StatusCode::OK,
+            r#"{"sid":"AC123","friendly_name":"Cobranzas","status":"active"}"#.into(),
+        )
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            r#"{"code":20003,"message":"Authenticate","status":401}"#.into(),
+        )
+    }
+}
+
 async fn count(db: &Db, sql: &str) -> i64 {
     let (n,): (i64,) = on_db!(db, p => sqlx::query_as(sql).fetch_one(p).await).unwrap();
     n
@@ -92,6 +111,10 @@ async fn sms_go_through_twilio_and_its_signed_callbacks(db: Db) {
         .route(
             "/2010-04-01/Accounts/AC123/Messages.json",
             axum::routing::post(messages),
+        )
+        .route(
+            "/2010-04-01/Accounts/AC123.json",
+            axum::routing::get(account),
         )
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -220,6 +243,12 @@ async fn sms_go_through_twilio_and_its_signed_callbacks(db: Db) {
     assert_eq!(
         detail,
         "Twilio 21211: The 'To' number +573001239999 is not a valid phone number."
+    );
+    assert_eq!(
+        channels::probe(&db, &admin, Channel::Sms, &d.providers)
+            .await
+            .unwrap(),
+        "Conectado a la cuenta «Cobranzas» (active)."
     );
 
     // Callbacks, signed over the URL the app is reached at.

@@ -344,6 +344,16 @@ async fn graph_media(
     (StatusCode::OK, r#"{"id":"media-1"}"#.into())
 }
 
+async fn graph_phone(headers: HeaderMap) -> (StatusCode, String) {
+    if headers.get("authorization").and_then(|v| v.to_str().ok())
+        == Some("Bearer EAAG-token-de-prueba")
+    {
+        (StatusCode::OK, r#"{"display_phone_number":"+1 555-0100","verified_name":"Cobranzas Demo","id":"106540352242922"}"#.into())
+    } else {
+        (StatusCode::UNAUTHORIZED, r#"{"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190}}"#.into())
+    }
+}
+
 async fn sends_go_to_the_cloud_api_as_text_template_and_media(db: Db) {
     let seen: Received = Arc::default();
     let graph = axum::Router::new()
@@ -352,6 +362,7 @@ async fn sends_go_to_the_cloud_api_as_text_template_and_media(db: Db) {
             axum::routing::post(graph_messages),
         )
         .route("/v21.0/{phone}/media", axum::routing::post(graph_media))
+        .route("/v21.0/{phone}", axum::routing::get(graph_phone))
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/v21.0", listener.local_addr().unwrap());
@@ -531,6 +542,45 @@ async fn sends_go_to_the_cloud_api_as_text_template_and_media(db: Db) {
         detail,
         "Meta 131030: (#131030) Recipient phone number not in allowed list"
     );
+
+    // "Probar conexión" with the stored token, and with a wrong one.
+    let probing = Providers::new(
+        std::time::Duration::from_secs(5),
+        false,
+        Sandbox {
+            callback_url: String::new(),
+            key: Vec::new(),
+            delay: (0.0, 0.0),
+        },
+    );
+    assert_eq!(
+        channels::probe(&db, &admin, Channel::WhatsApp, &probing)
+            .await
+            .unwrap(),
+        "Conectado: Cobranzas Demo (+1 555-0100)."
+    );
+    assert!(matches!(
+        channels::probe(&db, &a, Channel::WhatsApp, &probing).await,
+        Err(recaudo::domain::error::AppError::Forbidden)
+    ));
+    let wrong = ChannelSettingInput {
+        channel: Channel::WhatsApp,
+        active: true,
+        visible: true,
+        provider: Some(ProviderKind::WhatsAppCloud),
+        base_url: base,
+        sender: "106540352242922".into(),
+        secret: "token-vencido".into(),
+        webhook_secret: String::new(),
+    };
+    channels::save(&db, &admin, wrong, now()).await.unwrap();
+    match channels::probe(&db, &admin, Channel::WhatsApp, &probing).await {
+        Err(recaudo::domain::error::AppError::Invalid(f)) => assert_eq!(
+            f[0].message,
+            "Meta rechazó las credenciales (190): Invalid OAuth access token."
+        ),
+        other => panic!("{other:?}"),
+    }
 }
 
 on_both_engines!(

@@ -19,3 +19,24 @@ pub async fn save_channel_setting(input: ChannelSettingInput) -> Result<(), AppE
     let viewer = super::ctx::admin()?;
     crate::server::channels::save(&state.db, &viewer, input, chrono::Utc::now()).await
 }
+
+/// "Probar conexión": the channel's credentials checked against its provider.
+#[server(input = Json, endpoint = "probe_channel")]
+pub async fn probe_channel(
+    channel: crate::domain::conversation::Channel,
+) -> Result<String, AppError> {
+    use crate::server::channels::providers::{Providers, Sandbox};
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::admin()?;
+    let sandbox = Sandbox {
+        callback_url: String::new(),
+        key: Vec::new(),
+        delay: (0.0, 0.0),
+    };
+    let providers = Providers::new(
+        std::time::Duration::from_secs(10),
+        state.config.demo,
+        sandbox,
+    );
+    crate::server::channels::probe(&state.db, &viewer, channel, &providers).await
+}

@@ -5,10 +5,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::channels::{channel_settings, save_channel_setting};
+use crate::api::channels::{channel_settings, probe_channel, save_channel_setting};
 use crate::domain::channels::{hint, ChannelSettingInput, ChannelSettingView, ProviderKind};
 use crate::domain::conversation::Channel;
-use crate::domain::error::FieldError;
+use crate::domain::error::{AppError, FieldError};
 use crate::ui::components::{ErrorNotice, FieldMessage, FormFeedback};
 
 #[component]
@@ -53,6 +53,7 @@ fn ChannelCard(v: ChannelSettingView) -> impl IntoView {
     let errors = feedback.errors;
     let done = RwSignal::new(false);
     let save = Action::new(move |i: &ChannelSettingInput| save_channel_setting(i.clone()));
+    let probe = Action::new(move |_: &()| probe_channel(channel));
     let secret_hint = RwSignal::new(v.secret_hint.clone());
     let webhook_hint = RwSignal::new(v.webhook_secret_hint.clone());
     Effect::new(move |_| match save.value().get() {
@@ -140,7 +141,19 @@ fn ChannelCard(v: ChannelSettingView) -> impl IntoView {
             <Show when=move || done.get()>
                 <p class="notice ok" role="status">"Guardado."</p>
             </Show>
-            <button type="submit" disabled=move || save.pending().get()>"Guardar"</button>
+            <div class="actions">
+                <button type="submit" disabled=move || save.pending().get()>"Guardar"</button>
+                <button type="button" class="secondary" title="Prueba las credenciales guardadas"
+                    disabled=move || probe.pending().get()
+                    on:click=move |_| { probe.dispatch(()); }>"Probar conexión"</button>
+            </div>
+            {move || probe.value().get().map(|r| match r {
+                Ok(m) => view! { <p class="notice ok" role="status">{m}</p> }.into_any(),
+                Err(AppError::Invalid(f)) => view! {
+                    <p class="notice error" role="alert">{f.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ")}</p>
+                }.into_any(),
+                Err(error) => view! { <ErrorNotice error /> }.into_any(),
+            })}
         </form>
     }
 }

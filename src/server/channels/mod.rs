@@ -163,6 +163,28 @@ pub async fn save(
     Ok(())
 }
 
+/// "Probar conexión" for a channel, administrators only: `Ok` with what the provider
+/// said, or `Invalid` with its refusal.
+pub async fn probe(
+    db: &Db,
+    viewer: &Viewer,
+    channel: Channel,
+    providers: &providers::Providers,
+) -> Result<String, AppError> {
+    if !viewer.is_admin() {
+        return Err(AppError::Forbidden);
+    }
+    let setting = load_all(db)
+        .await?
+        .into_iter()
+        .find(|s| s.channel == channel)
+        .ok_or(AppError::NotFound)?;
+    providers
+        .probe(&setting)
+        .await
+        .map_err(|e| AppError::invalid("probe", e))
+}
+
 /// The provider that delivers a channel: the configured one, or in demo mode the
 /// sandbox when none is.
 pub fn effective_provider(setting: &ChannelSetting, demo: bool) -> Option<ProviderKind> {

@@ -89,6 +89,21 @@ impl Providers {
         }
     }
 
+    /// "Probar conexión": checks the channel's credentials against its provider; the
+    /// provider's own refusal comes back in Spanish.
+    pub async fn probe(&self, setting: &ChannelSetting) -> Result<String, String> {
+        match effective_provider(setting, self.demo) {
+            None => Err(format!(
+                "{} no tiene proveedor configurado.",
+                setting.channel.label()
+            )),
+            Some(ProviderKind::Sandbox) => Ok("El sandbox no necesita credenciales: listo.".into()),
+            Some(ProviderKind::Relay) => relay_probe(&self.http, setting).await,
+            Some(ProviderKind::WhatsAppCloud) => super::whatsapp::probe(&self.http, setting).await,
+            Some(ProviderKind::Twilio) => super::twilio::probe(&self.http, setting).await,
+        }
+    }
+
     pub async fn send(&self, setting: &ChannelSetting, m: &Outgoing) -> Delivery {
         match effective_provider(setting, self.demo) {
             None => Delivery::Rejected(format!(
@@ -108,6 +123,27 @@ impl Providers {
                 super::twilio::send(&self.http, setting, m, callback).await
             }
         }
+    }
+}
+
+/// "Probar conexión" for a relay: its base URL must answer the token with a 2xx.
+async fn relay_probe(http: &reqwest::Client, setting: &ChannelSetting) -> Result<String, String> {
+    let r = http
+        .get(setting.base_url.trim_end_matches('/'))
+        .bearer_auth(&setting.secret)
+        .send()
+        .await
+        .map_err(|e| format!("No se pudo conectar con el proveedor: {e}"))?;
+    let status = r.status();
+    if status.is_success() {
+        Ok("El proveedor respondió correctamente.".into())
+    } else {
+        let body = r.text().await.unwrap_or_default();
+        Err(format!(
+            "El proveedor respondió HTTP {}: {}",
+            status.as_u16(),
+            snippet(&body)
+        ))
     }
 }
 

@@ -104,6 +104,47 @@ pub fn callback(fields: &[(String, String)]) -> Result<Callback, String> {
 }
 
 #[derive(Deserialize)]
+struct Account {
+    #[serde(default)]
+    friendly_name: String,
+    #[serde(default)]
+    status: String,
+}
+
+/// "Probar conexión": reads the account with its SID and auth token.
+pub async fn probe(http: &reqwest::Client, setting: &ChannelSetting) -> Result<String, String> {
+    let base = setting.base_url.trim_end_matches('/');
+    let account = base.rsplit('/').next().unwrap_or_default();
+    let r = http
+        .get(format!("{base}.json"))
+        .basic_auth(account, Some(&setting.secret))
+        .send()
+        .await
+        .map_err(|e| format!("No se pudo conectar con Twilio: {e}"))?;
+    let status = r.status();
+    let body = r.text().await.unwrap_or_default();
+    if status.is_success() {
+        let a: Account = serde_json::from_str(&body)
+            .map_err(|_| format!("Twilio respondió algo inesperado: {}", snippet(&body)))?;
+        return Ok(format!(
+            "Conectado a la cuenta «{}» ({}).",
+            a.friendly_name, a.status
+        ));
+    }
+    Err(match serde_json::from_str::<TwilioError>(&body) {
+        Ok(e) => format!(
+            "Twilio rechazó las credenciales ({}): {}",
+            e.code, e.message
+        ),
+        Err(_) => format!(
+            "Twilio respondió HTTP {}: {}",
+            status.as_u16(),
+            snippet(&body)
+        ),
+    })
+}
+
+#[derive(Deserialize)]
 struct Created {
     sid: String,
 }

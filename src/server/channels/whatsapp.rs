@@ -182,6 +182,50 @@ pub async fn send(http: &reqwest::Client, setting: &ChannelSetting, m: &Outgoing
     }
 }
 
+#[derive(Deserialize)]
+struct PhoneNumber {
+    #[serde(default)]
+    display_phone_number: String,
+    #[serde(default)]
+    verified_name: String,
+}
+
+/// "Probar conexión": reads the sender's phone number with the access token.
+pub async fn probe(http: &reqwest::Client, setting: &ChannelSetting) -> Result<String, String> {
+    let url = format!(
+        "{}/{}?fields=display_phone_number,verified_name",
+        setting.base_url.trim_end_matches('/'),
+        setting.sender.trim()
+    );
+    let r = http
+        .get(url)
+        .bearer_auth(&setting.secret)
+        .send()
+        .await
+        .map_err(|e| format!("No se pudo conectar con Meta: {e}"))?;
+    let status = r.status();
+    let body = r.text().await.unwrap_or_default();
+    if status.is_success() {
+        let n: PhoneNumber = serde_json::from_str(&body)
+            .map_err(|_| format!("Meta respondió algo inesperado: {}", snippet(&body)))?;
+        return Ok(format!(
+            "Conectado: {} ({}).",
+            n.verified_name, n.display_phone_number
+        ));
+    }
+    Err(match serde_json::from_str::<ErrorBody>(&body) {
+        Ok(e) => format!(
+            "Meta rechazó las credenciales ({}): {}",
+            e.error.code, e.error.message
+        ),
+        Err(_) => format!(
+            "Meta respondió HTTP {}: {}",
+            status.as_u16(),
+            snippet(&body)
+        ),
+    })
+}
+
 /// The verify token to paste into Meta's webhook settings for a channel: derived from
 /// a server key, so that it needs no storage and differs per installation.
 pub fn verify_token(key: &[u8], channel: Channel) -> String {
