@@ -102,14 +102,6 @@ fn dispatcher(db: &Db, policy: Policy, demo: bool, sandbox: Sandbox) -> Dispatch
     )
 }
 
-fn no_sandbox() -> Sandbox {
-    Sandbox {
-        callback_url: String::new(),
-        key: Vec::new(),
-        delay: (0.0, 0.0),
-    }
-}
-
 fn configured() -> Sending {
     Sending {
         demo: false,
@@ -158,31 +150,6 @@ async fn send_with(
     .unwrap()
 }
 
-async fn unfinished(db: &Db) -> i64 {
-    let (n,): (i64,) = on_db!(db, p => sqlx::query_as(
-        "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')").fetch_one(p).await)
-    .unwrap();
-    n
-}
-
-/// Runs a dispatcher until the outbox has nothing left to do.
-async fn drain(d: Dispatcher) {
-    let started = Instant::now();
-    loop {
-        let n = d.run_once().await.unwrap();
-        if n == 0 {
-            if unfinished(&d.db).await == 0 {
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the outbox never emptied"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
 /// (status, provider id, outbox state, attempts, statuses in order, last detail)
 async fn outcome(db: &Db, id: i64) -> (String, Option<String>, String, i32, Vec<String>, String) {
     let (status, pid, state, attempts): (String, Option<String>, String, i32) =
@@ -226,8 +193,8 @@ async fn two_dispatchers_deliver_every_message_exactly_once(db: Db) {
         batch: 4,
         ..Policy::default()
     };
-    let one = dispatcher(&db, policy, false, no_sandbox());
-    let two = dispatcher(&db, policy, false, no_sandbox());
+    let one = dispatcher(&db, policy, false, silent_sandbox());
+    let two = dispatcher(&db, policy, false, silent_sandbox());
     let (r1, r2) = tokio::join!(tokio::spawn(drain(one)), tokio::spawn(drain(two)));
     r1.unwrap();
     r2.unwrap();
@@ -283,7 +250,7 @@ async fn failures_are_retried_with_backoff_until_success_or_a_terminal_failure(d
         request_timeout: Duration::from_millis(300),
         ..Policy::default()
     };
-    drain(dispatcher(&db, policy, false, no_sandbox())).await;
+    drain(dispatcher(&db, policy, false, silent_sandbox())).await;
 
     let (status, pid, state, attempts, history, _) = outcome(&db, recovers).await;
     assert_eq!(
@@ -342,7 +309,7 @@ async fn a_dispatcher_killed_mid_delivery_loses_nothing(db: Db) {
         concurrency: 10,
         ..Policy::default()
     };
-    let doomed = dispatcher(&db, policy, false, no_sandbox());
+    let doomed = dispatcher(&db, policy, false, silent_sandbox());
     let task = tokio::spawn(async move { doomed.run_once().await });
     tokio::time::sleep(Duration::from_millis(150)).await;
     task.abort();
@@ -353,7 +320,7 @@ async fn a_dispatcher_killed_mid_delivery_loses_nothing(db: Db) {
     assert_eq!(claimed, 10, "the killed dispatcher held every row");
 
     // Another process takes the rows over once the dead one's lease has run out.
-    drain(dispatcher(&db, policy, false, no_sandbox())).await;
+    drain(dispatcher(&db, policy, false, silent_sandbox())).await;
     let seen = seen.lock().unwrap().clone();
     for id in &messages {
         let (status, pid, state, attempts, history, _) = outcome(&db, *id).await;

@@ -21,7 +21,7 @@ use recaudo::domain::user::{Role, Viewer};
 use recaudo::on_db;
 use recaudo::server::channels;
 use recaudo::server::channels::outbox::{self, Dispatcher, Policy};
-use recaudo::server::channels::providers::{Delivery, Providers, Sandbox};
+use recaudo::server::channels::providers::{Delivery, Providers};
 use recaudo::server::channels::webhooks::sign;
 use recaudo::server::conversations::compose::Sending;
 use recaudo::server::db::Db;
@@ -463,28 +463,9 @@ async fn sends_go_to_the_cloud_api_as_text_template_and_media(db: Db) {
             base_delay: chrono::Duration::milliseconds(100),
             ..Policy::default()
         },
-        Providers::new(
-            std::time::Duration::from_secs(5),
-            false,
-            Sandbox {
-                callback_url: String::new(),
-                key: Vec::new(),
-                delay: (0.0, 0.0),
-            },
-        ),
+        Providers::new(std::time::Duration::from_secs(5), false, silent_sandbox()),
     );
-    let started = std::time::Instant::now();
-    while count(
-        &db,
-        "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')",
-    )
-    .await
-        > 0
-    {
-        d.run_once().await.unwrap();
-        assert!(started.elapsed() < std::time::Duration::from_secs(30));
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    drain(d.clone()).await;
 
     let seen = seen.lock().unwrap().clone();
     assert!(seen.iter().all(|s| s.1 == "Bearer EAAG-token-de-prueba"));
@@ -544,15 +525,7 @@ async fn sends_go_to_the_cloud_api_as_text_template_and_media(db: Db) {
     );
 
     // "Probar conexión" with the stored token, and with a wrong one.
-    let probing = Providers::new(
-        std::time::Duration::from_secs(5),
-        false,
-        Sandbox {
-            callback_url: String::new(),
-            key: Vec::new(),
-            delay: (0.0, 0.0),
-        },
-    );
+    let probing = Providers::new(std::time::Duration::from_secs(5), false, silent_sandbox());
     assert_eq!(
         channels::probe(&db, &admin, Channel::WhatsApp, &probing)
             .await

@@ -173,6 +173,41 @@ pub async fn serve(db: Db) -> String {
     format!("http://{addr}")
 }
 
+/// A sandbox that posts no callbacks, for dispatchers whose channels use other providers.
+pub fn silent_sandbox() -> recaudo::server::channels::providers::Sandbox {
+    recaudo::server::channels::providers::Sandbox {
+        callback_url: String::new(),
+        key: Vec::new(),
+        delay: (0.0, 0.0),
+    }
+}
+
+/// Outbox rows still to deliver or being delivered.
+pub async fn unfinished(db: &Db) -> i64 {
+    let (n,): (i64,) = recaudo::on_db!(db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')").fetch_one(p).await)
+    .unwrap();
+    n
+}
+
+/// Runs a dispatcher until the outbox has nothing left to do.
+pub async fn drain(d: recaudo::server::channels::outbox::Dispatcher) {
+    let started = std::time::Instant::now();
+    loop {
+        let n = d.run_once().await.unwrap();
+        if n == 0 {
+            if unfinished(&d.db).await == 0 {
+                return;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "the outbox never emptied"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
 /// Sending as in demo mode: every channel goes through the sandbox.
 #[allow(dead_code)]
 pub fn sending() -> recaudo::server::conversations::compose::Sending {
