@@ -57,6 +57,17 @@ if ! [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >&2
 fi
 
+if ! [ -x /usr/sbin/postfix ] || ! [ -x /usr/sbin/dovecot ]; then
+  # The e-mail tests start their own Postfix and Dovecot on free loopback ports; the
+  # packages' own services are neither configured nor needed.
+  log "installing Postfix and Dovecot from Debian's packages (the e-mail tests' mail system)"
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    postfix dovecot-imapd >&2
+fi
+
 lock="$here/end2end/package-lock.json"
 stamp="$here/end2end/node_modules/.recaudo-lock-sha"
 sha="$(sha256sum "$lock" | cut -d' ' -f1)"

@@ -62,6 +62,10 @@ enum Command {
         #[arg(long)]
         problem: String,
     },
+    /// Recibe un correo (RFC 822) por la entrada estándar, como un servidor de correo lo
+    /// entrega a un programa (el transporte pipe de Postfix): una respuesta entra en su
+    /// conversación y un aviso de rebote marca la dirección.
+    ReceiveMail,
     /// Crea un usuario.
     CreateUser {
         #[arg(long)]
@@ -175,6 +179,32 @@ async fn run(command: Command) -> Result<(), String> {
                     .await
                     .map_err(|e| e.to_string())?;
             println!("{address}: alerta de contactabilidad en {flagged} clientes.");
+            Ok(())
+        }
+        Command::ReceiveMail => {
+            use std::io::Read;
+            let mut raw = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut raw)
+                .map_err(|e| format!("No se pudo leer el correo: {e}"))?;
+            let db = server::open_database(&config).await?;
+            let taken = server::channels::email::receive(&db, &raw, chrono::Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            match taken {
+                server::channels::email::Taken::Mail(c) if c.is_empty() => {
+                    println!("Correo recibido: sin cliente con esa dirección (queda en No registrados) o ya guardado antes.")
+                }
+                server::channels::email::Taken::Mail(c) => {
+                    println!("Correo recibido en {} conversaciones.", c.len())
+                }
+                server::channels::email::Taken::Bounce(c) => {
+                    println!("Rebote registrado: {} clientes afectados.", c.len())
+                }
+                server::channels::email::Taken::Skipped(why) => {
+                    return Err(format!("Correo no guardado: {why}"))
+                }
+            }
             Ok(())
         }
         Command::CreateUser {

@@ -431,6 +431,7 @@ async fn channel_credentials_stay_on_the_server(db: Db) {
         sender: "RECAUDO".into(),
         secret: "sk_live_supersecreto_1234".into(),
         webhook_secret: "firma-de-webhook-muy-larga".into(),
+        inbound_url: String::new(),
     };
     assert!(matches!(
         channels::save(&db, &s.a, input.clone(), now()).await,

@@ -151,6 +151,7 @@ async fn sms_go_through_twilio_and_its_signed_callbacks(db: Db) {
             sender: "+15005550006".into(),
             secret: TOKEN.into(),
             webhook_secret: String::new(),
+            inbound_url: String::new(),
         },
         now(),
     )

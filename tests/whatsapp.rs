@@ -134,6 +134,7 @@ async fn meta_webhooks_are_verified_idempotent_and_move_statuses_forward(db: Db)
             sender: String::new(),
             secret: String::new(),
             webhook_secret: APP_SECRET.into(),
+            inbound_url: String::new(),
         },
         now(),
     )
@@ -403,6 +404,7 @@ async fn sends_go_to_the_cloud_api_as_text_template_and_media(db: Db) {
             sender: "106540352242922".into(),
             secret: "EAAG-token-de-prueba".into(),
             webhook_secret: APP_SECRET.into(),
+            inbound_url: String::new(),
         },
         now(),
     )
@@ -545,6 +547,7 @@ async fn sends_go_to_the_cloud_api_as_text_template_and_media(db: Db) {
         sender: "106540352242922".into(),
         secret: "token-vencido".into(),
         webhook_secret: String::new(),
+        inbound_url: String::new(),
     };
     channels::save(&db, &admin, wrong, now()).await.unwrap();
     match channels::probe(&db, &admin, Channel::WhatsApp, &probing).await {

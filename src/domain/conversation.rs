@@ -119,6 +119,9 @@ text_enum! {
 /// Longest message body, in characters: far above any chat message, and enough for a
 /// long e-mail once its quoted history is trimmed.
 pub const MAX_BODY_CHARS: usize = 20_000;
+/// A received e-mail's sanitised HTML: newsletters' markup runs long, but a screen has
+/// no use for more.
+pub const MAX_HTML_CHARS: usize = 200_000;
 pub const MAX_SUBJECT_CHARS: usize = 250;
 pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
 pub const MAX_ATTACHMENTS: usize = 10;
@@ -171,6 +174,14 @@ pub struct InboundMessage {
     /// The provider's id: a second delivery of the same id is ignored.
     pub provider_message_id: Option<String>,
     pub received_at: DateTime<Utc>,
+    /// E-mail: the HTML version, already sanitised.
+    #[serde(default)]
+    pub body_html: String,
+    /// E-mail: the Message-IDs it answers (In-Reply-To, then References), which place it
+    /// in the conversation of the message it replies to before its sender's address is
+    /// looked up.
+    #[serde(default)]
+    pub references: Vec<String>,
 }
 
 /// An inbound message that passed validation, its sender's address normalised.
@@ -185,6 +196,8 @@ pub struct ValidInbound {
     pub attachments: Vec<AttachmentInput>,
     pub provider_message_id: Option<String>,
     pub received_at: DateTime<Utc>,
+    pub body_html: String,
+    pub references: Vec<String>,
 }
 
 fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize, what: &str) {
@@ -264,6 +277,8 @@ impl InboundMessage {
             attachments: Vec::new(),
             provider_message_id: None,
             received_at,
+            body_html: String::new(),
+            references: Vec::new(),
         }
     }
 
@@ -301,6 +316,13 @@ impl InboundMessage {
         );
         check_text(
             &mut errors,
+            "body_html",
+            &self.body_html,
+            MAX_HTML_CHARS,
+            "El HTML del correo",
+        );
+        check_text(
+            &mut errors,
             "subject",
             &self.subject,
             MAX_SUBJECT_CHARS,
@@ -333,6 +355,8 @@ impl InboundMessage {
                 attachments: self.attachments,
                 provider_message_id: self.provider_message_id.map(|s| s.trim().to_string()),
                 received_at: self.received_at,
+                body_html: self.body_html,
+                references: self.references,
             }),
             _ => Err(errors),
         }
@@ -470,6 +494,10 @@ pub struct Message {
     /// E-mail copies, as sent.
     pub cc: String,
     pub bcc: String,
+    /// A received e-mail's HTML, sanitised when it was taken in: shown instead of the
+    /// text when present.
+    #[serde(default)]
+    pub body_html: String,
     pub origin: Option<Origin>,
     pub author_name: Option<String>,
     pub at: NaiveDateTime,

@@ -39,6 +39,8 @@ pub struct Config {
     /// How long an outbox dispatcher holds the messages it claimed: a dispatcher that
     /// dies leaves them to the others after this long.
     pub outbox_lease_secs: i64,
+    /// How often the e-mail channel's mailbox is read for replies and bounces.
+    pub mail_poll_secs: u64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,6 +63,7 @@ struct FileConfig {
     portal_link_days: Option<i64>,
     payment_instructions: Option<String>,
     outbox_lease_secs: Option<i64>,
+    mail_poll_secs: Option<u64>,
 }
 
 pub const DEFAULT_PAYMENT_INSTRUCTIONS: &str = "Paga por transferencia o depósito a la cuenta \
@@ -223,7 +226,11 @@ impl Config {
                 file.outbox_lease_secs,
                 60,
             )?,
+            mail_poll_secs: pick(&env, &["RECAUDO_MAIL_POLL_SECS"], file.mail_poll_secs, 30)?,
         };
+        if !(5..=3600).contains(&config.mail_poll_secs) {
+            return Err("mail_poll_secs: entre 5 y 3600".into());
+        }
         // The lease must outlast a provider call (15 s) with room to record its answer.
         if !(20..=3600).contains(&config.outbox_lease_secs) {
             return Err("outbox_lease_secs: entre 20 y 3600".into());

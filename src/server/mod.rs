@@ -95,6 +95,11 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| format!("No se pudo escuchar las notificaciones de PostgreSQL: {e}"))?;
     tokio::spawn(maintenance(state.clone()));
     tokio::spawn(dispatcher(&state).await?.run());
+    tokio::spawn(channels::email::poll_forever(
+        db.clone(),
+        state.notifier.clone(),
+        std::time::Duration::from_secs(config.mail_poll_secs),
+    ));
 
     let listener = tokio::net::TcpListener::bind(config.bind_address)
         .await

@@ -2,6 +2,8 @@
 //! `TEST_DATABASE_URL` is set (a schema of its own, dropped afterwards).
 #![allow(dead_code)]
 
+pub mod mail;
+
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use recaudo::domain::client::{ClientInput, DebtInput, ValidClient};
 use recaudo::domain::user::{Role, User, UserInput, Viewer};

@@ -1,5 +1,6 @@
 //! Each channel's settings, and the providers that deliver what the outbox holds.
 
+pub mod email;
 pub mod outbox;
 pub mod providers;
 pub mod twilio;
@@ -28,6 +29,7 @@ pub struct ChannelSetting {
     pub sender: String,
     pub secret: String,
     pub webhook_secret: String,
+    pub inbound_url: String,
 }
 
 type SettingRow = (
@@ -39,16 +41,27 @@ type SettingRow = (
     String,
     String,
     String,
+    String,
 );
 
 pub async fn load_all(db: &Db) -> Result<Vec<ChannelSetting>, AppError> {
     let rows: Vec<SettingRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT channel, active, visible, provider, base_url, sender, secret, webhook_secret
+        "SELECT channel, active, visible, provider, base_url, sender, secret, webhook_secret, inbound_url
          FROM channel_settings ORDER BY channel")
         .fetch_all(p).await)?;
     rows.into_iter()
         .map(
-            |(channel, active, visible, provider, base_url, sender, secret, webhook_secret)| {
+            |(
+                channel,
+                active,
+                visible,
+                provider,
+                base_url,
+                sender,
+                secret,
+                webhook_secret,
+                inbound_url,
+            )| {
                 Ok(ChannelSetting {
                     channel: decode("channel", &channel)?,
                     active,
@@ -61,6 +74,7 @@ pub async fn load_all(db: &Db) -> Result<Vec<ChannelSetting>, AppError> {
                     sender,
                     secret,
                     webhook_secret,
+                    inbound_url,
                 })
             },
         )
@@ -95,6 +109,7 @@ pub async fn views(
             visible: s.visible,
             provider: s.provider,
             base_url: s.base_url,
+            inbound_url: s.inbound_url,
             sender: s.sender,
             secret_hint: hint(&s.secret),
             webhook_secret_hint: hint(&s.webhook_secret),
@@ -140,10 +155,11 @@ pub async fn save(
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, c => sqlx::query(
         "UPDATE channel_settings SET active = $2, visible = $3, provider = $4, base_url = $5, sender = $6,
-            secret = $7, webhook_secret = $8, updated_at = $9, updated_by = $10 WHERE channel = $1")
+            secret = $7, webhook_secret = $8, updated_at = $9, updated_by = $10, inbound_url = $11
+         WHERE channel = $1")
         .bind(input.channel.as_str()).bind(input.active).bind(input.visible)
         .bind(input.provider.map(ProviderKind::as_str)).bind(input.base_url.trim()).bind(input.sender.trim())
-        .bind(&secret).bind(&webhook_secret).bind(now).bind(viewer.user_id)
+        .bind(&secret).bind(&webhook_secret).bind(now).bind(viewer.user_id).bind(input.inbound_url.trim())
         .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     audit::record(
         &mut tx,

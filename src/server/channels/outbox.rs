@@ -143,9 +143,15 @@ pub async fn outgoing(db: &Db, message_id: i64) -> Result<Outgoing, AppError> {
             .map(String::from)
             .collect()
     };
+    let channel: Channel = decode("channel", &channel)?;
+    let thread = if channel == Channel::Email {
+        email_thread(db, message_id).await?
+    } else {
+        Vec::new()
+    };
     Ok(Outgoing {
         idempotency_key: format!("recaudo-{message_id}"),
-        channel: decode("channel", &channel)?,
+        channel,
         to: address,
         cc: list(cc),
         bcc: list(bcc),
@@ -160,7 +166,22 @@ pub async fn outgoing(db: &Db, message_id: i64) -> Result<Outgoing, AppError> {
             })
             .collect(),
         template,
+        thread,
     })
+}
+
+/// The e-mail thread a message follows: the Message-IDs of the earlier e-mails of its
+/// conversation tab, oldest first, so the debtor's mail client shows one thread. Only
+/// real Message-IDs (with an `@`): a sandbox's or relay's ids are not.
+async fn email_thread(db: &Db, message_id: i64) -> Result<Vec<String>, AppError> {
+    let rows: Vec<(String,)> = on_db!(db, p => sqlx::query_as(
+        "SELECT e.provider_message_id FROM messages m
+         JOIN messages e ON e.client_id = m.client_id AND e.party_role = m.party_role
+            AND e.party_ordinal = m.party_ordinal AND e.channel = 'email' AND e.id < m.id
+            AND e.provider_message_id LIKE '%@%'
+         WHERE m.id = $1 ORDER BY e.id DESC LIMIT 10")
+        .bind(message_id).fetch_all(p).await)?;
+    Ok(rows.into_iter().rev().map(|(id,)| id).collect())
 }
 
 /// Records what the provider said of a claimed row. Nothing happens when the claim was

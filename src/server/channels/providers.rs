@@ -28,6 +28,10 @@ pub struct Outgoing {
     pub attachments: Vec<AttachmentInput>,
     /// Sent from a template: how WhatsApp knows it.
     pub template: Option<OutgoingTemplate>,
+    /// E-mail: the Message-IDs of the conversation this message follows, oldest first;
+    /// the last is the one it answers.
+    #[serde(default)]
+    pub thread: Vec<String>,
 }
 
 /// A template as WhatsApp takes it: its registered name and language, and the tags'
@@ -101,6 +105,16 @@ impl Providers {
             Some(ProviderKind::Relay) => relay_probe(&self.http, setting).await,
             Some(ProviderKind::WhatsAppCloud) => super::whatsapp::probe(&self.http, setting).await,
             Some(ProviderKind::Twilio) => super::twilio::probe(&self.http, setting).await,
+            Some(ProviderKind::Smtp) => {
+                let smtp = super::email::smtp::probe(setting).await?;
+                if setting.inbound_url.trim().is_empty() {
+                    return Ok(format!(
+                        "{smtp} Sin buzón IMAP: las respuestas no se leerán."
+                    ));
+                }
+                let imap = super::email::imap::probe(setting).await?;
+                Ok(format!("{smtp} {imap}"))
+            }
         }
     }
 
@@ -122,6 +136,7 @@ impl Providers {
                     .map(|o| format!("{o}{}", super::twilio::CALLBACK_PATH));
                 super::twilio::send(&self.http, setting, m, callback).await
             }
+            Some(ProviderKind::Smtp) => super::email::smtp::send(setting, m).await,
         }
     }
 }

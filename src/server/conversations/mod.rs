@@ -58,6 +58,7 @@ struct NewMessage<'a> {
     sender_name: &'a str,
     subject: &'a str,
     body: &'a str,
+    body_html: &'a str,
     origin: Option<Origin>,
     author_id: Option<i64>,
     provider_message_id: Option<&'a str>,
@@ -85,14 +86,14 @@ async fn insert_message(
     let id: Option<(i64,)> = on_tx!(tx, c => sqlx::query_as(
         "INSERT INTO messages (client_id, party_role, party_ordinal, direction, channel, address, sender_name,
             subject, body, origin, author_id, provider_message_id, occurred_at, created_at, status, pending,
-            cc, bcc, template_id, template_params)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+            cc, bcc, template_id, template_params, body_html)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
          ON CONFLICT DO NOTHING RETURNING id")
         .bind(client_id).bind(role).bind(ordinal).bind(m.direction.as_str()).bind(m.channel.as_str())
         .bind(m.address).bind(m.sender_name).bind(m.subject).bind(m.body).bind(m.origin.map(Origin::as_str))
         .bind(m.author_id).bind(m.provider_message_id).bind(m.occurred_at).bind(now)
         .bind(m.status.map(DeliveryStatus::as_str)).bind(m.pending)
-        .bind(m.cc).bind(m.bcc).bind(m.template_id).bind(m.template_params)
+        .bind(m.cc).bind(m.bcc).bind(m.template_id).bind(m.template_params).bind(m.body_html)
         .fetch_optional(&mut *c).await)?;
     let Some((id,)) = id else { return Ok(None) };
     if let Some(status) = m.status {
@@ -110,6 +111,26 @@ async fn insert_message(
             .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     }
     Ok(Some(id))
+}
+
+/// The conversation tab an e-mail reply belongs to: that of the newest message it
+/// names (In-Reply-To first, then References from the newest), whoever its sender is,
+/// since debtors answer from another mailbox or forward to a relative.
+async fn thread_party(
+    tx: &mut Tx,
+    references: &[String],
+) -> Result<Option<(i64, String, i32)>, AppError> {
+    for id in references.iter().take(20) {
+        let found: Option<(i64, String, i32)> = on_tx!(tx, c => sqlx::query_as(
+            "SELECT client_id, party_role, party_ordinal FROM messages
+             WHERE provider_message_id = $1 AND client_id IS NOT NULL
+             ORDER BY id DESC LIMIT 1")
+            .bind(id).fetch_optional(&mut *c).await)?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
 }
 
 /// Takes in a message from any channel. It lands, pending an answer, in the
@@ -134,13 +155,18 @@ pub async fn ingest(
             });
         }
     }
-    let [k1, k2] = lookup_kinds(m.kind);
-    let parties: Vec<(i64, String, i32)> = on_tx!(&mut tx, c => sqlx::query_as(
-        "SELECT DISTINCT p.client_id, p.role, p.ordinal FROM contact_points cp
-         JOIN parties p ON p.id = cp.party_id
-         WHERE cp.kind IN ($1, $2) AND cp.value = $3
-         ORDER BY p.client_id, p.role, p.ordinal")
-        .bind(k1).bind(k2).bind(&m.address).fetch_all(&mut *c).await)?;
+    let parties = match thread_party(&mut tx, &m.references).await? {
+        Some(party) => vec![party],
+        None => {
+            let [k1, k2] = lookup_kinds(m.kind);
+            on_tx!(&mut tx, c => sqlx::query_as(
+                "SELECT DISTINCT p.client_id, p.role, p.ordinal FROM contact_points cp
+                 JOIN parties p ON p.id = cp.party_id
+                 WHERE cp.kind IN ($1, $2) AND cp.value = $3
+                 ORDER BY p.client_id, p.role, p.ordinal")
+                .bind(k1).bind(k2).bind(&m.address).fetch_all(&mut *c).await)?
+        }
+    };
     let mut new = NewMessage {
         client: None,
         direction: Direction::Inbound,
@@ -149,6 +175,7 @@ pub async fn ingest(
         sender_name: &m.sender_name,
         subject: &m.subject,
         body: &m.body,
+        body_html: &m.body_html,
         origin: None,
         author_id: None,
         provider_message_id: m.provider_message_id.as_deref(),
@@ -236,6 +263,7 @@ pub async fn reply(
         sender_name: &viewer.name,
         subject: &prepared.subject,
         body: &prepared.body,
+        body_html: "",
         origin: (!note).then_some(Origin::Manual),
         author_id: Some(viewer.user_id),
         provider_message_id: None,
@@ -451,6 +479,14 @@ pub struct AppliedStatus {
     pub address: String,
 }
 
+/// The outbound message a provider id names, with the address it went to.
+pub async fn outbound_email(db: &Db, provider_id: &str) -> Result<Option<(i64, String)>, AppError> {
+    Ok(on_db!(db, p => sqlx::query_as(
+        "SELECT id, address FROM messages WHERE provider_message_id = $1 AND direction = 'outbound'
+         AND channel = 'email' LIMIT 1")
+        .bind(provider_id).fetch_optional(p).await)?)
+}
+
 /// Applies a provider's status callback to the message with its id; `None` when the
 /// status moves nothing. An id not stored (yet) is NotFound: a provider can call back
 /// before its answer to the send is recorded, and then retries.
@@ -518,6 +554,7 @@ struct MessageRow {
     sender_name: String,
     subject: String,
     body: String,
+    body_html: String,
     cc: String,
     bcc: String,
     origin: Option<String>,
@@ -543,7 +580,7 @@ pub async fn conversation(
     let client = clients::get(db, viewer, client_id, today, now).await?;
     let mut rows: Vec<MessageRow> = on_db!(db, p => sqlx::query_as(
         "SELECT m.id, m.party_role, m.party_ordinal, m.direction, m.channel, m.address, m.sender_name,
-                m.subject, m.body, m.cc, m.bcc, m.origin, a.name AS author_name, m.occurred_at, m.status, m.pending,
+                m.subject, m.body, m.body_html, m.cc, m.bcc, m.origin, a.name AS author_name, m.occurred_at, m.status, m.pending,
                 m.handling, h.name AS handled_by_name, m.handled_at
          FROM messages m
          LEFT JOIN users a ON a.id = m.author_id
@@ -614,6 +651,7 @@ pub async fn conversation(
             sender_name: r.sender_name,
             subject: r.subject,
             body: r.body,
+            body_html: r.body_html,
             cc: r.cc,
             bcc: r.bcc,
             origin: r
