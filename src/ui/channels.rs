@@ -48,6 +48,7 @@ fn ChannelCard(v: ChannelSettingView) -> impl IntoView {
         sender: v.sender.clone(),
         secret: String::new(),
         webhook_secret: String::new(),
+        inbound_url: v.inbound_url.clone(),
     });
     let feedback = FormFeedback::default();
     let errors = feedback.errors;
@@ -85,6 +86,7 @@ fn ChannelCard(v: ChannelSettingView) -> impl IntoView {
             )
         })
     };
+    let smtp = move || input.with(|i| i.provider == Some(ProviderKind::Smtp));
     let current = v.provider;
     view! {
         <form class="card channel-card" aria-label=channel.label() on:submit=move |ev| {
@@ -126,6 +128,17 @@ fn ChannelCard(v: ChannelSettingView) -> impl IntoView {
                 <SettingField channel name="webhook_secret" label="Secreto de firma del webhook" input_type="password" input errors
                     placeholder=Signal::derive(move || kept(&webhook_hint.get())) get=|i| i.webhook_secret.clone() set=|i, v| i.webhook_secret = v />
                 <p class="small">"El proveedor envía los estados y los mensajes recibidos a: "<code>{v.webhook_url.clone()}</code></p>
+            </Show>
+            <Show when=smtp>
+                <SettingField channel name="base_url" label="Servidor SMTP (smtps://servidor:465 o smtp://servidor:587 con STARTTLS)" input_type="text" input errors
+                    get=|i| i.base_url.clone() set=|i, v| i.base_url = v />
+                <SettingField channel name="inbound_url" label="Buzón IMAP de respuestas y rebotes (imaps://servidor:993)" input_type="text" input errors
+                    get=|i| i.inbound_url.clone() set=|i, v| i.inbound_url = v />
+                <SettingField channel name="sender" label="Remitente (Cobranzas <cobranzas@empresa.com>); también es el usuario" input_type="text" input errors
+                    get=|i| i.sender.clone() set=|i, v| i.sender = v />
+                <SettingField channel name="secret" label="Contraseña de la cuenta de correo" input_type="password" input errors
+                    placeholder=Signal::derive(move || kept(&secret_hint.get())) get=|i| i.secret.clone() set=|i, v| i.secret = v />
+                <p class="small">"Otro usuario: escríbelo en la dirección, con su @ como %40 (smtps://usuario%40empresa.com@servidor). El buzón se lee cada pocos segundos; el correo leído queda en el buzón."</p>
             </Show>
             {v.meta_webhook.clone().map(|(url, token)| view! {
                 <div class="meta-webhook">
@@ -201,7 +214,9 @@ fn InboundEmailSteps(webhook: String) -> impl IntoView {
         <section class="card inbound-steps" aria-label="Correo entrante">
             <h2>"Correo entrante: cómo configurarlo"</h2>
             <ol>
-                <li>"Elige en Correo electrónico el proveedor «Relay HTTP» y guarda su URL, su token y un secreto de firma de al menos 16 caracteres."</li>
+                <li>"Con la cuenta de correo de la organización: elige en Correo electrónico «Correo SMTP + IMAP», escribe el servidor SMTP, el buzón IMAP, el remitente y la contraseña, guarda y pulsa «Probar conexión». El buzón se lee cada pocos segundos: las respuestas entran en su conversación (por sus encabezados, o por la dirección del remitente) y los rebotes marcan la dirección como «Correo no encontrado»."</li>
+                <li>"Si el servidor de correo es propio (Postfix u otro), también puede entregar cada correo al programa "<code>"recaudo receive-mail"</code>" (por la entrada estándar)."</li>
+                <li>"Con un proveedor HTTP: elige «Relay HTTP» y guarda su URL, su token y un secreto de firma de al menos 16 caracteres."</li>
                 <li>"En tu proveedor de correo, reenvía los mensajes del buzón de cobranzas como avisos firmados (HMAC-SHA256 del cuerpo con ese secreto, en la cabecera X-Recaudo-Signature) a: "<code>{email_hook}</code></li>
                 <li>"Cada aviso de tipo «message» entra en la conversación del cliente o referencia con esa dirección; si nadie la tiene, en «No registrados»."</li>
                 <li>"Envía un correo de prueba al buzón y comprueba que aparece en Conversaciones."</li>

@@ -504,6 +504,7 @@ fn MessageItem(m: Message, client: ClientDetail) -> impl IntoView {
     });
     let pending = m.pending;
     let subject = (!m.subject.is_empty()).then(|| m.subject.clone());
+    let html = (!m.body_html.is_empty()).then(|| mail_document(&m.body_html));
     view! {
         <li class=class>
             <span class=avatar_class title=who.clone() aria-hidden="true">{initials(&who)}</span>
@@ -518,9 +519,25 @@ fn MessageItem(m: Message, client: ClientDetail) -> impl IntoView {
                 {subject.map(|s| view! { <p class="subject">{s}</p> })}
                 {(!m.cc.is_empty()).then(|| view! { <p class="small">{format!("CC: {}", m.cc)}</p> })}
                 {(!m.bcc.is_empty()).then(|| view! { <p class="small">{format!("CCO: {}", m.bcc)}</p> })}
-                <button type="button" class="body" class:expanded=move || expanded.get()
-                    aria-expanded=move || expanded.get().to_string()
-                    on:click=move |_| expanded.update(|e| *e = !*e)>{m.body.clone()}</button>
+                {match html {
+                    Some(document) => view! {
+                        <div class="mail-html">
+                            // No scripts, no same-origin access, nothing loaded from outside
+                            // (the document's own policy), even if the sanitiser missed
+                            // something; links open apart.
+                            <iframe title="Correo recibido (HTML)" class:expanded=move || expanded.get()
+                                sandbox="allow-popups allow-popups-to-escape-sandbox" srcdoc=document></iframe>
+                            <button type="button" class="link small" aria-expanded=move || expanded.get().to_string()
+                                on:click=move |_| expanded.update(|e| *e = !*e)>
+                                {move || if expanded.get() { "Reducir" } else { "Ampliar" }}</button>
+                        </div>
+                    }.into_any(),
+                    None => view! {
+                        <button type="button" class="body" class:expanded=move || expanded.get()
+                            aria-expanded=move || expanded.get().to_string()
+                            on:click=move |_| expanded.update(|e| *e = !*e)>{m.body.clone()}</button>
+                    }.into_any(),
+                }}
                 {(!m.attachments.is_empty()).then(|| view! {
                     <ul class="attachments">
                         {m.attachments.iter().map(|a| view! {
@@ -576,4 +593,15 @@ fn NoteForm(client_id: i64, role: PartyRole, changed: Callback<()>) -> impl Into
             {move || save.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
         </form>
     }
+}
+
+/// A received e-mail's sanitised HTML as the document of its frame: a policy that
+/// loads nothing from anywhere (inline styles only), and links opening apart.
+fn mail_document(html: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
+         <base target=\"_blank\"><style>body{{font-family:system-ui,sans-serif;font-size:14px;margin:8px;\
+         color:#1f2933;overflow-wrap:anywhere}}</style></head><body>{html}</body></html>"
+    )
 }
