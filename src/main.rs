@@ -29,9 +29,10 @@ enum Command {
     /// Siembra una base nueva y mide: «clients» (página de clientes y búsqueda, por
     /// defecto), «inbox» (bandeja Recibidos, contador y vista de conversación) o
     /// «calls» (bandeja Llamadas, contador, registro de gestión y revisión de compromisos)
-    /// o «alerts» (Clientes y Recibidos con cada filtro de alertas).
+    /// o «alerts» (Clientes y Recibidos con cada filtro de alertas) o «webhooks» (avisos
+    /// de estado de WhatsApp firmados, enviados por un segundo proceso durante --seconds).
     Bench {
-        #[arg(value_parser = ["clients", "inbox", "calls", "alerts"], default_value = "clients")]
+        #[arg(value_parser = ["clients", "inbox", "calls", "alerts", "webhooks"], default_value = "clients")]
         kind: String,
         #[arg(long, default_value_t = 100_000)]
         clients: usize,
@@ -46,6 +47,24 @@ enum Command {
         /// Páginas que se recorren para medir una página profunda.
         #[arg(long, default_value_t = 100)]
         depth: usize,
+        /// Segundos de carga para «webhooks».
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Conexiones simultáneas del proceso de carga de «webhooks».
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
+    /// El segundo proceso de `bench webhooks`: publica los avisos firmados.
+    #[command(hide = true)]
+    BenchWebhooksLoad {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        messages: usize,
+        #[arg(long)]
+        seconds: u64,
+        #[arg(long)]
+        concurrency: usize,
     },
     /// Simula mensajes entrantes (canal sandbox) en la base configurada.
     Simulate {
@@ -145,6 +164,8 @@ async fn run(command: Command) -> Result<(), String> {
             database_url,
             iterations,
             depth,
+            seconds,
+            concurrency,
         } => {
             bench::run(
                 bench::BenchArgs {
@@ -152,6 +173,7 @@ async fn run(command: Command) -> Result<(), String> {
                         "inbox" => bench::BenchKind::Inbox,
                         "calls" => bench::BenchKind::Calls,
                         "alerts" => bench::BenchKind::Alerts,
+                        "webhooks" => bench::BenchKind::Webhooks,
                         _ => bench::BenchKind::Clients,
                     },
                     clients,
@@ -159,9 +181,25 @@ async fn run(command: Command) -> Result<(), String> {
                     database_url,
                     iterations,
                     depth,
+                    seconds,
+                    concurrency,
                 },
                 &config,
             )
+            .await
+        }
+        Command::BenchWebhooksLoad {
+            url,
+            messages,
+            seconds,
+            concurrency,
+        } => {
+            bench::webhooks::load(bench::webhooks::LoadArgs {
+                url,
+                messages,
+                seconds,
+                concurrency,
+            })
             .await
         }
         Command::Simulate { messages } => {

@@ -58,6 +58,19 @@ fn real() -> Sending {
     }
 }
 
+fn email(client: i64, subject: &str, body: &str) -> ReplyInput {
+    ReplyInput::text(client, PartyRole::Client, Channel::Email, subject, body)
+}
+
+/// Sends from the composer and runs the outbox until the message is sent or failed.
+async fn send(db: &Db, a: &Viewer, input: ReplyInput) -> i64 {
+    let id = conversations::reply(db, a, input, &real(), now())
+        .await
+        .unwrap();
+    drain(dispatcher(db)).await;
+    id
+}
+
 async fn email_setting(db: &Db) -> channels::ChannelSetting {
     channels::load_all(db)
         .await
@@ -100,10 +113,8 @@ async fn mail_goes_out_threads_and_comes_back(db: Db) {
         .await
         .unwrap();
 
-    let mut input = ReplyInput::text(
+    let mut input = email(
         id,
-        PartyRole::Client,
-        Channel::Email,
         "Recordatorio de pago",
         "Hola Ana:\nPuede pagar aquí: https://pagos.acme.test/pago/1\n\nSaludos",
     );
@@ -114,10 +125,7 @@ async fn mail_goes_out_threads_and_comes_back(db: Db) {
         content_type: "application/pdf".into(),
         content: b"%PDF-1.4 estado".to_vec(),
     }];
-    let first = conversations::reply(&db, &a, input, &real(), now())
-        .await
-        .unwrap();
-    drain(dispatcher(&db)).await;
+    let first = send(&db, &a, input).await;
     let (status, provider_id) = message_row(&db, first).await;
     assert_eq!(status, "sent");
     let provider_id = provider_id.unwrap();
@@ -207,22 +215,12 @@ Content-Type: text/html; charset=utf-8
     );
 
     // Our next message follows the thread.
-    let second = conversations::reply(
+    let second = send(
         &db,
         &a,
-        ReplyInput::text(
-            id,
-            PartyRole::Client,
-            Channel::Email,
-            "Re: Recordatorio de pago",
-            "Gracias, lo esperamos.",
-        ),
-        &real(),
-        now(),
+        email(id, "Re: Recordatorio de pago", "Gracias, lo esperamos."),
     )
-    .await
-    .unwrap();
-    drain(dispatcher(&db)).await;
+    .await;
     let raw = mail.wait_for("ana@deudores.test", 2).await.remove(1);
     assert_eq!(
         header(&raw, "In-Reply-To").as_deref(),
@@ -248,22 +246,7 @@ async fn a_bounce_fails_the_message_and_flags_the_address(db: Db) {
     let mut input = client_input("4102", "Nadie", "Rebote", Some(&advisor));
     input.contacts.emails = vec!["nadie@rebote.test".into()];
     let id = client(&db, &admin, &input).await;
-    let sent = conversations::reply(
-        &db,
-        &a,
-        ReplyInput::text(
-            id,
-            PartyRole::Client,
-            Channel::Email,
-            "Aviso",
-            "Su saldo vence hoy",
-        ),
-        &real(),
-        now(),
-    )
-    .await
-    .unwrap();
-    drain(dispatcher(&db)).await;
+    let sent = send(&db, &a, email(id, "Aviso", "Su saldo vence hoy")).await;
     assert_eq!(message_row(&db, sent).await.0, "sent", "Postfix took it");
 
     // Postfix bounces it to our mailbox with a delivery-status report.
@@ -318,16 +301,7 @@ async fn wrong_credentials_fail_clearly(db: Db) {
         }
         other => panic!("a wrong password passed the probe: {other:?}"),
     }
-    let sent = conversations::reply(
-        &db,
-        &a,
-        ReplyInput::text(id, PartyRole::Client, Channel::Email, "Aviso", "Hola"),
-        &real(),
-        now(),
-    )
-    .await
-    .unwrap();
-    drain(dispatcher(&db)).await;
+    let sent = send(&db, &a, email(id, "Aviso", "Hola")).await;
     assert_eq!(message_row(&db, sent).await.0, "failed");
     assert!(mail.mailbox("ana@deudores.test").is_empty());
     let err = imap::poll(&db, &email_setting(&db).await, now())

@@ -2,11 +2,13 @@
 //! server functions call, the clients page and search (`clients`), the inbox, its
 //! counter and the conversation screen (`inbox`), or the Llamadas tray, its counter,
 //! registering an outcome and the promise job (`calls`), or the lists under the alert
-//! filters (`alerts`).
+//! filters (`alerts`), or signed WhatsApp callbacks posted by a second process
+//! (`webhooks`).
 
 mod alerts;
 mod calls;
 mod inbox;
+pub mod webhooks;
 
 use std::future::Future;
 use std::time::Instant;
@@ -27,6 +29,7 @@ pub enum BenchKind {
     Inbox,
     Calls,
     Alerts,
+    Webhooks,
 }
 
 pub struct BenchArgs {
@@ -38,6 +41,9 @@ pub struct BenchArgs {
     pub iterations: usize,
     /// How many pages deep the "deep page" figure reads.
     pub depth: usize,
+    /// How long the webhook load runs, and over how many connections.
+    pub seconds: u64,
+    pub concurrency: usize,
 }
 
 struct Figure {
@@ -194,12 +200,16 @@ pub async fn run(args: BenchArgs, config: &Config) -> Result<(), String> {
     if args.iterations == 0 || args.clients == 0 {
         return Err("--clients y --iterations deben ser mayores que cero".into());
     }
+    if args.seconds == 0 || args.concurrency == 0 || args.seconds > 3600 {
+        return Err("--seconds (1 a 3600) y --concurrency deben ser mayores que cero".into());
+    }
     let (db, scratch) = Scratch::create(args.database_url.as_deref()).await?;
     let result = match args.kind {
         BenchKind::Clients => measure(&db, &args, config).await,
         BenchKind::Inbox => inbox::measure(&db, &args, config).await,
         BenchKind::Calls => calls::measure(&db, &args, config).await,
         BenchKind::Alerts => alerts::measure(&db, &args, config).await,
+        BenchKind::Webhooks => webhooks::measure(&db, &args, config).await,
     };
     scratch.remove(db).await;
     result
