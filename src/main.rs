@@ -99,6 +99,9 @@ enum Command {
         supervisor: Option<String>,
         #[arg(long)]
         name: Option<String>,
+        /// Teléfono del usuario para las llamadas (+57…).
+        #[arg(long)]
+        phone: Option<String>,
     },
 }
 
@@ -251,6 +254,7 @@ async fn run(command: Command) -> Result<(), String> {
             role,
             supervisor,
             name,
+            phone,
         } => {
             let db = server::open_database(&config).await?;
             let supervisor_id = match supervisor {
@@ -273,6 +277,7 @@ async fn run(command: Command) -> Result<(), String> {
                 filter_unlocked: false,
                 active: true,
                 password,
+                phone: phone.unwrap_or_default(),
             };
             let valid = input.validate(true).map_err(|errors| {
                 errors

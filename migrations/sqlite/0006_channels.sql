@@ -1,5 +1,6 @@
--- E-mail over SMTP and IMAP: the sanitised HTML of a received e-mail, kept beside its
--- text; the mailbox a channel reads replies and bounces from; how far it has been read.
+-- Channel integrations. E-mail over SMTP and IMAP: the sanitised HTML of a received
+-- e-mail, kept beside its text; the mailbox a channel reads replies and bounces from;
+-- how far it has been read.
 ALTER TABLE messages ADD COLUMN body_html TEXT NOT NULL DEFAULT '';
 
 -- SQLite cannot change a CHECK in place: the table is rebuilt with the new provider.
@@ -32,3 +33,6 @@ CREATE TABLE mailbox_state (
     last_uid BIGINT NOT NULL,
     polled_at TEXT NOT NULL
 );
+
+-- Click-to-call rings the advisor's own phone first, then bridges the debtor.
+ALTER TABLE users ADD COLUMN phone TEXT NOT NULL DEFAULT '';

@@ -85,3 +85,32 @@ pub async fn review_payment(input: ReviewInput) -> Result<(), AppError> {
     )
     .await
 }
+
+/// "Llamar" through the organisation's telephony provider: rings the advisor's phone,
+/// then the client's. Returns what the advisor should expect.
+#[server(input = Json, endpoint = "click_to_call")]
+pub async fn click_to_call(contact_point_id: i64) -> Result<String, AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(15))
+        .build()
+        .map_err(|_| AppError::Internal)?;
+    let dialled = crate::server::calls::dial::click_to_call(
+        &state.db,
+        &viewer,
+        contact_point_id,
+        &http,
+        &state.config.origin(),
+        chrono::Utc::now(),
+    )
+    .await?;
+    state
+        .notifier
+        .publish(&state.db, &[dialled.client_id])
+        .await;
+    Ok(format!(
+        "Tu teléfono ({}) va a sonar; al contestar te conectamos con {}.",
+        dialled.advisor_phone, dialled.number
+    ))
+}

@@ -434,6 +434,10 @@ pub struct Gestion {
     /// The main flow is suspended through this day (today or later).
     pub flow_paused_until: Option<NaiveDate>,
     pub flow_stop: Option<FlowStop>,
+    /// "Llamar" goes through the telephony provider (it rings the advisor, then the
+    /// client) instead of the phone's own dialler.
+    #[serde(default)]
+    pub click_to_call: bool,
 }
 
 /// A payment to verify in the queue, with its client.

@@ -16,9 +16,10 @@ text_enum! {
         /// Meta's WhatsApp Cloud API: base URL, phone number id (sender), access token
         /// (secret) and app secret (webhook secret).
         WhatsAppCloud => ("whatsapp_cloud", "WhatsApp Cloud API (Meta)"),
-        /// Twilio's Messages API for SMS: the account's URL, the sender number (or
-        /// messaging service) and the auth token, which also signs its callbacks.
-        Twilio => ("twilio", "Twilio (SMS)"),
+        /// Twilio: for SMS its Messages API (the sender number or messaging service),
+        /// for Llamada click-to-call through its Voice API (the caller ID); the
+        /// account's URL and the auth token, which also signs its callbacks.
+        Twilio => ("twilio", "Twilio (SMS y llamadas)"),
         /// A mail account: SMTP to send (base URL), IMAP to read replies and bounces
         /// (inbound URL), the sender address, and the account's password (secret).
         Smtp => ("smtp", "Correo SMTP + IMAP"),
@@ -99,6 +100,8 @@ impl ChannelSettingInput {
         stored_webhook_secret: bool,
     ) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
+        // An empty field keeps a stored secret.
+        let missing_secret = self.secret.trim().is_empty() && !stored_secret;
         if !SETTING_CHANNELS.contains(&self.channel) {
             errors.push(FieldError::new("channel", "Canal desconocido."));
         }
@@ -118,10 +121,18 @@ impl ChannelSettingInput {
             }
         }
         if self.provider == Some(ProviderKind::Twilio) {
-            if self.channel != Channel::Sms {
+            if !matches!(self.channel, Channel::Sms | Channel::Call) {
                 errors.push(FieldError::new(
                     "provider",
-                    "Twilio solo sirve para el canal SMS.",
+                    "Twilio solo sirve para los canales SMS y Llamada.",
+                ));
+            }
+            if self.channel == Channel::Call
+                && crate::domain::contact::normalize_phone(self.sender.trim(), "").is_err()
+            {
+                errors.push(FieldError::new(
+                    "sender",
+                    "Escribe el número de Twilio que verán el asesor y el deudor (+1…).",
                 ));
             }
             if !self.base_url.contains("/Accounts/AC") {
@@ -136,7 +147,7 @@ impl ChannelSettingInput {
                     "Escribe el número remitente (+1…) o el servicio de mensajería (MG…).",
                 ));
             }
-            if self.secret.trim().is_empty() && !stored_secret {
+            if missing_secret {
                 errors.push(FieldError::new(
                     "secret",
                     "Escribe el Auth Token de Twilio.",
@@ -154,7 +165,7 @@ impl ChannelSettingInput {
                     "Escribe la URL base del proveedor (https://…).",
                 ));
             }
-            if self.secret.trim().is_empty() && !stored_secret {
+            if missing_secret {
                 errors.push(FieldError::new("secret", "Escribe el token del proveedor."));
             }
             if self.webhook_secret.trim().is_empty() && !stored_webhook_secret {
@@ -185,7 +196,7 @@ impl ChannelSettingInput {
                     "Escribe el remitente: cobranzas@empresa.com o «Cobranzas <cobranzas@empresa.com>».",
                 ));
             }
-            if self.secret.trim().is_empty() && !stored_secret {
+            if missing_secret {
                 errors.push(FieldError::new(
                     "secret",
                     "Escribe la contraseña de la cuenta de correo.",

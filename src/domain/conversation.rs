@@ -82,6 +82,18 @@ text_enum! {
 }
 
 impl DeliveryStatus {
+    /// The status as said of a message on `channel`: a call is dialled, rings, and is
+    /// answered or not.
+    pub fn label_on(self, channel: Channel) -> &'static str {
+        match (channel, self) {
+            (Channel::Call, DeliveryStatus::Queued) => "Marcando",
+            (Channel::Call, DeliveryStatus::Sent) => "Llamando",
+            (Channel::Call, DeliveryStatus::Delivered | DeliveryStatus::Read) => "Contestada",
+            (Channel::Call, DeliveryStatus::Failed) => "No conectada",
+            _ => self.label(),
+        }
+    }
+
     /// Whether a message in this status may move to `next`. Statuses only go forward:
     /// a late or repeated callback (delivered after read, a second delivered) changes
     /// nothing, and a failure counts only before the message was delivered.

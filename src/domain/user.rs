@@ -34,6 +34,9 @@ pub struct User {
     pub filter_unlocked: bool,
     pub active: bool,
     pub is_demo: bool,
+    /// The advisor's own phone, rung first by click-to-call; empty when not given.
+    #[serde(default)]
+    pub phone: String,
 }
 
 impl User {
@@ -47,6 +50,7 @@ impl User {
             filter_unlocked: self.filter_unlocked,
             active: self.active,
             password: String::new(),
+            phone: self.phone.clone(),
         }
     }
 }
@@ -62,6 +66,9 @@ pub struct UserInput {
     pub filter_unlocked: bool,
     pub active: bool,
     pub password: String,
+    /// International format; empty for none.
+    #[serde(default)]
+    pub phone: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +80,7 @@ pub struct ValidUser {
     pub filter_unlocked: bool,
     pub active: bool,
     pub password: Option<String>,
+    pub phone: String,
 }
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -116,6 +124,17 @@ impl UserInput {
                 "Solo los asesores tienen supervisor.",
             ));
         }
+        let phone = if self.phone.trim().is_empty() {
+            String::new()
+        } else {
+            crate::domain::contact::normalize_phone(self.phone.trim(), "").unwrap_or_else(|_| {
+                errors.push(FieldError::new(
+                    "phone",
+                    "Escribe el teléfono con su código de país: +57 300 123 4567.",
+                ));
+                String::new()
+            })
+        };
         let password = if self.password.is_empty() && !creating {
             None
         } else {
@@ -133,6 +152,7 @@ impl UserInput {
                 filter_unlocked: self.filter_unlocked,
                 active: self.active,
                 password,
+                phone,
             }),
             _ => Err(errors),
         }
@@ -353,7 +373,23 @@ mod tests {
             filter_unlocked: false,
             active: true,
             password: "una-clave-larga".into(),
+            phone: String::new(),
         }
+    }
+
+    #[test]
+    fn an_advisors_phone_is_international_or_empty() {
+        let with = UserInput {
+            phone: "+57 300 123 4567".into(),
+            ..input("advisor")
+        };
+        assert_eq!(with.validate(true).unwrap().phone, "+573001234567");
+        assert_eq!(input("advisor").validate(true).unwrap().phone, "");
+        let local = UserInput {
+            phone: "300 123 4567".into(),
+            ..input("advisor")
+        };
+        assert_eq!(local.validate(true).unwrap_err()[0].field, "phone");
     }
 
     #[test]

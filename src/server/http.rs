@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, Request, State};
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, COOKIE, HOST, LOCATION, ORIGIN, REFERRER_POLICY,
-    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, HOST, LOCATION, ORIGIN,
+    REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -95,6 +95,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/webhooks/twilio/sms",
             axum::routing::post(twilio_webhook),
+        )
+        .route(
+            "/api/webhooks/twilio/voice",
+            axum::routing::post(twilio_voice_status),
+        )
+        .route(
+            "/api/webhooks/twilio/voice/dial",
+            axum::routing::post(twilio_voice_dial),
         )
         .route(
             "/api/webhooks/whatsapp/{channel}",
@@ -389,31 +397,97 @@ fn whatsapp_channel(name: &str) -> Result<crate::domain::conversation::Channel, 
     }
 }
 
-/// Twilio's SMS callbacks (statuses and inbound), signed with the account's auth token
-/// over the public URL it called.
-async fn twilio_webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+/// A Twilio callback for `channel`, signed with that channel's auth token over the
+/// public URL it called, applied once verified.
+async fn twilio_signed(
+    state: &AppState,
+    channel: crate::domain::conversation::Channel,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    parse: impl FnOnce(
+        &[(String, String)],
+    ) -> Result<crate::server::channels::webhooks::Callback, String>,
 ) -> Response {
     use crate::server::channels::twilio;
     let token = match crate::server::channels::load_all(&state.db).await {
         Ok(settings) => settings
             .into_iter()
-            .find(|s| s.channel == crate::domain::conversation::Channel::Sms)
+            .find(|s| s.channel == channel)
             .map(|s| s.secret)
             .unwrap_or_default(),
         Err(e) => return e.into_response(),
     };
-    let fields = twilio::fields(&body);
-    let url = format!("{}{}", state.config.origin(), twilio::CALLBACK_PATH);
+    let fields = twilio::fields(body);
+    let url = format!("{}{path}", state.config.origin());
     let signature = headers
         .get(twilio::SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok());
     if !twilio::verify(&token, &url, &fields, signature) {
         return (StatusCode::UNAUTHORIZED, "Firma inválida.").into_response();
     }
-    applied(&state, twilio::callback(&fields)).await
+    applied(state, parse(&fields)).await
+}
+
+/// Twilio's SMS callbacks: statuses and inbound messages.
+async fn twilio_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    use crate::server::channels::twilio;
+    let sms = crate::domain::conversation::Channel::Sms;
+    twilio_signed(
+        &state,
+        sms,
+        twilio::CALLBACK_PATH,
+        &headers,
+        &body,
+        twilio::callback,
+    )
+    .await
+}
+
+/// Twilio Voice: the advisor's leg ended (only its failures matter).
+async fn twilio_voice_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    use crate::server::channels::voice;
+    let call = crate::domain::conversation::Channel::Call;
+    twilio_signed(
+        &state,
+        call,
+        voice::STATUS_PATH,
+        &headers,
+        &body,
+        voice::callback,
+    )
+    .await
+}
+
+/// Twilio Voice: how the dial to the debtor ended; answered with TwiML that hangs up.
+async fn twilio_voice_dial(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    use crate::server::channels::voice;
+    let call = crate::domain::conversation::Channel::Call;
+    let response = twilio_signed(
+        &state,
+        call,
+        voice::DIAL_PATH,
+        &headers,
+        &body,
+        voice::callback,
+    )
+    .await;
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    ([(CONTENT_TYPE, "text/xml; charset=utf-8")], voice::HANG_UP).into_response()
 }
 
 /// Meta's subscription handshake: the challenge back when the verify token (shown on

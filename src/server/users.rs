@@ -15,7 +15,7 @@ pub const PORTAL_USER_EMAIL: &str = "web-de-cobros@recaudo.invalid";
 
 const USER_SELECT: &str =
     "SELECT u.id, u.name, u.email, u.role, u.supervisor_id, s.name AS supervisor_name,
-        u.filter_unlocked, u.active, u.is_demo
+        u.filter_unlocked, u.active, u.is_demo, u.phone
     FROM users u LEFT JOIN users s ON s.id = u.supervisor_id";
 
 pub async fn list(db: &Db) -> Result<Vec<User>, AppError> {
@@ -96,10 +96,11 @@ pub async fn create(
         return Err(AppError::Invalid(errors));
     }
     let inserted = on_tx!(&mut tx, c => sqlx::query_as::<_, (i64,)>(
-        "INSERT INTO users (name, email, password_hash, role, supervisor_id, filter_unlocked, active, is_demo, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id")
+        "INSERT INTO users (name, email, password_hash, role, supervisor_id, filter_unlocked, active, is_demo, created_at, updated_at, phone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id")
         .bind(&input.name).bind(&input.email).bind(&hash).bind(input.role.as_str())
         .bind(input.supervisor_id).bind(input.filter_unlocked).bind(input.active).bind(is_demo).bind(now)
+        .bind(&input.phone)
         .fetch_one(&mut *c).await);
     let id = match inserted {
         Ok((id,)) => id,
@@ -180,10 +181,10 @@ pub async fn update(
     }
     let updated = on_tx!(&mut tx, c => sqlx::query(
         "UPDATE users SET name = $2, email = $3, role = $4, supervisor_id = $5, filter_unlocked = $6,
-             active = $7, password_hash = COALESCE($8, password_hash), updated_at = $9
+             active = $7, password_hash = COALESCE($8, password_hash), updated_at = $9, phone = $10
          WHERE id = $1")
         .bind(id).bind(&input.name).bind(&input.email).bind(input.role.as_str()).bind(input.supervisor_id)
-        .bind(input.filter_unlocked).bind(input.active).bind(hash.as_deref()).bind(now)
+        .bind(input.filter_unlocked).bind(input.active).bind(hash.as_deref()).bind(now).bind(&input.phone)
         .execute(&mut *c).await.map(|r| r.rows_affected()));
     match updated {
         Ok(_) => {}

@@ -132,6 +132,7 @@ fn UserForm(id: Option<i64>, initial: UserInput) -> impl IntoView {
     };
     let (name, set_name) = text(|u| &u.name, |u, v| u.name = v);
     let (email, set_email) = text(|u| &u.email, |u, v| u.email = v);
+    let (phone, set_phone) = text(|u| &u.phone, |u, v| u.phone = v);
     let (password, set_password) = text(|u| &u.password, |u, v| u.password = v);
     let (role, _) = text(|u| &u.role, |u, v| u.role = v);
     let set_role = Callback::new(move |v: String| {
@@ -165,6 +166,7 @@ fn UserForm(id: Option<i64>, initial: UserInput) -> impl IntoView {
             <div class="grid">
                 <TextField label="Nombre" name="name" value=name on_input=set_name errors required=true />
                 <TextField label="Correo" name="email" value=email on_input=set_email errors input_type="email" required=true />
+                <TextField label="Teléfono para llamadas (+57…)" name="phone" value=phone on_input=set_phone errors input_type="tel" />
                 <SelectField label="Rol" name="role" value=role on_change=set_role errors options=roles />
                 <Show when=move || is_advisor.get()>
                     <Suspense fallback=|| ()>

@@ -234,6 +234,7 @@ pub async fn user(db: &Db, email: &str, role: Role, supervisor: Option<&User>) -
         filter_unlocked: false,
         active: true,
         password: PASSWORD.to_string(),
+        phone: String::new(),
     };
     users::create(db, None, input.validate(true).unwrap(), false, now())
         .await

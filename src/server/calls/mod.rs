@@ -1,6 +1,7 @@
 //! Calls: registering an outcome and applying its effects, call tasks and the call
 //! summary on each client row, and what the conversation shows of calls and money.
 
+pub mod dial;
 pub mod payments;
 pub mod promises;
 mod tray;
@@ -721,6 +722,8 @@ pub async fn gestion(
             .as_deref()
             .map(|s| decode("flow stop", s))
             .transpose()?,
+        click_to_call: dial::click_to_call_setting(&crate::server::channels::load_all(db).await?)
+            .is_some(),
     })
 }
 

@@ -4,6 +4,7 @@ pub mod email;
 pub mod outbox;
 pub mod providers;
 pub mod twilio;
+pub mod voice;
 pub mod webhooks;
 pub mod whatsapp;
 

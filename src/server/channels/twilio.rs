@@ -113,8 +113,7 @@ struct Account {
 
 /// "Probar conexión": reads the account with its SID and auth token.
 pub async fn probe(http: &reqwest::Client, setting: &ChannelSetting) -> Result<String, String> {
-    let base = setting.base_url.trim_end_matches('/');
-    let account = base.rsplit('/').next().unwrap_or_default();
+    let (base, account) = account(setting);
     let r = http
         .get(format!("{base}.json"))
         .basic_auth(account, Some(&setting.secret))
@@ -145,16 +144,22 @@ pub async fn probe(http: &reqwest::Client, setting: &ChannelSetting) -> Result<S
 }
 
 #[derive(Deserialize)]
-struct Created {
-    sid: String,
+pub(super) struct Created {
+    pub sid: String,
 }
 
 #[derive(Deserialize)]
-struct TwilioError {
+pub(super) struct TwilioError {
     #[serde(default)]
-    code: i64,
+    pub code: i64,
     #[serde(default)]
-    message: String,
+    pub message: String,
+}
+
+/// The account's URL without a trailing slash, and its SID (the basic-auth user).
+pub(super) fn account(setting: &ChannelSetting) -> (&str, &str) {
+    let base = setting.base_url.trim_end_matches('/');
+    (base, base.rsplit('/').next().unwrap_or_default())
 }
 
 /// Sends an SMS: `POST {account URL}/Messages.json` with basic auth; Twilio reports
@@ -165,8 +170,7 @@ pub async fn send(
     m: &Outgoing,
     status_callback: Option<String>,
 ) -> Delivery {
-    let base = setting.base_url.trim_end_matches('/');
-    let account = base.rsplit('/').next().unwrap_or_default();
+    let (base, account) = account(setting);
     let sender = setting.sender.trim();
     let mut form = vec![("To", m.to.clone()), ("Body", m.body.clone())];
     form.push((

@@ -479,6 +479,75 @@ pub struct AppliedStatus {
     pub address: String,
 }
 
+/// A click-to-call's record in the conversation: an outbound call on the party's tab,
+/// queued until the provider takes it. Returns the message id.
+pub async fn record_call(
+    db: &Db,
+    author_id: i64,
+    client: (i64, PartyRole, i32),
+    number: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let body = format!("Llamada a {number}");
+    let new = NewMessage {
+        client: Some(client),
+        direction: Direction::Outbound,
+        channel: Channel::Call,
+        address: number,
+        sender_name: "",
+        subject: "",
+        body: &body,
+        body_html: "",
+        origin: Some(Origin::Manual),
+        author_id: Some(author_id),
+        provider_message_id: None,
+        occurred_at: now,
+        status: Some(DeliveryStatus::Queued),
+        pending: false,
+        cc: "",
+        bcc: "",
+        template_id: None,
+        template_params: "[]",
+    };
+    let mut tx = db.begin().await?;
+    let id = insert_message(&mut tx, &new, &[], now)
+        .await?
+        .ok_or(AppError::Internal)?;
+    summary::refresh(&mut tx, client.0).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// What the provider said of a call just placed: its id (the call is ringing the
+/// advisor), or why it did not start.
+pub async fn call_placed(
+    db: &Db,
+    message_id: i64,
+    outcome: Result<&str, &str>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let mut tx = db.begin().await?;
+    match outcome {
+        Ok(sid) => {
+            on_tx!(&mut tx, c => sqlx::query("UPDATE messages SET provider_message_id = $2 WHERE id = $1")
+                .bind(message_id).bind(sid).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+            advance_status(
+                &mut tx,
+                message_id,
+                DeliveryStatus::Sent,
+                "Llamando a tu teléfono",
+                now,
+            )
+            .await?;
+        }
+        Err(e) => {
+            advance_status(&mut tx, message_id, DeliveryStatus::Failed, e, now).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The outbound message a provider id names, with the address it went to.
 pub async fn outbound_email(db: &Db, provider_id: &str) -> Result<Option<(i64, String)>, AppError> {
     Ok(on_db!(db, p => sqlx::query_as(

@@ -107,6 +107,7 @@ pub fn Composer(
     phones: Vec<Phone>,
     on_dial: Callback<i64>,
     changed: Callback<()>,
+    click_to_call: bool,
 ) -> impl IntoView {
     let parties: Vec<PartyComposer> = ctx
         .parties
@@ -292,7 +293,7 @@ pub fn Composer(
                         .collect();
                     view! {
                         <div class="composer-call">
-                            <Phones phones=own on_dial />
+                            <Phones phones=own on_dial click_to_call />
                         </div>
                     }.into_any()
                 }

@@ -30,9 +30,17 @@ const INFORMATION_CODES: [&str; 5] = [
     "Otro",
 ];
 
+/// The party's phones. With click-to-call configured, "Llamar" asks the provider to
+/// ring the advisor's phone and then the client's; otherwise it is the device's own
+/// `tel:` link. Either way Gestión opens for the outcome.
 #[component]
-pub fn Phones(phones: Vec<Phone>, on_dial: Callback<i64>) -> impl IntoView {
+pub fn Phones(
+    phones: Vec<Phone>,
+    on_dial: Callback<i64>,
+    #[prop(optional)] click_to_call: bool,
+) -> impl IntoView {
     let empty = phones.is_empty();
+    let call = Action::new(move |id: &i64| crate::api::calls::click_to_call(*id));
     view! {
         <section class="phones" aria-label="Teléfonos">
             <h3>"Teléfonos"</h3>
@@ -44,13 +52,28 @@ pub fn Phones(phones: Vec<Phone>, on_dial: Callback<i64>) -> impl IntoView {
                     let id = p.contact_point_id;
                     view! {
                         <li class:failed=p.problem.is_some()>
-                            <a href=p.tel_href() rel="external" on:click=move |_| on_dial.run(id)>{format!("Llamar a {}", p.value)}</a>
+                            {if click_to_call {
+                                view! {
+                                    <button type="button" class="link" disabled=move || call.pending().get()
+                                        on:click=move |_| { call.dispatch(id); on_dial.run(id); }>
+                                        {format!("Llamar a {}", p.value)}</button>
+                                }.into_any()
+                            } else {
+                                view! { <a href=p.tel_href() rel="external" on:click=move |_| on_dial.run(id)>{format!("Llamar a {}", p.value)}</a> }.into_any()
+                            }}
                             <PointFlag problem=p.problem />
                             <span class="small">{format!(" · {} ({})", p.party_name, p.kind.label())}</span>
                         </li>
                     }
                 }).collect_view()}
             </ul>
+            {move || call.value().get().map(|r| match r {
+                Ok(m) => view! { <p class="notice ok" role="status">{m}</p> }.into_any(),
+                Err(AppError::Invalid(f)) => view! {
+                    <p class="notice error" role="alert">{f.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ")}</p>
+                }.into_any(),
+                Err(error) => view! { <crate::ui::components::ErrorNotice error /> }.into_any(),
+            })}
         </section>
     }
 }

@@ -243,7 +243,8 @@ fn ConversationView(
                                     <p class="empty">"Sin mensajes en esta pestaña."</p>
                                 </Show>
                                 <Composer client_id role ctx=composer.get_value() draft
-                                    phones=gestion.with_value(|g| g.phones.clone()) on_dial=dial changed />
+                                    phones=gestion.with_value(|g| g.phones.clone()) on_dial=dial changed
+                                    click_to_call=gestion.with_value(|g| g.click_to_call) />
                                 <NoteForm client_id role changed />
                             }
                         }}
@@ -251,7 +252,8 @@ fn ConversationView(
                     </div>
                 </div>
                 <div class="side-panel">
-                    <Phones phones=gestion.with_value(|g| g.phones.clone()) on_dial=dial />
+                    <Phones phones=gestion.with_value(|g| g.phones.clone()) on_dial=dial
+                        click_to_call=gestion.with_value(|g| g.click_to_call) />
                     <DebtPanel client=client.get_value() gestion=gestion.get_value() changed />
                     <AlertHistory history />
                 </div>
@@ -494,6 +496,7 @@ fn MessageItem(m: Message, client: ClientDetail) -> impl IntoView {
     let class = format!("message {}", m.direction.as_str());
     let history = m.history.clone();
     let status = m.status;
+    let channel = m.channel;
     let handled = m.handling.map(|h| {
         format!(
             "{} por {} el {}",
@@ -549,11 +552,11 @@ fn MessageItem(m: Message, client: ClientDetail) -> impl IntoView {
                 {status.map(|s| view! {
                     <div class="status">
                         <button type="button" class="link small" aria-expanded=move || history_open.get().to_string()
-                            on:click=move |_| history_open.update(|o| *o = !*o)>{format!("Estado: {}", s.label())}</button>
+                            on:click=move |_| history_open.update(|o| *o = !*o)>{format!("Estado: {}", s.label_on(channel))}</button>
                         <Show when=move || history_open.get()>
                             <ol class="history">
                                 {history.iter().map(|h| view! {
-                                    <li>{h.status.label()}" · "{fmt_datetime(h.at)}
+                                    <li>{h.status.label_on(channel)}" · "{fmt_datetime(h.at)}
                                         {(!h.detail.is_empty()).then(|| format!(" — {}", h.detail))}</li>
                                 }).collect_view()}
                             </ol>

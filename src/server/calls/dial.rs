@@ -1,0 +1,84 @@
+//! "Llamar" through the organisation's telephony provider: the call is recorded in the
+//! party's conversation, then the provider rings the advisor's phone and bridges the
+//! debtor. Its outcome arrives later through the voice callbacks.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::channels::ProviderKind;
+use crate::domain::client::PartyRole;
+use crate::domain::conversation::Channel;
+use crate::domain::error::AppError;
+use crate::domain::user::Viewer;
+use crate::on_db;
+use crate::server::channels::{load_all, voice, ChannelSetting};
+use crate::server::db::{decode, Db};
+use crate::server::{clients, conversations, users};
+
+/// A call the provider accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dialled {
+    pub message_id: i64,
+    pub client_id: i64,
+    pub number: String,
+    pub advisor_phone: String,
+}
+
+/// The call channel's settings when it places calls itself (Twilio, active).
+pub fn click_to_call_setting(settings: &[ChannelSetting]) -> Option<&ChannelSetting> {
+    settings.iter().find(|s| {
+        s.channel == Channel::Call && s.active && s.provider == Some(ProviderKind::Twilio)
+    })
+}
+
+/// Calls one of a client's phones for `viewer`, who must see the client and have a
+/// phone of their own on their user.
+pub async fn click_to_call(
+    db: &Db,
+    viewer: &Viewer,
+    contact_point_id: i64,
+    http: &reqwest::Client,
+    origin: &str,
+    now: DateTime<Utc>,
+) -> Result<Dialled, AppError> {
+    let point: Option<(i64, String, i32, String)> = on_db!(db, p => sqlx::query_as(
+        "SELECT p.client_id, p.role, p.ordinal, cp.value FROM contact_points cp
+         JOIN parties p ON p.id = cp.party_id
+         WHERE cp.id = $1 AND cp.kind IN ('phone', 'whatsapp')")
+        .bind(contact_point_id).fetch_optional(p).await)?;
+    let (client_id, role, ordinal, number) = point.ok_or(AppError::NotFound)?;
+    // Seeing the client is what allows calling it; another advisor's client is not found.
+    clients::ensure_visible(db, viewer, client_id, now).await?;
+    let settings = load_all(db).await?;
+    let setting = click_to_call_setting(&settings).ok_or_else(|| {
+        AppError::invalid(
+            "call",
+            "Las llamadas desde Recaudo no están configuradas (Ajustes de canales → Llamada).",
+        )
+    })?;
+    let advisor_phone = users::get(db, viewer.user_id).await?.phone;
+    if advisor_phone.is_empty() {
+        return Err(AppError::invalid(
+            "call",
+            "Tu usuario no tiene teléfono para llamadas: pide a un administrador que lo registre en Usuarios.",
+        ));
+    }
+    let role: PartyRole = decode("party role", &role)?;
+    let message_id =
+        conversations::record_call(db, viewer.user_id, (client_id, role, ordinal), &number, now)
+            .await?;
+    match voice::place_call(http, setting, &advisor_phone, &number, origin).await {
+        Ok(sid) => {
+            conversations::call_placed(db, message_id, Ok(&sid), now).await?;
+            Ok(Dialled {
+                message_id,
+                client_id,
+                number,
+                advisor_phone,
+            })
+        }
+        Err(e) => {
+            conversations::call_placed(db, message_id, Err(&e), now).await?;
+            Err(AppError::invalid("call", e))
+        }
+    }
+}
