@@ -258,6 +258,14 @@ async fn a_bounce_fails_the_message_and_flags_the_address(db: Db) {
     assert_eq!((report.read, report.bounces), (1, 1), "{report:?}");
     assert_eq!(report.changed, [id]);
     assert_eq!(message_row(&db, sent).await.0, "failed");
+    let again = recaudo::server::channels::email::receive(&db, bounce.as_bytes(), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        recaudo::server::channels::email::Taken::Bounce(Vec::new()),
+        "a report read twice flags nothing again"
+    );
     let conversation = conversations::conversation(&db, &a, id, today(), tz(), now())
         .await
         .unwrap();

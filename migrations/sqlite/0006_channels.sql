@@ -34,5 +34,11 @@ CREATE TABLE mailbox_state (
     polled_at TEXT NOT NULL
 );
 
+-- Delivery reports (bounces) already applied: one read twice changes nothing.
+CREATE TABLE mail_reports (
+    report_id TEXT PRIMARY KEY,
+    received_at TEXT NOT NULL
+);
+
 -- Click-to-call rings the advisor's own phone first, then bridges the debtor.
 ALTER TABLE users ADD COLUMN phone TEXT NOT NULL DEFAULT '';

@@ -37,6 +37,8 @@ pub struct Received {
 /// A delivery-status notification about a message we sent.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Bounce {
+    /// The report's own Message-ID (made from its bytes when it has none).
+    pub id: String,
     /// The Message-ID of the message it reports on, from the returned copy or headers.
     pub original_id: Option<String>,
     pub recipients: Vec<BouncedRecipient>,
@@ -76,6 +78,11 @@ pub fn parse(raw: &[u8]) -> Option<Inbound> {
     if message.headers().is_empty() {
         return None;
     }
+    let message_id = clip_id(message.message_id().map(bare_id).unwrap_or_else(|| {
+        let digest = Sha256::digest(raw);
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        format!("sin-id-{hex}@recaudo")
+    }));
     if let Some(report) = message
         .parts
         .iter()
@@ -89,6 +96,7 @@ pub fn parse(raw: &[u8]) -> Option<Inbound> {
             _ => None,
         });
         return Some(Inbound::Bounce(Bounce {
+            id: message_id,
             original_id,
             recipients: delivery_status(&String::from_utf8_lossy(report.contents())),
         }));
@@ -104,11 +112,6 @@ pub fn parse(raw: &[u8]) -> Option<Inbound> {
         .unwrap_or_default()
         .trim()
         .to_string();
-    let message_id = message.message_id().map(bare_id).unwrap_or_else(|| {
-        let digest = Sha256::digest(raw);
-        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-        format!("sin-id-{hex}@recaudo")
-    });
     let mut references: Vec<String> = message
         .in_reply_to()
         .as_text_list()
@@ -185,7 +188,7 @@ pub fn parse(raw: &[u8]) -> Option<Inbound> {
         ));
     }
     Some(Inbound::Mail(Received {
-        message_id: clip_id(message_id),
+        message_id,
         from,
         name: clip(&name, 200),
         subject: message
@@ -402,6 +405,7 @@ Hola\r\n\
         let Some(Inbound::Bounce(b)) = parse(POSTFIX_BOUNCE.as_bytes()) else {
             panic!("not read as a bounce");
         };
+        assert_eq!(b.id, "bounce-1@mx.acme.com");
         assert_eq!(b.original_id.as_deref(), Some("recaudo-42@acme.com"));
         assert_eq!(b.recipients.len(), 2, "a delivered recipient is no problem");
         let hard = &b.recipients[0];

@@ -15,6 +15,7 @@ use crate::domain::channels::ProviderKind;
 use crate::domain::contact::ContactKind;
 use crate::domain::conversation::{Channel, DeliveryStatus, InboundMessage};
 use crate::domain::error::AppError;
+use crate::on_db;
 use crate::server::conversations::notify::Notifier;
 use crate::server::db::Db;
 use crate::server::{alerts, conversations};
@@ -82,8 +83,16 @@ pub async fn receive(db: &Db, raw: &[u8], now: DateTime<Utc>) -> Result<Taken, A
 
 /// A permanent failure fails the message when the bounced address is the one it went
 /// to, and flags that address ("Correo no encontrado") wherever it is registered; a
-/// copy's bounce flags the copy's address only. Delays are the server's to retry.
+/// copy's bounce flags the copy's address only. Delays are the server's to retry. A
+/// report read again (a pass cut short before it recorded its progress) changes
+/// nothing: it is remembered once handled.
 async fn bounced(db: &Db, bounce: Bounce, now: DateTime<Utc>) -> Result<Vec<i64>, AppError> {
+    let seen: Option<(String,)> = on_db!(db, p => sqlx::query_as(
+        "SELECT report_id FROM mail_reports WHERE report_id = $1")
+        .bind(&bounce.id).fetch_optional(p).await)?;
+    if seen.is_some() {
+        return Ok(Vec::new());
+    }
     let mut changed = Vec::new();
     for r in bounce.recipients {
         if !r.permanent {
@@ -136,6 +145,9 @@ async fn bounced(db: &Db, bounce: Bounce, now: DateTime<Utc>) -> Result<Vec<i64>
             Err(e) => return Err(e),
         }
     }
+    on_db!(db, p => sqlx::query(
+        "INSERT INTO mail_reports (report_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(&bounce.id).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
     changed.sort_unstable();
     changed.dedup();
     Ok(changed)
