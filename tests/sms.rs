@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -28,30 +28,16 @@ const TOKEN: &str = "token-de-twilio";
 /// What the app takes for its own public address (the default configuration).
 const APP_ORIGIN: &str = "http://127.0.0.1:3000";
 
-type Seen = Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>;
-
 async fn messages(
-    State(seen): State<Seen>,
+    State(seen): State<SeenForms>,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> (StatusCode, String) {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let to = form
+    let (to, seen) = record_form(&seen, &headers, form);
+    let n = seen
         .iter()
-        .find(|(k, _)| k == "To")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let n = {
-        let mut seen = seen.lock().unwrap();
-        seen.push((auth, form));
-        seen.iter()
-            .filter(|(_, f)| f.iter().any(|(k, v)| k == "To" && *v == to))
-            .count()
-    };
+        .filter(|(_, f)| form_field(f, "To") == to)
+        .count();
     if to.ends_with("9999") {
         return (
             StatusCode::BAD_REQUEST,
@@ -106,7 +92,7 @@ async fn status_of(db: &Db, id: i64) -> (String, Option<String>) {
 }
 
 async fn sms_go_through_twilio_and_its_signed_callbacks(db: Db) {
-    let seen: Seen = Arc::default();
+    let seen: SeenForms = Arc::default();
     let twilio = axum::Router::new()
         .route(
             "/2010-04-01/Accounts/AC123/Messages.json",

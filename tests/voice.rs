@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -27,28 +27,13 @@ const TOKEN: &str = "token-de-voz";
 const APP_ORIGIN: &str = "http://127.0.0.1:3000";
 const CALLER_ID: &str = "+15005550006";
 
-type Seen = Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>;
-
 async fn calls_json(
-    State(seen): State<Seen>,
+    State(seen): State<SeenForms>,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> (StatusCode, String) {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let to = form
-        .iter()
-        .find(|(k, _)| k == "To")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let n = {
-        let mut seen = seen.lock().unwrap();
-        seen.push((auth, form));
-        seen.len()
-    };
+    let (to, seen) = record_form(&seen, &headers, form);
+    let n = seen.len();
     if to.ends_with("0001") {
         return (
             StatusCode::BAD_REQUEST,
@@ -60,13 +45,6 @@ async fn calls_json(
         StatusCode::CREATED,
         format!(r#"{{"sid":"CA{n:04}","status":"queued"}}"#),
     )
-}
-
-fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default()
 }
 
 async fn call_message(db: &Db, v: &Viewer, client: i64) -> recaudo::domain::conversation::Message {
@@ -81,7 +59,7 @@ async fn call_message(db: &Db, v: &Viewer, client: i64) -> recaudo::domain::conv
 }
 
 async fn calls_ring_the_advisor_then_the_debtor(db: Db) {
-    let seen: Seen = Arc::default();
+    let seen: SeenForms = Arc::default();
     let twilio = axum::Router::new()
         .route(
             "/2010-04-01/Accounts/AC123/Calls.json",
@@ -184,17 +162,17 @@ async fn calls_ring_the_advisor_then_the_debtor(db: Db) {
         )
     );
     assert_eq!(
-        field(&form, "To"),
+        form_field(&form, "To"),
         "+573105550000",
         "the advisor is rung first"
     );
-    assert_eq!(field(&form, "From"), CALLER_ID);
-    let twiml = field(&form, "Twiml");
+    assert_eq!(form_field(&form, "From"), CALLER_ID);
+    let twiml = form_field(&form, "Twiml");
     assert!(twiml.contains("<Number>+573001234567</Number>"), "{twiml}");
     assert!(twiml.contains(&format!("callerId=\"{CALLER_ID}\"")));
     assert!(twiml.contains(&format!("action=\"{APP_ORIGIN}{DIAL_PATH}\"")));
     assert_eq!(
-        field(&form, "StatusCallback"),
+        form_field(&form, "StatusCallback"),
         format!("{APP_ORIGIN}{STATUS_PATH}")
     );
     let call = call_message(&db, &a, id).await;

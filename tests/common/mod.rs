@@ -317,3 +317,32 @@ pub async fn client(db: &Db, admin: &Viewer, input: &ClientInput) -> i64 {
         .await
         .unwrap()
 }
+
+/// One form request a Twilio-shaped stand-in received: its Authorization header and fields.
+pub type SeenForm = (String, Vec<(String, String)>);
+pub type SeenForms = std::sync::Arc<std::sync::Mutex<Vec<SeenForm>>>;
+
+/// Records one form request; returns its `To` field and the requests seen so far,
+/// this one included.
+pub fn record_form(
+    seen: &SeenForms,
+    headers: &axum::http::HeaderMap,
+    form: Vec<(String, String)>,
+) -> (String, Vec<SeenForm>) {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let to = form_field(&form, "To").to_string();
+    let mut seen = seen.lock().unwrap();
+    seen.push((auth, form));
+    (to, seen.clone())
+}
+
+pub fn form_field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}

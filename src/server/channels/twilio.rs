@@ -222,10 +222,11 @@ pub async fn send(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn f(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// Form fields from pairs.
+    pub(in crate::server::channels) fn f(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -136,13 +136,7 @@ pub fn callback(fields: &[(String, String)]) -> Result<Callback, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn f(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::server::channels::twilio::tests::f;
 
     fn detail(c: &Callback) -> (String, String) {
         match &c.events[0] {
