@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { expect, test } from "@playwright/test";
-import { clientsTable, login, open } from "./helpers";
+import { login, open } from "./helpers";
 
 /** An e-mail handed to the app as a mail server would (`recaudo receive-mail`). */
 function receiveMail(raw: string) {
@@ -26,25 +26,17 @@ const HOSTILE = `<div onmouseover="top.pwned='hover'" style="background:url(http
 </div>`;
 
 test("a hostile HTML e-mail is shown inert in the conversation", async ({ page }) => {
-  await login(page, "asesor4@demo.recaudo");
-  // The first of the advisor's clients with an e-mail address.
-  let clientId = "";
-  let email = "";
-  const rows = clientsTable(page).getByRole("row");
-  await expect(rows.nth(1)).toBeVisible();
-  for (let i = 1; i <= 20 && !email; i++) {
-    await rows.nth(i).getByRole("link").first().click();
-    await expect(page).toHaveURL(/\/clientes\/\d+/);
-    await expect(page.getByRole("heading", { name: "Contactos" })).toBeVisible();
-    const mailto = page.getByRole("link").and(page.locator('a[href^="mailto:"]'));
-    if ((await mailto.count()) > 0) {
-      clientId = page.url().match(/\/clientes\/(\d+)/)![1];
-      email = (await mailto.first().innerText()).trim();
-    } else {
-      await page.goBack();
-      await expect(rows.nth(1)).toBeVisible();
-    }
-  }
+  // A conversation the debtor started by e-mail: the composer offers their address.
+  await login(page, "asesor4@demo.recaudo", undefined, "/conversaciones");
+  await page
+    .getByRole("list", { name: "Conversaciones" })
+    .getByRole("link", { name: /^Correo electrónico / })
+    .first()
+    .click();
+  await expect(page).toHaveURL(/\/conversaciones\/\d+/);
+  const clientId = page.url().match(/\/conversaciones\/(\d+)/)![1];
+  const line = await page.getByRole("form", { name: "Responder" }).getByText(/^Correo electrónico · /).innerText();
+  const email = line.split(" · ")[1].trim();
   expect(email).toContain("@");
 
   receiveMail(`From: Deudor <${email}>
