@@ -87,7 +87,8 @@ pub fn verify(key: &[u8], body: &[u8], header: Option<&str>) -> bool {
     mac.verify_slice(&expected).is_ok()
 }
 
-/// Applies a verified callback's events; returns the clients whose conversations changed.
+/// Applies a verified callback's events; returns the clients whose conversations changed
+/// and still have to be announced (a status change announces itself on PostgreSQL).
 pub async fn apply(db: &Db, callback: Callback, now: DateTime<Utc>) -> Result<Vec<i64>, AppError> {
     let mut changed = Vec::new();
     for event in callback.events {
@@ -123,7 +124,9 @@ pub async fn apply(db: &Db, callback: Callback, now: DateTime<Utc>) -> Result<Ve
                 else {
                     continue;
                 };
-                changed.push(applied.client_id);
+                if !applied.announced {
+                    changed.push(applied.client_id);
+                }
                 if let (DeliveryStatus::Failed, Some(problem), Some(kind)) =
                     (status, problem, applied.channel.contact_kind())
                 {

@@ -477,6 +477,8 @@ pub struct AppliedStatus {
     pub client_id: i64,
     pub channel: Channel,
     pub address: String,
+    /// Open screens were told by the transaction itself (PostgreSQL).
+    pub announced: bool,
 }
 
 /// A click-to-call's record in the conversation: an outbound call on the party's tab,
@@ -577,12 +579,14 @@ pub async fn provider_status(
     let Some(client_id) = advance_status(&mut tx, message_id, status, detail, at).await? else {
         return Ok(None);
     };
+    let announced = notify::announce_in(&mut tx, client_id).await?;
     tx.commit().await?;
     Ok(Some(AppliedStatus {
         message_id,
         client_id,
         channel: decode("channel", &channel)?,
         address,
+        announced,
     }))
 }
 

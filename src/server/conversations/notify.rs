@@ -4,7 +4,8 @@
 
 use tokio::sync::broadcast;
 
-use crate::server::db::Db;
+use crate::domain::error::AppError;
+use crate::server::db::{Db, Tx};
 
 const CHANNEL: &str = "recaudo_conversations";
 
@@ -18,6 +19,24 @@ impl Default for Notifier {
         Notifier {
             sender: broadcast::channel(1024).0,
         }
+    }
+}
+
+/// Announces a client's change from inside the transaction that makes it: PostgreSQL
+/// delivers the notification when that transaction commits, and saves the commit a
+/// separate announcement would cost (the hot path of provider callbacks). Returns
+/// whether it announced; SQLite's announcements go through [`Notifier::publish`].
+pub async fn announce_in(tx: &mut Tx, client_id: i64) -> Result<bool, AppError> {
+    match tx {
+        Tx::Postgres(t) => {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(client_id.to_string())
+                .execute(&mut **t)
+                .await?;
+            Ok(true)
+        }
+        Tx::Sqlite(_) => Ok(false),
     }
 }
 
