@@ -334,6 +334,17 @@ async fn webhook(
     applied(state, parse(body)).await
 }
 
+/// The secret a channel's provider signs its callbacks with.
+async fn webhook_secret(
+    state: &AppState,
+    channel: crate::domain::conversation::Channel,
+) -> Result<Vec<u8>, AppError> {
+    Ok(crate::server::channels::load(&state.db, channel)
+        .await?
+        .webhook_secret
+        .into_bytes())
+}
+
 /// Applies a verified callback and answers the provider: 200 only once it is stored.
 async fn applied(
     state: &AppState,
@@ -372,15 +383,14 @@ async fn relay_webhook(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let settings = match crate::server::channels::load_all(&state.db).await {
-        Ok(s) => s,
-        Err(e) => return e.into_response(),
+    // An unknown channel has no secret: its callbacks fail the signature check.
+    let key = match channel.parse() {
+        Ok(channel) => match webhook_secret(&state, channel).await {
+            Ok(key) => key,
+            Err(e) => return e.into_response(),
+        },
+        Err(_) => Vec::new(),
     };
-    let key = settings
-        .iter()
-        .find(|s| s.channel.as_str() == channel)
-        .map(|s| s.webhook_secret.clone().into_bytes())
-        .unwrap_or_default();
     webhook(&state, &key, SIGNATURE_HEADER, &headers, &body, own_shape).await
 }
 
@@ -410,12 +420,8 @@ async fn twilio_signed(
     ) -> Result<crate::server::channels::webhooks::Callback, String>,
 ) -> Response {
     use crate::server::channels::twilio;
-    let token = match crate::server::channels::load_all(&state.db).await {
-        Ok(settings) => settings
-            .into_iter()
-            .find(|s| s.channel == channel)
-            .map(|s| s.secret)
-            .unwrap_or_default(),
+    let token = match crate::server::channels::load(&state.db, channel).await {
+        Ok(setting) => setting.secret,
         Err(e) => return e.into_response(),
     };
     let fields = twilio::fields(body);
@@ -532,12 +538,8 @@ async fn whatsapp_webhook(
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    let key = match crate::server::channels::load_all(&state.db).await {
-        Ok(settings) => settings
-            .into_iter()
-            .find(|s| s.channel == channel)
-            .map(|s| s.webhook_secret.into_bytes())
-            .unwrap_or_default(),
+    let key = match webhook_secret(&state, channel).await {
+        Ok(key) => key,
         Err(e) => return e.into_response(),
     };
     webhook(

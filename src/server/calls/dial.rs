@@ -10,7 +10,7 @@ use crate::domain::conversation::Channel;
 use crate::domain::error::AppError;
 use crate::domain::user::Viewer;
 use crate::on_db;
-use crate::server::channels::{load_all, voice, ChannelSetting};
+use crate::server::channels::{load, voice, ChannelSetting};
 use crate::server::db::{decode, Db};
 use crate::server::{clients, conversations, users};
 
@@ -23,11 +23,11 @@ pub struct Dialled {
     pub advisor_phone: String,
 }
 
-/// The call channel's settings when it places calls itself (Twilio, active).
-pub fn click_to_call_setting(settings: &[ChannelSetting]) -> Option<&ChannelSetting> {
-    settings.iter().find(|s| {
-        s.channel == Channel::Call && s.active && s.provider == Some(ProviderKind::Twilio)
-    })
+/// Whether the call channel places calls itself (Twilio, active).
+pub fn places_calls(setting: &ChannelSetting) -> bool {
+    setting.channel == Channel::Call
+        && setting.active
+        && setting.provider == Some(ProviderKind::Twilio)
 }
 
 /// Calls one of a client's phones for `viewer`, who must see the client and have a
@@ -48,13 +48,13 @@ pub async fn click_to_call(
     let (client_id, role, ordinal, number) = point.ok_or(AppError::NotFound)?;
     // Seeing the client is what allows calling it; another advisor's client is not found.
     clients::ensure_visible(db, viewer, client_id, now).await?;
-    let settings = load_all(db).await?;
-    let setting = click_to_call_setting(&settings).ok_or_else(|| {
-        AppError::invalid(
+    let setting = load(db, Channel::Call).await?;
+    if !places_calls(&setting) {
+        return Err(AppError::invalid(
             "call",
             "Las llamadas desde Recaudo no están configuradas (Ajustes de canales → Llamada).",
-        )
-    })?;
+        ));
+    }
     let advisor_phone = users::get(db, viewer.user_id).await?.phone;
     if advisor_phone.is_empty() {
         return Err(AppError::invalid(
@@ -66,7 +66,7 @@ pub async fn click_to_call(
     let message_id =
         conversations::record_call(db, viewer.user_id, (client_id, role, ordinal), &number, now)
             .await?;
-    match voice::place_call(http, setting, &advisor_phone, &number, origin).await {
+    match voice::place_call(http, &setting, &advisor_phone, &number, origin).await {
         Ok(sid) => {
             conversations::call_placed(db, message_id, Ok(&sid), now).await?;
             Ok(Dialled {

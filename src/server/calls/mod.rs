@@ -722,8 +722,9 @@ pub async fn gestion(
             .as_deref()
             .map(|s| decode("flow stop", s))
             .transpose()?,
-        click_to_call: dial::click_to_call_setting(&crate::server::channels::load_all(db).await?)
-            .is_some(),
+        click_to_call: dial::places_calls(
+            &crate::server::channels::load(db, crate::domain::conversation::Channel::Call).await?,
+        ),
     })
 }
 

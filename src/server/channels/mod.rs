@@ -45,41 +45,40 @@ type SettingRow = (
     String,
 );
 
+const SETTING_COLUMNS: &str = "channel, active, visible, provider, base_url, sender, secret, \
+    webhook_secret, inbound_url";
+
+fn setting(row: SettingRow) -> Result<ChannelSetting, AppError> {
+    let (channel, active, visible, provider, base_url, sender, secret, webhook_secret, inbound_url) =
+        row;
+    Ok(ChannelSetting {
+        channel: decode("channel", &channel)?,
+        active,
+        visible,
+        provider: provider
+            .as_deref()
+            .map(|p| decode("provider", p))
+            .transpose()?,
+        base_url,
+        sender,
+        secret,
+        webhook_secret,
+        inbound_url,
+    })
+}
+
 pub async fn load_all(db: &Db) -> Result<Vec<ChannelSetting>, AppError> {
-    let rows: Vec<SettingRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT channel, active, visible, provider, base_url, sender, secret, webhook_secret, inbound_url
-         FROM channel_settings ORDER BY channel")
-        .fetch_all(p).await)?;
-    rows.into_iter()
-        .map(
-            |(
-                channel,
-                active,
-                visible,
-                provider,
-                base_url,
-                sender,
-                secret,
-                webhook_secret,
-                inbound_url,
-            )| {
-                Ok(ChannelSetting {
-                    channel: decode("channel", &channel)?,
-                    active,
-                    visible,
-                    provider: provider
-                        .as_deref()
-                        .map(|p| decode("provider", p))
-                        .transpose()?,
-                    base_url,
-                    sender,
-                    secret,
-                    webhook_secret,
-                    inbound_url,
-                })
-            },
-        )
-        .collect()
+    let sql = format!("SELECT {SETTING_COLUMNS} FROM channel_settings ORDER BY channel");
+    let rows: Vec<SettingRow> = on_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?;
+    rows.into_iter().map(setting).collect()
+}
+
+/// One channel's settings: what a webhook or a single action needs, in one row's read.
+pub async fn load(db: &Db, channel: Channel) -> Result<ChannelSetting, AppError> {
+    let sql = format!("SELECT {SETTING_COLUMNS} FROM channel_settings WHERE channel = $1");
+    let row: Option<SettingRow> = on_db!(db, p => sqlx::query_as(&sql)
+        .bind(channel.as_str()).fetch_optional(p).await)?;
+    setting(row.ok_or(AppError::NotFound)?)
 }
 
 /// The settings page's view: secrets as hints only. Administrators only.
@@ -135,11 +134,7 @@ pub async fn save(
     if !viewer.is_admin() {
         return Err(AppError::Forbidden);
     }
-    let stored = load_all(db)
-        .await?
-        .into_iter()
-        .find(|s| s.channel == input.channel)
-        .ok_or(AppError::NotFound)?;
+    let stored = load(db, input.channel).await?;
     input
         .validate(!stored.secret.is_empty(), !stored.webhook_secret.is_empty())
         .map_err(AppError::Invalid)?;
@@ -191,11 +186,7 @@ pub async fn probe(
     if !viewer.is_admin() {
         return Err(AppError::Forbidden);
     }
-    let setting = load_all(db)
-        .await?
-        .into_iter()
-        .find(|s| s.channel == channel)
-        .ok_or(AppError::NotFound)?;
+    let setting = load(db, channel).await?;
     providers
         .probe(&setting)
         .await

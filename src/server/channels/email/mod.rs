@@ -156,32 +156,28 @@ async fn bounced(db: &Db, bounce: Bounce, now: DateTime<Utc>) -> Result<Vec<i64>
 /// Reads the e-mail channel's mailbox every `interval` while it is configured.
 pub async fn poll_forever(db: Db, notifier: Notifier, interval: Duration) {
     loop {
-        match super::load_all(&db).await {
-            Ok(settings) => {
-                let mailbox = settings.into_iter().find(|s| {
-                    s.channel == Channel::Email
-                        && s.active
-                        && s.provider == Some(ProviderKind::Smtp)
-                        && !s.inbound_url.trim().is_empty()
-                });
-                if let Some(setting) = mailbox {
-                    match imap::poll(&db, &setting, Utc::now()).await {
-                        Ok(report) if report.read > 0 => {
-                            notifier.publish(&db, &report.changed).await;
-                            tracing::info!(
-                                read = report.read,
-                                taken_in = report.taken_in,
-                                bounces = report.bounces,
-                                "mailbox read"
-                            )
-                        }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "mailbox not read"),
-                    }
+        match super::load(&db, Channel::Email).await {
+            Ok(s) if reads_mailbox(&s) => match imap::poll(&db, &s, Utc::now()).await {
+                Ok(report) if report.read > 0 => {
+                    notifier.publish(&db, &report.changed).await;
+                    tracing::info!(
+                        read = report.read,
+                        taken_in = report.taken_in,
+                        bounces = report.bounces,
+                        "mailbox read"
+                    )
                 }
-            }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "mailbox not read"),
+            },
+            Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "channel settings not read"),
         }
         tokio::time::sleep(interval).await;
     }
+}
+
+/// Whether the e-mail channel has a mailbox of its own to read.
+fn reads_mailbox(s: &super::ChannelSetting) -> bool {
+    s.active && s.provider == Some(ProviderKind::Smtp) && !s.inbound_url.trim().is_empty()
 }
