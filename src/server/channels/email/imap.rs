@@ -6,6 +6,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_imap::types::Mailbox;
 use async_imap::{Client, Session};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -102,48 +103,41 @@ fn account(setting: &ChannelSetting) -> Result<(MailUrl, String), String> {
     Ok((url, user))
 }
 
-/// Connects and signs in, then hands the session to `work`.
-macro_rules! with_session {
-    ($setting:expr, |$session:ident, $url:ident| $work:expr) => {{
-        let (url, user) = account($setting)?;
-        let tcp = timed(
-            "No se pudo conectar con el servidor IMAP",
-            TcpStream::connect((url.host.as_str(), url.port)),
-        )
-        .await?;
-        match url.tls {
-            MailTls::Implicit => {
-                let stream = tls(&url, tcp).await?;
-                let mut $session = login(stream, &user, &$setting.secret).await?;
-                let $url = &url;
-                let out = $work;
-                let _ = $session.logout().await;
-                out
-            }
-            MailTls::StartTls | MailTls::None => {
-                let mut $session = login(tcp, &user, &$setting.secret).await?;
-                let $url = &url;
-                let out = $work;
-                let _ = $session.logout().await;
-                out
-            }
-        }
-    }};
+/// A connection to the mailbox: TLS, or plain to a server on this machine.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Debug + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Debug + Send> Stream for T {}
+
+/// Connects, signs in and opens the folder read-only.
+async fn open(
+    setting: &ChannelSetting,
+) -> Result<(Session<Box<dyn Stream>>, MailUrl, Mailbox), String> {
+    let (url, user) = account(setting)?;
+    let tcp = timed(
+        "No se pudo conectar con el servidor IMAP",
+        TcpStream::connect((url.host.as_str(), url.port)),
+    )
+    .await?;
+    let stream: Box<dyn Stream> = match url.tls {
+        MailTls::Implicit => Box::new(tls(&url, tcp).await?),
+        MailTls::StartTls | MailTls::None => Box::new(tcp),
+    };
+    let mut session = login(stream, &user, &setting.secret).await?;
+    let mailbox = timed(
+        &format!("No se pudo abrir la carpeta «{}»", url.mailbox),
+        session.examine(&url.mailbox),
+    )
+    .await?;
+    Ok((session, url, mailbox))
 }
 
 /// "Probar conexión" for the mailbox: signs in and opens the folder.
 pub async fn probe(setting: &ChannelSetting) -> Result<String, String> {
-    with_session!(setting, |session, url| {
-        let mailbox = timed(
-            &format!("No se pudo abrir la carpeta «{}»", url.mailbox),
-            session.examine(&url.mailbox),
-        )
-        .await?;
-        Ok(format!(
-            "Buzón IMAP «{}» abierto: {} mensajes.",
-            url.mailbox, mailbox.exists
-        ))
-    })
+    let (mut session, url, mailbox) = open(setting).await?;
+    let _ = session.logout().await;
+    Ok(format!(
+        "Buzón IMAP «{}» abierto: {} mensajes.",
+        url.mailbox, mailbox.exists
+    ))
 }
 
 /// One pass: takes in every message past the last one read, in UID order, recording
@@ -153,68 +147,78 @@ pub async fn poll(
     setting: &ChannelSetting,
     now: DateTime<Utc>,
 ) -> Result<PollReport, String> {
-    with_session!(setting, |session, url| {
-        let mailbox = timed(
-            &format!("No se pudo abrir la carpeta «{}»", url.mailbox),
-            session.examine(&url.mailbox),
-        )
-        .await?;
-        let validity = i64::from(mailbox.uid_validity.unwrap_or(0));
-        let last = last_uid(db, validity).await.map_err(|e| e.to_string())?;
-        let found = timed(
-            "El servidor IMAP no respondió a la búsqueda",
-            session.uid_search(format!("UID {}:*", last + 1)),
-        )
-        .await?;
-        // "n:*" always includes the newest message, even when it is older than n.
-        let mut uids: Vec<u32> = found.into_iter().filter(|u| i64::from(*u) > last).collect();
-        uids.sort_unstable();
-        uids.truncate(BATCH);
-        let mut report = PollReport::default();
-        for uid in uids {
-            let raw = {
-                let mut fetches = timed(
-                    "El servidor IMAP no entregó el mensaje",
-                    session.uid_fetch(uid.to_string(), "BODY.PEEK[]"),
-                )
-                .await?;
-                let mut raw = None;
-                while let Some(fetch) = tokio::time::timeout(TIMEOUT, fetches.next())
-                    .await
-                    .map_err(|_| "El servidor IMAP no entregó el mensaje a tiempo".to_string())?
-                {
-                    let fetch = fetch.map_err(|e| format!("IMAP: {e}"))?;
-                    if fetch.uid == Some(uid) {
-                        raw = fetch.body().map(<[u8]>::to_vec);
-                    }
-                }
-                raw
-            };
-            report.read += 1;
-            match raw {
-                Some(raw) => match super::receive(db, &raw, now).await {
-                    Ok(taken) => {
-                        report.changed.extend_from_slice(taken.changed());
-                        match taken {
-                            Taken::Mail(_) => report.taken_in += 1,
-                            Taken::Bounce(_) => report.bounces += 1,
-                            Taken::Skipped(reason) => {
-                                tracing::warn!(uid, %reason, "e-mail skipped");
-                                report.skipped += 1;
-                            }
+    let (mut session, _, mailbox) = open(setting).await?;
+    let validity = i64::from(mailbox.uid_validity.unwrap_or(0));
+    let report = read_new(db, &mut session, validity, now).await;
+    let _ = session.logout().await;
+    report
+}
+
+async fn read_new(
+    db: &Db,
+    session: &mut Session<Box<dyn Stream>>,
+    validity: i64,
+    now: DateTime<Utc>,
+) -> Result<PollReport, String> {
+    let last = last_uid(db, validity).await.map_err(|e| e.to_string())?;
+    let found = timed(
+        "El servidor IMAP no respondió a la búsqueda",
+        session.uid_search(format!("UID {}:*", last + 1)),
+    )
+    .await?;
+    // "n:*" always includes the newest message, even when it is older than n.
+    let mut uids: Vec<u32> = found.into_iter().filter(|u| i64::from(*u) > last).collect();
+    uids.sort_unstable();
+    uids.truncate(BATCH);
+    let mut report = PollReport::default();
+    for uid in uids {
+        report.read += 1;
+        match fetch(session, uid).await? {
+            Some(raw) => match super::receive(db, &raw, now).await {
+                Ok(taken) => {
+                    report.changed.extend_from_slice(taken.changed());
+                    match taken {
+                        Taken::Mail(_) => report.taken_in += 1,
+                        Taken::Bounce(_) => report.bounces += 1,
+                        Taken::Skipped(reason) => {
+                            tracing::warn!(uid, %reason, "e-mail skipped");
+                            report.skipped += 1;
                         }
                     }
-                    // The database failing is worth another pass; the UID is not recorded.
-                    Err(e) => return Err(format!("No se pudo guardar el correo: {e}")),
-                },
-                None => report.skipped += 1,
-            }
-            save_uid(db, validity, i64::from(uid), now)
-                .await
-                .map_err(|e| e.to_string())?;
+                }
+                // The database failing is worth another pass; the UID is not recorded.
+                Err(e) => return Err(format!("No se pudo guardar el correo: {e}")),
+            },
+            None => report.skipped += 1,
         }
-        Ok(report)
-    })
+        save_uid(db, validity, i64::from(uid), now)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(report)
+}
+
+/// One message's raw bytes, without marking it read.
+async fn fetch(
+    session: &mut Session<Box<dyn Stream>>,
+    uid: u32,
+) -> Result<Option<Vec<u8>>, String> {
+    let mut fetches = timed(
+        "El servidor IMAP no entregó el mensaje",
+        session.uid_fetch(uid.to_string(), "BODY.PEEK[]"),
+    )
+    .await?;
+    let mut raw = None;
+    while let Some(fetch) = tokio::time::timeout(TIMEOUT, fetches.next())
+        .await
+        .map_err(|_| "El servidor IMAP no entregó el mensaje a tiempo".to_string())?
+    {
+        let fetch = fetch.map_err(|e| format!("IMAP: {e}"))?;
+        if fetch.uid == Some(uid) {
+            raw = fetch.body().map(<[u8]>::to_vec);
+        }
+    }
+    Ok(raw)
 }
 
 /// The last UID taken in under this UIDVALIDITY; 0 when the mailbox was renumbered.
