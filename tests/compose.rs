@@ -423,15 +423,14 @@ async fn templates_render_for_their_recipient_and_obey_the_window(db: Db) {
 async fn channel_credentials_stay_on_the_server(db: Db) {
     let s = setup(&db).await;
     let input = ChannelSettingInput {
-        channel: Channel::Sms,
-        active: true,
-        visible: true,
-        provider: Some(ProviderKind::Relay),
-        base_url: "https://sms.example.com".into(),
-        sender: "RECAUDO".into(),
-        secret: "sk_live_supersecreto_1234".into(),
         webhook_secret: "firma-de-webhook-muy-larga".into(),
-        inbound_url: String::new(),
+        ..provider_setting(
+            Channel::Sms,
+            Some(ProviderKind::Relay),
+            "https://sms.example.com",
+            "RECAUDO",
+            "sk_live_supersecreto_1234",
+        )
     };
     assert!(matches!(
         channels::save(&db, &s.a, input.clone(), now()).await,

@@ -28,15 +28,14 @@ use recaudo::server::{channels, clients, conversations};
 
 fn mail_setting(mail: &MailServer, password: &str) -> ChannelSettingInput {
     ChannelSettingInput {
-        channel: Channel::Email,
-        active: true,
-        visible: true,
-        provider: Some(ProviderKind::Smtp),
-        base_url: mail.smtp_url(),
-        sender: format!("Cobranzas ACME <{OFFICE}>"),
-        secret: password.into(),
-        webhook_secret: String::new(),
         inbound_url: mail.imap_url(),
+        ..provider_setting(
+            Channel::Email,
+            Some(ProviderKind::Smtp),
+            &mail.smtp_url(),
+            &format!("Cobranzas ACME <{OFFICE}>"),
+            password,
+        )
     }
 }
 

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Form;
 use common::*;
-use recaudo::domain::channels::{ChannelSettingInput, ProviderKind};
+use recaudo::domain::channels::ProviderKind;
 use recaudo::domain::client::PartyRole;
 use recaudo::domain::conversation::{Channel, ReplyInput};
 use recaudo::domain::user::Role;
@@ -103,12 +103,10 @@ async fn sms_go_through_twilio_and_its_signed_callbacks(db: Db) {
             axum::routing::get(account),
         )
         .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let account = format!(
         "http://{}/2010-04-01/Accounts/AC123",
-        listener.local_addr().unwrap()
+        stand_in(twilio).await
     );
-    tokio::spawn(async move { axum::serve(listener, twilio).await.unwrap() });
     let base = serve(db.clone()).await;
 
     let admin = user(&db, "admin@x.co", Role::Admin, None).await;
@@ -128,17 +126,13 @@ async fn sms_go_through_twilio_and_its_signed_callbacks(db: Db) {
     channels::save(
         &db,
         &admin,
-        ChannelSettingInput {
-            channel: Channel::Sms,
-            active: true,
-            visible: true,
-            provider: Some(ProviderKind::Twilio),
-            base_url: account,
-            sender: "+15005550006".into(),
-            secret: TOKEN.into(),
-            webhook_secret: String::new(),
-            inbound_url: String::new(),
-        },
+        provider_setting(
+            Channel::Sms,
+            Some(ProviderKind::Twilio),
+            &account,
+            "+15005550006",
+            TOKEN,
+        ),
         now(),
     )
     .await

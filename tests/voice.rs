@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Form;
 use common::*;
-use recaudo::domain::channels::{ChannelSettingInput, ProviderKind};
+use recaudo::domain::channels::ProviderKind;
 use recaudo::domain::conversation::{Channel, DeliveryStatus, Direction};
 use recaudo::domain::error::AppError;
 use recaudo::domain::user::{Role, Viewer};
@@ -66,12 +66,10 @@ async fn calls_ring_the_advisor_then_the_debtor(db: Db) {
             axum::routing::post(calls_json),
         )
         .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let account = format!(
         "http://{}/2010-04-01/Accounts/AC123",
-        listener.local_addr().unwrap()
+        stand_in(twilio).await
     );
-    tokio::spawn(async move { axum::serve(listener, twilio).await.unwrap() });
     let base = serve(db.clone()).await;
     let http = reqwest::Client::new();
 
@@ -104,17 +102,13 @@ async fn calls_ring_the_advisor_then_the_debtor(db: Db) {
     channels::save(
         &db,
         &admin,
-        ChannelSettingInput {
-            channel: Channel::Call,
-            active: true,
-            visible: true,
-            provider: Some(ProviderKind::Twilio),
-            base_url: account,
-            sender: CALLER_ID.into(),
-            secret: TOKEN.into(),
-            webhook_secret: String::new(),
-            inbound_url: String::new(),
-        },
+        provider_setting(
+            Channel::Call,
+            Some(ProviderKind::Twilio),
+            &account,
+            CALLER_ID,
+            TOKEN,
+        ),
         now(),
     )
     .await

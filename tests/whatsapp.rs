@@ -126,15 +126,8 @@ async fn meta_webhooks_are_verified_idempotent_and_move_statuses_forward(db: Db)
         &db,
         &admin,
         ChannelSettingInput {
-            channel: Channel::WhatsApp,
-            active: true,
-            visible: true,
-            provider: None,
-            base_url: String::new(),
-            sender: String::new(),
-            secret: String::new(),
             webhook_secret: APP_SECRET.into(),
-            inbound_url: String::new(),
+            ..provider_setting(Channel::WhatsApp, None, "", "", "")
         },
         now(),
     )
@@ -365,9 +358,7 @@ async fn sends_go_to_the_cloud_api_as_text_template_and_media(db: Db) {
         .route("/v21.0/{phone}/media", axum::routing::post(graph_media))
         .route("/v21.0/{phone}", axum::routing::get(graph_phone))
         .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/v21.0", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, graph).await.unwrap() });
+    let base = format!("http://{}/v21.0", stand_in(graph).await);
 
     let admin = user(&db, "admin@x.co", Role::Admin, None).await;
     let admin = viewer(&db, &admin).await;
@@ -396,15 +387,14 @@ async fn sends_go_to_the_cloud_api_as_text_template_and_media(db: Db) {
         &db,
         &admin,
         ChannelSettingInput {
-            channel: Channel::WhatsApp,
-            active: true,
-            visible: true,
-            provider: Some(ProviderKind::WhatsAppCloud),
-            base_url: base.clone(),
-            sender: "106540352242922".into(),
-            secret: "EAAG-token-de-prueba".into(),
             webhook_secret: APP_SECRET.into(),
-            inbound_url: String::new(),
+            ..provider_setting(
+                Channel::WhatsApp,
+                Some(ProviderKind::WhatsAppCloud),
+                &base,
+                "106540352242922",
+                "EAAG-token-de-prueba",
+            )
         },
         now(),
     )
@@ -538,17 +528,13 @@ async fn sends_go_to_the_cloud_api_as_text_template_and_media(db: Db) {
         channels::probe(&db, &a, Channel::WhatsApp, &probing).await,
         Err(recaudo::domain::error::AppError::Forbidden)
     ));
-    let wrong = ChannelSettingInput {
-        channel: Channel::WhatsApp,
-        active: true,
-        visible: true,
-        provider: Some(ProviderKind::WhatsAppCloud),
-        base_url: base,
-        sender: "106540352242922".into(),
-        secret: "token-vencido".into(),
-        webhook_secret: String::new(),
-        inbound_url: String::new(),
-    };
+    let wrong = provider_setting(
+        Channel::WhatsApp,
+        Some(ProviderKind::WhatsAppCloud),
+        &base,
+        "106540352242922",
+        "token-vencido",
+    );
     channels::save(&db, &admin, wrong, now()).await.unwrap();
     match channels::probe(&db, &admin, Channel::WhatsApp, &probing).await {
         Err(recaudo::domain::error::AppError::Invalid(f)) => assert_eq!(

@@ -346,3 +346,33 @@ pub fn form_field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
         .map(|(_, v)| v.as_str())
         .unwrap_or_default()
 }
+
+/// A provider's stand-in (any axum app) on a free loopback port; returns its address.
+pub async fn stand_in(app: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// An active, visible channel delivered by `provider` with these credentials; no
+/// webhook secret or mailbox unless the test sets them.
+pub fn provider_setting(
+    channel: recaudo::domain::conversation::Channel,
+    provider: Option<recaudo::domain::channels::ProviderKind>,
+    base_url: &str,
+    sender: &str,
+    secret: &str,
+) -> recaudo::domain::channels::ChannelSettingInput {
+    recaudo::domain::channels::ChannelSettingInput {
+        channel,
+        active: true,
+        visible: true,
+        provider,
+        base_url: base_url.into(),
+        sender: sender.into(),
+        secret: secret.into(),
+        webhook_secret: String::new(),
+        inbound_url: String::new(),
+    }
+}
