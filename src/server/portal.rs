@@ -43,7 +43,7 @@ fn mac(key: &[u8], client_id: i64, expires: i64) -> Hmac<Sha256> {
 pub fn token(key: &[u8], client_id: i64, expires: DateTime<Utc>) -> String {
     let expires = expires.timestamp();
     let digest = mac(key, client_id, expires).finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::server::channels::webhooks::hex(&digest);
     format!("{client_id}-{expires}-{hex}")
 }
 

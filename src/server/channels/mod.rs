@@ -232,7 +232,7 @@ pub async fn secret(db: &Db, name: &str) -> Result<Vec<u8>, AppError> {
     }
     let mut fresh = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut fresh);
-    let hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = webhooks::hex(&fresh);
     on_db!(db, p => sqlx::query(
         "INSERT INTO app_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
         .bind(name).bind(&hex).execute(p).await.map(|r| r.rows_affected()))?;

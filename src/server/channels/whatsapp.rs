@@ -231,10 +231,7 @@ pub async fn probe(http: &reqwest::Client, setting: &ChannelSetting) -> Result<S
 pub fn verify_token(key: &[u8], channel: Channel) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(format!("whatsapp-verify:{}", channel.as_str()).as_bytes());
-    mac.finalize().into_bytes()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    super::webhooks::hex(&mac.finalize().into_bytes()[..16])
 }
 
 /// The handshake's answer: the challenge, when the mode and token are right.

@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
+use crate::server::channels::webhooks::hex;
+
 use crate::domain::conversation::{
     AttachmentInput, ATTACHMENT_TYPES, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_BODY_CHARS,
     MAX_HTML_CHARS, MAX_SUBJECT_CHARS,
@@ -80,8 +82,7 @@ pub fn parse(raw: &[u8]) -> Option<Inbound> {
     }
     let message_id = clip_id(message.message_id().map(bare_id).unwrap_or_else(|| {
         let digest = Sha256::digest(raw);
-        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-        format!("sin-id-{hex}@recaudo")
+        format!("sin-id-{}@recaudo", hex(&digest[..12]))
     }));
     if let Some(report) = message
         .parts
@@ -214,8 +215,7 @@ fn clip_id(id: String) -> String {
         return id;
     }
     let digest = Sha256::digest(id.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{hex}@digest")
+    format!("{}@digest", hex(&digest))
 }
 
 fn is_type(ct: Option<&mail_parser::ContentType>, ctype: &str, subtype: &str) -> bool {
