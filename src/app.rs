@@ -8,6 +8,7 @@ use leptos_router::path;
 
 use crate::api::auth::{current_session, logout, SessionInfo};
 use crate::domain::user::Role;
+use crate::ui::automation::{CampaignsPage, EventsPage, FlowsPage, SegmentsPage};
 use crate::ui::channels::ChannelSettingsPage;
 use crate::ui::clients::detail::ClientDetailPage;
 use crate::ui::clients::form::{EditClientPage, NewClientPage};
@@ -70,6 +71,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("clientes/:id") view=ClientDetailPage />
                     <Route path=path!("clientes/:id/editar") view=EditClientPage />
                     <Route path=path!("estrategias/plantillas") view=TemplatesPage />
+                    <Route path=path!("estrategias/segmentos") view=SegmentsPage />
+                    <Route path=path!("estrategias/flujos") view=FlowsPage />
+                    <Route path=path!("estrategias/eventos") view=EventsPage />
+                    <Route path=path!("estrategias/campanas") view=CampaignsPage />
                     <Route path=path!("ajustes/canales") view=ChannelSettingsPage />
                     <Route path=path!("usuarios") view=UsersPage />
                     <Route path=path!("usuarios/nuevo") view=NewUserPage />
@@ -137,6 +142,7 @@ fn Nav(info: SessionInfo) -> impl IntoView {
                 <a href="/pagos-a-verificar">"Pagos a verificar"</a>
                 <a href="/estrategias/plantillas">"Plantillas"</a>
                 <Show when=move || is_admin>
+                    <a href="/estrategias/flujos">"Estrategias"</a>
                     <a href="/clientes/importar">"Importar cartera"</a>
                     <a href="/usuarios">"Usuarios"</a>
                     <a href="/ajustes/canales">"Canales"</a>

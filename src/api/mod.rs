@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod automation;
 pub mod calls;
 pub mod channels;
 pub mod clients;

@@ -4,6 +4,7 @@
 mod text_enum;
 
 pub mod alerts;
+pub mod automation;
 pub mod calls;
 pub mod channels;
 pub mod client;
@@ -19,5 +20,6 @@ pub mod money;
 pub mod outcome;
 pub mod portal;
 pub mod search;
+pub mod segments;
 pub mod templates;
 pub mod user;

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod auth;
+pub mod automation;
 pub mod bench;
 pub mod calls;
 pub mod channels;
@@ -15,6 +16,7 @@ pub mod import;
 pub mod portal;
 pub mod sandbox;
 pub mod seed;
+pub mod segments;
 pub mod templates;
 pub mod users;
 
@@ -26,6 +28,9 @@ use chrono::Utc;
 use crate::server::config::Config;
 use crate::server::db::Db;
 use crate::server::http::AppState;
+
+/// How often the scheduler looks for flow steps, events, campaigns and fallbacks due.
+pub const SCHEDULER_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Clients the demo seed creates when `serve` starts in demo mode on an empty database.
 pub const DEMO_CLIENTS: usize = 2_000;
@@ -95,6 +100,11 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| format!("No se pudo escuchar las notificaciones de PostgreSQL: {e}"))?;
     tokio::spawn(maintenance(state.clone()));
     tokio::spawn(dispatcher(&state).await?.run());
+    tokio::spawn(automation::scheduler::run_forever(
+        db.clone(),
+        state.config.clone(),
+        SCHEDULER_EVERY,
+    ));
     tokio::spawn(channels::email::poll_forever(
         db.clone(),
         state.notifier.clone(),

@@ -136,6 +136,21 @@ pub async fn delete(db: &Db, viewer: &Viewer, id: i64, now: DateTime<Utc>) -> Re
         return Err(AppError::Forbidden);
     }
     let mut tx = db.begin().await?;
+    let users: Vec<(String,)> = on_tx!(&mut tx, c => sqlx::query_as(
+        "SELECT 'el flujo «' || f.name || '»' FROM flow_steps st JOIN flows f ON f.id = st.flow_id WHERE st.template_id = $1
+         UNION SELECT 'el evento «' || name || '»' FROM event_rules WHERE template_id = $1
+         UNION SELECT 'la campaña «' || name || '»' FROM campaigns WHERE template_id = $1")
+        .bind(id).fetch_all(&mut *c).await)?;
+    if !users.is_empty() {
+        let names: Vec<String> = users.into_iter().map(|(n,)| n).collect();
+        return Err(AppError::invalid(
+            "template",
+            format!(
+                "La plantilla se usa en {}: quítala de ahí antes de eliminarla.",
+                names.join(", ")
+            ),
+        ));
+    }
     let n = on_tx!(&mut tx, c => sqlx::query("DELETE FROM templates WHERE id = $1")
         .bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     if n == 0 {

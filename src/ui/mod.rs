@@ -1,6 +1,7 @@
 //! Components and pages.
 
 pub mod alerts;
+pub mod automation;
 pub mod channels;
 pub mod clients;
 pub mod components;

@@ -63,11 +63,22 @@ pub fn retry_delay(attempts: i32, policy: &Policy, unit: f64) -> chrono::Duratio
     chrono::Duration::milliseconds((capped * (0.5 + 0.5 * unit.clamp(0.0, 1.0))) as i64)
 }
 
-/// Queues a message written in `tx` for delivery.
+/// Queues a message written in `tx` for delivery now.
 pub async fn enqueue(tx: &mut Tx, message_id: i64, now: DateTime<Utc>) -> Result<(), AppError> {
+    enqueue_at(tx, message_id, now, now).await
+}
+
+/// Queues a message written in `tx` for delivery from `due` on (an automated message
+/// waits for the contact hours).
+pub async fn enqueue_at(
+    tx: &mut Tx,
+    message_id: i64,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     on_tx!(tx, c => sqlx::query(
-        "INSERT INTO outbox (message_id, state, due_at, created_at, updated_at) VALUES ($1, 'pending', $2, $2, $2)")
-        .bind(message_id).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        "INSERT INTO outbox (message_id, state, due_at, created_at, updated_at) VALUES ($1, 'pending', $2, $3, $3)")
+        .bind(message_id).bind(due).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

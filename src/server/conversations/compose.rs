@@ -51,7 +51,7 @@ pub(super) struct Prepared {
     pub template_params: String,
 }
 
-fn points(party: &Party) -> Vec<PointInfo> {
+pub(crate) fn points(party: &Party) -> Vec<PointInfo> {
     party
         .contacts
         .iter()
@@ -63,7 +63,11 @@ fn points(party: &Party) -> Vec<PointInfo> {
         .collect()
 }
 
-fn party_of(client: &ClientDetail, role: PartyRole, ordinal: i32) -> Result<&Party, AppError> {
+pub(crate) fn party_of(
+    client: &ClientDetail,
+    role: PartyRole,
+    ordinal: i32,
+) -> Result<&Party, AppError> {
     client
         .parties
         .iter()
@@ -78,12 +82,12 @@ fn party_of(client: &ClientDetail, role: PartyRole, ordinal: i32) -> Result<&Par
 
 /// When each party last wrote, on any channel and on WhatsApp.
 #[derive(Default)]
-struct LastInbound {
+pub(crate) struct LastInbound {
     any: Option<(DateTime<Utc>, Channel)>,
-    whatsapp: Option<DateTime<Utc>>,
+    pub whatsapp: Option<DateTime<Utc>>,
 }
 
-async fn last_inbound(
+pub(crate) async fn last_inbound(
     db: &Db,
     client_id: i64,
 ) -> Result<HashMap<(PartyRole, i32), LastInbound>, AppError> {

@@ -481,6 +481,60 @@ pub struct AppliedStatus {
     pub announced: bool,
 }
 
+/// A message the flow, an event, a campaign or the fallback writes on its own.
+pub struct Automated<'a> {
+    pub client: (i64, PartyRole, i32),
+    pub channel: Channel,
+    pub address: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub origin: Origin,
+    pub template_id: Option<i64>,
+    pub template_params: &'a str,
+    /// When it may go out (the contact hours), or why it cannot go at all: then it is
+    /// kept failed with the reason, and the fallback channel may take over.
+    pub send: Result<DateTime<Utc>, &'a str>,
+}
+
+/// Writes an automated message in `tx` and queues it, or records it failed.
+pub(crate) async fn write_automated(
+    tx: &mut Tx,
+    m: &Automated<'_>,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let new = NewMessage {
+        client: Some(m.client),
+        direction: Direction::Outbound,
+        channel: m.channel,
+        address: m.address,
+        sender_name: "",
+        subject: m.subject,
+        body: m.body,
+        body_html: "",
+        origin: Some(m.origin),
+        author_id: None,
+        provider_message_id: None,
+        occurred_at: now,
+        status: Some(DeliveryStatus::Queued),
+        pending: false,
+        cc: "",
+        bcc: "",
+        template_id: m.template_id,
+        template_params: m.template_params,
+    };
+    let id = insert_message(tx, &new, &[], now)
+        .await?
+        .ok_or(AppError::Internal)?;
+    match m.send {
+        Ok(due) => outbox::enqueue_at(tx, id, due, now).await?,
+        Err(reason) => {
+            advance_status(tx, id, DeliveryStatus::Failed, reason, now).await?;
+        }
+    }
+    summary::refresh(tx, m.client.0).await?;
+    Ok(id)
+}
+
 /// A click-to-call's record in the conversation: an outbound call on the party's tab,
 /// queued until the provider takes it. Returns the message id.
 pub async fn record_call(

@@ -1,0 +1,539 @@
+//! Flows, events and campaigns as the administrator sets them up, and the settings they
+//! share (contact hours, the fallback channel). The scheduler ([`scheduler`]) sends.
+
+pub mod scheduler;
+pub mod send;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::domain::automation::{
+    step_day_label, AutomationSettings, Campaign, CampaignInput, CampaignState, ContactHours,
+    EventRule, EventRuleInput, Flow, FlowInput, FlowStep,
+};
+use crate::domain::conversation::Channel;
+use crate::domain::error::AppError;
+use crate::domain::user::Viewer;
+use crate::on_db;
+use crate::on_tx;
+use crate::server::db::{decode, is_unique_violation, Db, Tx};
+use crate::server::{audit, templates};
+
+fn admin(viewer: &Viewer) -> Result<(), AppError> {
+    if viewer.is_admin() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+pub async fn settings(db: &Db) -> Result<AutomationSettings, AppError> {
+    let (days, start, end, enabled, body): (String, String, String, bool, String) = on_db!(db, p => sqlx::query_as(
+        "SELECT contact_days, contact_start, contact_end, fallback_enabled, fallback_body
+         FROM automation_settings WHERE id = 1").fetch_one(p).await)?;
+    let contact = ContactHours::parse(&days, &start, &end)
+        .map_err(|e| crate::server::db::corrupt("contact hours", format!("{e:?}")))?;
+    Ok(AutomationSettings {
+        contact,
+        fallback_enabled: enabled,
+        fallback_body: body,
+    })
+}
+
+pub async fn save_settings(
+    db: &Db,
+    viewer: &Viewer,
+    input: AutomationSettings,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    admin(viewer)?;
+    let c = input.contact;
+    let start = c.start.format("%H:%M").to_string();
+    let end = c.end.format("%H:%M").to_string();
+    ContactHours::parse(&c.days_text(), &start, &end).map_err(AppError::Invalid)?;
+    let body = input.fallback_body.trim();
+    if let Err(e) = crate::domain::templates::check_tags(body) {
+        return Err(AppError::invalid("fallback_body", e));
+    }
+    if input.fallback_enabled && body.is_empty() {
+        return Err(AppError::invalid(
+            "fallback_body",
+            "Escribe el mensaje del canal alternativo.",
+        ));
+    }
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, x => sqlx::query(
+        "UPDATE automation_settings SET contact_days = $1, contact_start = $2, contact_end = $3,
+            fallback_enabled = $4, fallback_body = $5, updated_at = $6, updated_by = $7 WHERE id = 1")
+        .bind(c.days_text()).bind(&start).bind(&end).bind(input.fallback_enabled).bind(body)
+        .bind(now).bind(viewer.user_id).execute(&mut *x).await.map(|r| r.rows_affected()))?;
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "automation.settings",
+        "automation",
+        &format!(
+            "{} {start}-{end} alternativo={}",
+            c.days_text(),
+            input.fallback_enabled
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The template a flow, event or campaign names: it must exist.
+async fn template_named(db: &Db, id: i64) -> Result<crate::domain::templates::Template, AppError> {
+    templates::get(db, id)
+        .await?
+        .ok_or_else(|| AppError::invalid("template", "Esa plantilla ya no existe."))
+}
+
+async fn segment_exists(db: &Db, id: i64) -> Result<(), AppError> {
+    crate::server::segments::get(db, id)
+        .await
+        .map(drop)
+        .map_err(|e| match e {
+            AppError::NotFound => AppError::invalid("segment", "Ese segmento ya no existe."),
+            e => e,
+        })
+}
+
+type FlowRow = (i64, String, i64, String, i32, bool);
+type StepRow = (
+    i64,
+    i64,
+    i32,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+pub async fn flows(db: &Db) -> Result<Vec<Flow>, AppError> {
+    let rows: Vec<FlowRow> = on_db!(db, p => sqlx::query_as(
+        "SELECT f.id, f.name, f.segment_id, s.name, CAST(f.position AS INTEGER), f.active FROM flows f
+         JOIN segments s ON s.id = f.segment_id ORDER BY f.position, f.id").fetch_all(p).await)?;
+    let steps: Vec<StepRow> = on_db!(db, p => sqlx::query_as(
+        "SELECT st.id, st.flow_id, CAST(st.day AS INTEGER), st.template_id, t.name, t.channel,
+            (SELECT COUNT(*) FROM flow_sends fs WHERE fs.step_id = st.id)
+         FROM flow_steps st LEFT JOIN templates t ON t.id = st.template_id ORDER BY st.day, st.id")
+        .fetch_all(p).await)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, name, segment_id, segment_name, position, active) in rows {
+        let mut list = Vec::new();
+        for (sid, _, day, template_id, tname, channel, sent) in steps.iter().filter(|s| s.1 == id) {
+            let channel: Channel = match channel {
+                Some(c) => decode("channel", c)?,
+                None => Channel::Call,
+            };
+            list.push(FlowStep {
+                id: *sid,
+                day: *day,
+                template_id: *template_id,
+                action: match tname {
+                    Some(n) => format!(
+                        "{}: plantilla «{n}» por {}",
+                        step_day_label(*day),
+                        channel.label()
+                    ),
+                    None => format!("{}: llamada en la bandeja Llamadas", step_day_label(*day)),
+                },
+                channel,
+                sent: *sent,
+            });
+        }
+        out.push(Flow {
+            id,
+            name,
+            segment_id,
+            segment_name,
+            position,
+            active,
+            steps: list,
+        });
+    }
+    Ok(out)
+}
+
+/// Creates or changes a flow. Steps kept as they were keep what they sent, so that
+/// editing a flow never sends a step twice to anyone.
+pub async fn save_flow(
+    db: &Db,
+    viewer: &Viewer,
+    id: Option<i64>,
+    input: FlowInput,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    admin(viewer)?;
+    let (name, segment_id, steps) = input.check().map_err(AppError::Invalid)?;
+    segment_exists(db, segment_id).await?;
+    for s in &steps {
+        if let Some(t) = s.template_id {
+            template_named(db, t).await?;
+        }
+    }
+    let mut tx = db.begin().await?;
+    let saved: Result<Option<(i64,)>, sqlx::Error> = match id {
+        None => on_tx!(&mut tx, c => sqlx::query_as(
+            "INSERT INTO flows (name, segment_id, position, active, created_at, updated_at, updated_by)
+             VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id")
+            .bind(&name).bind(segment_id).bind(i64::from(input.position)).bind(input.active).bind(now)
+            .bind(viewer.user_id).fetch_optional(&mut *c).await),
+        Some(id) => on_tx!(&mut tx, c => sqlx::query_as(
+            "UPDATE flows SET name = $1, segment_id = $2, position = $3, active = $4, updated_at = $5, updated_by = $6
+             WHERE id = $7 RETURNING id")
+            .bind(&name).bind(segment_id).bind(i64::from(input.position)).bind(input.active).bind(now)
+            .bind(viewer.user_id).bind(id).fetch_optional(&mut *c).await),
+    };
+    let flow_id = match saved {
+        Ok(Some((id,))) => id,
+        Ok(None) => return Err(AppError::NotFound),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::invalid(
+                "name",
+                "Ya existe un flujo con ese nombre.",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let existing: Vec<(i64, i32, Option<i64>)> = on_tx!(&mut tx, c => sqlx::query_as(
+        "SELECT id, CAST(day AS INTEGER), template_id FROM flow_steps WHERE flow_id = $1")
+        .bind(flow_id).fetch_all(&mut *c).await)?;
+    for (step_id, day, template) in &existing {
+        if !steps
+            .iter()
+            .any(|s| s.day == *day && s.template_id == *template)
+        {
+            on_tx!(&mut tx, c => sqlx::query("DELETE FROM flow_steps WHERE id = $1")
+                .bind(step_id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        }
+    }
+    for s in &steps {
+        if !existing
+            .iter()
+            .any(|(_, d, t)| *d == s.day && *t == s.template_id)
+        {
+            on_tx!(&mut tx, c => sqlx::query(
+                "INSERT INTO flow_steps (flow_id, day, template_id) VALUES ($1, $2, $3)")
+                .bind(flow_id).bind(i64::from(s.day)).bind(s.template_id)
+                .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        }
+    }
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "flow.save",
+        &format!("flow:{flow_id}"),
+        &format!("{name}: {} pasos", steps.len()),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(flow_id)
+}
+
+pub async fn delete_flow(
+    db: &Db,
+    viewer: &Viewer,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    admin(viewer)?;
+    let mut tx = db.begin().await?;
+    let n = on_tx!(&mut tx, c => sqlx::query("DELETE FROM flows WHERE id = $1")
+        .bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "flow.delete",
+        &format!("flow:{id}"),
+        "",
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+type EventRow = (i64, String, String, i32, i64, String, String, bool, i64);
+
+pub async fn events(db: &Db) -> Result<Vec<EventRule>, AppError> {
+    let rows: Vec<EventRow> = on_db!(db, p => sqlx::query_as(
+        "SELECT e.id, e.name, e.trigger_kind, CAST(e.days_before AS INTEGER), e.template_id, t.name, t.channel, e.active,
+            (SELECT COUNT(*) FROM event_sends s WHERE s.rule_id = e.id)
+         FROM event_rules e JOIN templates t ON t.id = e.template_id ORDER BY e.name").fetch_all(p).await)?;
+    rows.into_iter()
+        .map(
+            |(
+                id,
+                name,
+                trigger,
+                days_before,
+                template_id,
+                template_name,
+                channel,
+                active,
+                sent,
+            )| {
+                Ok(EventRule {
+                    id,
+                    name,
+                    trigger: decode("trigger", &trigger)?,
+                    days_before,
+                    template_id,
+                    template_name,
+                    channel: decode("channel", &channel)?,
+                    active,
+                    sent,
+                })
+            },
+        )
+        .collect()
+}
+
+pub async fn save_event(
+    db: &Db,
+    viewer: &Viewer,
+    id: Option<i64>,
+    input: EventRuleInput,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    admin(viewer)?;
+    let (name, template_id) = input.check().map_err(AppError::Invalid)?;
+    template_named(db, template_id).await?;
+    let mut tx = db.begin().await?;
+    let saved: Result<Option<(i64,)>, sqlx::Error> = match id {
+        None => on_tx!(&mut tx, c => sqlx::query_as(
+            "INSERT INTO event_rules (name, trigger_kind, days_before, template_id, active, created_at, updated_at, updated_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id")
+            .bind(&name).bind(input.trigger.as_str()).bind(i64::from(input.days_before)).bind(template_id)
+            .bind(input.active).bind(now).bind(viewer.user_id).fetch_optional(&mut *c).await),
+        Some(id) => on_tx!(&mut tx, c => sqlx::query_as(
+            "UPDATE event_rules SET name = $1, trigger_kind = $2, days_before = $3, template_id = $4, active = $5,
+                updated_at = $6, updated_by = $7 WHERE id = $8 RETURNING id")
+            .bind(&name).bind(input.trigger.as_str()).bind(i64::from(input.days_before)).bind(template_id)
+            .bind(input.active).bind(now).bind(viewer.user_id).bind(id).fetch_optional(&mut *c).await),
+    };
+    let id = match saved {
+        Ok(Some((id,))) => id,
+        Ok(None) => return Err(AppError::NotFound),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::invalid(
+                "name",
+                "Ya existe un evento con ese nombre.",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "event.save",
+        &format!("event:{id}"),
+        &name,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn delete_event(
+    db: &Db,
+    viewer: &Viewer,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    admin(viewer)?;
+    let mut tx = db.begin().await?;
+    let n = on_tx!(&mut tx, c => sqlx::query("DELETE FROM event_rules WHERE id = $1")
+        .bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "event.delete",
+        &format!("event:{id}"),
+        "",
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+type CampaignRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    String,
+    Option<i64>,
+    i64,
+    i64,
+    i64,
+);
+
+pub async fn campaigns(db: &Db) -> Result<Vec<Campaign>, AppError> {
+    let rows: Vec<CampaignRow> = on_db!(db, p => sqlx::query_as(
+        "SELECT c.id, c.name, s.name, t.name, t.channel, c.scheduled_at, c.state, c.total,
+            (SELECT COUNT(*) FROM campaign_sends cs WHERE cs.campaign_id = c.id),
+            (SELECT COUNT(*) FROM campaign_sends cs JOIN messages m ON m.id = cs.message_id
+                WHERE cs.campaign_id = c.id AND m.status IN ('delivered', 'read')),
+            (SELECT COUNT(*) FROM campaign_sends cs JOIN messages m ON m.id = cs.message_id
+                WHERE cs.campaign_id = c.id AND m.status = 'failed')
+         FROM campaigns c JOIN segments s ON s.id = c.segment_id JOIN templates t ON t.id = c.template_id
+         ORDER BY c.scheduled_at DESC, c.id DESC LIMIT 200").fetch_all(p).await)?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Campaign {
+                id: r.0,
+                name: r.1,
+                segment_name: r.2,
+                template_name: r.3,
+                channel: decode("channel", &r.4)?,
+                scheduled_at: r.5,
+                state: decode("campaign state", &r.6)?,
+                total: r.7,
+                written: r.8,
+                delivered: r.9,
+                failed: r.10,
+            })
+        })
+        .collect()
+}
+
+/// Programs a campaign; an empty time sends at the scheduler's next pass.
+pub async fn create_campaign(
+    db: &Db,
+    viewer: &Viewer,
+    input: CampaignInput,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    admin(viewer)?;
+    let (name, segment_id, template_id, at) = input.check().map_err(AppError::Invalid)?;
+    segment_exists(db, segment_id).await?;
+    template_named(db, template_id).await?;
+    let at = match at {
+        None => now,
+        Some(local) => tz
+            .from_local_datetime(&local)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "scheduled_at",
+                    "Esa hora no existe en la zona horaria de la organización.",
+                )
+            })?,
+    };
+    if at < now - chrono::Duration::minutes(5) {
+        return Err(AppError::invalid(
+            "scheduled_at",
+            "La fecha y hora ya pasaron: elige una futura o déjala vacía para enviar ahora.",
+        ));
+    }
+    let mut tx = db.begin().await?;
+    let (id,): (i64,) = on_tx!(&mut tx, c => sqlx::query_as(
+        "INSERT INTO campaigns (name, segment_id, template_id, scheduled_at, state, created_at, created_by)
+         VALUES ($1, $2, $3, $4, 'scheduled', $5, $6) RETURNING id")
+        .bind(&name).bind(segment_id).bind(template_id).bind(at).bind(now).bind(viewer.user_id)
+        .fetch_one(&mut *c).await)?;
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "campaign.create",
+        &format!("campaign:{id}"),
+        &name,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Stops a campaign: nothing more is written, and what still waits in the outbox (for
+/// the contact hours) is withdrawn. What already went out stays. A finished campaign
+/// can be cancelled while some of its messages wait. Returns how many were withdrawn.
+pub async fn cancel_campaign(
+    db: &Db,
+    viewer: &Viewer,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    admin(viewer)?;
+    let mut tx = db.begin().await?;
+    let state: Option<(String,)> = on_tx!(&mut tx, c => sqlx::query_as(
+        "SELECT state FROM campaigns WHERE id = $1").bind(id).fetch_optional(&mut *c).await)?;
+    let state: CampaignState = decode("campaign state", &state.ok_or(AppError::NotFound)?.0)?;
+    if state == CampaignState::Cancelled {
+        return Err(AppError::invalid(
+            "campaign",
+            "La campaña ya estaba cancelada.",
+        ));
+    }
+    let waiting = withdraw(&mut tx, id, now).await?;
+    if state == CampaignState::Done && waiting == 0 {
+        return Err(AppError::invalid(
+            "campaign",
+            "La campaña ya terminó: no queda nada por enviar.",
+        ));
+    }
+    on_tx!(&mut tx, c => sqlx::query(
+        "UPDATE campaigns SET state = 'cancelled', finished_at = $2, cancelled_by = $3 WHERE id = $1")
+        .bind(id).bind(now).bind(viewer.user_id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "campaign.cancel",
+        &format!("campaign:{id}"),
+        &format!("{waiting} mensajes retirados"),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(waiting)
+}
+
+/// Fails the campaign's messages still waiting to go out, and keeps the fallback from
+/// sending them another way.
+async fn withdraw(tx: &mut Tx, campaign_id: i64, now: DateTime<Utc>) -> Result<u64, AppError> {
+    let waiting: Vec<(i64,)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT o.message_id FROM campaign_sends cs JOIN outbox o ON o.message_id = cs.message_id
+         WHERE cs.campaign_id = $1 AND o.state = 'pending'")
+        .bind(campaign_id).fetch_all(&mut *c).await)?;
+    for (message_id,) in &waiting {
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO fallbacks (failed_message_id, note, decided_at) VALUES ($1, 'Campaña cancelada', $2)
+             ON CONFLICT DO NOTHING")
+            .bind(message_id).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        let client = crate::server::conversations::advance_status(
+            tx,
+            *message_id,
+            crate::domain::conversation::DeliveryStatus::Failed,
+            "Campaña cancelada antes del envío",
+            now,
+        )
+        .await?;
+        if let Some(client_id) = client {
+            crate::server::conversations::summary::refresh(tx, client_id).await?;
+        }
+    }
+    Ok(waiting.len() as u64)
+}
+
+/// The local date of a moment, in the organisation's zone.
+pub fn local_day(t: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    t.with_timezone(&tz).date_naive()
+}

@@ -1,0 +1,253 @@
+//! Writing one automated message: the recipient's address on the template's channel,
+//! the text with the client's values, and the channel's rules, the same the composer
+//! applies. What cannot go out is still written, failed with its reason, so that the
+//! conversation shows it and the fallback channel can take over.
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::domain::automation::{AutomationSettings, ContactHours};
+use crate::domain::client::{ClientDetail, PartyRole};
+use crate::domain::compose::{
+    channel_options, check_channel, whatsapp_window_open, ChannelCheck, OrgChannel,
+};
+use crate::domain::conversation::{Channel, Origin, MAX_BODY_CHARS};
+use crate::domain::error::{AppError, FieldError};
+use crate::domain::templates::{render_message, tag_params, tag_values, Template};
+use crate::domain::user::Scope;
+use crate::server::conversations::compose::{last_inbound, points, Sending};
+use crate::server::conversations::{write_automated, Automated};
+use crate::server::db::{Db, Tx};
+use crate::server::{channels, clients, portal};
+
+/// What the automated senders share for one pass.
+pub struct Sender<'a> {
+    pub db: &'a Db,
+    pub sending: &'a Sending,
+    pub org: Vec<OrgChannel>,
+    pub settings: AutomationSettings,
+}
+
+/// A message ready to be written.
+pub struct Draft {
+    pub client: (i64, PartyRole, i32),
+    pub channel: Channel,
+    pub address: String,
+    pub subject: String,
+    pub body: String,
+    pub template_id: Option<i64>,
+    pub params: String,
+    /// Why it cannot go out.
+    pub blocked: Option<String>,
+}
+
+impl<'a> Sender<'a> {
+    pub async fn new(db: &'a Db, sending: &'a Sending) -> Result<Sender<'a>, AppError> {
+        let settings = channels::load_all(db).await?;
+        Ok(Sender {
+            db,
+            sending,
+            org: channels::org_channels(&settings, sending.demo),
+            settings: super::settings(db).await?,
+        })
+    }
+
+    /// The first moment at or after `now` within the contact hours.
+    pub fn due_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        open_at(&self.settings.contact, self.sending.tz, now)
+    }
+
+    /// The template for the client, addressed to the party it is written for.
+    pub async fn template(
+        &self,
+        client_id: i64,
+        t: &Template,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Draft>, AppError> {
+        let Some(client) = self.client(client_id).await? else {
+            return Ok(None);
+        };
+        let party = client
+            .parties
+            .iter()
+            .filter(|p| p.role == t.recipient)
+            .min_by_key(|p| p.ordinal);
+        let ordinal = party.map_or(1, |p| p.ordinal);
+        let mut draft = self
+            .draft(
+                &client,
+                (t.recipient, ordinal),
+                t.channel,
+                &t.subject,
+                &t.body,
+                now,
+            )
+            .await?;
+        draft.template_id = Some(t.id);
+        if party.is_none() {
+            draft.blocked = Some(format!(
+                "El cliente no tiene {} registrado.",
+                t.recipient.label().to_lowercase()
+            ));
+        } else if draft.blocked.is_none() {
+            draft.blocked = self.window(&draft, Some(t.approved), now).await?;
+        }
+        Ok(Some(draft))
+    }
+
+    /// A text of our own (the fallback's standard message) for one party.
+    pub async fn text(
+        &self,
+        client_id: i64,
+        party: (PartyRole, i32),
+        channel: Channel,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Draft>, AppError> {
+        let Some(client) = self.client(client_id).await? else {
+            return Ok(None);
+        };
+        let mut draft = self
+            .draft(&client, party, channel, "Aviso sobre su cuenta", body, now)
+            .await?;
+        if draft.blocked.is_none() {
+            draft.blocked = self.window(&draft, None, now).await?;
+        }
+        Ok(Some(draft))
+    }
+
+    async fn client(&self, id: i64) -> Result<Option<ClientDetail>, AppError> {
+        clients::load_detail(self.db, Scope::All, id, self.sending.today).await
+    }
+
+    async fn draft(
+        &self,
+        client: &ClientDetail,
+        (role, ordinal): (PartyRole, i32),
+        channel: Channel,
+        subject: &str,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Draft, AppError> {
+        let party = client
+            .parties
+            .iter()
+            .find(|p| p.role == role && p.ordinal == ordinal);
+        let option = party.and_then(|p| {
+            channel_options(&self.org, &points(p), &p.name)
+                .into_iter()
+                .find(|o| o.channel == channel)
+        });
+        let (address, mut blocked) = match &option {
+            Some(o) => (o.address.clone().unwrap_or_default(), o.blocked.clone()),
+            None => (
+                String::new(),
+                Some(format!("{} no está disponible.", channel.label())),
+            ),
+        };
+        let link = portal::link(
+            self.db,
+            &self.sending.origin,
+            client.id,
+            self.sending.portal_link_days,
+            now,
+        )
+        .await?;
+        let values = tag_values(client, party.map_or("", |p| p.name.as_str()), &link);
+        let mut errors: Vec<FieldError> = Vec::new();
+        let (subject, body) = render_message(subject, body, &values, &mut errors);
+        let params = tag_params(&body, &values).unwrap_or_default();
+        if body.chars().count() > MAX_BODY_CHARS {
+            errors.push(FieldError::new("body", "El mensaje es demasiado largo."));
+        }
+        if blocked.is_none() && !errors.is_empty() {
+            blocked = Some(messages(&errors));
+        }
+        Ok(Draft {
+            client: (client.id, role, ordinal),
+            channel,
+            address,
+            subject: if channel == Channel::Email {
+                subject
+            } else {
+                String::new()
+            },
+            body,
+            template_id: None,
+            params: serde_json::to_string(&params).map_err(|_| AppError::Internal)?,
+            blocked,
+        })
+    }
+
+    /// The channel's own rules: the SMS length, and WhatsApp's 24-hour window, outside
+    /// which only approved templates go.
+    async fn window(
+        &self,
+        draft: &Draft,
+        template_approved: Option<bool>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, AppError> {
+        let last = last_inbound(self.db, draft.client.0)
+            .await?
+            .remove(&(draft.client.1, draft.client.2))
+            .and_then(|l| l.whatsapp);
+        let errors = check_channel(&ChannelCheck {
+            channel: draft.channel,
+            body: &draft.body,
+            attachments: 0,
+            copies: false,
+            window_open: whatsapp_window_open(last.map(|t| t.naive_utc()), now.naive_utc()),
+            template_approved,
+            sms_max_segments: self.sending.sms_max_segments,
+        });
+        Ok((!errors.is_empty()).then(|| messages(&errors)))
+    }
+}
+
+fn messages(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The first moment at or after `now` within `hours`, in the organisation's zone.
+pub fn open_at(hours: &ContactHours, tz: chrono_tz::Tz, now: DateTime<Utc>) -> DateTime<Utc> {
+    let local = now.with_timezone(&tz).naive_local();
+    let open = hours.next_open(local);
+    if open == local {
+        return now;
+    }
+    tz.from_local_datetime(&open)
+        .earliest()
+        .map_or(now, |t| t.with_timezone(&Utc))
+}
+
+/// Writes the draft in `tx`: queued for `due`, or failed with why it cannot go.
+pub async fn write(
+    tx: &mut Tx,
+    draft: &Draft,
+    origin: Origin,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    write_automated(
+        tx,
+        &Automated {
+            client: draft.client,
+            channel: draft.channel,
+            address: &draft.address,
+            subject: &draft.subject,
+            body: &draft.body,
+            origin,
+            template_id: draft.template_id,
+            template_params: &draft.params,
+            send: match &draft.blocked {
+                None => Ok(due),
+                Some(reason) => Err(reason.as_str()),
+            },
+        },
+        now,
+    )
+    .await
+}

@@ -1,0 +1,279 @@
+//! Segments: saved rule trees, the live count while one is edited, and the clients a
+//! segment holds, by SQL ([`sql`]) or, for checking it, from each client's facts.
+
+pub mod sql;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::domain::alerts::{AlertKey, ContactProblem};
+use crate::domain::compose::{pick_address, PointInfo};
+use crate::domain::contact::ContactKind;
+use crate::domain::error::AppError;
+use crate::domain::segments::{
+    Facts, Rule, Segment, SegmentInput, SegmentOptions, Tree, SEGMENT_CHANNELS,
+};
+use crate::domain::user::Viewer;
+use crate::on_db;
+use crate::on_tx;
+use crate::server::audit;
+use crate::server::db::{decode, is_unique_violation, Db};
+
+pub use sql::{Clock, Sql};
+
+/// Where each local day starts, in UTC.
+pub fn day_start(tz: Tz) -> impl Fn(NaiveDate) -> DateTime<Utc> {
+    move |d: NaiveDate| {
+        let midnight = d.and_hms_opt(0, 0, 0).expect("midnight exists");
+        tz.from_local_datetime(&midnight)
+            .earliest()
+            .unwrap_or_else(|| tz.from_utc_datetime(&midnight))
+            .with_timezone(&Utc)
+    }
+}
+
+type SegmentRow = (i64, String, String, DateTime<Utc>);
+
+fn from_row((id, name, rule, updated_at): SegmentRow) -> Result<Segment, AppError> {
+    let rule: Rule = serde_json::from_str(&rule)
+        .map_err(|e| crate::server::db::corrupt("segment rule", e.to_string()))?;
+    Ok(Segment {
+        id,
+        name,
+        summary: rule.describe(),
+        rule,
+        updated_at,
+    })
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Segment>, AppError> {
+    let rows: Vec<SegmentRow> = on_db!(db, p => sqlx::query_as(
+        "SELECT id, name, rule, updated_at FROM segments ORDER BY name").fetch_all(p).await)?;
+    rows.into_iter().map(from_row).collect()
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Segment, AppError> {
+    let row: Option<SegmentRow> = on_db!(db, p => sqlx::query_as(
+        "SELECT id, name, rule, updated_at FROM segments WHERE id = $1").bind(id).fetch_optional(p).await)?;
+    from_row(row.ok_or(AppError::NotFound)?)
+}
+
+/// The segment's checked tree.
+pub async fn tree(db: &Db, id: i64) -> Result<Tree, AppError> {
+    get(db, id).await?.rule.check().map_err(|_| {
+        crate::server::db::corrupt("segment rule", format!("segment {id} no longer checks"))
+    })
+}
+
+/// Creates (`id` None) or changes a segment; returns its id.
+pub async fn save(
+    db: &Db,
+    viewer: &Viewer,
+    id: Option<i64>,
+    input: SegmentInput,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    if !viewer.is_admin() {
+        return Err(AppError::Forbidden);
+    }
+    let (name, _) = input.check().map_err(AppError::Invalid)?;
+    let rule = serde_json::to_string(&input.rule).map_err(|_| AppError::Internal)?;
+    let mut tx = db.begin().await?;
+    let saved: Result<Option<(i64,)>, sqlx::Error> = match id {
+        None => on_tx!(&mut tx, c => sqlx::query_as(
+            "INSERT INTO segments (name, rule, created_at, updated_at, updated_by) VALUES ($1, $2, $3, $3, $4) RETURNING id")
+            .bind(&name).bind(&rule).bind(now).bind(viewer.user_id).fetch_optional(&mut *c).await),
+        Some(id) => on_tx!(&mut tx, c => sqlx::query_as(
+            "UPDATE segments SET name = $1, rule = $2, updated_at = $3, updated_by = $4 WHERE id = $5 RETURNING id")
+            .bind(&name).bind(&rule).bind(now).bind(viewer.user_id).bind(id).fetch_optional(&mut *c).await),
+    };
+    let id = match saved {
+        Ok(Some((id,))) => id,
+        Ok(None) => return Err(AppError::NotFound),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::invalid(
+                "name",
+                "Ya existe un segmento con ese nombre.",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "segment.save",
+        &format!("segment:{id}"),
+        &format!("{name}: {}", input.rule.describe()),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Deletes a segment no flow or pending campaign uses.
+pub async fn delete(db: &Db, viewer: &Viewer, id: i64, now: DateTime<Utc>) -> Result<(), AppError> {
+    if !viewer.is_admin() {
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = db.begin().await?;
+    let users: Vec<(String,)> = on_tx!(&mut tx, c => sqlx::query_as(
+        "SELECT 'el flujo «' || name || '»' FROM flows WHERE segment_id = $1
+         UNION ALL SELECT 'la campaña «' || name || '»' FROM campaigns WHERE segment_id = $1")
+        .bind(id).fetch_all(&mut *c).await)?;
+    if !users.is_empty() {
+        let names: Vec<String> = users.into_iter().map(|(n,)| n).collect();
+        return Err(AppError::invalid(
+            "segment",
+            format!(
+                "El segmento se usa en {}: cámbialos antes de eliminarlo.",
+                names.join(", ")
+            ),
+        ));
+    }
+    let n = on_tx!(&mut tx, c => sqlx::query("DELETE FROM segments WHERE id = $1")
+        .bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "segment.delete",
+        &format!("segment:{id}"),
+        "",
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// How many clients the rule holds today: the builder's live count.
+pub async fn count(db: &Db, rule: &Rule, clock: &Clock<'_>) -> Result<i64, AppError> {
+    let tree = rule.check().map_err(AppError::Invalid)?;
+    let mut sql = Sql::new("SELECT COUNT(*) FROM clients c WHERE ");
+    sql.tree(&tree, clock);
+    sql.count(db).await
+}
+
+/// The ids of the clients the tree holds, by SQL.
+pub async fn members(db: &Db, tree: &Tree, clock: &Clock<'_>) -> Result<Vec<i64>, AppError> {
+    let mut sql = Sql::new("SELECT c.id FROM clients c WHERE ");
+    sql.tree(tree, clock);
+    sql.push(" ORDER BY c.id");
+    let rows: Vec<(i64,)> = sql.rows(db).await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// The lists the builder offers: the organisation's portfolios, products, countries
+/// and users.
+pub async fn options(db: &Db) -> Result<SegmentOptions, AppError> {
+    let strings = |q: &'static str| async move {
+        let rows: Vec<(String,)> = on_db!(db, p => sqlx::query_as(q).fetch_all(p).await)?;
+        Ok::<_, AppError>(rows.into_iter().map(|(s,)| s).collect::<Vec<_>>())
+    };
+    let users = |role: &'static str| async move {
+        Ok::<_, AppError>(on_db!(db, p => sqlx::query_as(
+            "SELECT id, name FROM users WHERE role = $1 AND active ORDER BY name")
+            .bind(role).fetch_all(p).await)?)
+    };
+    Ok(SegmentOptions {
+        portfolios: strings(
+            "SELECT DISTINCT segment FROM clients WHERE segment <> '' ORDER BY segment",
+        )
+        .await?,
+        products: strings(
+            "SELECT DISTINCT product FROM debts WHERE product <> '' ORDER BY product",
+        )
+        .await?,
+        countries: strings("SELECT DISTINCT country FROM clients ORDER BY country").await?,
+        advisors: users("advisor").await?,
+        supervisors: users("supervisor").await?,
+    })
+}
+
+type FactsRow = (
+    i64,
+    Option<NaiveDate>,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    i64,
+    Option<DateTime<Utc>>,
+);
+
+/// Every client's facts, as the in-memory evaluator reads them: what the SQL is
+/// checked against. Reads the whole portfolio, so it is for tests and small sets.
+pub async fn all_facts(db: &Db, tz: Tz) -> Result<HashMap<i64, Facts>, AppError> {
+    let rows: Vec<FactsRow> = on_db!(db, p => sqlx::query_as(
+        "SELECT id, oldest_unpaid_due_date, overdue_total_cents, CAST(unpaid_orders AS BIGINT), segment, kind,
+            country, advisor_id, supervisor_id, alert_key, CAST(pending_count AS BIGINT), last_activity_at
+         FROM clients").fetch_all(p).await)?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in rows {
+        out.insert(
+            r.0,
+            Facts {
+                oldest_unpaid_due_date: r.1,
+                overdue_cents: r.2,
+                unpaid_orders: r.3,
+                portfolio: r.4,
+                kind: Some(decode("client kind", &r.5)?),
+                country: r.6,
+                advisor_id: r.7,
+                supervisor_id: r.8,
+                alert_key: AlertKey(r.9),
+                pending_count: r.10,
+                last_contact_day: r.11.map(|t| t.with_timezone(&tz).date_naive()),
+                ..Facts::default()
+            },
+        );
+    }
+    let products: Vec<(i64, String)> = on_db!(db, p => sqlx::query_as(
+        "SELECT DISTINCT client_id, product FROM debts WHERE paid_cents < amount_cents").fetch_all(p).await)?;
+    for (client, product) in products {
+        if let Some(f) = out.get_mut(&client) {
+            f.products.push(product);
+        }
+    }
+    let promises: Vec<(i64, String)> = on_db!(db, p => sqlx::query_as(
+        "SELECT client_id, state FROM promises ORDER BY client_id, created_at, id").fetch_all(p).await)?;
+    for (client, state) in promises {
+        if let Some(f) = out.get_mut(&client) {
+            f.promise = Some(decode("promise state", &state)?);
+        }
+    }
+    let points: Vec<(i64, String, String, Option<String>)> = on_db!(db, p => sqlx::query_as(
+        "SELECT cp.client_id, cp.kind, cp.value, cp.failed_problem FROM contact_points cp
+         JOIN parties pa ON pa.id = cp.party_id WHERE pa.role = 'client'").fetch_all(p).await)?;
+    let mut by_client: HashMap<i64, Vec<PointInfo>> = HashMap::new();
+    for (client, kind, value, problem) in points {
+        let problem: Option<ContactProblem> = match problem {
+            Some(p) => Some(decode("contact problem", &p)?),
+            None => None,
+        };
+        by_client.entry(client).or_default().push(PointInfo {
+            kind: decode::<ContactKind>("contact kind", &kind)?,
+            value,
+            problem,
+        });
+    }
+    for (client, points) in by_client {
+        if let Some(f) = out.get_mut(&client) {
+            f.channels = SEGMENT_CHANNELS
+                .iter()
+                .copied()
+                .filter(|c| pick_address(*c, &points, "").is_ok())
+                .collect();
+        }
+    }
+    Ok(out)
+}
