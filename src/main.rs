@@ -30,9 +30,10 @@ enum Command {
     /// defecto), «inbox» (bandeja Recibidos, contador y vista de conversación) o
     /// «calls» (bandeja Llamadas, contador, registro de gestión y revisión de compromisos)
     /// o «alerts» (Clientes y Recibidos con cada filtro de alertas) o «webhooks» (avisos
-    /// de estado de WhatsApp firmados, enviados por un segundo proceso durante --seconds).
+    /// de estado de WhatsApp firmados, enviados por un segundo proceso durante --seconds)
+    /// o «flows» (una pasada diaria del programador: flujo, eventos, campañas).
     Bench {
-        #[arg(value_parser = ["clients", "inbox", "calls", "alerts", "webhooks"], default_value = "clients")]
+        #[arg(value_parser = ["clients", "inbox", "calls", "alerts", "webhooks", "flows"], default_value = "clients")]
         kind: String,
         #[arg(long, default_value_t = 100_000)]
         clients: usize,
@@ -66,6 +67,9 @@ enum Command {
         #[arg(long)]
         concurrency: usize,
     },
+    /// Ejecuta una pasada del programador (flujo principal, eventos, campañas y canal
+    /// alternativo), como hace el servidor cada minuto.
+    RunScheduler,
     /// Simula mensajes entrantes (canal sandbox) en la base configurada.
     Simulate {
         #[arg(long, default_value_t = 20)]
@@ -177,6 +181,7 @@ async fn run(command: Command) -> Result<(), String> {
                         "calls" => bench::BenchKind::Calls,
                         "alerts" => bench::BenchKind::Alerts,
                         "webhooks" => bench::BenchKind::Webhooks,
+                        "flows" => bench::BenchKind::Flows,
                         _ => bench::BenchKind::Clients,
                     },
                     clients,
@@ -204,6 +209,15 @@ async fn run(command: Command) -> Result<(), String> {
                 concurrency,
             })
             .await
+        }
+        Command::RunScheduler => {
+            let db = server::open_database(&config).await?;
+            let report =
+                server::automation::scheduler::run_once(&db, &config.sending(), chrono::Utc::now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+            println!("{}", report.describe());
+            Ok(())
         }
         Command::Simulate { messages } => {
             let db = server::open_database(&config).await?;

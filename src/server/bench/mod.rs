@@ -3,10 +3,11 @@
 //! counter and the conversation screen (`inbox`), or the Llamadas tray, its counter,
 //! registering an outcome and the promise job (`calls`), or the lists under the alert
 //! filters (`alerts`), or signed WhatsApp callbacks posted by a second process
-//! (`webhooks`).
+//! (`webhooks`), or one daily pass of the scheduler (`flows`).
 
 mod alerts;
 mod calls;
+mod flows;
 mod inbox;
 pub mod webhooks;
 
@@ -30,6 +31,7 @@ pub enum BenchKind {
     Calls,
     Alerts,
     Webhooks,
+    Flows,
 }
 
 pub struct BenchArgs {
@@ -210,6 +212,7 @@ pub async fn run(args: BenchArgs, config: &Config) -> Result<(), String> {
         BenchKind::Calls => calls::measure(&db, &args, config).await,
         BenchKind::Alerts => alerts::measure(&db, &args, config).await,
         BenchKind::Webhooks => webhooks::measure(&db, &args, config).await,
+        BenchKind::Flows => flows::measure(&db, &args, config).await,
     };
     scratch.remove(db).await;
     result
