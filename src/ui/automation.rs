@@ -1,5 +1,7 @@
 //! Estrategias: the segment builder with its live count, the main flow, events,
-//! campaigns, and running the scheduler by hand.
+//! campaigns, and running the scheduler by hand. Forms holding resources of their own
+//! (the live counts) open on a button, never during hydration: a resource created
+//! inside a resolved `Suspend` would not find its server-side value.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -261,7 +263,8 @@ fn RuleBuilder(rule: RwSignal<Rule>, options: SegmentOptions) -> impl IntoView {
     view! {
         <div class="rule-builder">
             {move || {
-                outline.track();
+                // Read, not only tracked: a memo nobody has read yet has no sources.
+                outline.with(|_| ());
                 let current = rule.get_untracked();
                 let mut counter = (0, 0);
                 group_view(rule, &current, Vec::new(), &options, &mut counter)
@@ -394,14 +397,30 @@ fn template_label(t: &Template) -> String {
     format!("Plantilla «{}» ({})", t.name, t.channel.label())
 }
 
+/// Loads the segments and templates a form chooses from, then shows it. Forms open on
+/// a button, so this never runs during hydration.
 #[component]
-pub fn FlowsPage() -> impl IntoView {
-    let version = RwSignal::new(0u64);
-    let flows = Resource::new(move || version.get(), |_| list_flows());
+fn WithLists(form: Callback<(Vec<Segment>, Vec<Template>), AnyView>) -> impl IntoView {
     let lists = Resource::new(
         || (),
         |_| async { Ok::<_, AppError>((list_segments().await?, list_templates().await?)) },
     );
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Cargando segmentos y plantillas…"</p> }>
+            {move || Suspend::new(async move {
+                match lists.await {
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                    Ok(lists) => form.run(lists),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn FlowsPage() -> impl IntoView {
+    let version = RwSignal::new(0u64);
+    let flows = Resource::new(move || version.get(), |_| list_flows());
     let editing = RwSignal::new(None::<Option<Flow>>);
     let done = Callback::new(move |()| {
         editing.set(None);
@@ -419,14 +438,7 @@ pub fn FlowsPage() -> impl IntoView {
             </div>
         </div>
         <p class="small">"Cada cliente sigue el primer flujo (por orden) cuyo segmento lo incluye. Los pasos caen en días contados desde su vencimiento impago más antiguo. Los clientes con compromiso de pago vigente, pago a verificar, comunicaciones pausadas o gestión «No quiere / No puede pagar» no reciben el flujo; sí reciben los eventos."</p>
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                match lists.await {
-                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                    Ok((segments, templates)) => editing.get().map(|f| view! { <FlowForm flow=f segments templates done /> }.into_any()).unwrap_or_else(|| ().into_any()),
-                }
-            })}
-        </Transition>
+        {move || editing.get().map(|flow| view! { <WithLists form=Callback::new(move |(segments, templates)| view! { <FlowForm flow=flow.clone() segments templates done /> }.into_any()) /> })}
         <Transition fallback=|| view! { <p class="loading">"Cargando flujos…"</p> }>
             {move || Suspend::new(async move {
                 match flows.await {
@@ -537,7 +549,7 @@ fn FlowForm(
             <fieldset>
                 <legend>"Pasos (días desde el vencimiento; negativo: antes)"</legend>
                 {move || {
-                    step_count.track();
+                    step_count.with(|_| ());
                     let steps = input.get_untracked().steps;
                     let templates = templates.clone();
                     steps.into_iter().enumerate().map(|(i, s)| {
@@ -788,25 +800,27 @@ fn EventForm(templates: Vec<Template>, done: Callback<()>) -> impl IntoView {
 pub fn CampaignsPage() -> impl IntoView {
     let version = RwSignal::new(0u64);
     let campaigns = Resource::new(move || version.get(), |_| list_campaigns());
-    let lists = Resource::new(
-        || (),
-        |_| async { Ok::<_, AppError>((list_segments().await?, list_templates().await?)) },
-    );
+    let creating = RwSignal::new(false);
     view! {
         <Title text="Campañas · Recaudo" />
         <StrategyTabs />
         <div class="page-head">
             <h1>"Campañas"</h1>
-            <div class="actions"><button type="button" class="secondary" on:click=move |_| version.update(|v| *v += 1)>"Actualizar progreso"</button></div>
+            <div class="actions">
+                <Show when=move || !creating.get()>
+                    <button type="button" on:click=move |_| creating.set(true)>"Nueva campaña"</button>
+                </Show>
+                <button type="button" class="secondary" on:click=move |_| version.update(|v| *v += 1)>"Actualizar progreso"</button>
+            </div>
         </div>
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                match lists.await {
-                    Ok((segments, templates)) => view! { <CampaignForm segments templates done=Callback::new(move |()| version.update(|v| *v += 1)) /> }.into_any(),
-                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Show when=move || creating.get()>
+            <WithLists form=Callback::new(move |(segments, templates)| view! {
+                <CampaignForm segments templates done=Callback::new(move |()| {
+                    creating.set(false);
+                    version.update(|v| *v += 1);
+                }) />
+            }.into_any()) />
+        </Show>
         <Transition fallback=|| view! { <p class="loading">"Cargando campañas…"</p> }>
             {move || Suspend::new(async move {
                 match campaigns.await {
@@ -926,16 +940,20 @@ fn CampaignForm(
             <p class="live-count" aria-live="polite">
                 <Transition fallback=|| "Contando…">
                     {move || Suspend::new(async move {
-                        match preview.await {
+                        let text = match preview.await {
                             Ok(Some(n)) => format!("Llegará a {n} clientes (sin contar los que tengan las comunicaciones pausadas)."),
                             Ok(None) => "Elige un segmento.".to_string(),
                             Err(e) => e.to_string(),
-                        }
+                        };
+                        view! { <span>{text}</span> }
                     })}
                 </Transition>
             </p>
             {feedback.view()}
-            <button type="submit" disabled=move || save.pending().get()>"Programar campaña"</button>
+            <div class="actions">
+                <button type="submit" disabled=move || save.pending().get()>"Programar campaña"</button>
+                <button type="button" class="secondary" on:click=move |_| done.run(())>"Cancelar"</button>
+            </div>
         </form>
     }
 }

@@ -73,6 +73,9 @@ struct Step {
     covered: Option<NaiveDate>,
 }
 
+/// id, flow, day, template, covered through.
+type StepRow = (i64, i64, i32, Option<i64>, Option<NaiveDate>);
+
 type Candidate = (i64, Option<String>, Option<NaiveDate>, bool);
 
 async fn flows(
@@ -88,7 +91,7 @@ async fn flows(
     for (_, segment) in &flows {
         trees.push(segments::tree(db, *segment).await?);
     }
-    let rows: Vec<(i64, i64, i32, Option<i64>, Option<NaiveDate>)> = on_db!(db, p => sqlx::query_as(
+    let rows: Vec<StepRow> = on_db!(db, p => sqlx::query_as(
         "SELECT st.id, st.flow_id, CAST(st.day AS INTEGER), st.template_id, st.covered_through
          FROM flow_steps st JOIN flows f ON f.id = st.flow_id WHERE f.active ORDER BY st.id").fetch_all(p).await)?;
     let mut steps = Vec::with_capacity(rows.len());
