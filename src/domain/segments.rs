@@ -688,7 +688,8 @@ mod tests {
         assert!(err(cond(Variable::DaysOverdue, Op::Gt, "")).contains("Escribe los días"));
         assert!(err(cond(Variable::DaysOverdue, Op::Gt, "99999999")).contains("entre 0 y 36500"));
         assert!(err(cond(Variable::DaysOverdue, Op::Gt, "-3")).contains("entre 0"));
-        assert!(err(cond(Variable::OverdueAmount, Op::Ge, "1.2.3,4,5")).contains("monto"));
+        assert!(err(cond(Variable::OverdueAmount, Op::Ge, "mil"))
+            .contains("El monto tiene un carácter no válido"));
         assert!(err(cond(Variable::Portfolio, Op::Gt, "Mora")).contains("no admite «mayor que»"));
         assert!(
             err(cond(Variable::NonPaymentAlert, Op::Eq, "refinancing")).contains("Elige la alerta")
