@@ -23,6 +23,32 @@ pub async fn record(
     Ok(())
 }
 
+/// Deletes row `id` of `table` (a name from our own code, never from input) and records
+/// who did: `{kind}.delete` on `{kind}:{id}`. NotFound when there is no such row.
+pub async fn delete_recorded(
+    tx: &mut Tx,
+    user_id: i64,
+    table: &'static str,
+    kind: &str,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let sql = format!("DELETE FROM {table} WHERE id = $1");
+    let n = on_tx!(tx, c => sqlx::query(&sql).bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    record(
+        tx,
+        Some(user_id),
+        &format!("{kind}.delete"),
+        &format!("{kind}:{id}"),
+        "",
+        now,
+    )
+    .await
+}
+
 /// Records a refused read, which changes nothing and so has no transaction of its own.
 pub async fn denied(
     db: &Db,

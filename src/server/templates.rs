@@ -151,20 +151,7 @@ pub async fn delete(db: &Db, viewer: &Viewer, id: i64, now: DateTime<Utc>) -> Re
             ),
         ));
     }
-    let n = on_tx!(&mut tx, c => sqlx::query("DELETE FROM templates WHERE id = $1")
-        .bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    if n == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record(
-        &mut tx,
-        Some(viewer.user_id),
-        "template.delete",
-        &format!("template:{id}"),
-        "",
-        now,
-    )
-    .await?;
+    audit::delete_recorded(&mut tx, viewer.user_id, "templates", "template", id, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -243,20 +243,7 @@ pub async fn delete_flow(
 ) -> Result<(), AppError> {
     admin(viewer)?;
     let mut tx = db.begin().await?;
-    let n = on_tx!(&mut tx, c => sqlx::query("DELETE FROM flows WHERE id = $1")
-        .bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    if n == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record(
-        &mut tx,
-        Some(viewer.user_id),
-        "flow.delete",
-        &format!("flow:{id}"),
-        "",
-        now,
-    )
-    .await?;
+    audit::delete_recorded(&mut tx, viewer.user_id, "flows", "flow", id, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -352,20 +339,7 @@ pub async fn delete_event(
 ) -> Result<(), AppError> {
     admin(viewer)?;
     let mut tx = db.begin().await?;
-    let n = on_tx!(&mut tx, c => sqlx::query("DELETE FROM event_rules WHERE id = $1")
-        .bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    if n == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record(
-        &mut tx,
-        Some(viewer.user_id),
-        "event.delete",
-        &format!("event:{id}"),
-        "",
-        now,
-    )
-    .await?;
+    audit::delete_recorded(&mut tx, viewer.user_id, "event_rules", "event", id, now).await?;
     tx.commit().await?;
     Ok(())
 }

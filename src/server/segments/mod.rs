@@ -133,20 +133,7 @@ pub async fn delete(db: &Db, viewer: &Viewer, id: i64, now: DateTime<Utc>) -> Re
             ),
         ));
     }
-    let n = on_tx!(&mut tx, c => sqlx::query("DELETE FROM segments WHERE id = $1")
-        .bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    if n == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record(
-        &mut tx,
-        Some(viewer.user_id),
-        "segment.delete",
-        &format!("segment:{id}"),
-        "",
-        now,
-    )
-    .await?;
+    audit::delete_recorded(&mut tx, viewer.user_id, "segments", "segment", id, now).await?;
     tx.commit().await?;
     Ok(())
 }
