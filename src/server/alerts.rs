@@ -199,13 +199,28 @@ pub async fn contact_failed(
     message_id: Option<i64>,
     at: DateTime<Utc>,
 ) -> Result<Vec<i64>, AppError> {
+    let mut tx = db.begin().await?;
+    let clients = contact_failed_in(&mut tx, kind, address, problem, message_id, at).await?;
+    tx.commit().await?;
+    Ok(clients)
+}
+
+/// [`contact_failed`] inside the caller's transaction, so that a failure's status and
+/// its flag are stored together.
+pub async fn contact_failed_in(
+    tx: &mut Tx,
+    kind: ContactKind,
+    address: &str,
+    problem: ContactProblem,
+    message_id: Option<i64>,
+    at: DateTime<Utc>,
+) -> Result<Vec<i64>, AppError> {
     let address = normalize_address(kind, address).map_err(|e| AppError::invalid("address", e))?;
     let kinds = match kind {
         ContactKind::Email => ["email", "email"],
         ContactKind::Phone | ContactKind::WhatsApp => ["phone", "whatsapp"],
     };
-    let mut tx = db.begin().await?;
-    let points: Vec<(i64, i64)> = on_tx!(&mut tx, c => sqlx::query_as(
+    let points: Vec<(i64, i64)> = on_tx!(tx, c => sqlx::query_as(
         "SELECT id, client_id FROM contact_points WHERE kind IN ($1, $2) AND value = $3 ORDER BY id")
         .bind(kinds[0]).bind(kinds[1]).bind(&address).fetch_all(&mut *c).await)?;
     let mut clients = Vec::new();
@@ -215,12 +230,11 @@ pub async fn contact_failed(
             ..Source::default()
         };
         let evidence = Evidence::ContactFailed { point, problem };
-        record(&mut tx, client_id, evidence, source, at).await?;
+        record(tx, client_id, evidence, source, at).await?;
         if !clients.contains(&client_id) {
             clients.push(client_id);
         }
     }
-    tx.commit().await?;
     Ok(clients)
 }
 

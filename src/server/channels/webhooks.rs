@@ -15,8 +15,8 @@ use crate::domain::alerts::ContactProblem;
 use crate::domain::conversation::{Channel, DeliveryStatus, InboundMessage};
 use crate::domain::error::AppError;
 use crate::server::channels::outbox;
+use crate::server::conversations;
 use crate::server::db::{decode, Db};
-use crate::server::{alerts, conversations};
 
 pub const SIGNATURE_HEADER: &str = "x-recaudo-signature";
 
@@ -124,28 +124,14 @@ pub async fn apply(db: &Db, callback: Callback, now: DateTime<Utc>) -> Result<Ve
                 let at = at.unwrap_or(now);
                 let detail = error.unwrap_or_default();
                 let Some(applied) =
-                    conversations::provider_status(db, &id, status, &detail, at).await?
+                    conversations::provider_status(db, &id, status, &detail, problem, at).await?
                 else {
                     continue;
                 };
                 if !applied.announced {
                     changed.push(applied.client_id);
                 }
-                if let (DeliveryStatus::Failed, Some(problem), Some(kind)) =
-                    (status, problem, applied.channel.contact_kind())
-                {
-                    changed.extend(
-                        alerts::contact_failed(
-                            db,
-                            kind,
-                            &applied.address,
-                            problem,
-                            Some(applied.message_id),
-                            at,
-                        )
-                        .await?,
-                    );
-                }
+                changed.extend(applied.flagged);
             }
             CallbackEvent::Message {
                 id,

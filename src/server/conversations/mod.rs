@@ -13,6 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
+use crate::domain::alerts::ContactProblem;
 use crate::domain::client::PartyRole;
 use crate::domain::contact::ContactKind;
 use crate::domain::conversation::{
@@ -479,6 +480,8 @@ pub struct AppliedStatus {
     pub address: String,
     /// Open screens were told by the transaction itself (PostgreSQL).
     pub announced: bool,
+    /// The clients whose contact point the failure flagged.
+    pub flagged: Vec<i64>,
 }
 
 /// A message the flow, an event, a campaign or the fallback writes on its own.
@@ -614,12 +617,15 @@ pub async fn outbound_email(db: &Db, provider_id: &str) -> Result<Option<(i64, S
 
 /// Applies a provider's status callback to the message with its id; `None` when the
 /// status moves nothing. An id not stored (yet) is NotFound: a provider can call back
-/// before its answer to the send is recorded, and then retries.
+/// before its answer to the send is recorded, and then retries. A failure that names
+/// the address's problem flags it in the same transaction: a callback redelivered after
+/// a crash finds the status already failed and would not flag it any more.
 pub async fn provider_status(
     db: &Db,
     provider_id: &str,
     status: DeliveryStatus,
     detail: &str,
+    problem: Option<ContactProblem>,
     at: DateTime<Utc>,
 ) -> Result<Option<AppliedStatus>, AppError> {
     let mut tx = db.begin().await?;
@@ -633,14 +639,23 @@ pub async fn provider_status(
     let Some(client_id) = advance_status(&mut tx, message_id, status, detail, at).await? else {
         return Ok(None);
     };
+    let channel: Channel = decode("channel", &channel)?;
+    let flagged = match (status, problem, channel.contact_kind()) {
+        (DeliveryStatus::Failed, Some(problem), Some(kind)) => {
+            alerts::contact_failed_in(&mut tx, kind, &address, problem, Some(message_id), at)
+                .await?
+        }
+        _ => Vec::new(),
+    };
     let announced = notify::announce_in(&mut tx, client_id).await?;
     tx.commit().await?;
     Ok(Some(AppliedStatus {
         message_id,
         client_id,
-        channel: decode("channel", &channel)?,
+        channel,
         address,
         announced,
+        flagged,
     }))
 }
 

@@ -118,6 +118,7 @@ async fn bounced(db: &Db, bounce: Bounce, now: DateTime<Utc>) -> Result<Vec<i64>
                         original,
                         DeliveryStatus::Failed,
                         &detail,
+                        None,
                         now,
                     )
                     .await?
