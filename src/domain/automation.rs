@@ -3,7 +3,7 @@
 //! happens to promises and payments; one-off campaigns to a segment; the hours they may
 //! go out at; and when the main flow leaves a client alone.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::calls::FlowStop;
@@ -297,7 +297,8 @@ pub struct Campaign {
     pub segment_name: String,
     pub template_name: String,
     pub channel: Channel,
-    pub scheduled_at: DateTime<Utc>,
+    /// When it goes out, in the organisation's time zone.
+    pub scheduled_at: NaiveDateTime,
     pub state: CampaignState,
     /// Clients in the segment when it started.
     pub total: Option<i64>,

@@ -21,7 +21,7 @@ use crate::domain::segments::{
     Condition, Connector, Op, Rule, Segment, SegmentInput, SegmentOptions, ValueKind, Variable,
 };
 use crate::domain::templates::Template;
-use crate::ui::components::{ErrorNotice, FieldMessage, FormFeedback};
+use crate::ui::components::{fmt_datetime, ErrorNotice, FieldMessage, FormFeedback};
 
 #[component]
 fn StrategyTabs() -> impl IntoView {
@@ -845,7 +845,7 @@ pub fn CampaignsPage() -> impl IntoView {
                                             <td>{c.name.clone()}</td>
                                             <td>{c.segment_name.clone()}</td>
                                             <td>{format!("{} ({})", c.template_name, c.channel.label())}</td>
-                                            <td>{c.scheduled_at.format("%d/%m/%Y %H:%M UTC").to_string()}</td>
+                                            <td>{fmt_datetime(c.scheduled_at)}</td>
                                             <td>{c.state.label()}</td>
                                             <td>{progress}</td>
                                             <td>

@@ -358,7 +358,7 @@ type CampaignRow = (
     i64,
 );
 
-pub async fn campaigns(db: &Db) -> Result<Vec<Campaign>, AppError> {
+pub async fn campaigns(db: &Db, tz: Tz) -> Result<Vec<Campaign>, AppError> {
     let rows: Vec<CampaignRow> = on_db!(db, p => sqlx::query_as(
         "SELECT c.id, c.name, s.name, t.name, t.channel, c.scheduled_at, c.state, c.total,
             (SELECT COUNT(*) FROM campaign_sends cs WHERE cs.campaign_id = c.id),
@@ -376,7 +376,7 @@ pub async fn campaigns(db: &Db) -> Result<Vec<Campaign>, AppError> {
                 segment_name: r.2,
                 template_name: r.3,
                 channel: decode("channel", &r.4)?,
-                scheduled_at: r.5,
+                scheduled_at: r.5.with_timezone(&tz).naive_local(),
                 state: decode("campaign state", &r.6)?,
                 total: r.7,
                 written: r.8,
