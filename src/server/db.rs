@@ -206,6 +206,20 @@ pub fn decode<T: std::str::FromStr<Err = String>>(what: &str, s: &str) -> Result
     s.parse().map_err(|e| corrupt(what, e))
 }
 
+/// The id an `INSERT … RETURNING id` or `UPDATE … RETURNING id` gave back: NotFound
+/// when the update matched no row, `taken()` when a unique name was already in use.
+pub fn saved_id(
+    saved: Result<Option<(i64,)>, sqlx::Error>,
+    taken: impl FnOnce() -> AppError,
+) -> Result<i64, AppError> {
+    match saved {
+        Ok(Some((id,))) => Ok(id),
+        Ok(None) => Err(AppError::NotFound),
+        Err(e) if is_unique_violation(&e) => Err(taken()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Whether `e` is a unique-constraint violation (document or e-mail already taken).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())

@@ -6,7 +6,7 @@ use crate::domain::error::AppError;
 use crate::domain::templates::{render_message, tag_values, Preview, Template, TemplateInput};
 use crate::domain::user::Viewer;
 use crate::server::conversations::compose::Sending;
-use crate::server::db::{decode, is_unique_violation, Db};
+use crate::server::db::{decode, saved_id, Db};
 use crate::server::{audit, clients, portal};
 use crate::{on_db, on_tx};
 
@@ -111,12 +111,7 @@ pub async fn save(
             .bind(input.purpose.as_str()).bind(input.subject.trim()).bind(&input.body).bind(input.approved)
             .bind(now).bind(viewer.user_id).bind(id).fetch_optional(&mut *c).await),
     };
-    let id = match saved {
-        Ok(Some((id,))) => id,
-        Ok(None) => return Err(AppError::NotFound),
-        Err(e) if is_unique_violation(&e) => return Err(name_taken()),
-        Err(e) => return Err(e.into()),
-    };
+    let id = saved_id(saved, name_taken)?;
     audit::record(
         &mut tx,
         Some(viewer.user_id),

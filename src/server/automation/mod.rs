@@ -16,7 +16,7 @@ use crate::domain::error::AppError;
 use crate::domain::user::Viewer;
 use crate::on_db;
 use crate::on_tx;
-use crate::server::db::{decode, is_unique_violation, Db, Tx};
+use crate::server::db::{decode, saved_id, Db, Tx};
 use crate::server::{audit, templates};
 
 fn admin(viewer: &Viewer) -> Result<(), AppError> {
@@ -188,17 +188,9 @@ pub async fn save_flow(
             .bind(&name).bind(segment_id).bind(i64::from(input.position)).bind(input.active).bind(now)
             .bind(viewer.user_id).bind(id).fetch_optional(&mut *c).await),
     };
-    let flow_id = match saved {
-        Ok(Some((id,))) => id,
-        Ok(None) => return Err(AppError::NotFound),
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::invalid(
-                "name",
-                "Ya existe un flujo con ese nombre.",
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let flow_id = saved_id(saved, || {
+        AppError::invalid("name", "Ya existe un flujo con ese nombre.")
+    })?;
     let existing: Vec<(i64, i32, Option<i64>)> = on_tx!(&mut tx, c => sqlx::query_as(
         "SELECT id, CAST(day AS INTEGER), template_id FROM flow_steps WHERE flow_id = $1")
         .bind(flow_id).fetch_all(&mut *c).await)?;
@@ -307,17 +299,9 @@ pub async fn save_event(
             .bind(&name).bind(input.trigger.as_str()).bind(i64::from(input.days_before)).bind(template_id)
             .bind(input.active).bind(now).bind(viewer.user_id).bind(id).fetch_optional(&mut *c).await),
     };
-    let id = match saved {
-        Ok(Some((id,))) => id,
-        Ok(None) => return Err(AppError::NotFound),
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::invalid(
-                "name",
-                "Ya existe un evento con ese nombre.",
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let id = saved_id(saved, || {
+        AppError::invalid("name", "Ya existe un evento con ese nombre.")
+    })?;
     audit::record(
         &mut tx,
         Some(viewer.user_id),

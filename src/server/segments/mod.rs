@@ -19,7 +19,7 @@ use crate::domain::user::Viewer;
 use crate::on_db;
 use crate::on_tx;
 use crate::server::audit;
-use crate::server::db::{decode, is_unique_violation, Db};
+use crate::server::db::{decode, saved_id, Db};
 
 pub use sql::{Clock, Sql};
 
@@ -89,17 +89,9 @@ pub async fn save(
             "UPDATE segments SET name = $1, rule = $2, updated_at = $3, updated_by = $4 WHERE id = $5 RETURNING id")
             .bind(&name).bind(&rule).bind(now).bind(viewer.user_id).bind(id).fetch_optional(&mut *c).await),
     };
-    let id = match saved {
-        Ok(Some((id,))) => id,
-        Ok(None) => return Err(AppError::NotFound),
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::invalid(
-                "name",
-                "Ya existe un segmento con ese nombre.",
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let id = saved_id(saved, || {
+        AppError::invalid("name", "Ya existe un segmento con ese nombre.")
+    })?;
     audit::record(
         &mut tx,
         Some(viewer.user_id),
