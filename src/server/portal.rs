@@ -76,9 +76,30 @@ pub async fn link(
     valid_days: i64,
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
-    let key = secret(db, KEY_NAME).await?;
+    Ok(link_with(
+        &link_key(db).await?,
+        origin,
+        client_id,
+        valid_days,
+        now,
+    ))
+}
+
+/// The key portal links are signed with: read once by whoever writes many links.
+pub async fn link_key(db: &Db) -> Result<Vec<u8>, AppError> {
+    secret(db, KEY_NAME).await
+}
+
+/// [`link`] with the key already read.
+pub fn link_with(
+    key: &[u8],
+    origin: &str,
+    client_id: i64,
+    valid_days: i64,
+    now: DateTime<Utc>,
+) -> String {
     let expires = now + chrono::Duration::days(valid_days);
-    Ok(format!("{origin}/pago/{}", token(&key, client_id, expires)))
+    format!("{origin}/pago/{}", token(key, client_id, expires))
 }
 
 /// The client of a portal token.

@@ -25,6 +25,8 @@ pub struct Sender<'a> {
     pub sending: &'a Sending,
     pub org: Vec<OrgChannel>,
     pub settings: AutomationSettings,
+    /// The portal links' key, read once per pass instead of once per message.
+    link_key: Vec<u8>,
 }
 
 /// A message ready to be written.
@@ -48,6 +50,7 @@ impl<'a> Sender<'a> {
             sending,
             org: channels::org_channels(&settings, sending.demo),
             settings: super::settings(db).await?,
+            link_key: portal::link_key(db).await?,
         })
     }
 
@@ -144,14 +147,13 @@ impl<'a> Sender<'a> {
                 Some(format!("{} no está disponible.", channel.label())),
             ),
         };
-        let link = portal::link(
-            self.db,
+        let link = portal::link_with(
+            &self.link_key,
             &self.sending.origin,
             client.id,
             self.sending.portal_link_days,
             now,
-        )
-        .await?;
+        );
         let values = tag_values(client, party.map_or("", |p| p.name.as_str()), &link);
         let mut errors: Vec<FieldError> = Vec::new();
         let (subject, body) = render_message(subject, body, &values, &mut errors);
@@ -186,10 +188,15 @@ impl<'a> Sender<'a> {
         template_approved: Option<bool>,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, AppError> {
-        let last = last_inbound(self.db, draft.client.0)
-            .await?
-            .remove(&(draft.client.1, draft.client.2))
-            .and_then(|l| l.whatsapp);
+        // Only WhatsApp has a window: the other channels skip the query.
+        let last = if matches!(draft.channel, Channel::WhatsApp | Channel::WhatsAppBusiness) {
+            last_inbound(self.db, draft.client.0)
+                .await?
+                .remove(&(draft.client.1, draft.client.2))
+                .and_then(|l| l.whatsapp)
+        } else {
+            None
+        };
         let errors = check_channel(&ChannelCheck {
             channel: draft.channel,
             body: &draft.body,
