@@ -21,6 +21,7 @@ use crate::ui::conversations::{CallsLayout, InboxLayout, NoConversation};
 use crate::ui::login::LoginPage;
 use crate::ui::payments::PaymentsPage;
 use crate::ui::portal::PortalRoute;
+use crate::ui::reports::{IndicatorsPage, InteractionsPage};
 use crate::ui::templates::TemplatesPage;
 use crate::ui::users::{EditUserPage, NewUserPage, UsersPage};
 
@@ -65,6 +66,8 @@ pub fn App() -> impl IntoView {
                     </ParentRoute>
                     <Route path=path!("no-registrados") view=UnregisteredPage />
                     <Route path=path!("pagos-a-verificar") view=PaymentsPage />
+                    <Route path=path!("interacciones") view=InteractionsPage />
+                    <Route path=path!("indicadores") view=IndicatorsPage />
                     <Route path=path!("clientes") view=ClientsPage />
                     <Route path=path!("clientes/nuevo") view=NewClientPage />
                     <Route path=path!("clientes/importar") view=ImportPage />
@@ -140,6 +143,8 @@ fn Nav(info: SessionInfo) -> impl IntoView {
                 <a href="/conversaciones">"Conversaciones"</a>
                 <a href="/clientes">"Clientes"</a>
                 <a href="/pagos-a-verificar">"Pagos a verificar"</a>
+                <a href="/interacciones">"Interacciones"</a>
+                <a href="/indicadores">"Indicadores"</a>
                 <a href="/estrategias/plantillas">"Plantillas"</a>
                 <Show when=move || is_admin>
                     <a href="/estrategias/flujos">"Estrategias"</a>

@@ -10,6 +10,7 @@ pub mod channels;
 pub mod clients;
 pub mod conversations;
 pub mod portal;
+pub mod reports;
 pub mod templates;
 pub mod users;
 

@@ -15,6 +15,8 @@ pub mod debt;
 pub mod error;
 pub mod geo;
 pub mod import;
+pub mod indicators;
+pub mod interactions;
 pub mod listing;
 pub mod money;
 pub mod outcome;

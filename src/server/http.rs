@@ -25,6 +25,7 @@ use crate::server::channels::webhooks::SIGNATURE_HEADER;
 use crate::server::config::Config;
 use crate::server::conversations;
 use crate::server::db::Db;
+use crate::server::tables;
 
 /// Uploads (the portfolio CSV) travel inside server-function bodies.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
@@ -84,6 +85,10 @@ pub fn router(state: AppState) -> Router {
             axum::routing::get(download_management_file),
         )
         .route("/api/clients/export", axum::routing::get(export_clients))
+        .route(
+            "/api/interactions/export",
+            axum::routing::get(export_interactions),
+        )
         .route(
             "/api/webhooks/sandbox",
             axum::routing::post(sandbox_webhook),
@@ -577,9 +582,8 @@ async fn download_management_file(
     Ok(download(&file_name, &content_type, content))
 }
 
-/// The clients list as CSV, with the query string of the Clientes screen. Written page
-/// by page as it streams, so a whole portfolio never sits in memory; a failure midway
-/// ends the download short rather than passing for a complete file.
+/// The Clientes report (CSV or XLSX, `formato`), with the query string of the Clientes
+/// screen. Written page by page as it streams, so a whole portfolio never sits in memory.
 async fn export_clients(
     State(state): State<AppState>,
     axum::Extension(viewer): axum::Extension<CurrentViewer>,
@@ -587,34 +591,59 @@ async fn export_clients(
 ) -> Result<Response, AppError> {
     use crate::server::clients::export;
     let viewer = signed_in(viewer)?;
+    let format = tables::Format::parse(params.get("formato").map(String::as_str))?;
     let query = ClientListQuery::from_params(|k| params.get(k).cloned());
     let today = state.config.today();
     // The first page is read before answering, so a bad query is a clear error.
-    let (first, next) = export::chunk(&state.db, &viewer, &query, None, today).await?;
-    let mut head = export::header()?;
-    head.extend(first);
-    let rest = futures::stream::unfold(next, move |cursor| {
-        let (db, viewer, query) = (state.db.clone(), viewer.clone(), query.clone());
-        async move {
-            let at = cursor?;
-            match export::chunk(&db, &viewer, &query, Some(at), today).await {
-                Ok((bytes, next)) => Some((Ok::<_, std::io::Error>(bytes), next)),
-                Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
-            }
-        }
-    });
-    let body = futures::StreamExt::chain(futures::stream::once(async move { Ok(head) }), rest);
+    let first = export::chunk(&state.db, &viewer, &query, None, today).await?;
+    let db = state.db.clone();
+    let body = tables::stream(format, &export::header(), first, move |at| {
+        let (db, viewer, query) = (db.clone(), viewer.clone(), query.clone());
+        async move { export::chunk(&db, &viewer, &query, Some(at), today).await }
+    })?;
+    Ok(streamed(format, &format!("clientes-{today}"), body))
+}
+
+/// The Interacciones report (CSV or XLSX), with the query string of its screen: the same
+/// filters and shown columns, every row of the period.
+async fn export_interactions(
+    State(state): State<AppState>,
+    axum::Extension(viewer): axum::Extension<CurrentViewer>,
+    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    use crate::server::interactions::export;
+    let viewer = signed_in(viewer)?;
+    let format = tables::Format::parse(params.get("formato").map(String::as_str))?;
+    let query =
+        crate::domain::interactions::InteractionQuery::from_params(|k| params.get(k).cloned())
+            .map_err(|e| AppError::invalid("query", e))?;
+    let (tz, today) = (state.config.time_zone, state.config.today());
+    let first = export::chunk(&state.db, &viewer, &query, tz, today, None).await?;
+    let header = export::header(&query.shown_columns());
+    let db = state.db.clone();
+    let body = tables::stream(format, &header, first, move |at| {
+        let (db, viewer, query) = (db.clone(), viewer.clone(), query.clone());
+        async move { export::chunk(&db, &viewer, &query, tz, today, Some(at)).await }
+    })?;
+    Ok(streamed(format, &format!("interacciones-{today}"), body))
+}
+
+fn streamed(
+    format: tables::Format,
+    stem: &str,
+    body: impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static,
+) -> Response {
     let mut res = axum::body::Body::from_stream(body).into_response();
     let h = res.headers_mut();
     h.insert(
         axum::http::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
+        HeaderValue::from_static(format.content_type()),
     );
-    let name = format!("attachment; filename=\"clientes-{today}.csv\"");
+    let name = format!("attachment; filename=\"{stem}.{}\"", format.extension());
     if let Ok(v) = HeaderValue::from_str(&name) {
         h.insert(axum::http::header::CONTENT_DISPOSITION, v);
     }
-    Ok(res)
+    res
 }
 
 fn download(file_name: &str, content_type: &str, content: Vec<u8>) -> Response {

@@ -13,10 +13,13 @@ pub mod conversations;
 pub mod db;
 pub mod http;
 pub mod import;
+pub mod indicators;
+pub mod interactions;
 pub mod portal;
 pub mod sandbox;
 pub mod seed;
 pub mod segments;
+pub mod tables;
 pub mod templates;
 pub mod users;
 

@@ -9,5 +9,6 @@ pub mod conversations;
 pub mod login;
 pub mod payments;
 pub mod portal;
+pub mod reports;
 pub mod templates;
 pub mod users;

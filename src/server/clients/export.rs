@@ -1,5 +1,5 @@
-//! The clients list as a CSV download: the same scope, search, order and filters as the
-//! screen, every page of it, in the import template's dialect (";" and "1.234,56").
+//! The Clientes report: the clients list with the same scope, search, order and filters as
+//! the screen, every page of it, amounts as "1.234,56", the Alerta column after the name.
 
 use chrono::NaiveDate;
 
@@ -21,24 +21,15 @@ pub const HEADER: [&str; 9] = [
     "Vencimiento más antiguo",
 ];
 
-/// A cell a spreadsheet would run as a formula is prefixed with an apostrophe.
-fn inert(text: String) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text
-    }
-}
-
 /// One client's line, in [`HEADER`]'s order.
-pub fn record(row: &ClientRow) -> [String; 9] {
+pub fn record(row: &ClientRow) -> Vec<String> {
     let alerts: Vec<String> = row.flags().into_iter().map(|f| f.hover).collect();
-    [
-        inert(row.display_name.clone()),
+    vec![
+        row.display_name.clone(),
         alerts.join(" | "),
         row.alerts().contactability().label().to_string(),
-        inert(row.document_number.clone()),
-        inert(row.advisor_name.clone().unwrap_or_default()),
+        row.document_number.clone(),
+        row.advisor_name.clone().unwrap_or_default(),
         row.currency.clone(),
         format_cents(row.overdue_total_cents),
         row.days_overdue.to_string(),
@@ -48,33 +39,9 @@ pub fn record(row: &ClientRow) -> [String; 9] {
     ]
 }
 
-fn write_line(out: &mut csv::Writer<Vec<u8>>, fields: &[impl AsRef<[u8]>]) -> Result<(), AppError> {
-    out.write_record(fields).map_err(|e| {
-        tracing::error!(error = %e, "csv write");
-        AppError::Internal
-    })
-}
-
-fn writer() -> csv::Writer<Vec<u8>> {
-    csv::WriterBuilder::new()
-        .delimiter(b';')
-        .from_writer(Vec::new())
-}
-
-fn bytes(out: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, AppError> {
-    out.into_inner().map_err(|e| {
-        tracing::error!(error = %e, "csv flush");
-        AppError::Internal
-    })
-}
-
-/// The header line, with a byte-order mark so that spreadsheets read it as UTF-8.
-pub fn header() -> Result<Vec<u8>, AppError> {
-    let mut out = writer();
-    write_line(&mut out, &HEADER)?;
-    let mut line = "\u{feff}".as_bytes().to_vec();
-    line.extend(bytes(out)?);
-    Ok(line)
+/// The header line's cells.
+pub fn header() -> Vec<String> {
+    HEADER.iter().map(|h| h.to_string()).collect()
 }
 
 /// One page of the export and where the next one starts.
@@ -84,17 +51,13 @@ pub async fn chunk(
     query: &ClientListQuery,
     after: Option<ClientCursor>,
     today: NaiveDate,
-) -> Result<(Vec<u8>, Option<ClientCursor>), AppError> {
+) -> Result<(Vec<Vec<String>>, Option<ClientCursor>), AppError> {
     let q = ClientListQuery {
         after,
         ..query.clone()
     };
     let page = super::list(db, viewer, &q, today).await?;
-    let mut out = writer();
-    for row in &page.rows {
-        write_line(&mut out, &record(row))?;
-    }
-    Ok((bytes(out)?, page.next))
+    Ok((page.rows.iter().map(record).collect(), page.next))
 }
 
 #[cfg(test)]
@@ -125,16 +88,15 @@ mod tests {
         };
         let r = record(&row);
         assert_eq!(HEADER[1], "Alerta");
-        assert_eq!(r[0], "'=HYPERLINK(\"x\")");
+        assert_eq!(r[0], "=HYPERLINK(\"x\")");
         assert_eq!(r[1], "No quiere pagar");
         assert_eq!(r[2], "Contactable");
         assert_eq!(r[6], "1.234,56");
-        let mut out = writer();
-        write_line(&mut out, &r).unwrap();
-        let line = String::from_utf8(bytes(out).unwrap()).unwrap();
-        assert!(line.starts_with("\"'=HYPERLINK(\"\"x\"\")\";No quiere pagar;Contactable;123;"));
-        assert!(header()
-            .unwrap()
-            .starts_with("\u{feff}Cliente;Alerta;".as_bytes()));
+        let mut csv = crate::server::tables::Encoder::new(crate::server::tables::Format::Csv);
+        let mut text = csv.start(&header()).unwrap();
+        text.extend(csv.rows(&[r]).unwrap());
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.starts_with("\u{feff}Cliente;Alerta;"));
+        assert!(text.contains("\n\"'=HYPERLINK(\"\"x\"\")\";No quiere pagar;Contactable;123;"));
     }
 }

@@ -1,0 +1,485 @@
+//! The Interacciones report: messages, call outcomes, payments to verify, promises and
+//! portal visits of the clients the viewer may read, newest first, one keyset page at a
+//! time. Each kind of record is read from its own table through its time index and the
+//! pages are merged by (time, kind, id), so a page costs the same at any depth.
+
+pub mod export;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use crate::domain::error::AppError;
+use crate::domain::interactions::{
+    ChannelFilter, Cursor, InteractionChoices, InteractionPage, InteractionQuery, InteractionRow,
+    Kind, Period, RecordType, StatusFilter,
+};
+use crate::domain::user::{Role, Scope, Viewer};
+use crate::on_db;
+use crate::server::db::{decode, Db};
+use crate::server::segments::sql::Value;
+use crate::server::segments::{self, Clock, Sql};
+use crate::server::users::PORTAL_USER_EMAIL;
+
+/// The scope reports read: the viewer's own portfolio ("Clientes asociados"), so an
+/// advisor's report and indicators are always their own clients.
+pub fn report_scope(viewer: &Viewer) -> Scope {
+    viewer.associated_scope()
+}
+
+/// What one query needs besides the filters.
+pub struct Reading<'a> {
+    pub scope: Scope,
+    pub tz: Tz,
+    pub today: chrono::NaiveDate,
+    pub limit: usize,
+    query: &'a InteractionQuery,
+    period: Period,
+    segment: Option<crate::domain::segments::Tree>,
+    portal_user: i64,
+}
+
+impl<'a> Reading<'a> {
+    /// Checks the query and reads what it refers to: the segment's rule and the portal's
+    /// user. A missing segment is an error, never an unfiltered report.
+    pub async fn new(
+        db: &Db,
+        viewer: &Viewer,
+        query: &'a InteractionQuery,
+        tz: Tz,
+        today: chrono::NaiveDate,
+        limit: usize,
+    ) -> Result<Reading<'a>, AppError> {
+        let period = query
+            .period(today)
+            .map_err(|e| AppError::invalid("period", e))?;
+        let segment = match query.segment_id {
+            None => None,
+            Some(id) => Some(segments::tree(db, id).await.map_err(|e| match e {
+                AppError::NotFound => {
+                    AppError::invalid("segment", "El segmento elegido ya no existe.".to_string())
+                }
+                other => other,
+            })?),
+        };
+        let (portal_user,): (i64,) = on_db!(db, p => sqlx::query_as(
+            "SELECT id FROM users WHERE email = $1").bind(PORTAL_USER_EMAIL).fetch_one(p).await)?;
+        Ok(Reading {
+            scope: report_scope(viewer),
+            tz,
+            today,
+            limit,
+            query,
+            period,
+            segment,
+            portal_user,
+        })
+    }
+
+    /// The rows after `after`, at most `limit` of them, and where the next page starts.
+    pub async fn page(&self, db: &Db, after: Option<Cursor>) -> Result<InteractionPage, AppError> {
+        let kinds: Vec<Kind> = Kind::ALL
+            .iter()
+            .copied()
+            .filter(|k| self.query.admits(*k))
+            .collect();
+        if kinds.is_empty() {
+            return Ok(InteractionPage {
+                from: Some(self.period.from),
+                to: Some(self.period.to),
+                ..InteractionPage::default()
+            });
+        }
+        let day_start = segments::day_start(self.tz);
+        let clock = Clock {
+            today: self.today,
+            day_start: &day_start,
+        };
+        let start = day_start(self.period.from);
+        let end = day_start(self.period.to + Duration::days(1));
+        let mut sql = Sql::new(
+            "SELECT x.rank, x.id, x.at, x.registered_at, x.client_id, x.record_type, x.channel, x.origin,
+                x.status, t.name AS template_name, x.detail, x.outcome, x.amount_cents, x.currency, x.error,
+                x.notes, x.user_id, u.name AS user_name, c.display_name AS client_name,
+                c.document_number AS document, a.name AS advisor, s.name AS supervisor
+             FROM (",
+        );
+        for (i, kind) in kinds.iter().enumerate() {
+            if i > 0 {
+                sql.push(" UNION ALL ");
+            }
+            sql.push("SELECT * FROM (");
+            self.arm(&mut sql, *kind, start, end, after, &clock);
+            sql.push(&format!(") k{i}"));
+        }
+        sql.push(
+            ") x JOIN clients c ON c.id = x.client_id
+             LEFT JOIN users a ON a.id = c.advisor_id
+             LEFT JOIN users s ON s.id = c.supervisor_id
+             LEFT JOIN users u ON u.id = x.user_id
+             LEFT JOIN templates t ON t.id = x.template_id
+             ORDER BY x.at DESC, x.rank DESC, x.id DESC LIMIT ",
+        )
+        .bind(Value::Int(self.limit as i64));
+        let raws: Vec<Raw> = sql.rows(db).await?;
+        let rows = raws
+            .into_iter()
+            .map(|r| r.into_row(self.tz))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if rows.len() == self.limit {
+            rows.last().map(InteractionRow::cursor)
+        } else {
+            None
+        };
+        Ok(InteractionPage {
+            rows,
+            next,
+            from: Some(self.period.from),
+            to: Some(self.period.to),
+        })
+    }
+
+    /// One kind's newest rows in the period that pass the filters, already limited.
+    fn arm(
+        &self,
+        sql: &mut Sql,
+        kind: Kind,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        after: Option<Cursor>,
+        clock: &Clock<'_>,
+    ) {
+        let q = self.query;
+        let portal = Value::Int(self.portal_user);
+        // Each arm projects the same columns, typed so that both engines agree.
+        let at = match kind {
+            Kind::Message => {
+                sql.push(
+                    "SELECT CAST(0 AS BIGINT) AS rank, r.id AS id, r.occurred_at AS at, r.created_at AS registered_at,
+                        r.client_id AS client_id,
+                        CASE r.direction WHEN 'internal' THEN 'management' ELSE r.direction END AS record_type,
+                        r.channel AS channel, r.origin AS origin, r.status AS status, r.template_id AS template_id,
+                        CASE WHEN r.subject <> '' THEN r.subject ELSE SUBSTR(r.body, 1, 200) END AS detail,
+                        CAST(NULL AS TEXT) AS outcome, CAST(NULL AS BIGINT) AS amount_cents,
+                        CAST(NULL AS TEXT) AS currency,
+                        CASE WHEN r.status = 'failed' THEN COALESCE((SELECT ms.detail FROM message_statuses ms
+                            WHERE ms.message_id = r.id AND ms.status = 'failed' ORDER BY ms.at DESC, ms.id DESC
+                            LIMIT 1), '') ELSE '' END AS error,
+                        '' AS notes, r.author_id AS user_id
+                     FROM messages r JOIN clients c ON c.id = r.client_id WHERE ",
+                );
+                "r.occurred_at"
+            }
+            Kind::Outcome => {
+                sql.push(
+                    "SELECT CAST(1 AS BIGINT) AS rank, r.id AS id, r.occurred_at AS at, r.occurred_at AS registered_at,
+                        r.client_id AS client_id, 'management' AS record_type, 'call' AS channel,
+                        'manual' AS origin, CAST(NULL AS TEXT) AS status, CAST(NULL AS BIGINT) AS template_id,
+                        r.reason AS detail, r.outcome AS outcome, r.amount_cents AS amount_cents,
+                        r.currency AS currency, '' AS error, r.note AS notes, r.user_id AS user_id
+                     FROM outcomes r JOIN clients c ON c.id = r.client_id WHERE ",
+                );
+                "r.occurred_at"
+            }
+            Kind::Payment => {
+                sql.push(
+                    "SELECT CAST(2 AS BIGINT) AS rank, r.id AS id, r.declared_at AS at, r.declared_at AS registered_at,
+                        r.client_id AS client_id, 'management' AS record_type,
+                        CASE WHEN r.declared_by = ",
+                )
+                .bind(portal.clone())
+                .push(
+                    " THEN 'portal' END AS channel, CASE WHEN r.declared_by = ",
+                )
+                .bind(portal.clone())
+                .push(
+                    " THEN NULL ELSE 'manual' END AS origin, r.status AS status,
+                        CAST(NULL AS BIGINT) AS template_id,
+                        'Pagado el ' || CAST(r.paid_on AS TEXT)
+                            || CASE WHEN r.method <> '' THEN ' · ' || r.method ELSE '' END
+                            || CASE WHEN r.reference <> '' THEN ' · Ref. ' || r.reference ELSE '' END AS detail,
+                        CAST(NULL AS TEXT) AS outcome, r.amount_cents AS amount_cents, r.currency AS currency,
+                        CASE WHEN r.status = 'rejected' THEN r.review_reason ELSE '' END AS error,
+                        r.note AS notes, r.declared_by AS user_id
+                     FROM payments r JOIN clients c ON c.id = r.client_id WHERE ",
+                );
+                "r.declared_at"
+            }
+            Kind::Promise => {
+                sql.push(
+                    "SELECT CAST(3 AS BIGINT) AS rank, r.id AS id, r.created_at AS at, r.created_at AS registered_at,
+                        r.client_id AS client_id, 'management' AS record_type,
+                        CASE WHEN r.created_by = ",
+                )
+                .bind(portal.clone())
+                .push(" THEN 'portal' END AS channel, CASE WHEN r.created_by = ")
+                .bind(portal.clone())
+                .push(
+                    " THEN NULL ELSE 'manual' END AS origin, r.state AS status,
+                        CAST(NULL AS BIGINT) AS template_id,
+                        'Pagará el ' || CAST(r.promised_date AS TEXT) AS detail,
+                        CAST(NULL AS TEXT) AS outcome, r.amount_cents AS amount_cents, r.currency AS currency,
+                        '' AS error, '' AS notes, r.created_by AS user_id
+                     FROM promises r JOIN clients c ON c.id = r.client_id WHERE ",
+                );
+                "r.created_at"
+            }
+            Kind::Visit => {
+                sql.push(
+                    "SELECT CAST(4 AS BIGINT) AS rank, r.id AS id, r.visited_at AS at, r.visited_at AS registered_at,
+                        r.client_id AS client_id, 'inbound' AS record_type, 'portal' AS channel,
+                        CAST(NULL AS TEXT) AS origin,
+                        (SELECT vs.state FROM portal_visit_states vs WHERE vs.visit_id = r.id
+                            ORDER BY vs.at DESC, vs.id DESC LIMIT 1) AS status,
+                        CAST(NULL AS BIGINT) AS template_id, r.page_name AS detail,
+                        CAST(NULL AS TEXT) AS outcome, CAST(NULL AS BIGINT) AS amount_cents,
+                        CAST(NULL AS TEXT) AS currency, '' AS error, '' AS notes,
+                        CAST(NULL AS BIGINT) AS user_id
+                     FROM portal_visits r JOIN clients c ON c.id = r.client_id WHERE ",
+                );
+                "r.visited_at"
+            }
+        };
+        sql.push(at)
+            .push(" >= ")
+            .bind(Value::Time(start))
+            .push(" AND ")
+            .push(at)
+            .push(" < ")
+            .bind(Value::Time(end));
+        match self.scope {
+            Scope::All => {}
+            Scope::Advisor(id) => {
+                sql.push(" AND c.advisor_id = ").bind(Value::Int(id));
+            }
+            Scope::Supervisor(id) => {
+                sql.push(" AND c.supervisor_id = ").bind(Value::Int(id));
+            }
+        }
+        if let Some(id) = q.advisor_id {
+            sql.push(" AND c.advisor_id = ").bind(Value::Int(id));
+        }
+        if let Some(id) = q.supervisor_id {
+            sql.push(" AND c.supervisor_id = ").bind(Value::Int(id));
+        }
+        if let Some(tree) = &self.segment {
+            sql.push(" AND ").tree(tree, clock);
+        }
+        self.kind_filters(sql, kind, portal);
+        if let Some(c) = after {
+            let a = Value::Time(c.at);
+            match kind.rank().cmp(&c.kind.rank()) {
+                std::cmp::Ordering::Less => {
+                    sql.push(" AND ").push(at).push(" <= ").bind(a);
+                }
+                std::cmp::Ordering::Greater => {
+                    sql.push(" AND ").push(at).push(" < ").bind(a);
+                }
+                std::cmp::Ordering::Equal => {
+                    sql.push(" AND (")
+                        .push(at)
+                        .push(" < ")
+                        .bind(a.clone())
+                        .push(" OR (")
+                        .push(at)
+                        .push(" = ")
+                        .bind(a)
+                        .push(" AND r.id < ")
+                        .bind(Value::Int(c.id))
+                        .push("))");
+                }
+            }
+        }
+        sql.push(" ORDER BY ")
+            .push(at)
+            .push(" DESC, r.id DESC LIMIT ")
+            .bind(Value::Int(self.limit as i64));
+    }
+
+    /// The type, channel, status and origin filters, as they read on this kind's table.
+    /// Kinds a filter rules out entirely never get here ([`InteractionQuery::admits`]).
+    fn kind_filters(&self, sql: &mut Sql, kind: Kind, portal: Value) {
+        let q = self.query;
+        let text = |s: &str| Value::Text(s.to_string());
+        if kind == Kind::Message {
+            if let Some(t) = q.record_type {
+                let direction = match t {
+                    RecordType::Inbound => "inbound",
+                    RecordType::Outbound => "outbound",
+                    RecordType::Management => "internal",
+                };
+                sql.push(" AND r.direction = ").bind(text(direction));
+            }
+            if let Some(c) = q.channel {
+                sql.push(" AND r.channel = ").bind(text(c.as_str()));
+            }
+            if let Some(s) = q.status {
+                sql.push(" AND r.status = ").bind(text(s.as_str()));
+            }
+            if let Some(o) = q.origin {
+                sql.push(" AND r.origin = ").bind(text(o.as_str()));
+            }
+            return;
+        }
+        let by = match kind {
+            Kind::Payment => Some("r.declared_by"),
+            Kind::Promise => Some("r.created_by"),
+            _ => None,
+        };
+        if let Some(by) = by {
+            if q.channel == Some(ChannelFilter::Portal) {
+                sql.push(" AND ").push(by).push(" = ").bind(portal.clone());
+            }
+            if q.origin.is_some() {
+                sql.push(" AND ").push(by).push(" <> ").bind(portal);
+            }
+        }
+        if let Some(s) = q.status {
+            let column = match kind {
+                Kind::Payment => "r.status",
+                Kind::Promise => "r.state",
+                _ => {
+                    "(SELECT vs.state FROM portal_visit_states vs WHERE vs.visit_id = r.id
+                        ORDER BY vs.at DESC, vs.id DESC LIMIT 1)"
+                }
+            };
+            sql.push(" AND ")
+                .push(column)
+                .push(" = ")
+                .bind(text(s.as_str()));
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Raw {
+    rank: i64,
+    id: i64,
+    at: DateTime<Utc>,
+    registered_at: DateTime<Utc>,
+    client_id: i64,
+    record_type: String,
+    channel: Option<String>,
+    origin: Option<String>,
+    status: Option<String>,
+    template_name: Option<String>,
+    detail: Option<String>,
+    outcome: Option<String>,
+    amount_cents: Option<i64>,
+    currency: Option<String>,
+    error: Option<String>,
+    notes: Option<String>,
+    user_id: Option<i64>,
+    user_name: Option<String>,
+    client_name: String,
+    document: String,
+    advisor: Option<String>,
+    supervisor: Option<String>,
+}
+
+impl Raw {
+    fn into_row(self, tz: Tz) -> Result<InteractionRow, AppError> {
+        let kind = Kind::from_rank(self.rank)
+            .ok_or_else(|| crate::server::db::corrupt("interaction kind", self.rank.to_string()))?;
+        let status = match self.status {
+            None => None,
+            Some(s) => Some(
+                StatusFilter::parse(&s)
+                    .ok_or_else(|| crate::server::db::corrupt("interaction status", s.clone()))?,
+            ),
+        };
+        let local = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
+        Ok(InteractionRow {
+            kind,
+            id: self.id,
+            at: self.at,
+            at_local: local(self.at),
+            registered_local: local(self.registered_at),
+            record_type: decode("interaction type", &self.record_type)?,
+            channel: self
+                .channel
+                .map(|c| decode("interaction channel", &c))
+                .transpose()?,
+            client_id: self.client_id,
+            client_name: self.client_name,
+            document: self.document,
+            advisor: self.advisor,
+            supervisor: self.supervisor,
+            origin: self
+                .origin
+                .map(|o| decode("interaction origin", &o))
+                .transpose()?,
+            template: self.template_name,
+            detail: self.detail.unwrap_or_default(),
+            outcome: self
+                .outcome
+                .map(|o| decode("interaction outcome", &o))
+                .transpose()?,
+            amount_cents: self.amount_cents,
+            currency: self.currency,
+            status,
+            error: self.error.unwrap_or_default(),
+            notes: self.notes.unwrap_or_default(),
+            user_id: self.user_id,
+            user_name: self.user_name,
+        })
+    }
+}
+
+/// One page of the report for the screen.
+pub async fn page(
+    db: &Db,
+    viewer: &Viewer,
+    query: &InteractionQuery,
+    tz: Tz,
+    today: chrono::NaiveDate,
+) -> Result<InteractionPage, AppError> {
+    let reading = Reading::new(
+        db,
+        viewer,
+        query,
+        tz,
+        today,
+        crate::domain::interactions::PAGE_SIZE,
+    )
+    .await?;
+    reading.page(db, query.after).await
+}
+
+/// The advisors, supervisors and segments the viewer may filter by: for an advisor only
+/// themself, for a supervisor their team, for an administrator everyone who holds
+/// clients.
+pub async fn choices(db: &Db, viewer: &Viewer) -> Result<InteractionChoices, AppError> {
+    let people = |role: &'static str| async move {
+        let mut sql = Sql::new("SELECT id, name FROM users WHERE role = ");
+        sql.bind(Value::Text(role.to_string()))
+            .push(" AND email <> ")
+            .bind(Value::Text(PORTAL_USER_EMAIL.to_string()));
+        match report_scope(viewer) {
+            Scope::All => {}
+            Scope::Advisor(id) => {
+                sql.push(" AND id = ").bind(Value::Int(id));
+            }
+            Scope::Supervisor(id) => {
+                sql.push(" AND (id = ")
+                    .bind(Value::Int(id))
+                    .push(" OR supervisor_id = ")
+                    .bind(Value::Int(id))
+                    .push(")");
+            }
+        }
+        sql.push(" ORDER BY name, id");
+        sql.rows::<(i64, String)>(db).await
+    };
+    let advisors = people(Role::Advisor.as_str()).await?;
+    let supervisors = people(Role::Supervisor.as_str()).await?;
+    let segments = segments::list(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    Ok(InteractionChoices {
+        advisors,
+        supervisors,
+        segments,
+    })
+}
