@@ -31,9 +31,10 @@ enum Command {
     /// «calls» (bandeja Llamadas, contador, registro de gestión y revisión de compromisos)
     /// o «alerts» (Clientes y Recibidos con cada filtro de alertas) o «webhooks» (avisos
     /// de estado de WhatsApp firmados, enviados por un segundo proceso durante --seconds)
-    /// o «flows» (una pasada diaria del programador: flujo, eventos, campañas).
+    /// o «flows» (una pasada diaria del programador: flujo, eventos, campañas) o
+    /// «export» (descarga del reporte de Interacciones de --rows filas en CSV y XLSX).
     Bench {
-        #[arg(value_parser = ["clients", "inbox", "calls", "alerts", "webhooks", "flows"], default_value = "clients")]
+        #[arg(value_parser = ["clients", "inbox", "calls", "alerts", "webhooks", "flows", "export"], default_value = "clients")]
         kind: String,
         #[arg(long, default_value_t = 100_000)]
         clients: usize,
@@ -54,6 +55,17 @@ enum Command {
         /// Conexiones simultáneas del proceso de carga de «webhooks».
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
+        /// Interacciones que se cargan para «export».
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+    },
+    /// El proceso de cada descarga de `bench export`: mide su memoria por separado.
+    #[command(hide = true)]
+    BenchExportRun {
+        #[arg(long)]
+        database_url: String,
+        #[arg(long)]
+        format: String,
     },
     /// El segundo proceso de `bench webhooks`: publica los avisos firmados.
     #[command(hide = true)]
@@ -173,6 +185,7 @@ async fn run(command: Command) -> Result<(), String> {
             depth,
             seconds,
             concurrency,
+            rows,
         } => {
             bench::run(
                 bench::BenchArgs {
@@ -182,6 +195,7 @@ async fn run(command: Command) -> Result<(), String> {
                         "alerts" => bench::BenchKind::Alerts,
                         "webhooks" => bench::BenchKind::Webhooks,
                         "flows" => bench::BenchKind::Flows,
+                        "export" => bench::BenchKind::Export,
                         _ => bench::BenchKind::Clients,
                     },
                     clients,
@@ -191,6 +205,7 @@ async fn run(command: Command) -> Result<(), String> {
                     depth,
                     seconds,
                     concurrency,
+                    rows,
                 },
                 &config,
             )
@@ -210,6 +225,10 @@ async fn run(command: Command) -> Result<(), String> {
             })
             .await
         }
+        Command::BenchExportRun {
+            database_url,
+            format,
+        } => bench::export::run(&database_url, &format, &config).await,
         Command::RunScheduler => {
             let db = server::open_database(&config).await?;
             let report =

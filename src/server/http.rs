@@ -618,13 +618,7 @@ async fn export_interactions(
         crate::domain::interactions::InteractionQuery::from_params(|k| params.get(k).cloned())
             .map_err(|e| AppError::invalid("query", e))?;
     let (tz, today) = (state.config.time_zone, state.config.today());
-    let first = export::chunk(&state.db, &viewer, &query, tz, today, None).await?;
-    let header = export::header(&query.shown_columns());
-    let db = state.db.clone();
-    let body = tables::stream(format, &header, first, move |at| {
-        let (db, viewer, query) = (db.clone(), viewer.clone(), query.clone());
-        async move { export::chunk(&db, &viewer, &query, tz, today, Some(at)).await }
-    })?;
+    let body = export::stream(&state.db, &viewer, &query, tz, today, format).await?;
     Ok(streamed(format, &format!("interacciones-{today}"), body))
 }
 

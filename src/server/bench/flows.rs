@@ -21,7 +21,7 @@ use crate::server::db::Db;
 use crate::server::{segments, templates};
 
 /// The process's peak (`VmHWM`) or current (`VmRSS`) resident memory in MB, on Linux.
-fn rss_mb(field: &str) -> Option<f64> {
+pub(super) fn rss_mb(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;

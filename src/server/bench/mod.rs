@@ -3,10 +3,12 @@
 //! counter and the conversation screen (`inbox`), or the Llamadas tray, its counter,
 //! registering an outcome and the promise job (`calls`), or the lists under the alert
 //! filters (`alerts`), or signed WhatsApp callbacks posted by a second process
-//! (`webhooks`), or one daily pass of the scheduler (`flows`).
+//! (`webhooks`), or one daily pass of the scheduler (`flows`), or the Interacciones
+//! download of N rows as CSV and XLSX (`export`).
 
 mod alerts;
 mod calls;
+pub mod export;
 mod flows;
 mod inbox;
 pub mod webhooks;
@@ -32,6 +34,7 @@ pub enum BenchKind {
     Alerts,
     Webhooks,
     Flows,
+    Export,
 }
 
 pub struct BenchArgs {
@@ -46,6 +49,8 @@ pub struct BenchArgs {
     /// How long the webhook load runs, and over how many connections.
     pub seconds: u64,
     pub concurrency: usize,
+    /// Interactions the export benchmark loads.
+    pub rows: usize,
 }
 
 struct Figure {
@@ -101,6 +106,17 @@ impl Scratch {
                 let path = std::env::temp_dir().join(format!("recaudo-bench-{}-{}.db", std::process::id(), Utc::now().timestamp_millis()));
                 let db = Db::connect(&path.to_string_lossy()).await.map_err(|e| e.to_string())?;
                 Ok((db, Scratch::SqliteFile(path)))
+            }
+        }
+    }
+
+    /// Where another process reaches the same database.
+    fn url(&self) -> String {
+        match self {
+            Scratch::SqliteFile(path) => format!("sqlite://{}", path.display()),
+            Scratch::PostgresSchema { url, schema } => {
+                let joiner = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{joiner}options=-c%20search_path%3D{schema}")
             }
         }
     }
@@ -213,6 +229,7 @@ pub async fn run(args: BenchArgs, config: &Config) -> Result<(), String> {
         BenchKind::Alerts => alerts::measure(&db, &args, config).await,
         BenchKind::Webhooks => webhooks::measure(&db, &args, config).await,
         BenchKind::Flows => flows::measure(&db, &args, config).await,
+        BenchKind::Export => export::measure(&db, &args, config, &scratch.url()).await,
     };
     scratch.remove(db).await;
     result

@@ -6,6 +6,7 @@ use crate::domain::error::AppError;
 use crate::domain::interactions::{Column, Cursor, InteractionQuery};
 use crate::domain::user::Viewer;
 use crate::server::db::Db;
+use crate::server::tables::{self, Format};
 
 use super::Reading;
 
@@ -33,4 +34,22 @@ pub async fn chunk(
         page.rows.iter().map(|r| r.cells(&columns)).collect(),
         page.next,
     ))
+}
+
+/// The whole download as a byte stream. The first chunk is read before it returns, so a
+/// bad query is an error here rather than a cut-off file.
+pub async fn stream(
+    db: &Db,
+    viewer: &Viewer,
+    query: &InteractionQuery,
+    tz: Tz,
+    today: chrono::NaiveDate,
+    format: Format,
+) -> Result<impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static, AppError> {
+    let first = chunk(db, viewer, query, tz, today, None).await?;
+    let (db, viewer, query) = (db.clone(), viewer.clone(), query.clone());
+    tables::stream(format, &header(&query.shown_columns()), first, move |at| {
+        let (db, viewer, query) = (db.clone(), viewer.clone(), query.clone());
+        async move { chunk(&db, &viewer, &query, tz, today, Some(at)).await }
+    })
 }
