@@ -205,9 +205,17 @@ pub struct Indicators {
     pub receivables: Vec<Receivables>,
 }
 
+/// How many clients, per contactability value and under each alert.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub clients: i64,
+    pub contactability: Vec<(Contactability, i64)>,
+    pub alerts: Vec<(AlertKind, i64)>,
+}
+
 /// The distribution of contactability and the clients under each alert, from the count
 /// of clients per [`AlertKey`]. Every value is listed, in the order the seed gives.
-pub fn tally_keys(keys: &[(i64, i64)]) -> (i64, Vec<(Contactability, i64)>, Vec<(AlertKind, i64)>) {
+pub fn tally_keys(keys: &[(i64, i64)]) -> Tally {
     let order = [
         Contactability::NotContactable,
         Contactability::WithProblems,
@@ -229,7 +237,11 @@ pub fn tally_keys(keys: &[(i64, i64)]) -> (i64, Vec<(Contactability, i64)>, Vec<
             }
         }
     }
-    (total, contact, alerts)
+    Tally {
+        clients: total,
+        contactability: contact,
+        alerts,
+    }
 }
 
 /// A bar of a chart: its label, its value and the value as shown.
@@ -316,7 +328,11 @@ mod tests {
         )
         .0;
         let fresh = AlertKey::new(0, Contactability::New).0;
-        let (total, contact, alerts) = tally_keys(&[(wont, 2), (both, 3), (fresh, 5)]);
+        let Tally {
+            clients: total,
+            contactability: contact,
+            alerts,
+        } = tally_keys(&[(wont, 2), (both, 3), (fresh, 5)]);
         assert_eq!(total, 10);
         assert_eq!(
             contact,

@@ -71,7 +71,7 @@ pub async fn indicators(
     portfolio(&mut keys, scope, query);
     keys.push(" GROUP BY c.alert_key");
     let keys: Vec<(i64, i64)> = keys.rows(db).await?;
-    let (clients, contactability, alerts) = tally_keys(&keys);
+    let tally = tally_keys(&keys);
 
     let mut advisors = group_rates(db, scope, query, By::Advisor, from_at, to_at).await?;
     let teams = group_rates(db, scope, query, By::Team, from_at, to_at).await?;
@@ -84,9 +84,9 @@ pub async fn indicators(
     Ok(Indicators {
         from: Some(from),
         to: Some(to),
-        clients,
-        contactability,
-        alerts,
+        clients: tally.clients,
+        contactability: tally.contactability,
+        alerts: tally.alerts,
         total,
         advisors,
         teams,

@@ -127,8 +127,8 @@ pub fn InteractionsPage() -> impl IntoView {
         <div class="page-head">
             <h1>"Interacciones"</h1>
             <div class="actions">
-                <a class="button secondary" href=move || download("csv") rel="external" download="">"Descargar CSV"</a>
-                <a class="button secondary" href=move || download("xlsx") rel="external" download="">"Descargar Excel"</a>
+                <DownloadLink href=Signal::derive(move || download("csv")) label="Descargar CSV" file="interacciones.csv" />
+                <DownloadLink href=Signal::derive(move || download("xlsx")) label="Descargar Excel" file="interacciones.xlsx" />
             </div>
         </div>
         <Transition fallback=|| view! { <p class="loading">"Cargando filtros…"</p> }>
@@ -189,6 +189,135 @@ pub fn InteractionsPage() -> impl IntoView {
     }
 }
 
+/// A download that shows how far it has got. Once the page is interactive the file is
+/// fetched here, counting rows (CSV) and bytes as they arrive, then saved; before that
+/// it is a plain link and the browser downloads it by itself.
+#[component]
+fn DownloadLink(href: Signal<String>, label: &'static str, file: &'static str) -> impl IntoView {
+    let progress = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            ev.prevent_default();
+            if busy.get_untracked() {
+                return;
+            }
+            busy.set(true);
+            let url = href.get_untracked();
+            leptos::task::spawn_local(async move {
+                let done = fetch_with_progress(&url, file, progress).await;
+                busy.set(false);
+                progress.set(done.unwrap_or_else(|e| e));
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! {
+        <span class="download">
+            <a class="button secondary" href=move || href.get() rel="external" download=file
+                aria-disabled=move || busy.get().then_some("true") on:click=on_click>{label}</a>
+            <span class="download-progress" role="status" aria-live="polite">{move || progress.get()}</span>
+        </span>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+async fn fetch_with_progress(
+    url: &str,
+    file: &str,
+    progress: RwSignal<String>,
+) -> Result<String, String> {
+    use crate::domain::interactions::{size_text, CsvRecords};
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    fn failed<E>(_: E) -> String {
+        "No se pudo descargar el reporte: vuelva a intentarlo.".to_string()
+    }
+    let window = web_sys::window().ok_or("No se pudo descargar el reporte.")?;
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(failed)?
+        .dyn_into()
+        .map_err(failed)?;
+    if !resp.ok() {
+        let text = JsFuture::from(resp.text().map_err(failed)?)
+            .await
+            .map_err(failed)?
+            .as_string()
+            .unwrap_or_default();
+        return Err(text);
+    }
+    let csv = file.ends_with(".csv");
+    let reader: web_sys::ReadableStreamDefaultReader = resp
+        .body()
+        .ok_or("El servidor no envió el reporte.")?
+        .get_reader()
+        .dyn_into()
+        .map_err(failed)?;
+    let chunks = js_sys::Array::new();
+    let mut records = CsvRecords::default();
+    let mut bytes = 0;
+    let shown = |records: &CsvRecords, bytes: usize| {
+        if csv {
+            format!("{} filas · {}", records.rows(), size_text(bytes))
+        } else {
+            size_text(bytes)
+        }
+    };
+    loop {
+        let step = JsFuture::from(reader.read())
+            .await
+            .map_err(|_| "La descarga se interrumpió: vuelva a intentarlo.".to_string())?;
+        let done = js_sys::Reflect::get(&step, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
+        if done {
+            break;
+        }
+        let chunk: js_sys::Uint8Array = js_sys::Reflect::get(&step, &"value".into())
+            .map_err(failed)?
+            .dyn_into()
+            .map_err(failed)?;
+        bytes += chunk.length() as usize;
+        if csv {
+            records.feed(&chunk.to_vec());
+        }
+        chunks.push(&chunk);
+        progress.set(format!("Descargando: {}…", shown(&records, bytes)));
+    }
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(
+        &resp
+            .headers()
+            .get("content-type")
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+    );
+    let blob =
+        web_sys::Blob::new_with_u8_array_sequence_and_options(&chunks, &options).map_err(failed)?;
+    let object = web_sys::Url::create_object_url_with_blob(&blob).map_err(failed)?;
+    let link: web_sys::HtmlAnchorElement = window
+        .document()
+        .and_then(|d| d.create_element("a").ok())
+        .and_then(|e| e.dyn_into().ok())
+        .ok_or("No se pudo guardar el reporte.")?;
+    link.set_href(&object);
+    link.set_download(file);
+    link.click();
+    // The browser reads the file from the object URL after the click; free it later.
+    set_timeout(
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&object);
+        },
+        std::time::Duration::from_secs(60),
+    );
+    Ok(format!("Descarga lista: {}.", shown(&records, bytes)))
+}
+
 #[component]
 fn Row(row: InteractionRow, cols: Vec<Column>) -> impl IntoView {
     let client = row.client_id;
@@ -196,10 +325,11 @@ fn Row(row: InteractionRow, cols: Vec<Column>) -> impl IntoView {
         <tr>
             {cols.into_iter().map(|c| {
                 let text = row.cell(c);
+                let class = format!("col-{}", c.as_str());
                 if c == Column::Client {
-                    view! { <td><a href=format!("/conversaciones/{client}")>{text}</a></td> }.into_any()
+                    view! { <td class=class><a href=format!("/conversaciones/{client}")>{text}</a></td> }.into_any()
                 } else {
-                    view! { <td>{text}</td> }.into_any()
+                    view! { <td class=class>{text}</td> }.into_any()
                 }
             }).collect_view()}
         </tr>
@@ -225,17 +355,10 @@ fn InteractionFilters(q: InteractionQuery, choices: InteractionChoices) -> impl 
         .iter()
         .map(|o| (o.as_str().to_string(), o.label().to_string()))
         .collect();
-    // The hidden field carries the chosen columns in the table's order.
-    let columns_value = move || {
-        shown.with(|s| {
-            Column::ALL
-                .iter()
-                .filter(|c| s.contains(c))
-                .map(|c| c.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-    };
+    // The hidden field carries the chosen columns: the shown ones keep their places, a
+    // column switched on goes last.
+    let columns_value =
+        move || shown.with(|s| s.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","));
     view! {
         <form class="toolbar filters" method="get" action="/interacciones" role="search" aria-label="Filtros de interacciones">
             <PeriodFields from=q.from.map(|d| d.to_string()) to=q.to.map(|d| d.to_string()) />
@@ -254,7 +377,8 @@ fn InteractionFilters(q: InteractionQuery, choices: InteractionChoices) -> impl 
                         let c = *c;
                         view! {
                             <label class="check">
-                                <input type="checkbox" prop:checked=move || shown.with(|s| s.contains(&c))
+                                <input type="checkbox" aria-label=format!("Mostrar la columna {}", c.label())
+                                    prop:checked=move || shown.with(|s| s.contains(&c))
                                     on:change=move |ev| {
                                         let on = event_target_checked(&ev);
                                         shown.update(|s| {
@@ -277,7 +401,7 @@ fn InteractionFilters(q: InteractionQuery, choices: InteractionChoices) -> impl 
 /// it, in a table for whoever prefers to read them.
 #[component]
 pub fn BarChart(title: String, bars: Vec<Bar>) -> impl IntoView {
-    const LABEL: f64 = 230.0;
+    const LABEL: f64 = 290.0;
     const LENGTH: f64 = 320.0;
     const ROW: f64 = 30.0;
     let shares = bar_shares(&bars);
@@ -292,7 +416,7 @@ pub fn BarChart(title: String, bars: Vec<Bar>) -> impl IntoView {
     view! {
         <figure class="chart">
             <figcaption>{title.clone()}</figcaption>
-            <svg role="img" aria-label=name viewBox=format!("0 0 {} {height}", LABEL + LENGTH + 130.0)
+            <svg role="img" aria-label=name viewBox=format!("0 0 {} {height}", LABEL + LENGTH + 200.0)
                 preserveAspectRatio="xMinYMin meet">
                 {bars.into_iter().zip(shares).enumerate().map(|(i, (b, share))| {
                     let y = i as f64 * ROW + 4.0;

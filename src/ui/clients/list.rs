@@ -117,9 +117,9 @@ pub fn ClientsPage() -> impl IntoView {
     let on_payment_problem =
         change(|f, v| f.payment_problem = choice_bits(&PAYMENT_PROBLEM_CHOICES, &v));
     let on_contactability = change(|f, v| f.contactability = v.parse().ok());
-    let export_href = move || match query_string(&query.get()) {
-        s if s.is_empty() => "/api/clients/export".to_string(),
-        s => format!("/api/clients/export?{s}"),
+    let export_href = move |format: &str| match query_string(&query.get()) {
+        s if s.is_empty() => format!("/api/clients/export?formato={format}"),
+        s => format!("/api/clients/export?{s}&formato={format}"),
     };
     let lifted = Callback::new(move |()| first.refetch());
 
@@ -132,7 +132,8 @@ pub fn ClientsPage() -> impl IntoView {
                 <Show when=move || is_admin>
                     <a class="button secondary" href="/clientes/importar">"Importar cartera"</a>
                 </Show>
-                <a class="button secondary" href=export_href rel="external" download="">"Exportar CSV"</a>
+                <a class="button secondary" href=move || export_href("csv") rel="external" download="">"Exportar CSV"</a>
+                <a class="button secondary" href=move || export_href("xlsx") rel="external" download="">"Exportar Excel"</a>
             </div>
         </div>
         <form class="toolbar" role="search" on:submit=on_search>
