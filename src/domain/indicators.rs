@@ -2,10 +2,11 @@
 //! contact and promise rates of each advisor and team over a period, payments waiting
 //! for verification, DSO and aging. The arithmetic lives here; the service only counts.
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::alerts::{AlertKey, AlertKind, Contactability};
+use crate::domain::report_params::{Params, Period};
 
 /// The aging buckets, by days overdue of each unpaid debt: (first day, last day).
 pub const BUCKETS: [(i64, Option<i64>); 5] = [
@@ -45,15 +46,8 @@ pub struct IndicatorQuery {
 
 impl IndicatorQuery {
     /// The chosen days, or the last 30 up to today.
-    pub fn period(&self, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), String> {
-        let to = self.to.unwrap_or(today);
-        let from = self.from.unwrap_or_else(|| to - Duration::days(29));
-        if from > to {
-            return Err(format!(
-                "El período empieza el {from} y termina antes, el {to}: elija un «Desde» anterior al «Hasta»."
-            ));
-        }
-        Ok((from, to))
+    pub fn period(&self, today: NaiveDate) -> Result<Period, String> {
+        Period::settle(self.from, self.to, today)
     }
 
     pub fn params(&self) -> Vec<(&'static str, String)> {
@@ -76,33 +70,12 @@ impl IndicatorQuery {
     /// Back from the address bar. A value that cannot be read is an error naming its
     /// field, never a filter silently dropped.
     pub fn from_params(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let value = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let date = |k: &str, label: &str| {
-            value(k)
-                .map(|v| {
-                    NaiveDate::parse_from_str(&v, "%Y-%m-%d").map_err(|_| {
-                        format!("«{v}» no es una fecha válida para «{label}» (AAAA-MM-DD).")
-                    })
-                })
-                .transpose()
-        };
-        let id = |k: &str, label: &str| {
-            value(k)
-                .map(|v| {
-                    v.parse::<i64>()
-                        .map_err(|_| format!("«{v}» no es un valor válido para «{label}»."))
-                })
-                .transpose()
-        };
+        let p = Params(get);
         Ok(IndicatorQuery {
-            from: date("desde", "Desde")?,
-            to: date("hasta", "Hasta")?,
-            advisor_id: id("asesor", "Asesor")?,
-            supervisor_id: id("supervisor", "Supervisor")?,
+            from: p.date("desde", "Desde")?,
+            to: p.date("hasta", "Hasta")?,
+            advisor_id: p.id("asesor", "Asesor")?,
+            supervisor_id: p.id("supervisor", "Supervisor")?,
         })
     }
 }
@@ -379,10 +352,5 @@ mod tests {
         assert_eq!(back, Ok(q));
         let bad = IndicatorQuery::from_params(|k| (k == "asesor").then(|| "uno".to_string()));
         assert!(bad.unwrap_err().contains("Asesor"));
-        let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        assert_eq!(
-            IndicatorQuery::default().period(today).unwrap().0,
-            NaiveDate::from_ymd_opt(2026, 10, 26).unwrap()
-        );
     }
 }

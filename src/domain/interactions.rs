@@ -3,19 +3,17 @@
 //! of each cell. The screen and the downloads use the same cells, so a download is
 //! exactly what the table shows.
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::calls::{PaymentStatus, PromiseState};
 use crate::domain::conversation::{DeliveryStatus, Origin, VisitState};
 use crate::domain::money::format_cents;
 use crate::domain::outcome::Outcome;
+use crate::domain::report_params::{Params, Period};
 
 /// Rows per screen page, and per chunk of a download.
 pub const PAGE_SIZE: usize = 100;
-
-/// The period shown when none is chosen: the last 30 days, today included.
-pub const DEFAULT_DAYS: i64 = 30;
 
 text_enum! {
     /// What kind of record a row is. The order is the tie-break of the listing.
@@ -142,26 +140,10 @@ pub struct InteractionQuery {
     pub after: Option<Cursor>,
 }
 
-/// A query whose period is settled and checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Period {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-}
-
 impl InteractionQuery {
-    /// The period to read: the chosen days, or the last [`DEFAULT_DAYS`] up to today.
+    /// The period to read: the chosen days, or the last 30 up to today.
     pub fn period(&self, today: NaiveDate) -> Result<Period, String> {
-        let to = self.to.unwrap_or(today);
-        let from = self
-            .from
-            .unwrap_or_else(|| to - Duration::days(DEFAULT_DAYS - 1));
-        if from > to {
-            return Err(format!(
-                "El período empieza el {from} y termina antes, el {to}: elija un «Desde» anterior al «Hasta»."
-            ));
-        }
-        Ok(Period { from, to })
+        Period::settle(self.from, self.to, today)
     }
 
     pub fn shown_columns(&self) -> Vec<Column> {
@@ -255,37 +237,8 @@ impl InteractionQuery {
     /// Back from an address-bar query. A value that is not one of the choices is an
     /// error naming the field, so a mistyped link never silently widens the report.
     pub fn from_params(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        fn opt(get: &impl Fn(&str) -> Option<String>, key: &str) -> Option<String> {
-            get(key)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        }
-        fn date(v: Option<String>, label: &str) -> Result<Option<NaiveDate>, String> {
-            v.map(|s| {
-                NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| {
-                    format!("«{s}» no es una fecha válida para «{label}» (AAAA-MM-DD).")
-                })
-            })
-            .transpose()
-        }
-        fn id(v: Option<String>, label: &str) -> Result<Option<i64>, String> {
-            v.map(|s| {
-                s.parse::<i64>()
-                    .map_err(|_| format!("«{s}» no es un valor válido para «{label}»."))
-            })
-            .transpose()
-        }
-        fn choice<T>(
-            v: Option<String>,
-            label: &str,
-            parse: impl Fn(&str) -> Option<T>,
-        ) -> Result<Option<T>, String> {
-            v.map(|s| {
-                parse(&s).ok_or_else(|| format!("«{s}» no es un valor válido para «{label}»."))
-            })
-            .transpose()
-        }
-        let columns = match opt(&get, "columnas") {
+        let p = Params(get);
+        let columns = match p.text("columnas") {
             None => Vec::new(),
             Some(list) => {
                 let mut cols = Vec::new();
@@ -301,15 +254,15 @@ impl InteractionQuery {
             }
         };
         Ok(InteractionQuery {
-            from: date(opt(&get, "desde"), "Desde")?,
-            to: date(opt(&get, "hasta"), "Hasta")?,
-            record_type: choice(opt(&get, "tipo"), "Tipo", |s| s.parse().ok())?,
-            channel: choice(opt(&get, "canal"), "Canal", |s| s.parse().ok())?,
-            status: choice(opt(&get, "estado"), "Estado", StatusFilter::parse)?,
-            advisor_id: id(opt(&get, "asesor"), "Asesor")?,
-            supervisor_id: id(opt(&get, "supervisor"), "Supervisor")?,
-            segment_id: id(opt(&get, "segmento"), "Segmento")?,
-            origin: choice(opt(&get, "origen"), "Origen", |s| s.parse().ok())?,
+            from: p.date("desde", "Desde")?,
+            to: p.date("hasta", "Hasta")?,
+            record_type: p.choice("tipo", "Tipo", |s| s.parse().ok())?,
+            channel: p.choice("canal", "Canal", |s| s.parse().ok())?,
+            status: p.choice("estado", "Estado", StatusFilter::parse)?,
+            advisor_id: p.id("asesor", "Asesor")?,
+            supervisor_id: p.id("supervisor", "Supervisor")?,
+            segment_id: p.id("segmento", "Segmento")?,
+            origin: p.choice("origen", "Origen", |s| s.parse().ok())?,
             columns,
             after: None,
         })
@@ -497,6 +450,7 @@ pub fn size_text(bytes: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
     use std::collections::HashMap;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<InteractionQuery, String> {
@@ -538,20 +492,6 @@ mod tests {
         assert!(e.contains("Desde"), "{e}");
         let e = parse(&[("columnas", "fecha,sueldo")]).unwrap_err();
         assert!(e.contains("«sueldo»"), "{e}");
-    }
-
-    #[test]
-    fn the_period_defaults_to_thirty_days_and_must_run_forward() {
-        let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let p = InteractionQuery::default().period(today).unwrap();
-        assert_eq!(p.from, NaiveDate::from_ymd_opt(2026, 10, 26).unwrap());
-        assert_eq!(p.to, today);
-        let bad = InteractionQuery {
-            from: NaiveDate::from_ymd_opt(2026, 11, 20),
-            to: NaiveDate::from_ymd_opt(2026, 11, 10),
-            ..Default::default()
-        };
-        assert!(bad.period(today).unwrap_err().contains("«Desde»"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod listing;
 pub mod money;
 pub mod outcome;
 pub mod portal;
+pub mod report_params;
 pub mod search;
 pub mod segments;
 pub mod templates;

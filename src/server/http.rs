@@ -594,13 +594,7 @@ async fn export_clients(
     let format = tables::Format::parse(params.get("formato").map(String::as_str))?;
     let query = ClientListQuery::from_params(|k| params.get(k).cloned());
     let today = state.config.today();
-    // The first page is read before answering, so a bad query is a clear error.
-    let first = export::chunk(&state.db, &viewer, &query, None, today).await?;
-    let db = state.db.clone();
-    let body = tables::stream(format, &export::header(), first, move |at| {
-        let (db, viewer, query) = (db.clone(), viewer.clone(), query.clone());
-        async move { export::chunk(&db, &viewer, &query, Some(at), today).await }
-    })?;
+    let body = export::stream(&state.db, &viewer, &query, today, format).await?;
     Ok(streamed(format, &format!("clientes-{today}"), body))
 }
 

@@ -12,6 +12,7 @@ use crate::domain::error::AppError;
 use crate::domain::indicators::{
     bucket_of, tally_keys, GroupRates, IndicatorQuery, Indicators, Rates, Receivables, DSO_DAYS,
 };
+use crate::domain::report_params::Period;
 use crate::domain::user::{Scope, Viewer};
 use crate::server::db::Db;
 use crate::server::interactions::report_scope;
@@ -60,7 +61,7 @@ pub async fn indicators(
     tz: Tz,
     today: NaiveDate,
 ) -> Result<Indicators, AppError> {
-    let (from, to) = query
+    let Period { from, to } = query
         .period(today)
         .map_err(|e| AppError::invalid("period", e))?;
     let scope = report_scope(viewer);

@@ -1,8 +1,10 @@
 //! `recaudo bench export --rows N`: seeds the demo portfolio, adds N interactions over
-//! the last 30 days (messages on every channel and status, call outcomes, payments,
-//! promises, portal visits), then downloads the whole Interacciones report as CSV and
-//! as XLSX. Each download runs in a process of its own (the binary's hidden
-//! `bench-export-run`), so its peak memory is the download's alone, not the seeding's.
+//! the last 29 days (80 % flow SMS, 10 % call outcomes with notes, and payments to
+//! verify, promises and portal visits), times the report's first and a deep page and the
+//! indicators for an advisor, a supervisor and an administrator, then downloads the
+//! whole Interacciones report as CSV and as XLSX. Each download runs in a process of its
+//! own (the binary's hidden `bench-export-run`), so its peak memory is the download's
+//! alone, not the seeding's.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -12,11 +14,14 @@ use chrono::{Duration, Utc};
 use futures::StreamExt;
 
 use super::{seed_clients, BenchArgs};
-use crate::domain::interactions::InteractionQuery;
+use crate::domain::indicators::IndicatorQuery;
+use crate::domain::interactions::{InteractionQuery, PAGE_SIZE};
+use crate::domain::report_params::Period;
 use crate::on_db;
 use crate::server::config::Config;
 use crate::server::db::Db;
-use crate::server::interactions::export;
+use crate::server::indicators;
+use crate::server::interactions::{export, Reading};
 use crate::server::tables::{self, Format};
 
 /// Rows per insert statement: well under either engine's limit on bound values.
@@ -174,6 +179,61 @@ async fn load(db: &Db, rows: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// The report's first page and a deep one, and the indicators, per scope.
+async fn screens(db: &Db, args: &BenchArgs, config: &Config) -> Result<Vec<super::Figure>, String> {
+    let err = |e: crate::domain::error::AppError| e.to_string();
+    let (tz, today) = (config.time_zone, config.today());
+    let mut figures = Vec::new();
+    for (scope, viewer) in super::demo_scopes(db).await? {
+        let query = InteractionQuery::default();
+        let reading = Reading::new(db, &viewer, &query, tz, today, PAGE_SIZE)
+            .await
+            .map_err(err)?;
+        let (p50, p95) = super::sample(args.iterations, |_| async {
+            reading.page(db, None).await.map(drop).map_err(err)
+        })
+        .await?;
+        figures.push(super::Figure {
+            name: format!("interactions_page.first.{scope}"),
+            p50_ms: p50,
+            p95_ms: p95,
+        });
+        let mut cursor = None;
+        let mut reached = 0;
+        for _ in 0..args.depth {
+            match reading.page(db, cursor).await.map_err(err)?.next {
+                Some(next) => {
+                    cursor = Some(next);
+                    reached += 1;
+                }
+                None => break,
+            }
+        }
+        let (p50, p95) = super::sample(args.iterations, |_| async {
+            reading.page(db, cursor).await.map(drop).map_err(err)
+        })
+        .await?;
+        figures.push(super::Figure {
+            name: format!("interactions_page.deep{reached}.{scope}"),
+            p50_ms: p50,
+            p95_ms: p95,
+        });
+        let (p50, p95) = super::sample(args.iterations.min(20), |_| async {
+            indicators::indicators(db, &viewer, &IndicatorQuery::default(), tz, today)
+                .await
+                .map(drop)
+                .map_err(err)
+        })
+        .await?;
+        figures.push(super::Figure {
+            name: format!("indicators.{scope}"),
+            p50_ms: p50,
+            p95_ms: p95,
+        });
+    }
+    Ok(figures)
+}
+
 pub async fn measure(
     db: &Db,
     args: &BenchArgs,
@@ -184,14 +244,22 @@ pub async fn measure(
     db.migrate().await.map_err(|e| e.to_string())?;
     seed_clients(db, args.clients, config.today()).await?;
     load(db, args.rows).await?;
+    // The records of the report's default period, counted table by table.
+    let period = Period::settle(None, None, config.today())?;
+    let day_start = crate::server::segments::day_start(config.time_zone);
+    let (start, end) = (
+        day_start(period.from),
+        day_start(period.to + Duration::days(1)),
+    );
     let (total,): (i64,) = on_db!(db, p => sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM messages WHERE client_id IS NOT NULL AND occurred_at >= $1)
-              + (SELECT COUNT(*) FROM outcomes WHERE occurred_at >= $1)
-              + (SELECT COUNT(*) FROM payments WHERE declared_at >= $1)
-              + (SELECT COUNT(*) FROM promises WHERE created_at >= $1)
-              + (SELECT COUNT(*) FROM portal_visits WHERE visited_at >= $1)")
-        .bind(Utc::now() - Duration::days(29)).fetch_one(p).await)
+        "SELECT (SELECT COUNT(*) FROM messages WHERE client_id IS NOT NULL AND occurred_at >= $1 AND occurred_at < $2)
+              + (SELECT COUNT(*) FROM outcomes WHERE occurred_at >= $1 AND occurred_at < $2)
+              + (SELECT COUNT(*) FROM payments WHERE declared_at >= $1 AND declared_at < $2)
+              + (SELECT COUNT(*) FROM promises WHERE created_at >= $1 AND created_at < $2)
+              + (SELECT COUNT(*) FROM portal_visits WHERE visited_at >= $1 AND visited_at < $2)")
+        .bind(start).bind(end).fetch_one(p).await)
     .map_err(|e| e.to_string())?;
+    let figures = screens(db, args, config).await?;
 
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut results = Vec::new();
@@ -230,7 +298,11 @@ pub async fn measure(
         results.push((format, report));
     }
 
-    println!();
+    super::print_figures(
+        db.engine(),
+        &format!("{total} interactions, {} clients", args.clients),
+        &figures,
+    );
     println!(
         "export of {total} interactions ({engine}, default columns, one process per download)"
     );

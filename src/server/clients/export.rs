@@ -8,6 +8,7 @@ use crate::domain::listing::{ClientCursor, ClientListQuery, ClientRow};
 use crate::domain::money::format_cents;
 use crate::domain::user::Viewer;
 use crate::server::db::Db;
+use crate::server::tables::{self, Format};
 
 pub const HEADER: [&str; 9] = [
     "Cliente",
@@ -58,6 +59,23 @@ pub async fn chunk(
     };
     let page = super::list(db, viewer, &q, today).await?;
     Ok((page.rows.iter().map(record).collect(), page.next))
+}
+
+/// The whole report as a byte stream. The first page is read before it returns, so a
+/// bad query is an error here rather than a cut-off file.
+pub async fn stream(
+    db: &Db,
+    viewer: &Viewer,
+    query: &ClientListQuery,
+    today: NaiveDate,
+    format: Format,
+) -> Result<impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static, AppError> {
+    let first = chunk(db, viewer, query, None, today).await?;
+    let (db, viewer, query) = (db.clone(), viewer.clone(), query.clone());
+    tables::stream(format, &header(), first, move |at| {
+        let (db, viewer, query) = (db.clone(), viewer.clone(), query.clone());
+        async move { chunk(&db, &viewer, &query, Some(at), today).await }
+    })
 }
 
 #[cfg(test)]

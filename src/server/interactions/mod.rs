@@ -11,8 +11,9 @@ use chrono_tz::Tz;
 use crate::domain::error::AppError;
 use crate::domain::interactions::{
     ChannelFilter, Cursor, InteractionChoices, InteractionPage, InteractionQuery, InteractionRow,
-    Kind, Period, RecordType, StatusFilter,
+    Kind, RecordType, StatusFilter,
 };
+use crate::domain::report_params::Period;
 use crate::domain::user::{Role, Scope, Viewer};
 use crate::on_db;
 use crate::server::db::{decode, Db};
@@ -183,16 +184,11 @@ impl<'a> Reading<'a> {
             Kind::Payment => {
                 sql.push(
                     "SELECT CAST(2 AS BIGINT) AS rank, r.id AS id, r.declared_at AS at, r.declared_at AS registered_at,
-                        r.client_id AS client_id, 'management' AS record_type,
-                        CASE WHEN r.declared_by = ",
-                )
-                .bind(portal.clone())
-                .push(
-                    " THEN 'portal' END AS channel, CASE WHEN r.declared_by = ",
-                )
-                .bind(portal.clone())
-                .push(
-                    " THEN NULL ELSE 'manual' END AS origin, r.status AS status,
+                        r.client_id AS client_id, 'management' AS record_type, ",
+                );
+                declared_by(sql, "r.declared_by", &portal);
+                sql.push(
+                    "r.status AS status,
                         CAST(NULL AS BIGINT) AS template_id,
                         'Pagado el ' || CAST(r.paid_on AS TEXT)
                             || CASE WHEN r.method <> '' THEN ' · ' || r.method ELSE '' END
@@ -207,14 +203,11 @@ impl<'a> Reading<'a> {
             Kind::Promise => {
                 sql.push(
                     "SELECT CAST(3 AS BIGINT) AS rank, r.id AS id, r.created_at AS at, r.created_at AS registered_at,
-                        r.client_id AS client_id, 'management' AS record_type,
-                        CASE WHEN r.created_by = ",
-                )
-                .bind(portal.clone())
-                .push(" THEN 'portal' END AS channel, CASE WHEN r.created_by = ")
-                .bind(portal.clone())
-                .push(
-                    " THEN NULL ELSE 'manual' END AS origin, r.state AS status,
+                        r.client_id AS client_id, 'management' AS record_type, ",
+                );
+                declared_by(sql, "r.created_by", &portal);
+                sql.push(
+                    "r.state AS status,
                         CAST(NULL AS BIGINT) AS template_id,
                         'Pagará el ' || CAST(r.promised_date AS TEXT) AS detail,
                         CAST(NULL AS TEXT) AS outcome, r.amount_cents AS amount_cents, r.currency AS currency,
@@ -227,10 +220,11 @@ impl<'a> Reading<'a> {
                 sql.push(
                     "SELECT CAST(4 AS BIGINT) AS rank, r.id AS id, r.visited_at AS at, r.visited_at AS registered_at,
                         r.client_id AS client_id, 'inbound' AS record_type, 'portal' AS channel,
-                        CAST(NULL AS TEXT) AS origin,
-                        (SELECT vs.state FROM portal_visit_states vs WHERE vs.visit_id = r.id
-                            ORDER BY vs.at DESC, vs.id DESC LIMIT 1) AS status,
-                        CAST(NULL AS BIGINT) AS template_id, r.page_name AS detail,
+                        CAST(NULL AS TEXT) AS origin, ",
+                )
+                .push(VISIT_STATE)
+                .push(
+                    " AS status, CAST(NULL AS BIGINT) AS template_id, r.page_name AS detail,
                         CAST(NULL AS TEXT) AS outcome, CAST(NULL AS BIGINT) AS amount_cents,
                         CAST(NULL AS TEXT) AS currency, '' AS error, '' AS notes,
                         CAST(NULL AS BIGINT) AS user_id
@@ -337,10 +331,7 @@ impl<'a> Reading<'a> {
             let column = match kind {
                 Kind::Payment => "r.status",
                 Kind::Promise => "r.state",
-                _ => {
-                    "(SELECT vs.state FROM portal_visit_states vs WHERE vs.visit_id = r.id
-                        ORDER BY vs.at DESC, vs.id DESC LIMIT 1)"
-                }
+                _ => VISIT_STATE,
             };
             sql.push(" AND ")
                 .push(column)
@@ -348,6 +339,24 @@ impl<'a> Reading<'a> {
                 .bind(text(s.as_str()));
         }
     }
+}
+
+/// A visit's status: the last step the debtor reached on the portal.
+const VISIT_STATE: &str = "(SELECT vs.state FROM portal_visit_states vs WHERE vs.visit_id = r.id
+    ORDER BY vs.at DESC, vs.id DESC LIMIT 1)";
+
+/// The channel and origin columns of a payment or promise: the portal's when the debtor
+/// declared it there (`by` is then the portal's user), a user's by hand otherwise.
+fn declared_by(sql: &mut Sql, by: &str, portal: &Value) {
+    sql.push("CASE WHEN ")
+        .push(by)
+        .push(" = ")
+        .bind(portal.clone())
+        .push(" THEN 'portal' END AS channel, CASE WHEN ")
+        .push(by)
+        .push(" = ")
+        .bind(portal.clone())
+        .push(" THEN NULL ELSE 'manual' END AS origin, ");
 }
 
 #[derive(sqlx::FromRow)]
