@@ -133,9 +133,13 @@ pub fn InteractionsPage() -> impl IntoView {
         </div>
         <Transition fallback=|| view! { <p class="loading">"Cargando filtros…"</p> }>
             {move || Suspend::new(async move {
-                let choices = choices.await.unwrap_or_default();
-                let q = query();
-                Some(view! { <InteractionFilters q choices /> })
+                match choices.await {
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                    Ok(choices) => {
+                        let q = query();
+                        view! { <InteractionFilters q choices /> }.into_any()
+                    }
+                }
             })}
         </Transition>
         <Transition fallback=|| view! { <p class="loading">"Cargando interacciones…"</p> }>
@@ -469,16 +473,20 @@ pub fn IndicatorsPage() -> impl IntoView {
         <div class="page-head"><h1>"Indicadores de gestión"</h1></div>
         <Transition fallback=|| view! { <p class="loading">"Cargando filtros…"</p> }>
             {move || Suspend::new(async move {
-                let choices = choices.await.unwrap_or_default();
+                let choices = match choices.await {
+                    Err(error) => return view! { <ErrorNotice error /> }.into_any(),
+                    Ok(choices) => choices,
+                };
                 let q = parsed.get().unwrap_or_default();
-                Some(view! {
+                view! {
                     <form class="toolbar filters" method="get" action="/indicadores" role="search" aria-label="Filtros de indicadores">
                         <PeriodFields from=q.from.map(|d| d.to_string()) to=q.to.map(|d| d.to_string()) />
                         <Choice id="asesor" name="asesor" label="Asesor" options=people(&choices.advisors) current=q.advisor_id.map(|i| i.to_string()) />
                         <Choice id="supervisor" name="supervisor" label="Equipo (supervisor)" options=people(&choices.supervisors) current=q.supervisor_id.map(|i| i.to_string()) />
                         <button type="submit">"Aplicar filtros"</button>
                     </form>
-                })
+                }
+                .into_any()
             })}
         </Transition>
         <Transition fallback=|| view! { <p class="loading">"Calculando indicadores…"</p> }>
