@@ -275,7 +275,7 @@ text_enum! {
         At => ("fecha", "Fecha"),
         RegisteredAt => ("registro", "Fecha de registro"),
         Type => ("tipo", "Tipo"),
-        Kind => ("registro_tipo", "Registro"),
+        Kind => ("registro_tipo", "Tipo de registro"),
         Channel => ("canal", "Canal"),
         Client => ("cliente", "Cliente"),
         Document => ("documento", "Documento"),
