@@ -19,6 +19,7 @@ use recaudo::domain::interactions::{
 use recaudo::domain::user::{Role, User, Viewer};
 use recaudo::on_db;
 use recaudo::server::db::Db;
+use recaudo::server::interactions::export::Export;
 use recaudo::server::interactions::{self, export, Reading};
 use recaudo::server::tables::{self, Format};
 use reqwest::header::ACCEPT;
@@ -406,6 +407,24 @@ async fn the_report_lists_every_record_of_the_period_newest_first(db: Db) {
     }
     // Pages of two resume exactly where they stopped, across kinds and equal times.
     assert_eq!(all_rows(&db, &f.admin, &period(), 2).await, rows);
+    // A download merges one reader per kind: in chunks of two and of three it yields the
+    // same rows in the same order.
+    for chunk in [2, 3] {
+        let mut export = Export::open(&db, &f.admin, &period(), tz(), today(), chunk)
+            .await
+            .unwrap();
+        let mut merged = Vec::new();
+        loop {
+            let part = export.next_rows().await.unwrap();
+            assert!(part.len() <= chunk);
+            let last = part.len() < chunk;
+            merged.extend(part);
+            if last {
+                break;
+            }
+        }
+        assert_eq!(merged, rows, "chunks of {chunk}");
+    }
 
     let sms = &rows[1];
     assert_eq!(sms.cell(Column::Type), "Saliente");

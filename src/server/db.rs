@@ -119,6 +119,26 @@ impl Db {
         }
     }
 
+    /// A handle for one long read, such as a download: on SQLite a connection of its own
+    /// with a small page cache, so that pages read once do not fill the pool's caches
+    /// (64 MB per connection) and the process's memory; on PostgreSQL the pool itself.
+    pub async fn long_reader(&self) -> Result<Db, sqlx::Error> {
+        match self {
+            Db::Postgres(_) => Ok(self.clone()),
+            Db::Sqlite(pool) => {
+                let options = (*pool.connect_options())
+                    .clone()
+                    .pragma("cache_size", "-8192");
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?;
+                Ok(Db::Sqlite(pool))
+            }
+        }
+    }
+
     pub fn engine(&self) -> Engine {
         match self {
             Db::Sqlite(_) => Engine::Sqlite,

@@ -6,12 +6,9 @@
 //! own (the binary's hidden `bench-export-run`), so its peak memory is the download's
 //! alone, not the seeding's.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
-use futures::StreamExt;
 
 use super::{seed_clients, BenchArgs};
 use crate::domain::indicators::IndicatorQuery;
@@ -21,8 +18,9 @@ use crate::on_db;
 use crate::server::config::Config;
 use crate::server::db::Db;
 use crate::server::indicators;
-use crate::server::interactions::{export, Reading};
-use crate::server::tables::{self, Format};
+use crate::server::interactions::export::{Export, CHUNK_ROWS};
+use crate::server::interactions::Reading;
+use crate::server::tables::{Encoder, Format};
 
 /// Rows per insert statement: well under either engine's limit on bound values.
 const BATCH: usize = 500;
@@ -42,39 +40,34 @@ pub async fn run(database_url: &str, format: &str, config: &Config) -> Result<()
     let format = Format::parse(Some(format)).map_err(|e| e.to_string())?;
     let db = Db::connect(database_url).await.map_err(|e| e.to_string())?;
     let admin = super::demo_viewer(&db, "admin@demo.recaudo").await?;
-    let rows = Arc::new(AtomicUsize::new(0));
+    let err = |e: crate::domain::error::AppError| e.to_string();
     let started = Instant::now();
-    let query = InteractionQuery::default();
-    let (tz, today) = (config.time_zone, config.today());
-    // The server's download, with each chunk's rows counted on the way.
-    let first = export::chunk(&db, &admin, &query, tz, today, None)
-        .await
-        .map_err(|e| e.to_string())?;
-    rows.fetch_add(first.0.len(), Ordering::Relaxed);
-    let counter = rows.clone();
-    let body = tables::stream(
-        format,
-        &export::header(&query.shown_columns()),
-        first,
-        move |at| {
-            let (db, admin, query, counter) =
-                (db.clone(), admin.clone(), query.clone(), counter.clone());
-            async move {
-                let chunk = export::chunk(&db, &admin, &query, tz, today, Some(at)).await?;
-                counter.fetch_add(chunk.0.len(), Ordering::Relaxed);
-                Ok(chunk)
-            }
-        },
+    // The server's download (`export::stream` without the HTTP body), rows counted.
+    let mut export = Export::open(
+        &db,
+        &admin,
+        &InteractionQuery::default(),
+        config.time_zone,
+        config.today(),
+        CHUNK_ROWS,
     )
-    .map_err(|e| e.to_string())?;
-    let mut body = std::pin::pin!(body);
-    let mut bytes = 0;
-    while let Some(chunk) = body.next().await {
-        bytes += chunk.map_err(|e| e.to_string())?.len();
+    .await
+    .map_err(err)?;
+    let mut encoder = Encoder::new(format);
+    let mut bytes = encoder.start(&export.header()).map_err(err)?.len();
+    let mut rows = 0;
+    loop {
+        let cells = export.next_cells().await.map_err(err)?;
+        rows += cells.len();
+        bytes += encoder.rows(&cells).map_err(err)?.len();
+        if cells.len() < CHUNK_ROWS {
+            break;
+        }
     }
+    bytes += encoder.finish().map_err(err)?.len();
     let seconds = started.elapsed().as_secs_f64();
     let report = RunReport {
-        rows: rows.load(Ordering::Relaxed),
+        rows,
         bytes,
         seconds,
         peak_rss_mb: super::flows::rss_mb("VmHWM:").unwrap_or(0.0),

@@ -1,16 +1,21 @@
-//! The Interacciones download: the table's shown columns and filters, every page of it.
+//! The Interacciones download: the table's shown columns and filters, every row of the
+//! period. Each kind of record is read from its own table in order, a chunk at a time,
+//! and the kinds are merged newest first here, so every table is read once whatever the
+//! mix, and memory holds one chunk per kind.
+
+use std::collections::VecDeque;
 
 use chrono_tz::Tz;
 
 use crate::domain::error::AppError;
-use crate::domain::interactions::{Column, Cursor, InteractionQuery};
+use crate::domain::interactions::{Column, Cursor, InteractionQuery, InteractionRow, Kind};
 use crate::domain::user::Viewer;
 use crate::server::db::Db;
 use crate::server::tables::{self, Format};
 
 use super::Reading;
 
-/// Rows read per chunk of a download.
+/// Rows read per query, and per chunk of a download.
 pub const CHUNK_ROWS: usize = 1_000;
 
 /// The header cells of the shown columns.
@@ -18,26 +23,97 @@ pub fn header(columns: &[Column]) -> Vec<String> {
     columns.iter().map(|c| c.label().to_string()).collect()
 }
 
-/// One chunk of the download, as cells, and where the next one starts.
-pub async fn chunk(
-    db: &Db,
-    viewer: &Viewer,
-    query: &InteractionQuery,
-    tz: Tz,
-    today: chrono::NaiveDate,
+/// One kind's rows read ahead, and where its table resumes.
+struct Queue {
+    kind: Kind,
+    rows: VecDeque<InteractionRow>,
     after: Option<Cursor>,
-) -> Result<(Vec<Vec<String>>, Option<Cursor>), AppError> {
-    let reading = Reading::new(db, viewer, query, tz, today, CHUNK_ROWS).await?;
-    let page = reading.page(db, after).await?;
-    let columns = query.shown_columns();
-    Ok((
-        page.rows.iter().map(|r| r.cells(&columns)).collect(),
-        page.next,
-    ))
+    done: bool,
 }
 
-/// The whole download as a byte stream. The first chunk is read before it returns, so a
-/// bad query is an error here rather than a cut-off file.
+/// A download in progress.
+pub struct Export {
+    db: Db,
+    /// Rows per read and per chunk.
+    chunk: usize,
+    reading: Reading,
+    queues: Vec<Queue>,
+    columns: Vec<Column>,
+}
+
+impl Export {
+    /// Checks the query; `chunk` rows are read at a time ([`CHUNK_ROWS`] for a download).
+    /// On SQLite the download reads through a connection of its own
+    /// ([`Db::long_reader`]), so the pool's page caches stay out of it.
+    pub async fn open(
+        db: &Db,
+        viewer: &Viewer,
+        query: &InteractionQuery,
+        tz: Tz,
+        today: chrono::NaiveDate,
+        chunk: usize,
+    ) -> Result<Export, AppError> {
+        let reading = Reading::new(db, viewer, query, tz, today, chunk).await?;
+        let queues = reading
+            .kinds()
+            .into_iter()
+            .map(|kind| Queue {
+                kind,
+                rows: VecDeque::new(),
+                after: None,
+                done: false,
+            })
+            .collect();
+        Ok(Export {
+            db: db.long_reader().await?,
+            chunk,
+            reading,
+            queues,
+            columns: query.shown_columns(),
+        })
+    }
+
+    pub fn header(&self) -> Vec<String> {
+        header(&self.columns)
+    }
+
+    /// The next rows, newest first: a chunk of them, fewer only at the end.
+    pub async fn next_rows(&mut self) -> Result<Vec<InteractionRow>, AppError> {
+        let mut out = Vec::with_capacity(self.chunk);
+        while out.len() < self.chunk {
+            for q in self
+                .queues
+                .iter_mut()
+                .filter(|q| q.rows.is_empty() && !q.done)
+            {
+                let rows = self.reading.read(&self.db, &[q.kind], q.after).await?;
+                q.done = rows.len() < self.chunk;
+                q.after = rows.last().map(InteractionRow::cursor).or(q.after);
+                q.rows.extend(rows);
+            }
+            let newest = self
+                .queues
+                .iter()
+                .enumerate()
+                .filter_map(|(i, q)| q.rows.front().map(|r| (r.cursor(), i)))
+                .max_by_key(|(c, _)| (c.at, c.kind.rank(), c.id));
+            match newest.and_then(|(_, i)| self.queues[i].rows.pop_front()) {
+                Some(row) => out.push(row),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// The next rows as the shown columns' cells.
+    pub async fn next_cells(&mut self) -> Result<Vec<Vec<String>>, AppError> {
+        let rows = self.next_rows().await?;
+        Ok(rows.iter().map(|r| r.cells(&self.columns)).collect())
+    }
+}
+
+/// The whole download as a byte stream. The query is checked and the first chunk read
+/// before it returns, so a bad query is an error here rather than a cut-off file.
 pub async fn stream(
     db: &Db,
     viewer: &Viewer,
@@ -46,10 +122,18 @@ pub async fn stream(
     today: chrono::NaiveDate,
     format: Format,
 ) -> Result<impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static, AppError> {
-    let first = chunk(db, viewer, query, tz, today, None).await?;
-    let (db, viewer, query) = (db.clone(), viewer.clone(), query.clone());
-    tables::stream(format, &header(&query.shown_columns()), first, move |at| {
-        let (db, viewer, query) = (db.clone(), viewer.clone(), query.clone());
-        async move { chunk(&db, &viewer, &query, tz, today, Some(at)).await }
-    })
+    let mut export = Export::open(db, viewer, query, tz, today, CHUNK_ROWS).await?;
+    let first = export.next_cells().await?;
+    let header = export.header();
+    let more = (first.len() == CHUNK_ROWS).then_some(export);
+    tables::stream(
+        format,
+        &header,
+        (first, more),
+        |mut export: Export| async move {
+            let cells = export.next_cells().await?;
+            let more = cells.len() == CHUNK_ROWS;
+            Ok((cells, more.then_some(export)))
+        },
+    )
 }

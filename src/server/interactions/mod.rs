@@ -27,29 +27,29 @@ pub fn report_scope(viewer: &Viewer) -> Scope {
     viewer.associated_scope()
 }
 
-/// What one query needs besides the filters.
-pub struct Reading<'a> {
+/// A checked query and what it needs besides the filters.
+pub struct Reading {
     pub scope: Scope,
     pub tz: Tz,
     pub today: chrono::NaiveDate,
     pub limit: usize,
-    query: &'a InteractionQuery,
+    query: InteractionQuery,
     period: Period,
     segment: Option<crate::domain::segments::Tree>,
     portal_user: i64,
 }
 
-impl<'a> Reading<'a> {
+impl Reading {
     /// Checks the query and reads what it refers to: the segment's rule and the portal's
     /// user. A missing segment is an error, never an unfiltered report.
     pub async fn new(
         db: &Db,
         viewer: &Viewer,
-        query: &'a InteractionQuery,
+        query: &InteractionQuery,
         tz: Tz,
         today: chrono::NaiveDate,
         limit: usize,
-    ) -> Result<Reading<'a>, AppError> {
+    ) -> Result<Reading, AppError> {
         let period = query
             .period(today)
             .map_err(|e| AppError::invalid("period", e))?;
@@ -69,26 +69,48 @@ impl<'a> Reading<'a> {
             tz,
             today,
             limit,
-            query,
+            query: query.clone(),
             period,
             segment,
             portal_user,
         })
     }
 
-    /// The rows after `after`, at most `limit` of them, and where the next page starts.
-    pub async fn page(&self, db: &Db, after: Option<Cursor>) -> Result<InteractionPage, AppError> {
-        let kinds: Vec<Kind> = Kind::ALL
+    /// The kinds of record the filters leave in.
+    pub fn kinds(&self) -> Vec<Kind> {
+        Kind::ALL
             .iter()
             .copied()
             .filter(|k| self.query.admits(*k))
-            .collect();
+            .collect()
+    }
+
+    /// The rows after `after`, at most `limit` of them, and where the next page starts.
+    pub async fn page(&self, db: &Db, after: Option<Cursor>) -> Result<InteractionPage, AppError> {
+        let rows = self.read(db, &self.kinds(), after).await?;
+        let next = if rows.len() == self.limit {
+            rows.last().map(InteractionRow::cursor)
+        } else {
+            None
+        };
+        Ok(InteractionPage {
+            rows,
+            next,
+            from: Some(self.period.from),
+            to: Some(self.period.to),
+        })
+    }
+
+    /// The newest rows of `kinds` after `after`, at most `limit`: each kind from its own
+    /// table, merged by (time, kind, id).
+    pub async fn read(
+        &self,
+        db: &Db,
+        kinds: &[Kind],
+        after: Option<Cursor>,
+    ) -> Result<Vec<InteractionRow>, AppError> {
         if kinds.is_empty() {
-            return Ok(InteractionPage {
-                from: Some(self.period.from),
-                to: Some(self.period.to),
-                ..InteractionPage::default()
-            });
+            return Ok(Vec::new());
         }
         let day_start = segments::day_start(self.tz);
         let clock = Clock {
@@ -122,21 +144,7 @@ impl<'a> Reading<'a> {
         )
         .bind(Value::Int(self.limit as i64));
         let raws: Vec<Raw> = sql.rows(db).await?;
-        let rows = raws
-            .into_iter()
-            .map(|r| r.into_row(self.tz))
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if rows.len() == self.limit {
-            rows.last().map(InteractionRow::cursor)
-        } else {
-            None
-        };
-        Ok(InteractionPage {
-            rows,
-            next,
-            from: Some(self.period.from),
-            to: Some(self.period.to),
-        })
+        raws.into_iter().map(|r| r.into_row(self.tz)).collect()
     }
 
     /// One kind's newest rows in the period that pass the filters, already limited.
@@ -149,7 +157,7 @@ impl<'a> Reading<'a> {
         after: Option<Cursor>,
         clock: &Clock<'_>,
     ) {
-        let q = self.query;
+        let q = &self.query;
         let portal = Value::Int(self.portal_user);
         // Each arm projects the same columns, typed so that both engines agree.
         let at = match kind {
@@ -292,7 +300,7 @@ impl<'a> Reading<'a> {
     /// The type, channel, status and origin filters, as they read on this kind's table.
     /// Kinds a filter rules out entirely never get here ([`InteractionQuery::admits`]).
     fn kind_filters(&self, sql: &mut Sql, kind: Kind, portal: Value) {
-        let q = self.query;
+        let q = &self.query;
         let text = |s: &str| Value::Text(s.to_string());
         if kind == Kind::Message {
             if let Some(t) = q.record_type {
