@@ -241,13 +241,42 @@ impl Reading {
                 "r.visited_at"
             }
         };
-        sql.push(at)
-            .push(" >= ")
-            .bind(Value::Time(start))
-            .push(" AND ")
-            .push(at)
-            .push(" < ")
-            .bind(Value::Time(end));
+        sql.push(at).push(" >= ").bind(Value::Time(start));
+        // One upper bound only: the period's end on the first page, then the cursor,
+        // which is always tighter. Given two, SQLite may start the index range at the
+        // looser one and read the whole period up to the cursor on every page; PostgreSQL
+        // cannot start it at an OR at all, hence `at <= A AND (at < A OR id < I)`.
+        match after {
+            None => {
+                sql.push(" AND ")
+                    .push(at)
+                    .push(" < ")
+                    .bind(Value::Time(end));
+            }
+            Some(c) => {
+                let a = Value::Time(c.at);
+                sql.push(" AND ").push(at);
+                match kind.rank().cmp(&c.kind.rank()) {
+                    std::cmp::Ordering::Less => {
+                        sql.push(" <= ").bind(a);
+                    }
+                    std::cmp::Ordering::Greater => {
+                        sql.push(" < ").bind(a);
+                    }
+                    std::cmp::Ordering::Equal => {
+                        sql.push(" <= ")
+                            .bind(a.clone())
+                            .push(" AND (")
+                            .push(at)
+                            .push(" < ")
+                            .bind(a)
+                            .push(" OR r.id < ")
+                            .bind(Value::Int(c.id))
+                            .push(")");
+                    }
+                }
+            }
+        }
         match self.scope {
             Scope::All => {}
             Scope::Advisor(id) => {
@@ -267,30 +296,6 @@ impl Reading {
             sql.push(" AND ").tree(tree, clock);
         }
         self.kind_filters(sql, kind, portal);
-        if let Some(c) = after {
-            let a = Value::Time(c.at);
-            match kind.rank().cmp(&c.kind.rank()) {
-                std::cmp::Ordering::Less => {
-                    sql.push(" AND ").push(at).push(" <= ").bind(a);
-                }
-                std::cmp::Ordering::Greater => {
-                    sql.push(" AND ").push(at).push(" < ").bind(a);
-                }
-                std::cmp::Ordering::Equal => {
-                    sql.push(" AND (")
-                        .push(at)
-                        .push(" < ")
-                        .bind(a.clone())
-                        .push(" OR (")
-                        .push(at)
-                        .push(" = ")
-                        .bind(a)
-                        .push(" AND r.id < ")
-                        .bind(Value::Int(c.id))
-                        .push("))");
-                }
-            }
-        }
         sql.push(" ORDER BY ")
             .push(at)
             .push(" DESC, r.id DESC LIMIT ")
