@@ -27,6 +27,15 @@ pub fn url_encode(s: &str) -> String {
         .collect()
 }
 
+/// An address-bar query from its pairs, values percent-encoded (without the "?").
+pub fn query_string(params: &[(&'static str, String)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", url_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 pub fn fmt_datetime(t: chrono::NaiveDateTime) -> String {
     t.format("%d/%m/%Y %H:%M").to_string()
 }

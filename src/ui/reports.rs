@@ -18,15 +18,7 @@ use crate::domain::interactions::{
     RecordType, StatusFilter,
 };
 use crate::domain::money::format_money;
-use crate::ui::components::{url_encode, ErrorNotice};
-
-fn query_string(params: &[(&'static str, String)]) -> String {
-    params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", url_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
+use crate::ui::components::{query_string, ErrorNotice};
 
 /// A `<select>` of a GET form: "Todos" and the choices, the current one selected.
 #[component]

@@ -14,19 +14,10 @@ use crate::domain::money::format_money;
 use crate::domain::user::Role;
 use crate::ui::alerts::{AlertFilterFields, AlertFlags};
 use crate::ui::clients::AssignControl;
-use crate::ui::components::{fmt_opt_date, url_encode, ErrorNotice};
-
-fn query_string(q: &ClientListQuery) -> String {
-    let params: Vec<String> = q
-        .params()
-        .into_iter()
-        .map(|(k, v)| format!("{k}={}", url_encode(&v)))
-        .collect();
-    params.join("&")
-}
+use crate::ui::components::{fmt_opt_date, query_string, ErrorNotice};
 
 fn page_path(q: &ClientListQuery) -> String {
-    match query_string(q) {
+    match query_string(&q.params()) {
         s if s.is_empty() => "/clientes".into(),
         s => format!("/clientes?{s}"),
     }
@@ -117,7 +108,7 @@ pub fn ClientsPage() -> impl IntoView {
     let on_payment_problem =
         change(|f, v| f.payment_problem = choice_bits(&PAYMENT_PROBLEM_CHOICES, &v));
     let on_contactability = change(|f, v| f.contactability = v.parse().ok());
-    let export_href = move |format: &str| match query_string(&query.get()) {
+    let export_href = move |format: &str| match query_string(&query.get().params()) {
         s if s.is_empty() => format!("/api/clients/export?formato={format}"),
         s => format!("/api/clients/export?{s}&formato={format}"),
     };
