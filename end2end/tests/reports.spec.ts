@@ -76,7 +76,7 @@ test("a supervisor filters the interactions by advisor and period and downloads 
   const downloading = page.waitForEvent("download");
   await page.getByRole("link", { name: "Descargar CSV" }).click();
   const download = await downloading;
-  expect(download.suggestedFilename()).toBe("interacciones.csv");
+  expect(download.suggestedFilename()).toBe(`interacciones-${isoToday()}.csv`);
   await expect(page.getByRole("status").filter({ hasText: /Descarga lista: \d+ filas/ })).toBeVisible();
   const text = readFileSync((await download.path())!, "utf8");
   expect(text.startsWith("\uFEFF")).toBe(true);

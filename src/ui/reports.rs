@@ -301,8 +301,21 @@ async fn fetch_with_progress(
         .and_then(|d| d.create_element("a").ok())
         .and_then(|e| e.dyn_into().ok())
         .ok_or("No se pudo guardar el reporte.")?;
+    // The server's name for the file carries the day it was made.
+    let name = resp
+        .headers()
+        .get("content-disposition")
+        .ok()
+        .flatten()
+        .and_then(|d| {
+            d.split("filename=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next().map(str::to_string))
+        })
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| file.to_string());
     link.set_href(&object);
-    link.set_download(file);
+    link.set_download(&name);
     link.click();
     // The browser reads the file from the object URL after the click; free it later.
     set_timeout(
