@@ -15,27 +15,13 @@ use crate::domain::indicators::{
 use crate::domain::report_params::Period;
 use crate::domain::user::{Scope, Viewer};
 use crate::server::db::Db;
-use crate::server::interactions::report_scope;
+use crate::server::interactions::{self, report_scope};
 use crate::server::segments::day_start;
 use crate::server::segments::sql::{Sql, Value};
 
 /// `AND …` for the viewer's scope and the chosen advisor or team, on `clients c`.
 fn portfolio(sql: &mut Sql, scope: Scope, query: &IndicatorQuery) {
-    match scope {
-        Scope::All => {}
-        Scope::Advisor(id) => {
-            sql.push(" AND c.advisor_id = ").bind(Value::Int(id));
-        }
-        Scope::Supervisor(id) => {
-            sql.push(" AND c.supervisor_id = ").bind(Value::Int(id));
-        }
-    }
-    if let Some(id) = query.advisor_id {
-        sql.push(" AND c.advisor_id = ").bind(Value::Int(id));
-    }
-    if let Some(id) = query.supervisor_id {
-        sql.push(" AND c.supervisor_id = ").bind(Value::Int(id));
-    }
+    interactions::portfolio(sql, scope, query.advisor_id, query.supervisor_id);
 }
 
 /// Who a group of rates belongs to.
@@ -74,8 +60,14 @@ pub async fn indicators(
     let keys: Vec<(i64, i64)> = keys.rows(db).await?;
     let tally = tally_keys(&keys);
 
-    let mut advisors = group_rates(db, scope, query, By::Advisor, from_at, to_at).await?;
-    let teams = group_rates(db, scope, query, By::Team, from_at, to_at).await?;
+    let names: BTreeMap<i64, String> = Sql::new("SELECT id, name FROM users")
+        .rows::<(i64, String)>(db)
+        .await?
+        .into_iter()
+        .collect();
+    let period = (from_at, to_at);
+    let mut advisors = group_rates(db, scope, query, By::Advisor, period, &names).await?;
+    let teams = group_rates(db, scope, query, By::Team, period, &names).await?;
     let mut total = Rates::default();
     for g in &advisors {
         total.add(&g.rates);
@@ -103,8 +95,8 @@ async fn group_rates(
     scope: Scope,
     query: &IndicatorQuery,
     by: By,
-    from_at: chrono::DateTime<chrono::Utc>,
-    to_at: chrono::DateTime<chrono::Utc>,
+    (from_at, to_at): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+    names: &BTreeMap<i64, String>,
 ) -> Result<Vec<GroupRates>, AppError> {
     let col = by.column();
     let period = |sql: &mut Sql, at: &str| {
@@ -156,11 +148,6 @@ async fn group_rates(
         r.kept = kept;
         r.broken = broken;
     }
-    let names: BTreeMap<i64, String> = Sql::new("SELECT id, name FROM users")
-        .rows::<(i64, String)>(db)
-        .await?
-        .into_iter()
-        .collect();
     Ok(groups
         .into_iter()
         .map(|(user_id, rates)| GroupRates {

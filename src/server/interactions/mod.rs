@@ -27,12 +27,36 @@ pub fn report_scope(viewer: &Viewer) -> Scope {
     viewer.associated_scope()
 }
 
+/// `AND …` on `clients c` for the viewer's scope and the chosen advisor or team: the
+/// clients every report reads.
+pub(crate) fn portfolio(
+    sql: &mut Sql,
+    scope: Scope,
+    advisor_id: Option<i64>,
+    supervisor_id: Option<i64>,
+) {
+    let advisor = match scope {
+        Scope::Advisor(id) => Some(id),
+        _ => None,
+    };
+    let supervisor = match scope {
+        Scope::Supervisor(id) => Some(id),
+        _ => None,
+    };
+    for id in [advisor, advisor_id].into_iter().flatten() {
+        sql.push(" AND c.advisor_id = ").bind(Value::Int(id));
+    }
+    for id in [supervisor, supervisor_id].into_iter().flatten() {
+        sql.push(" AND c.supervisor_id = ").bind(Value::Int(id));
+    }
+}
+
 /// A checked query and what it needs besides the filters.
 pub struct Reading {
-    pub scope: Scope,
-    pub tz: Tz,
-    pub today: chrono::NaiveDate,
-    pub limit: usize,
+    scope: Scope,
+    tz: Tz,
+    today: chrono::NaiveDate,
+    limit: usize,
     query: InteractionQuery,
     period: Period,
     segment: Option<crate::domain::segments::Tree>,
@@ -277,21 +301,7 @@ impl Reading {
                 }
             }
         }
-        match self.scope {
-            Scope::All => {}
-            Scope::Advisor(id) => {
-                sql.push(" AND c.advisor_id = ").bind(Value::Int(id));
-            }
-            Scope::Supervisor(id) => {
-                sql.push(" AND c.supervisor_id = ").bind(Value::Int(id));
-            }
-        }
-        if let Some(id) = q.advisor_id {
-            sql.push(" AND c.advisor_id = ").bind(Value::Int(id));
-        }
-        if let Some(id) = q.supervisor_id {
-            sql.push(" AND c.supervisor_id = ").bind(Value::Int(id));
-        }
+        portfolio(sql, self.scope, q.advisor_id, q.supervisor_id);
         if let Some(tree) = &self.segment {
             sql.push(" AND ").tree(tree, clock);
         }
