@@ -160,8 +160,3 @@ fn Nav(info: SessionInfo) -> impl IntoView {
         </header>
     }
 }
-
-/// The signed-in user, for pages under the layout.
-pub fn use_session() -> SessionInfo {
-    expect_context::<SessionInfo>()
-}

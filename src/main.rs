@@ -1,8 +1,11 @@
 use clap::{Parser, Subcommand};
 
+use recaudo::domain::error::{AppError, FieldError};
 use recaudo::domain::user::UserInput;
+#[cfg(feature = "bench")]
+use recaudo::server::bench;
 use recaudo::server::config::Config;
-use recaudo::server::{self, bench, seed, users};
+use recaudo::server::{self, seed, users, CommandError};
 
 #[derive(Parser)]
 #[command(
@@ -26,6 +29,7 @@ enum Command {
         #[arg(long, default_value_t = server::DEMO_CLIENTS)]
         clients: usize,
     },
+    #[cfg(feature = "bench")]
     /// Siembra una base nueva y mide: «clients» (página de clientes y búsqueda, por
     /// defecto), «inbox» (bandeja Recibidos, contador y vista de conversación) o
     /// «calls» (bandeja Llamadas, contador, registro de gestión y revisión de compromisos)
@@ -59,6 +63,7 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         rows: usize,
     },
+    #[cfg(feature = "bench")]
     /// El proceso de cada descarga de `bench export`: mide su memoria por separado.
     #[command(hide = true)]
     BenchExportRun {
@@ -67,6 +72,7 @@ enum Command {
         #[arg(long)]
         format: String,
     },
+    #[cfg(feature = "bench")]
     /// El segundo proceso de `bench webhooks`: publica los avisos firmados.
     #[command(hide = true)]
     BenchWebhooksLoad {
@@ -78,6 +84,13 @@ enum Command {
         seconds: u64,
         #[arg(long)]
         concurrency: usize,
+    },
+    /// Las mediciones (`bench`) vienen solo en la compilación con `--features bench`.
+    #[cfg(not(feature = "bench"))]
+    #[command(hide = true)]
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        _args: Vec<String>,
     },
     /// Ejecuta una pasada del programador (flujo principal, eventos, campañas y canal
     /// alternativo), como hace el servidor cada minuto.
@@ -130,14 +143,23 @@ async fn main() {
         )
         .init();
     let cli = Cli::parse();
-    if let Err(message) = run(cli.command.unwrap_or(Command::Serve)).await {
-        eprintln!("error: {message}");
+    if let Err(e) = run(cli.command.unwrap_or(Command::Serve)).await {
+        eprintln!("error: {e}");
         std::process::exit(1);
     }
 }
 
-async fn run(command: Command) -> Result<(), String> {
-    let config = Config::load()?;
+/// The form's errors, one per line, as the command line shows them.
+fn field_errors(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn run(command: Command) -> Result<(), CommandError> {
+    let config = Config::load().map_err(CommandError::Config)?;
     match command {
         Command::Serve => server::serve(config).await,
         Command::Migrate => {
@@ -150,9 +172,9 @@ async fn run(command: Command) -> Result<(), String> {
         }
         Command::Seed { clients } => {
             let db = server::open_database(&config).await?;
-            let report = seed::seed(&db, clients, config.today(), chrono::Utc::now())
+            let report = seed::seed(&db, clients, config.clock())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(CommandError::service("No se pudo sembrar la demostración"))?;
             if report.clients_created > 0 {
                 println!(
                     "Cartera de demostración creada: {} clientes.",
@@ -176,6 +198,13 @@ async fn run(command: Command) -> Result<(), String> {
             }
             Ok(())
         }
+        #[cfg(not(feature = "bench"))]
+        Command::Bench { .. } => Err(CommandError::Input(
+            "Esta compilación no incluye las mediciones: compila con \
+             `cargo build --release --features ssr,bench` y usa ese binario."
+                .into(),
+        )),
+        #[cfg(feature = "bench")]
         Command::Bench {
             kind,
             clients,
@@ -186,55 +215,57 @@ async fn run(command: Command) -> Result<(), String> {
             seconds,
             concurrency,
             rows,
-        } => {
-            bench::run(
-                bench::BenchArgs {
-                    kind: match kind.as_str() {
-                        "inbox" => bench::BenchKind::Inbox,
-                        "calls" => bench::BenchKind::Calls,
-                        "alerts" => bench::BenchKind::Alerts,
-                        "webhooks" => bench::BenchKind::Webhooks,
-                        "flows" => bench::BenchKind::Flows,
-                        "export" => bench::BenchKind::Export,
-                        _ => bench::BenchKind::Clients,
-                    },
-                    clients,
-                    messages,
-                    database_url,
-                    iterations,
-                    depth,
-                    seconds,
-                    concurrency,
-                    rows,
+        } => bench::run(
+            bench::BenchArgs {
+                kind: match kind.as_str() {
+                    "inbox" => bench::BenchKind::Inbox,
+                    "calls" => bench::BenchKind::Calls,
+                    "alerts" => bench::BenchKind::Alerts,
+                    "webhooks" => bench::BenchKind::Webhooks,
+                    "flows" => bench::BenchKind::Flows,
+                    "export" => bench::BenchKind::Export,
+                    _ => bench::BenchKind::Clients,
                 },
-                &config,
-            )
-            .await
-        }
+                clients,
+                messages,
+                database_url,
+                iterations,
+                depth,
+                seconds,
+                concurrency,
+                rows,
+            },
+            &config,
+        )
+        .await
+        .map_err(CommandError::Input),
+        #[cfg(feature = "bench")]
         Command::BenchWebhooksLoad {
             url,
             messages,
             seconds,
             concurrency,
-        } => {
-            bench::webhooks::load(bench::webhooks::LoadArgs {
-                url,
-                messages,
-                seconds,
-                concurrency,
-            })
-            .await
-        }
+        } => bench::webhooks::load(bench::webhooks::LoadArgs {
+            url,
+            messages,
+            seconds,
+            concurrency,
+        })
+        .await
+        .map_err(CommandError::Input),
+        #[cfg(feature = "bench")]
         Command::BenchExportRun {
             database_url,
             format,
-        } => bench::export::run(&database_url, &format, &config).await,
+        } => bench::export::run(&database_url, &format, &config)
+            .await
+            .map_err(CommandError::Input),
         Command::RunScheduler => {
             let db = server::open_database(&config).await?;
             let report =
-                server::automation::scheduler::run_once(&db, &config.sending(), chrono::Utc::now())
+                server::automation::scheduler::run_once(&db, &config.sending(), config.clock())
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(CommandError::service("El programador no terminó su pasada"))?;
             println!("{}", report.describe());
             Ok(())
         }
@@ -242,7 +273,7 @@ async fn run(command: Command) -> Result<(), String> {
             let db = server::open_database(&config).await?;
             let landed = server::sandbox::simulate(&db, messages, chrono::Utc::now())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(CommandError::service("No se pudieron simular los mensajes"))?;
             println!("{messages} mensajes simulados; llegaron a {landed} conversaciones.");
             Ok(())
         }
@@ -251,7 +282,7 @@ async fn run(command: Command) -> Result<(), String> {
             let flagged =
                 server::sandbox::simulate_failure(&db, &address, &problem, chrono::Utc::now())
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(CommandError::service("No se pudo simular la falla"))?;
             println!("{address}: alerta de contactabilidad en {flagged} clientes.");
             Ok(())
         }
@@ -260,11 +291,14 @@ async fn run(command: Command) -> Result<(), String> {
             let mut raw = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut raw)
-                .map_err(|e| format!("No se pudo leer el correo: {e}"))?;
+                .map_err(|source| CommandError::Io {
+                    what: "No se pudo leer el correo",
+                    source,
+                })?;
             let db = server::open_database(&config).await?;
             let taken = server::channels::email::receive(&db, &raw, chrono::Utc::now())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(CommandError::service("No se pudo guardar el correo"))?;
             match taken {
                 server::channels::email::Taken::Mail(c) if c.is_empty() => {
                     println!("Correo recibido: sin cliente con esa dirección (queda en No registrados) o ya guardado antes.")
@@ -276,7 +310,7 @@ async fn run(command: Command) -> Result<(), String> {
                     println!("Rebote registrado: {} clientes afectados.", c.len())
                 }
                 server::channels::email::Taken::Skipped(why) => {
-                    return Err(format!("Correo no guardado: {why}"))
+                    return Err(CommandError::Input(format!("Correo no guardado: {why}")))
                 }
             }
             Ok(())
@@ -294,8 +328,10 @@ async fn run(command: Command) -> Result<(), String> {
                 Some(s) => Some(
                     users::find_by_email(&db, &s)
                         .await
-                        .map_err(|e| e.to_string())?
-                        .ok_or_else(|| format!("No existe un usuario con el correo {s}"))?
+                        .map_err(CommandError::service("No se pudo buscar el supervisor"))?
+                        .ok_or_else(|| {
+                            CommandError::Input(format!("No existe un usuario con el correo {s}"))
+                        })?
                         .id,
                 ),
                 None => None,
@@ -312,22 +348,14 @@ async fn run(command: Command) -> Result<(), String> {
                 password,
                 phone: phone.unwrap_or_default(),
             };
-            let valid = input.validate(true).map_err(|errors| {
-                errors
-                    .iter()
-                    .map(|e| format!("{}: {}", e.field, e.message))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })?;
+            let valid = input
+                .validate(true)
+                .map_err(|errors| CommandError::Input(field_errors(&errors)))?;
             let user = users::create(&db, None, valid, false, chrono::Utc::now())
                 .await
                 .map_err(|e| match e {
-                    recaudo::domain::error::AppError::Invalid(errors) => errors
-                        .iter()
-                        .map(|e| format!("{}: {}", e.field, e.message))
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                    other => other.to_string(),
+                    AppError::Invalid(errors) => CommandError::Input(field_errors(&errors)),
+                    other => CommandError::service("No se pudo crear el usuario")(other),
                 })?;
             println!(
                 "Usuario creado: {} <{}> ({}), id {}",

@@ -72,8 +72,9 @@ pub async fn logout() -> Result<(), AppError> {
 #[cfg(feature = "ssr")]
 fn set_cookie(value: &str) -> Result<(), AppError> {
     use http::header::{HeaderValue, SET_COOKIE};
-    let response = use_context::<leptos_axum::ResponseOptions>().ok_or(AppError::Internal)?;
-    let value = HeaderValue::from_str(value).map_err(|_| AppError::Internal)?;
+    let response = use_context::<leptos_axum::ResponseOptions>()
+        .ok_or_else(|| AppError::internal("response options missing from the server function"))?;
+    let value = HeaderValue::from_str(value).map_err(AppError::internal)?;
     response.append_header(SET_COOKIE, value);
     Ok(())
 }

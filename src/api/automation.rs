@@ -30,12 +30,7 @@ pub async fn segment_choices() -> Result<SegmentOptions, AppError> {
 pub async fn count_segment(rule: Rule) -> Result<i64, AppError> {
     let state = super::ctx::state()?;
     super::ctx::admin()?;
-    let start = crate::server::segments::day_start(state.config.time_zone);
-    let clock = crate::server::segments::Clock {
-        today: state.config.today(),
-        day_start: &start,
-    };
-    crate::server::segments::count(&state.db, &rule, &clock).await
+    crate::server::segments::count(&state.db, &rule, &state.config.clock()).await
 }
 
 #[server(input = Json, endpoint = "save_segment")]
@@ -105,14 +100,8 @@ pub async fn list_campaigns() -> Result<Vec<Campaign>, AppError> {
 pub async fn create_campaign(input: CampaignInput) -> Result<i64, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::admin()?;
-    crate::server::automation::create_campaign(
-        &state.db,
-        &viewer,
-        input,
-        state.config.time_zone,
-        chrono::Utc::now(),
-    )
-    .await
+    crate::server::automation::create_campaign(&state.db, &viewer, input, state.config.clock())
+        .await
 }
 
 /// Returns how many waiting messages were withdrawn.
@@ -145,7 +134,7 @@ pub async fn run_scheduler() -> Result<PassReport, AppError> {
     crate::server::automation::scheduler::run_once(
         &state.db,
         &state.config.sending(),
-        chrono::Utc::now(),
+        state.config.clock(),
     )
     .await
 }

@@ -36,12 +36,10 @@ pub async fn register_outcome(client_id: i64, input: OutcomeInput) -> Result<i64
         &viewer,
         client_id,
         input,
-        config.today(),
         &config.call_calendar,
-        chrono::Utc::now(),
+        config.clock(),
     )
     .await?;
-    state.notifier.publish(&state.db, &[client_id]).await;
     Ok(done.outcome_id)
 }
 
@@ -50,16 +48,7 @@ pub async fn register_outcome(client_id: i64, input: OutcomeInput) -> Result<i64
 pub async fn declare(input: DeclareInput) -> Result<(), AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    let client_id = input.client_id;
-    crate::server::calls::declare(
-        &state.db,
-        &viewer,
-        input,
-        state.config.today(),
-        chrono::Utc::now(),
-    )
-    .await?;
-    state.notifier.publish(&state.db, &[client_id]).await;
+    crate::server::calls::declare(&state.db, &viewer, input, state.config.clock()).await?;
     Ok(())
 }
 
@@ -67,7 +56,7 @@ pub async fn declare(input: DeclareInput) -> Result<(), AppError> {
 pub async fn payments_to_verify() -> Result<Vec<QueuedPayment>, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    crate::server::calls::payments::queue(&state.db, &viewer, state.config.time_zone).await
+    crate::server::calls::payments::queue(&state.db, &viewer, state.config.clock()).await
 }
 
 #[server(input = Json, endpoint = "review_payment")]
@@ -79,9 +68,8 @@ pub async fn review_payment(input: ReviewInput) -> Result<(), AppError> {
         &state.db,
         &viewer,
         input,
-        config.today(),
         config.promise_policy,
-        chrono::Utc::now(),
+        config.clock(),
     )
     .await
 }
@@ -95,7 +83,7 @@ pub async fn click_to_call(contact_point_id: i64) -> Result<String, AppError> {
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(15))
         .build()
-        .map_err(|_| AppError::Internal)?;
+        .map_err(AppError::internal)?;
     let dialled = crate::server::calls::dial::click_to_call(
         &state.db,
         &viewer,
@@ -105,10 +93,6 @@ pub async fn click_to_call(contact_point_id: i64) -> Result<String, AppError> {
         chrono::Utc::now(),
     )
     .await?;
-    state
-        .notifier
-        .publish(&state.db, &[dialled.client_id])
-        .await;
     Ok(format!(
         "Tu teléfono ({}) va a sonar; al contestar te conectamos con {}.",
         dialled.advisor_phone, dialled.number

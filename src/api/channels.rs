@@ -22,9 +22,7 @@ pub async fn save_channel_setting(input: ChannelSettingInput) -> Result<(), AppE
 
 /// "Probar conexión": the channel's credentials checked against its provider.
 #[server(input = Json, endpoint = "probe_channel")]
-pub async fn probe_channel(
-    channel: crate::domain::conversation::Channel,
-) -> Result<String, AppError> {
+pub async fn probe_channel(channel: crate::domain::message::Channel) -> Result<String, AppError> {
     use crate::server::channels::providers::{Providers, Sandbox};
     let state = super::ctx::state()?;
     let viewer = super::ctx::admin()?;

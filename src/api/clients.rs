@@ -18,14 +18,7 @@ pub async fn list_clients(query: ClientListQuery) -> Result<ClientPage, AppError
 pub async fn get_client(id: i64) -> Result<ClientDetail, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    crate::server::clients::get(
-        &state.db,
-        &viewer,
-        id,
-        state.config.today(),
-        chrono::Utc::now(),
-    )
-    .await
+    crate::server::clients::get(&state.db, &viewer, id, state.config.clock()).await
 }
 
 /// Creates (`id` empty) or replaces a client; returns its id.
@@ -35,10 +28,10 @@ pub async fn save_client(id: Option<i64>, input: ClientInput) -> Result<i64, App
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
     let valid = input.validate().map_err(AppError::Invalid)?;
-    let (today, now) = (state.config.today(), chrono::Utc::now());
+    let clock = state.config.clock();
     match id {
-        None => clients::create(&state.db, &viewer, valid, today, now).await,
-        Some(id) => clients::update(&state.db, &viewer, id, valid, today, now)
+        None => clients::create(&state.db, &viewer, valid, clock).await,
+        Some(id) => clients::update(&state.db, &viewer, id, valid, clock)
             .await
             .map(|()| id),
     }
@@ -68,12 +61,5 @@ pub async fn list_assignees() -> Result<Vec<Assignee>, AppError> {
 pub async fn import_portfolio(csv: String) -> Result<ImportSummary, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::admin()?;
-    crate::server::import::import_csv(
-        &state.db,
-        &viewer,
-        &csv,
-        state.config.today(),
-        chrono::Utc::now(),
-    )
-    .await
+    crate::server::import::import_csv(&state.db, &viewer, &csv, state.config.clock()).await
 }

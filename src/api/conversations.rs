@@ -11,29 +11,15 @@ use crate::domain::listing::{InboxPage, InboxQuery};
 pub async fn inbox(query: InboxQuery) -> Result<InboxPage, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    crate::server::conversations::inbox(
-        &state.db,
-        &viewer,
-        &query,
-        state.config.today(),
-        state.config.time_zone,
-    )
-    .await
+    crate::server::conversations::inbox(&state.db, &viewer, &query, state.config.clock()).await
 }
 
 #[server(input = Json, endpoint = "get_conversation")]
 pub async fn get_conversation(client_id: i64) -> Result<Conversation, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    crate::server::conversations::conversation(
-        &state.db,
-        &viewer,
-        client_id,
-        state.config.today(),
-        state.config.time_zone,
-        chrono::Utc::now(),
-    )
-    .await
+    crate::server::conversations::conversation(&state.db, &viewer, client_id, state.config.clock())
+        .await
 }
 
 /// Writes an outbound message or an internal note in a conversation tab; an outbound
@@ -42,19 +28,9 @@ pub async fn get_conversation(client_id: i64) -> Result<Conversation, AppError> 
 pub async fn reply(input: ReplyInput) -> Result<i64, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    let client_id = input.client_id;
     let sending = state.config.sending();
-    let id = crate::server::conversations::reply(
-        &state.db,
-        &viewer,
-        input,
-        &sending,
-        chrono::Utc::now(),
-    )
-    .await?;
-    state.outbox_wake.notify_one();
-    state.notifier.publish(&state.db, &[client_id]).await;
-    Ok(id)
+    crate::server::conversations::reply(&state.db, &viewer, input, &sending, state.config.clock())
+        .await
 }
 
 /// Sandbox only: the party answers in a few seconds, through the webhook.
@@ -68,7 +44,7 @@ pub async fn simulate_reply(target: ReplyTarget) -> Result<(), AppError> {
         target,
         &state.config.sending(),
         format!("{}/api/webhooks/sandbox", state.config.local_origin()),
-        chrono::Utc::now(),
+        state.config.clock(),
     )
     .await
 }
@@ -83,7 +59,7 @@ pub async fn get_composer(client_id: i64) -> Result<ComposerContext, AppError> {
         &viewer,
         client_id,
         &state.config.sending(),
-        chrono::Utc::now(),
+        state.config.clock(),
     )
     .await
 }
@@ -93,17 +69,14 @@ pub async fn get_composer(client_id: i64) -> Result<ComposerContext, AppError> {
 pub async fn dismiss(target: DismissTarget) -> Result<u64, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    let n = crate::server::conversations::dismiss(&state.db, &viewer, target, chrono::Utc::now())
-        .await?;
-    state.notifier.publish(&state.db, &[target.client_id]).await;
-    Ok(n)
+    crate::server::conversations::dismiss(&state.db, &viewer, target, chrono::Utc::now()).await
 }
 
 #[server(input = Json, endpoint = "list_unregistered")]
 pub async fn list_unregistered() -> Result<Vec<UnregisteredMessage>, AppError> {
     let state = super::ctx::state()?;
     super::ctx::viewer()?;
-    crate::server::conversations::unregistered(&state.db, state.config.time_zone).await
+    crate::server::conversations::unregistered(&state.db, state.config.clock()).await
 }
 
 /// Links a "No registrados" message to the client with that document; returns the
@@ -117,7 +90,7 @@ pub async fn link_message(
 ) -> Result<i64, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    let client_id = crate::server::conversations::link(
+    crate::server::conversations::link(
         &state.db,
         &viewer,
         message_id,
@@ -126,7 +99,5 @@ pub async fn link_message(
         party_ordinal,
         chrono::Utc::now(),
     )
-    .await?;
-    state.notifier.publish(&state.db, &[client_id]).await;
-    Ok(client_id)
+    .await
 }

@@ -37,15 +37,13 @@ pub(crate) mod ctx {
 
     pub fn state() -> Result<AppState, AppError> {
         use_context::<AppState>().ok_or_else(|| {
-            tracing::error!("application state missing from the server function context");
-            AppError::Internal
+            AppError::internal("application state missing from the server function context")
         })
     }
 
     fn parts() -> Result<http::request::Parts, AppError> {
         use_context::<http::request::Parts>().ok_or_else(|| {
-            tracing::error!("request parts missing from the server function context");
-            AppError::Internal
+            AppError::internal("request parts missing from the server function context")
         })
     }
 

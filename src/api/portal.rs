@@ -12,15 +12,13 @@ use crate::domain::portal::PortalPage;
 pub async fn portal_open(token: String) -> Result<PortalPage, AppError> {
     let state = super::ctx::state()?;
     let config = &state.config;
-    let (client_id, page) = crate::server::portal::open(
+    let (_, page) = crate::server::portal::open(
         &state.db,
         &token,
         &config.payment_instructions,
-        config.today(),
-        chrono::Utc::now(),
+        config.clock(),
     )
     .await?;
-    state.notifier.publish(&state.db, &[client_id]).await;
     Ok(page)
 }
 
@@ -28,15 +26,14 @@ pub async fn portal_open(token: String) -> Result<PortalPage, AppError> {
 #[server(input = Json, endpoint = "portal_viewed_debt")]
 pub async fn portal_viewed_debt(token: String, visit_id: i64) -> Result<(), AppError> {
     let state = super::ctx::state()?;
-    let client_id = crate::server::portal::step(
+    crate::server::portal::step(
         &state.db,
         &token,
         visit_id,
-        crate::domain::conversation::VisitState::ViewedDebt,
+        crate::domain::message::VisitState::ViewedDebt,
         chrono::Utc::now(),
     )
     .await?;
-    state.notifier.publish(&state.db, &[client_id]).await;
     Ok(())
 }
 
@@ -48,15 +45,7 @@ pub async fn portal_declare(
     input: DeclareInput,
 ) -> Result<(), AppError> {
     let state = super::ctx::state()?;
-    let client_id = crate::server::portal::declare(
-        &state.db,
-        &token,
-        visit_id,
-        input,
-        state.config.today(),
-        chrono::Utc::now(),
-    )
-    .await?;
-    state.notifier.publish(&state.db, &[client_id]).await;
+    crate::server::portal::declare(&state.db, &token, visit_id, input, state.config.clock())
+        .await?;
     Ok(())
 }

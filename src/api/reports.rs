@@ -11,14 +11,7 @@ use crate::domain::interactions::{InteractionChoices, InteractionPage, Interacti
 pub async fn list_interactions(query: InteractionQuery) -> Result<InteractionPage, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    crate::server::interactions::page(
-        &state.db,
-        &viewer,
-        &query,
-        state.config.time_zone,
-        state.config.today(),
-    )
-    .await
+    crate::server::interactions::page(&state.db, &viewer, &query, state.config.clock()).await
 }
 
 /// The advisors, supervisors and segments the report's filters offer this viewer.
@@ -33,12 +26,5 @@ pub async fn report_choices() -> Result<InteractionChoices, AppError> {
 pub async fn load_indicators(query: IndicatorQuery) -> Result<Indicators, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    crate::server::indicators::indicators(
-        &state.db,
-        &viewer,
-        &query,
-        state.config.time_zone,
-        state.config.today(),
-    )
-    .await
+    crate::server::indicators::indicators(&state.db, &viewer, &query, state.config.clock()).await
 }

@@ -44,7 +44,7 @@ pub async fn preview_template(
         &body,
         client_id,
         &state.config.sending(),
-        chrono::Utc::now(),
+        state.config.clock(),
     )
     .await
 }

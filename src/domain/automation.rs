@@ -7,8 +7,8 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::calls::FlowStop;
-use crate::domain::conversation::Channel;
 use crate::domain::error::FieldError;
+use crate::domain::message::Channel;
 use crate::domain::segments::check_name;
 
 text_enum! {

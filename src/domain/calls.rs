@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::client::PartyRole;
 use crate::domain::contact::ContactKind;
-use crate::domain::conversation::{check_attachments, AttachmentInput, AttachmentMeta};
 use crate::domain::debt::parse_date;
 use crate::domain::error::FieldError;
+use crate::domain::message::{check_attachments, AttachmentInput, AttachmentMeta};
 use crate::domain::money::parse_amount;
 use crate::domain::outcome::{ContactClass, Outcome, Situation};
 
@@ -343,6 +343,7 @@ impl ReviewInput {
 
 /// A phone of the conversation, to dial and to name in the outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Phone {
     pub contact_point_id: i64,
     pub party_role: PartyRole,

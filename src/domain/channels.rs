@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::conversation::Channel;
 use crate::domain::error::FieldError;
+use crate::domain::message::Channel;
 
 text_enum! {
     pub enum ProviderKind {

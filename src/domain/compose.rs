@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::alerts::ContactProblem;
 use crate::domain::client::PartyRole;
 use crate::domain::contact::{normalize_email, ContactKind};
-use crate::domain::conversation::{AttachmentMeta, Channel};
 use crate::domain::error::FieldError;
+use crate::domain::message::{AttachmentMeta, Channel};
 
 /// Outside this many hours since the party last wrote on WhatsApp, Meta accepts only
 /// approved templates.

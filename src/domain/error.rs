@@ -1,7 +1,8 @@
 //! The one error type that crosses the wire between server functions and the browser.
 //!
 //! Every variant carries only what the user may see. Internal failures are logged on the
-//! server with their cause and reach the browser as the opaque `Internal`.
+//! server with their cause (in the span of the request or job that met them) and reach
+//! the browser as the opaque `Internal`: the cause stays on the server.
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -52,7 +53,10 @@ pub enum AppError {
     #[error("{0}")]
     Conflict(String),
     #[error("Ocurrió un error interno. Inténtalo de nuevo; si persiste, avisa al administrador.")]
-    Internal,
+    Internal {
+        #[serde(skip)]
+        cause: Cause,
+    },
     #[error("No se pudo completar la solicitud: {0}")]
     Request(String),
 }
@@ -80,7 +84,41 @@ fn file_summary(listed: &[RowError], total: usize) -> String {
     }
 }
 
+/// Why an internal error happened, for the server's log. It never crosses the wire,
+/// and two internal errors are the same answer to the user whatever their causes, so
+/// it compares equal to any other.
+#[derive(Clone, Debug, Default)]
+pub struct Cause(String);
+
+impl PartialEq for Cause {
+    fn eq(&self, _: &Cause) -> bool {
+        true
+    }
+}
+
+impl Eq for Cause {}
+
 impl AppError {
+    /// An internal failure: logged on the server with its cause, where it happens (so
+    /// in its request's or job's span), and kept for whoever logs the error again.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        let cause = cause.to_string();
+        #[cfg(feature = "ssr")]
+        tracing::error!(%cause, "internal error");
+        AppError::Internal {
+            cause: Cause(cause),
+        }
+    }
+
+    /// What went wrong, for a log line: an internal error's cause (empty once it has
+    /// crossed the wire), any other error's message.
+    pub fn reason(&self) -> String {
+        match self {
+            AppError::Internal { cause } => cause.0.clone(),
+            other => other.to_string(),
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Invalid(vec![FieldError::new(field, message)])
     }
@@ -152,5 +190,21 @@ mod tests {
         let err = AppError::Invalid(vec![FieldError::new("email", "Correo inválido")]);
         let json = serde_json::to_string(&err).unwrap();
         assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), err);
+    }
+
+    #[test]
+    fn an_internal_cause_stays_on_the_server() {
+        let err = AppError::internal("database: connection refused to 10.0.0.5");
+        assert_eq!(err.reason(), "database: connection refused to 10.0.0.5");
+        assert!(!err.to_string().contains("10.0.0.5"));
+        let json = serde_json::to_string(&err).unwrap();
+        assert!(!json.contains("10.0.0.5"), "{json}");
+        let back: AppError = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, err);
+        assert_eq!(back.reason(), "");
+        assert_eq!(
+            AppError::invalid("email", "Correo inválido").reason(),
+            "Correo inválido"
+        );
     }
 }

@@ -7,7 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::calls::{PaymentStatus, PromiseState};
-use crate::domain::conversation::{DeliveryStatus, Origin, VisitState};
+use crate::domain::message::{DeliveryStatus, Origin, VisitState};
 use crate::domain::money::format_cents;
 use crate::domain::outcome::Outcome;
 use crate::domain::report_params::{Params, Period};

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::alerts::{row_flags, AlertFilter, AlertKey, ShownFlag};
 use crate::domain::calls::CallReason;
-use crate::domain::conversation::Channel;
+use crate::domain::message::Channel;
 
 pub const PAGE_SIZE: usize = 50;
 
@@ -279,6 +279,67 @@ pub struct InboxQuery {
     pub after: Option<ClientCursor>,
     /// Llamadas only: the cursor is still in the tray's first part, the broken promises.
     pub after_broken: bool,
+}
+
+impl InboxQuery {
+    /// The address-bar query that reproduces it (without the cursor), as pairs, so
+    /// that opening a conversation keeps the tray as it was.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        let mut parts = Vec::new();
+        if !self.search.trim().is_empty() {
+            parts.push(("q", self.search.trim().to_string()));
+        }
+        if self.sort != ListOrder::default() {
+            parts.push(("orden", self.sort.as_str().to_string()));
+        }
+        if self.include_answered {
+            parts.push(("ver", "todas".to_string()));
+        }
+        if let Some(c) = self.channel {
+            parts.push(("canal", c.as_str().to_string()));
+        }
+        if let Some(a) = self.advisor_id {
+            parts.push(("asesor", a.to_string()));
+        }
+        if !self.segment.trim().is_empty() {
+            parts.push(("segmento", self.segment.trim().to_string()));
+        }
+        if let Some(d) = self.from {
+            parts.push(("desde", d.to_string()));
+        }
+        if let Some(d) = self.to {
+            parts.push(("hasta", d.to_string()));
+        }
+        if self.all_clients {
+            parts.push(("todos", "1".to_string()));
+        }
+        parts.extend(
+            self.alerts
+                .params()
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string())),
+        );
+        parts
+    }
+
+    /// Back from an address-bar query; what does not parse is left out.
+    pub fn from_params(get: impl Fn(&str) -> Option<String>) -> Self {
+        let date = |k: &str| get(k).and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+        InboxQuery {
+            search: get("q").unwrap_or_default(),
+            sort: ListOrder::parse(&get("orden").unwrap_or_default()),
+            include_answered: get("ver").as_deref() == Some("todas"),
+            channel: get("canal").and_then(|c| c.parse().ok()),
+            advisor_id: get("asesor").and_then(|a| a.parse().ok()),
+            segment: get("segmento").unwrap_or_default(),
+            alerts: AlertFilter::from_params(&get),
+            from: date("desde"),
+            to: date("hasta"),
+            all_clients: get("todos").as_deref() == Some("1"),
+            after: None,
+            after_broken: false,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

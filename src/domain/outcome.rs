@@ -6,9 +6,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::calls::{check_amount, check_date, check_lengths, CallCalendar};
-use crate::domain::conversation::{check_attachments, AttachmentInput};
 use crate::domain::debt::parse_date;
 use crate::domain::error::FieldError;
+use crate::domain::message::{check_attachments, AttachmentInput};
 
 text_enum! {
     /// Where a call stands when its outcome is registered.

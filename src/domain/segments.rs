@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::alerts::{AlertKey, AlertKind, Contactability};
 use crate::domain::calls::PromiseState;
 use crate::domain::client::ClientKind;
-use crate::domain::conversation::Channel;
 use crate::domain::debt::days_overdue;
 use crate::domain::error::FieldError;
+use crate::domain::message::Channel;
 use crate::domain::money::{format_cents, parse_amount, MAX_CENTS};
 
 text_enum! {

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::client::{ClientDetail, PartyRole};
-use crate::domain::conversation::{Channel, MAX_BODY_CHARS, MAX_SUBJECT_CHARS};
 use crate::domain::error::FieldError;
+use crate::domain::message::{Channel, MAX_BODY_CHARS, MAX_SUBJECT_CHARS};
 use crate::domain::money::format_money;
 
 text_enum! {
@@ -186,6 +186,7 @@ pub fn render_message(
 
 /// A template as stored and listed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Template {
     pub id: i64,
     pub name: String,

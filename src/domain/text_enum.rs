@@ -2,7 +2,9 @@
 //! declared once, next to the variant.
 
 /// Declares an enum with `ALL`, `as_str` (its stored name), `label` (its Spanish name),
-/// `FromStr` and `TryFrom<String>` (which sqlx rows use to decode it).
+/// `FromStr` and `TryFrom<String>`. On the server it is also a text column for sqlx:
+/// bound as its stored name and read back from it, so rows and tuples hold the enum
+/// itself, and an unknown stored name is a decoding error.
 macro_rules! text_enum {
     (
         $(#[$meta:meta])*
@@ -47,6 +49,46 @@ macro_rules! text_enum {
             type Error = String;
             fn try_from(s: String) -> Result<Self, String> {
                 s.parse()
+            }
+        }
+
+        #[cfg(feature = "ssr")]
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $name
+        where
+            String: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <String as sqlx::Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <String as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        #[cfg(feature = "ssr")]
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $name
+        where
+            &'r str: sqlx::Decode<'r, DB>,
+        {
+            fn decode(
+                value: <DB as sqlx::Database>::ValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let stored = <&'r str as sqlx::Decode<'r, DB>>::decode(value)?;
+                Ok(stored.parse::<$name>()?)
+            }
+        }
+
+        #[cfg(feature = "ssr")]
+        impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $name
+        where
+            &'q str: sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as sqlx::Database>::ArgumentBuffer<'q>,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&'q str as sqlx::Encode<'q, DB>>::encode_by_ref(&self.as_str(), buf)
             }
         }
     };

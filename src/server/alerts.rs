@@ -11,11 +11,11 @@ use crate::domain::alerts::{
     ContactProblem, Evidence, Flag, LiftInput,
 };
 use crate::domain::contact::ContactKind;
-use crate::domain::conversation::normalize_address;
 use crate::domain::error::AppError;
+use crate::domain::message::normalize_address;
 use crate::domain::user::Viewer;
+use crate::server::access;
 use crate::server::audit;
-use crate::server::clients;
 use crate::server::db::{Db, Tx};
 use crate::{on_db, on_tx};
 
@@ -206,7 +206,7 @@ pub async fn contact_failed(
 }
 
 /// [`contact_failed`] inside the caller's transaction, so that a failure's status and
-/// its flag are stored together.
+/// its flag are stored together. The flagged clients' screens are told at its commit.
 pub async fn contact_failed_in(
     tx: &mut Tx,
     kind: ContactKind,
@@ -233,6 +233,7 @@ pub async fn contact_failed_in(
         record(tx, client_id, evidence, source, at).await?;
         if !clients.contains(&client_id) {
             clients.push(client_id);
+            tx.announce(client_id);
         }
     }
     Ok(clients)
@@ -269,7 +270,7 @@ pub async fn lift(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let reason = input.reason()?;
-    clients::ensure_visible(db, viewer, input.client_id, now).await?;
+    access::ensure_visible(db, viewer, input.client_id, now).await?;
     let mut tx = db.begin().await?;
     let point = match input.kind {
         AlertKind::Contactability => input.contact_point_id,

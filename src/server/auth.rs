@@ -41,14 +41,8 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
             .map(|h| h.to_string())
     })
     .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "hashing task failed");
-        AppError::Internal
-    })?
-    .map_err(|e| {
-        tracing::error!(error = %e, "hashing failed");
-        AppError::Internal
-    })
+    .map_err(|e| AppError::internal(format!("hashing task failed: {e}")))?
+    .map_err(|e| AppError::internal(format!("hashing failed: {e}")))
 }
 
 /// Verifying against this when the e-mail is unknown makes both failures take as long,
@@ -170,10 +164,10 @@ pub async fn resolve_session(
         on_db!(db, p => sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
             .bind(&hash).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
     }
-    let role: Role = row.role.parse().map_err(|e: String| {
-        tracing::error!(error = %e, "bad role in database");
-        AppError::Internal
-    })?;
+    let role: Role = row
+        .role
+        .parse()
+        .map_err(|e: String| AppError::internal(format!("bad role in database: {e}")))?;
     let has_clients = has_associated_clients(db, role, row.user_id).await?;
     Ok(Some(Viewer {
         user_id: row.user_id,

@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::domain::calls::{CallCalendar, PromisePolicy};
+use crate::server::clock::Clock;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -41,6 +42,17 @@ pub struct Config {
     pub outbox_lease_secs: i64,
     /// How often the e-mail channel's mailbox is read for replies and bounces.
     pub mail_poll_secs: u64,
+}
+
+/// What writing a message to a debtor needs from the configuration.
+#[derive(Clone, Debug)]
+pub struct Sending {
+    /// Where the app is reached from outside, for payment links.
+    pub origin: String,
+    pub sms_max_segments: usize,
+    /// Unconfigured channels go through the sandbox.
+    pub demo: bool,
+    pub portal_link_days: i64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -271,22 +283,23 @@ impl Config {
     }
 
     /// What sending a message needs to know.
-    pub fn sending(&self) -> crate::server::conversations::compose::Sending {
-        crate::server::conversations::compose::Sending {
+    pub fn sending(&self) -> Sending {
+        Sending {
             origin: self.origin(),
             sms_max_segments: self.sms_max_segments,
             demo: self.demo,
-            today: self.today(),
-            tz: self.time_zone,
             portal_link_days: self.portal_link_days,
         }
     }
 
+    /// Now, in the organisation's time zone.
+    pub fn clock(&self) -> Clock {
+        Clock::at(chrono::Utc::now(), self.time_zone)
+    }
+
     /// Today in the organisation's time zone.
     pub fn today(&self) -> chrono::NaiveDate {
-        chrono::Utc::now()
-            .with_timezone(&self.time_zone)
-            .date_naive()
+        self.clock().today
     }
 }
 

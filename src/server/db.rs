@@ -1,8 +1,11 @@
 //! One database handle over SQLite (embedded default) and PostgreSQL. Repositories write
 //! each statement once, with `$n` placeholders that both engines accept, and run it
 //! through [`on_db!`] / [`on_tx!`], which expand the body once per engine so that every
-//! row type and bind is checked against both drivers.
+//! row type and bind is checked against both drivers. A transaction records the
+//! conversations it changed and announces them when it commits (see
+//! [`crate::server::notify`]).
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -11,14 +14,29 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 use crate::domain::error::AppError;
+use crate::server::notify::{Notifier, CHANNEL_SQL};
 
 #[derive(Clone, Debug)]
-pub enum Db {
+pub struct Db {
+    pool: Pool,
+    notifier: Notifier,
+}
+
+#[derive(Clone, Debug)]
+pub enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
 
-pub enum Tx {
+/// A write transaction, with what it will announce when it commits.
+pub struct Tx {
+    conn: TxConn,
+    notifier: Notifier,
+    changed: BTreeSet<i64>,
+    queued: bool,
+}
+
+pub enum TxConn {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
@@ -42,9 +60,9 @@ impl Engine {
 #[macro_export]
 macro_rules! on_db {
     ($db:expr, $conn:ident => $body:expr) => {
-        match $db {
-            $crate::server::db::Db::Sqlite($conn) => $body,
-            $crate::server::db::Db::Postgres($conn) => $body,
+        match $db.pool() {
+            $crate::server::db::Pool::Sqlite($conn) => $body,
+            $crate::server::db::Pool::Postgres($conn) => $body,
         }
     };
 }
@@ -53,12 +71,12 @@ macro_rules! on_db {
 #[macro_export]
 macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
-        match $tx {
-            $crate::server::db::Tx::Sqlite(t) => {
+        match $tx.conn() {
+            $crate::server::db::TxConn::Sqlite(t) => {
                 let $conn = &mut **t;
                 $body
             }
-            $crate::server::db::Tx::Postgres(t) => {
+            $crate::server::db::TxConn::Postgres(t) => {
                 let $conn = &mut **t;
                 $body
             }
@@ -89,7 +107,7 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            Ok(Db::Postgres(pool))
+            Ok(Db::new(Pool::Postgres(pool)))
         } else {
             let path = url
                 .strip_prefix("sqlite://")
@@ -115,7 +133,33 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::new(Pool::Sqlite(pool)))
+        }
+    }
+
+    fn new(pool: Pool) -> Db {
+        Db {
+            pool,
+            notifier: Notifier::default(),
+        }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// This process's announcements: what open screens and the dispatcher listen to.
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
+    /// On PostgreSQL, starts hearing the announcements of every server process
+    /// (this one's included: they come back through the database). SQLite's come from
+    /// this process's own commits.
+    pub async fn listen(&self) -> Result<(), sqlx::Error> {
+        match &self.pool {
+            Pool::Postgres(pool) => self.notifier.listen(pool).await,
+            Pool::Sqlite(_) => Ok(()),
         }
     }
 
@@ -123,9 +167,9 @@ impl Db {
     /// with a small page cache, so that pages read once do not fill the pool's caches
     /// (64 MB per connection) and the process's memory; on PostgreSQL the pool itself.
     pub async fn long_reader(&self) -> Result<Db, sqlx::Error> {
-        match self {
-            Db::Postgres(_) => Ok(self.clone()),
-            Db::Sqlite(pool) => {
+        match &self.pool {
+            Pool::Postgres(_) => Ok(self.clone()),
+            Pool::Sqlite(pool) => {
                 let options = (*pool.connect_options())
                     .clone()
                     .pragma("cache_size", "-8192");
@@ -134,22 +178,25 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await?;
-                Ok(Db::Sqlite(pool))
+                Ok(Db {
+                    pool: Pool::Sqlite(pool),
+                    notifier: self.notifier.clone(),
+                })
             }
         }
     }
 
     pub fn engine(&self) -> Engine {
-        match self {
-            Db::Sqlite(_) => Engine::Sqlite,
-            Db::Postgres(_) => Engine::Postgres,
+        match self.pool {
+            Pool::Sqlite(_) => Engine::Sqlite,
+            Pool::Postgres(_) => Engine::Postgres,
         }
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        match self {
-            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
-            Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
+        match &self.pool {
+            Pool::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+            Pool::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
         }
     }
 
@@ -157,9 +204,15 @@ impl Db {
     /// IMMEDIATE`): a deferred transaction that reads and then writes fails with
     /// SQLITE_BUSY when another writer got in between, instead of waiting its turn.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        let conn = match &self.pool {
+            Pool::Sqlite(p) => TxConn::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => TxConn::Postgres(p.begin().await?),
+        };
+        Ok(Tx {
+            conn,
+            notifier: self.notifier.clone(),
+            changed: BTreeSet::new(),
+            queued: false,
         })
     }
 
@@ -167,13 +220,13 @@ impl Db {
     /// index-driven plans the lists rely on. On PostgreSQL the vacuum also sets the
     /// visibility map, without which "index-only" scans of fresh rows read the table.
     pub async fn refresh_statistics(&self) -> Result<(), sqlx::Error> {
-        match self {
+        match &self.pool {
             // Each SQLite connection reads the statistics when it opens and keeps them,
             // so the pool's other connections would go on planning with the old ones
             // and the same query would take different plans depending on the
             // connection it got. Every idle connection reloads them; one busy right now
             // catches up when the pool retires it (sqlx's default lifetime: 30 minutes).
-            Db::Sqlite(p) => {
+            Pool::Sqlite(p) => {
                 sqlx::query("ANALYZE").execute(p).await?;
                 let mut idle = Vec::new();
                 while let Some(c) = p.try_acquire() {
@@ -184,7 +237,7 @@ impl Db {
                 }
                 Ok(())
             }
-            Db::Postgres(p) => sqlx::raw_sql(
+            Pool::Postgres(p) => sqlx::raw_sql(
                 "VACUUM (ANALYZE) clients, parties, contact_points, debts, client_search_terms, messages, message_statuses",
             )
             .execute(p)
@@ -199,26 +252,66 @@ impl Db {
 }
 
 impl Tx {
+    pub fn conn(&mut self) -> &mut TxConn {
+        &mut self.conn
+    }
+
+    /// Records that this client's conversation changed: announced at commit.
+    pub fn announce(&mut self, client_id: i64) {
+        self.changed.insert(client_id);
+    }
+
+    /// Records that a message was queued to go out now: this process's dispatcher is
+    /// woken at commit instead of at its next poll.
+    pub fn wake_outbox(&mut self) {
+        self.queued = true;
+    }
+
+    /// Commits, then announces what changed. On PostgreSQL the notifications are sent
+    /// inside the transaction, so the database delivers them with the commit (and
+    /// drops them if it fails) without a round trip of their own afterwards.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            Tx::Sqlite(t) => t.commit().await,
-            Tx::Postgres(t) => t.commit().await,
+        let Tx {
+            conn,
+            notifier,
+            changed,
+            queued,
+        } = self;
+        match conn {
+            TxConn::Sqlite(t) => {
+                t.commit().await?;
+                notifier.publish(changed);
+            }
+            TxConn::Postgres(mut t) => {
+                if !changed.is_empty() {
+                    let ids: Vec<i64> = changed.into_iter().collect();
+                    sqlx::query(&format!(
+                        "SELECT pg_notify({CHANNEL_SQL}, id::text) FROM unnest($1::bigint[]) AS id"
+                    ))
+                    .bind(ids)
+                    .execute(&mut *t)
+                    .await?;
+                }
+                t.commit().await?;
+            }
         }
+        if queued {
+            notifier.outbox_queued();
+        }
+        Ok(())
     }
 }
 
 /// A database failure becomes the opaque `Internal`; its cause stays in the server log.
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
-        tracing::error!(error = %e, "database error");
-        AppError::Internal
+        AppError::internal(format!("database: {e}"))
     }
 }
 
 /// A stored value the code cannot read: logged with what it was, answered as `Internal`.
 pub fn corrupt(what: &str, e: String) -> AppError {
-    tracing::error!(error = %e, what, "unexpected value in database");
-    AppError::Internal
+    AppError::internal(format!("unexpected {what} in database: {e}"))
 }
 
 /// Parses a stored text value (an enum's stored name), or reports it [`corrupt`].

@@ -1,12 +1,14 @@
-//! The axum application: Leptos routes and server functions behind the session layer.
+//! The axum application: Leptos routes and server functions behind the session layer,
+//! the conversation events, attachments and downloads; the providers' callbacks come
+//! from `channels::routes`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, Request, State};
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, HOST, LOCATION, ORIGIN,
-    REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, COOKIE, HOST, LOCATION, ORIGIN, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -21,11 +23,9 @@ use crate::domain::error::AppError;
 use crate::domain::listing::ClientListQuery;
 use crate::domain::user::Viewer;
 use crate::server::auth::{self, SessionPolicy, SESSION_COOKIE};
-use crate::server::channels::webhooks::SIGNATURE_HEADER;
 use crate::server::config::Config;
-use crate::server::conversations;
 use crate::server::db::Db;
-use crate::server::tables;
+use crate::server::{channels, conversations, tables};
 
 /// Uploads (the portfolio CSV) travel inside server-function bodies.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
@@ -35,9 +35,6 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub config: Arc<Config>,
-    pub notifier: crate::server::conversations::notify::Notifier,
-    /// Wakes this process's outbox dispatcher when a message is queued.
-    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -89,30 +86,10 @@ pub fn router(state: AppState) -> Router {
             "/api/interactions/export",
             axum::routing::get(export_interactions),
         )
-        .route(
-            "/api/webhooks/sandbox",
-            axum::routing::post(sandbox_webhook),
-        )
-        .route(
-            "/api/webhooks/relay/{channel}",
-            axum::routing::post(relay_webhook),
-        )
-        .route(
-            "/api/webhooks/twilio/sms",
-            axum::routing::post(twilio_webhook),
-        )
-        .route(
-            "/api/webhooks/twilio/voice",
-            axum::routing::post(twilio_voice_status),
-        )
-        .route(
-            "/api/webhooks/twilio/voice/dial",
-            axum::routing::post(twilio_voice_dial),
-        )
-        .route(
-            "/api/webhooks/whatsapp/{channel}",
-            axum::routing::get(whatsapp_handshake).post(whatsapp_webhook),
-        )
+        .merge(channels::routes::router(
+            state.db.clone(),
+            state.config.origin(),
+        ))
         .leptos_routes_with_context(&state, routes, || (), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
@@ -197,18 +174,6 @@ fn is_page(method: &Method, path: &str) -> bool {
     method == Method::GET && !path.starts_with("/api/") && !is_public_page(path) && !is_asset(path)
 }
 
-/// Percent-encodes a path for the `next` parameter of the login page.
-fn encode_component(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn redirect(to: &str) -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(to) {
@@ -249,7 +214,10 @@ async fn session_layer(State(state): State<AppState>, mut req: Request, next: Ne
     let path = req.uri().path().to_string();
     if viewer.is_none() && is_page(req.method(), &path) {
         let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-        return redirect(&format!("/login?next={}", encode_component(target)));
+        return redirect(&format!(
+            "/login?next={}",
+            crate::domain::url::encode(target)
+        ));
     }
     if viewer.is_some() && path == "/login" && req.method() == Method::GET {
         return redirect("/");
@@ -278,7 +246,7 @@ impl IntoResponse for AppError {
             }
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::BadCredentials | AppError::RateLimited => StatusCode::FORBIDDEN,
-            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, self.to_string()).into_response()
     }
@@ -297,8 +265,8 @@ async fn conversation_events(
 ) -> Result<Response, AppError> {
     use axum::response::sse::{Event, KeepAlive, Sse};
     let viewer = signed_in(viewer)?;
-    crate::server::clients::ensure_visible(&state.db, &viewer, id, Utc::now()).await?;
-    let receiver = state.notifier.subscribe();
+    crate::server::access::ensure_visible(&state.db, &viewer, id, Utc::now()).await?;
+    let receiver = state.db.notifier().subscribe();
     let events = futures::stream::unfold(receiver, move |mut rx| async move {
         loop {
             match rx.recv().await {
@@ -319,243 +287,6 @@ async fn conversation_events(
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response())
-}
-
-/// A provider's callback: checked against `key` before anything is read, applied, and
-/// acknowledged only once stored.
-async fn webhook(
-    state: &AppState,
-    key: &[u8],
-    signature_header: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-    parse: impl FnOnce(&[u8]) -> Result<crate::server::channels::webhooks::Callback, String>,
-) -> Response {
-    use crate::server::channels::webhooks;
-    let signature = headers.get(signature_header).and_then(|v| v.to_str().ok());
-    if !webhooks::verify(key, body, signature) {
-        return (StatusCode::UNAUTHORIZED, "Firma inválida.").into_response();
-    }
-    applied(state, parse(body)).await
-}
-
-/// The secret a channel's provider signs its callbacks with.
-async fn webhook_secret(
-    state: &AppState,
-    channel: crate::domain::conversation::Channel,
-) -> Result<Vec<u8>, AppError> {
-    Ok(crate::server::channels::load(&state.db, channel)
-        .await?
-        .webhook_secret
-        .into_bytes())
-}
-
-/// Applies a verified callback and answers the provider: 200 only once it is stored.
-async fn applied(
-    state: &AppState,
-    parsed: Result<crate::server::channels::webhooks::Callback, String>,
-) -> Response {
-    let callback = match parsed {
-        Ok(c) => c,
-        Err(e) => {
-            return (StatusCode::BAD_REQUEST, format!("Cuerpo inválido: {e}")).into_response()
-        }
-    };
-    match crate::server::channels::webhooks::apply(&state.db, callback, Utc::now()).await {
-        Ok(changed) => {
-            state.notifier.publish(&state.db, &changed).await;
-            StatusCode::OK.into_response()
-        }
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn sandbox_webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    match crate::server::channels::secret(&state.db, crate::server::channels::SANDBOX_KEY).await {
-        Ok(key) => webhook(&state, &key, SIGNATURE_HEADER, &headers, &body, own_shape).await,
-        Err(e) => e.into_response(),
-    }
-}
-
-/// Callbacks of a channel's relay provider, signed with that channel's webhook secret.
-async fn relay_webhook(
-    State(state): State<AppState>,
-    axum::extract::Path(channel): axum::extract::Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    // An unknown channel has no secret: its callbacks fail the signature check.
-    let key = match channel.parse() {
-        Ok(channel) => match webhook_secret(&state, channel).await {
-            Ok(key) => key,
-            Err(e) => return e.into_response(),
-        },
-        Err(_) => Vec::new(),
-    };
-    webhook(&state, &key, SIGNATURE_HEADER, &headers, &body, own_shape).await
-}
-
-/// The callbacks of the sandbox and the relay: Recaudo's own shape.
-fn own_shape(body: &[u8]) -> Result<crate::server::channels::webhooks::Callback, String> {
-    serde_json::from_slice(body).map_err(|e| e.to_string())
-}
-
-fn whatsapp_channel(name: &str) -> Result<crate::domain::conversation::Channel, AppError> {
-    use crate::domain::conversation::Channel;
-    match name.parse::<Channel>() {
-        Ok(c @ (Channel::WhatsApp | Channel::WhatsAppBusiness)) => Ok(c),
-        _ => Err(AppError::NotFound),
-    }
-}
-
-/// A Twilio callback for `channel`, signed with that channel's auth token over the
-/// public URL it called, applied once verified.
-async fn twilio_signed(
-    state: &AppState,
-    channel: crate::domain::conversation::Channel,
-    path: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-    parse: impl FnOnce(
-        &[(String, String)],
-    ) -> Result<crate::server::channels::webhooks::Callback, String>,
-) -> Response {
-    use crate::server::channels::twilio;
-    let token = match crate::server::channels::load(&state.db, channel).await {
-        Ok(setting) => setting.secret,
-        Err(e) => return e.into_response(),
-    };
-    let fields = twilio::fields(body);
-    let url = format!("{}{path}", state.config.origin());
-    let signature = headers
-        .get(twilio::SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok());
-    if !twilio::verify(&token, &url, &fields, signature) {
-        return (StatusCode::UNAUTHORIZED, "Firma inválida.").into_response();
-    }
-    applied(state, parse(&fields)).await
-}
-
-/// Twilio's SMS callbacks: statuses and inbound messages.
-async fn twilio_webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    use crate::server::channels::twilio;
-    let sms = crate::domain::conversation::Channel::Sms;
-    twilio_signed(
-        &state,
-        sms,
-        twilio::CALLBACK_PATH,
-        &headers,
-        &body,
-        twilio::callback,
-    )
-    .await
-}
-
-/// Twilio Voice: the advisor's leg ended (only its failures matter).
-async fn twilio_voice_status(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    use crate::server::channels::voice;
-    let call = crate::domain::conversation::Channel::Call;
-    twilio_signed(
-        &state,
-        call,
-        voice::STATUS_PATH,
-        &headers,
-        &body,
-        voice::callback,
-    )
-    .await
-}
-
-/// Twilio Voice: how the dial to the debtor ended; answered with TwiML that hangs up.
-async fn twilio_voice_dial(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    use crate::server::channels::voice;
-    let call = crate::domain::conversation::Channel::Call;
-    let response = twilio_signed(
-        &state,
-        call,
-        voice::DIAL_PATH,
-        &headers,
-        &body,
-        voice::callback,
-    )
-    .await;
-    if response.status() != StatusCode::OK {
-        return response;
-    }
-    ([(CONTENT_TYPE, "text/xml; charset=utf-8")], voice::HANG_UP).into_response()
-}
-
-/// Meta's subscription handshake: the challenge back when the verify token (shown on
-/// the settings page) matches.
-async fn whatsapp_handshake(
-    State(state): State<AppState>,
-    axum::extract::Path(channel): axum::extract::Path<String>,
-    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
-) -> Response {
-    use crate::server::channels::{secret, whatsapp, WHATSAPP_VERIFY_KEY};
-    let channel = match whatsapp_channel(&channel) {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
-    let key = match secret(&state.db, WHATSAPP_VERIFY_KEY).await {
-        Ok(k) => k,
-        Err(e) => return e.into_response(),
-    };
-    let expected = whatsapp::verify_token(&key, channel);
-    let get = |k: &str| q.get(k).map(String::as_str);
-    match whatsapp::handshake(
-        get("hub.mode"),
-        get("hub.verify_token"),
-        get("hub.challenge"),
-        &expected,
-    ) {
-        Some(challenge) => (StatusCode::OK, challenge).into_response(),
-        None => (StatusCode::FORBIDDEN, "Token de verificación inválido.").into_response(),
-    }
-}
-
-/// Meta's notifications for a WhatsApp channel, signed with its app secret (the
-/// channel's webhook secret).
-async fn whatsapp_webhook(
-    State(state): State<AppState>,
-    axum::extract::Path(channel): axum::extract::Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    use crate::server::channels::whatsapp;
-    let channel = match whatsapp_channel(&channel) {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
-    let key = match webhook_secret(&state, channel).await {
-        Ok(key) => key,
-        Err(e) => return e.into_response(),
-    };
-    webhook(
-        &state,
-        &key,
-        whatsapp::SIGNATURE_HEADER,
-        &headers,
-        &body,
-        |b| whatsapp::callback(b, channel),
-    )
-    .await
 }
 
 /// An attachment, always as a download: never rendered by the browser as a page.
@@ -611,8 +342,9 @@ async fn export_interactions(
     let query =
         crate::domain::interactions::InteractionQuery::from_params(|k| params.get(k).cloned())
             .map_err(|e| AppError::invalid("query", e))?;
-    let (tz, today) = (state.config.time_zone, state.config.today());
-    let body = export::stream(&state.db, &viewer, &query, tz, today, format).await?;
+    let clock = state.config.clock();
+    let today = clock.today;
+    let body = export::stream(&state.db, &viewer, &query, clock, format).await?;
     Ok(streamed(format, &format!("interacciones-{today}"), body))
 }
 
@@ -769,9 +501,5 @@ mod tests {
         assert!(is_asset("/pkg/recaudo.wasm") && is_asset("/plantilla-cartera.csv"));
         assert!(!is_asset("/api/clients/export.csv"));
         assert!(!is_asset("/clientes/12") && !is_asset("/api/get_client"));
-        assert_eq!(
-            encode_component("/clientes?q=ana pérez"),
-            "/clientes%3Fq%3Dana%20p%C3%A9rez"
-        );
     }
 }

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 
 use crate::domain::error::{AppError, RowError};
@@ -11,6 +10,7 @@ use crate::domain::import::{plan, ImportSummary, ImportedClient, MAX_LISTED_ERRO
 use crate::domain::user::{Assignee, Viewer};
 use crate::on_db;
 use crate::server::clients::{self, NewClient};
+use crate::server::clock::Clock;
 use crate::server::db::{is_unique_violation, Db};
 use crate::server::{audit, users};
 
@@ -95,9 +95,9 @@ pub async fn import_csv(
     db: &Db,
     viewer: &Viewer,
     text: &str,
-    today: NaiveDate,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<ImportSummary, AppError> {
+    let now = clock.now;
     if !viewer.is_admin() {
         return Err(AppError::Forbidden);
     }
@@ -150,7 +150,7 @@ pub async fn import_csv(
     for item in &planned {
         match existing.get(&item.client.document_number) {
             Some(&id) => {
-                let stored = clients::get(db, viewer, id, today, now).await?.to_valid();
+                let stored = clients::get(db, viewer, id, clock).await?.to_valid();
                 match item.merge_into(stored) {
                     Ok(merged) => updates.push((id, merged)),
                     Err((column, message)) => errors.push(RowError {
@@ -184,7 +184,7 @@ pub async fn import_csv(
         .collect();
     let mut tx = db.begin().await?;
     let written = async {
-        clients::insert_new(&mut tx, &new_items, today, now).await?;
+        clients::insert_new(&mut tx, &new_items, clock).await?;
         for (id, merged) in &updates {
             clients::replace_existing(
                 &mut tx,
@@ -195,8 +195,7 @@ pub async fn import_csv(
                     supervisor_id: team(merged.advisor_id),
                     by: Some(viewer.user_id),
                 },
-                today,
-                now,
+                clock,
             )
             .await?;
         }

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate};
-use chrono_tz::Tz;
 
 use crate::domain::error::AppError;
 use crate::domain::indicators::{
@@ -14,9 +13,9 @@ use crate::domain::indicators::{
 };
 use crate::domain::report_params::Period;
 use crate::domain::user::{Scope, Viewer};
+use crate::server::clock::Clock;
 use crate::server::db::Db;
 use crate::server::interactions::{self, report_scope};
-use crate::server::segments::day_start;
 use crate::server::segments::sql::{Sql, Value};
 
 /// `AND …` for the viewer's scope and the chosen advisor or team, on `clients c`.
@@ -44,15 +43,17 @@ pub async fn indicators(
     db: &Db,
     viewer: &Viewer,
     query: &IndicatorQuery,
-    tz: Tz,
-    today: NaiveDate,
+    clock: Clock,
 ) -> Result<Indicators, AppError> {
+    let today = clock.today;
     let Period { from, to } = query
         .period(today)
         .map_err(|e| AppError::invalid("period", e))?;
     let scope = report_scope(viewer);
-    let start = day_start(tz);
-    let (from_at, to_at) = (start(from), start(to + Duration::days(1)));
+    let (from_at, to_at) = (
+        clock.day_start(from),
+        clock.day_start(to + Duration::days(1)),
+    );
 
     let mut keys = Sql::new("SELECT c.alert_key, COUNT(*) FROM clients c WHERE 1 = 1");
     portfolio(&mut keys, scope, query);

@@ -1,13 +1,16 @@
 //! Server-only code: configuration, database, services and the HTTP application.
 
+pub mod access;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod automation;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod calls;
 pub mod channels;
 pub mod clients;
+pub mod clock;
 pub mod config;
 pub mod conversations;
 pub mod db;
@@ -15,10 +18,13 @@ pub mod http;
 pub mod import;
 pub mod indicators;
 pub mod interactions;
+pub mod messages;
+pub mod notify;
 pub mod portal;
 pub mod sandbox;
 pub mod seed;
 pub mod segments;
+pub mod signing;
 pub mod tables;
 pub mod templates;
 pub mod users;
@@ -26,8 +32,7 @@ pub mod users;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use chrono::Utc;
-
+use crate::domain::error::AppError;
 use crate::server::config::Config;
 use crate::server::db::Db;
 use crate::server::http::AppState;
@@ -38,16 +43,65 @@ pub const SCHEDULER_EVERY: std::time::Duration = std::time::Duration::from_secs(
 /// Clients the demo seed creates when `serve` starts in demo mode on an empty database.
 pub const DEMO_CLIENTS: usize = 2_000;
 
-pub async fn open_database(config: &Config) -> Result<Db, String> {
-    let db = Db::connect(&config.database_url).await.map_err(|e| {
-        format!(
-            "No se pudo abrir la base de datos {}: {e}",
-            redact(&config.database_url)
-        )
-    })?;
-    db.migrate()
+/// Why a command (`serve`, `migrate`, `seed`…) stopped: what `main` prints before it
+/// exits with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    Config(String),
+    #[error("No se pudo abrir la base de datos {url}: {source}")]
+    Open { url: String, source: sqlx::Error },
+    #[error("No se pudieron aplicar las migraciones: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "La base de datos tiene usuarios de demostración (@{}), con una contraseña pública. \
+         Fuera del modo demo el servidor no arranca así: usa una base de datos sin datos de demostración, \
+         o arranca con RECAUDO_DEMO=true para probar la aplicación.",
+        seed::DEMO_DOMAIN
+    )]
+    DemoUsers,
+    #[error("Configuración de Leptos: {0}")]
+    Leptos(String),
+    #[error("No se pudo escuchar las notificaciones de PostgreSQL: {0}")]
+    Listen(sqlx::Error),
+    #[error("No se pudo escuchar en {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("El servidor se detuvo: {0}")]
+    Serve(std::io::Error),
+    /// A service refused or failed; an internal failure shows its cause here, where
+    /// only the operator reads it.
+    #[error("{what}: {}", .source.reason())]
+    Service {
+        what: &'static str,
+        source: AppError,
+    },
+    #[error("{0}")]
+    Input(String),
+    #[error("{what}: {source}")]
+    Io {
+        what: &'static str,
+        source: std::io::Error,
+    },
+}
+
+impl CommandError {
+    /// A service's error, with what the command was doing.
+    pub fn service(what: &'static str) -> impl FnOnce(AppError) -> CommandError {
+        move |source| CommandError::Service { what, source }
+    }
+}
+
+pub async fn open_database(config: &Config) -> Result<Db, CommandError> {
+    let db = Db::connect(&config.database_url)
         .await
-        .map_err(|e| format!("No se pudieron aplicar las migraciones: {e}"))?;
+        .map_err(|source| CommandError::Open {
+            url: redact(&config.database_url),
+            source,
+        })?;
+    db.migrate().await?;
     Ok(db)
 }
 
@@ -66,41 +120,32 @@ pub fn redact(url: &str) -> String {
 }
 
 /// Runs the web application until Ctrl-C.
-pub async fn serve(config: Config) -> Result<(), String> {
+pub async fn serve(config: Config) -> Result<(), CommandError> {
     let db = open_database(&config).await?;
     if config.demo {
-        let report = seed::seed(&db, DEMO_CLIENTS, config.today(), Utc::now())
+        let report = seed::seed(&db, DEMO_CLIENTS, config.clock())
             .await
-            .map_err(|e| format!("No se pudieron crear los datos de demostración: {e}"))?;
+            .map_err(CommandError::service(
+                "No se pudieron crear los datos de demostración",
+            ))?;
         if report.clients_created > 0 {
             tracing::info!(clients = report.clients_created, "demo portfolio seeded");
         }
     } else if seed::demo_users_exist(&db)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(CommandError::service("No se pudieron leer los usuarios"))?
     {
-        return Err(format!(
-            "La base de datos tiene usuarios de demostración (@{}), con una contraseña pública. \
-             Fuera del modo demo el servidor no arranca así: usa una base de datos sin datos de demostración, \
-             o arranca con RECAUDO_DEMO=true para probar la aplicación.",
-            seed::DEMO_DOMAIN
-        ));
+        return Err(CommandError::DemoUsers);
     }
 
-    let leptos = leptos::config::get_configuration(None)
-        .map_err(|e| format!("Configuración de Leptos: {e}"))?;
+    let leptos =
+        leptos::config::get_configuration(None).map_err(|e| CommandError::Leptos(e.to_string()))?;
     let state = AppState {
         leptos_options: leptos.leptos_options,
         db: db.clone(),
         config: Arc::new(config.clone()),
-        notifier: conversations::notify::Notifier::default(),
-        outbox_wake: Arc::default(),
     };
-    state
-        .notifier
-        .listen(&db)
-        .await
-        .map_err(|e| format!("No se pudo escuchar las notificaciones de PostgreSQL: {e}"))?;
+    db.listen().await.map_err(CommandError::Listen)?;
     tokio::spawn(maintenance(state.clone()));
     tokio::spawn(dispatcher(&state).await?.run());
     tokio::spawn(automation::scheduler::run_forever(
@@ -110,13 +155,15 @@ pub async fn serve(config: Config) -> Result<(), String> {
     ));
     tokio::spawn(channels::email::poll_forever(
         db.clone(),
-        state.notifier.clone(),
         std::time::Duration::from_secs(config.mail_poll_secs),
     ));
 
     let listener = tokio::net::TcpListener::bind(config.bind_address)
         .await
-        .map_err(|e| format!("No se pudo escuchar en {}: {e}", config.bind_address))?;
+        .map_err(|source| CommandError::Bind {
+            address: config.bind_address,
+            source,
+        })?;
     println!("Recaudo escuchando en http://{}", config.bind_address);
     axum::serve(
         listener,
@@ -126,18 +173,21 @@ pub async fn serve(config: Config) -> Result<(), String> {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(CommandError::Serve)?;
     db.close().await;
     Ok(())
 }
 
 /// This process's outbox dispatcher, its sandbox posting callbacks back to this server.
-async fn dispatcher(state: &AppState) -> Result<channels::outbox::Dispatcher, String> {
-    use channels::outbox::{Dispatcher, Policy};
+async fn dispatcher(state: &AppState) -> Result<channels::dispatcher::Dispatcher, CommandError> {
+    use channels::dispatcher::Dispatcher;
     use channels::providers::{Providers, Sandbox};
+    use messages::outbox::Policy;
     let key = channels::secret(&state.db, channels::SANDBOX_KEY)
         .await
-        .map_err(|e| format!("No se pudo leer la clave del sandbox: {e}"))?;
+        .map_err(CommandError::service(
+            "No se pudo leer la clave del sandbox",
+        ))?;
     let sandbox = Sandbox {
         callback_url: format!("{}/api/webhooks/sandbox", state.config.local_origin()),
         key,
@@ -149,10 +199,7 @@ async fn dispatcher(state: &AppState) -> Result<channels::outbox::Dispatcher, St
     };
     let mut providers = Providers::new(policy.request_timeout, state.config.demo, sandbox);
     providers.origin = Some(state.config.origin());
-    let mut d = Dispatcher::new(state.db.clone(), policy, providers);
-    d.notifier = Some(state.notifier.clone());
-    d.wake = state.outbox_wake.clone();
-    Ok(d)
+    Ok(Dispatcher::new(state.db.clone(), policy, providers))
 }
 
 /// Hourly: roll summaries forward past due dates, settle promises whose deadline passed
@@ -162,23 +209,21 @@ async fn maintenance(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        match clients::roll_forward(&state.db, state.config.today()).await {
+        let clock = state.config.clock();
+        match clients::roll_forward(&state.db, clock.today).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(clients = n, "summaries rolled forward"),
-            Err(e) => tracing::error!(error = %e, "roll-forward failed"),
+            Err(e) => tracing::error!(error = %e.reason(), "roll-forward failed"),
         }
-        let config = &state.config;
-        match calls::promises::settle(&state.db, config.today(), config.promise_policy, Utc::now())
-            .await
-        {
+        match calls::promises::settle(&state.db, state.config.promise_policy, clock).await {
             Ok(s) if s.kept + s.broken > 0 => {
                 tracing::info!(kept = s.kept, broken = s.broken, "promises settled")
             }
             Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "promise settlement failed"),
+            Err(e) => tracing::error!(error = %e.reason(), "promise settlement failed"),
         }
-        if let Err(e) = auth::purge_expired(&state.db, state.session_policy(), Utc::now()).await {
-            tracing::error!(error = %e, "session purge failed");
+        if let Err(e) = auth::purge_expired(&state.db, state.session_policy(), clock.now).await {
+            tracing::error!(error = %e.reason(), "session purge failed");
         }
     }
 }

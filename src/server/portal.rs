@@ -3,22 +3,20 @@
 //! it expires and any change to it is refused.
 
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-use chrono::NaiveDate;
 
 use crate::domain::calls::DeclareInput;
-use crate::domain::conversation::VisitState;
 use crate::domain::error::AppError;
+use crate::domain::message::VisitState;
 use crate::domain::portal::PortalPage;
 use crate::domain::user::Scope;
+use crate::on_db;
 use crate::server::channels::secret;
-use crate::server::channels::webhooks::unhex;
+use crate::server::clock::Clock;
 use crate::server::db::Db;
+use crate::server::messages::visits;
+use crate::server::signing::{hex, hmac_sha256, unhex, verify_sha256};
 use crate::server::users::PORTAL_USER_EMAIL;
-use crate::server::{calls, clients, conversations};
-use crate::{on_db, on_tx};
+use crate::server::{calls, clients};
 
 /// The page name visits are shown under in the conversation.
 pub const PAGE_NAME: &str = "Paga aquí";
@@ -33,18 +31,15 @@ pub enum LinkError {
     Expired,
 }
 
-fn mac(key: &[u8], client_id: i64, expires: i64) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(format!("portal:{client_id}:{expires}").as_bytes());
-    mac
+fn signed_text(client_id: i64, expires: i64) -> String {
+    format!("portal:{client_id}:{expires}")
 }
 
 /// The token for a client's page, valid until `expires`.
 pub fn token(key: &[u8], client_id: i64, expires: DateTime<Utc>) -> String {
     let expires = expires.timestamp();
-    let digest = mac(key, client_id, expires).finalize().into_bytes();
-    let hex = crate::server::channels::webhooks::hex(&digest);
-    format!("{client_id}-{expires}-{hex}")
+    let digest = hmac_sha256(key, &[signed_text(client_id, expires).as_bytes()]);
+    format!("{client_id}-{expires}-{}", hex(&digest))
 }
 
 /// The client a token opens, if it is intact and not expired.
@@ -59,9 +54,9 @@ pub fn check(key: &[u8], token: &str, now: DateTime<Utc>) -> Result<i64, LinkErr
     let bytes = unhex(sig)
         .filter(|b| b.len() == 32)
         .ok_or(LinkError::Invalid)?;
-    mac(key, client_id, expires)
-        .verify_slice(&bytes)
-        .map_err(|_| LinkError::Invalid)?;
+    if !verify_sha256(key, &[signed_text(client_id, expires).as_bytes()], &bytes) {
+        return Err(LinkError::Invalid);
+    }
     if now.timestamp() >= expires {
         return Err(LinkError::Expired);
     }
@@ -127,15 +122,14 @@ pub async fn open(
     db: &Db,
     token: &str,
     instructions: &str,
-    today: NaiveDate,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<(i64, PortalPage), AppError> {
+    let now = clock.now;
     let client_id = client(db, token, now).await?;
-    let detail = clients::load_detail(db, Scope::All, client_id, today)
+    let detail = clients::load_detail(db, Scope::All, client_id, clock.today)
         .await?
         .ok_or_else(|| refused(LinkError::Invalid))?;
-    let visit_id =
-        conversations::record_visit(db, client_id, PAGE_NAME, &[(VisitState::Opened, now)]).await?;
+    let visit_id = visits::record(db, client_id, PAGE_NAME, &[(VisitState::Opened, now)]).await?;
     let page = PortalPage {
         visit_id,
         client_name: detail.display_name,
@@ -161,16 +155,7 @@ pub async fn step(
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
     let client_id = client(db, token, now).await?;
-    let mut tx = db.begin().await?;
-    let n = on_tx!(&mut tx, c => sqlx::query(
-        "INSERT INTO portal_visit_states (visit_id, state, at)
-         SELECT id, $3, $4 FROM portal_visits WHERE id = $1 AND client_id = $2")
-        .bind(visit_id).bind(client_id).bind(state.as_str()).bind(now)
-        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    if n == 0 {
-        return Err(AppError::NotFound);
-    }
-    tx.commit().await?;
+    visits::add_state(db, client_id, visit_id, state, now).await?;
     Ok(client_id)
 }
 
@@ -181,9 +166,9 @@ pub async fn declare(
     token: &str,
     visit_id: i64,
     mut input: DeclareInput,
-    today: NaiveDate,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<i64, AppError> {
+    let now = clock.now;
     let client_id = client(db, token, now).await?;
     input.client_id = client_id;
     let (user,): (i64,) = on_db!(db, p => sqlx::query_as("SELECT id FROM users WHERE email = $1")
@@ -200,7 +185,7 @@ pub async fn declare(
     if visit.is_none() {
         return Err(AppError::NotFound);
     }
-    calls::declare_as(db, user, input, today, now).await?;
+    calls::declare_as(db, user, input, clock).await?;
     step(db, token, visit_id, state, now).await
 }
 

@@ -2,7 +2,7 @@
 //! reply services the channels and the composer use. The demo seed runs it once; the
 //! `simulate` command adds more inbound messages to a running database.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -11,16 +11,16 @@ use crate::domain::alerts::ContactProblem;
 use crate::domain::calls::{CallCalendar, CallReason, PromisePolicy};
 use crate::domain::client::PartyRole;
 use crate::domain::contact::ContactKind;
-use crate::domain::conversation::{
-    AttachmentInput, Channel, DeliveryStatus, InboundMessage, ReplyInput, VisitState,
-};
+use crate::domain::conversation::{InboundMessage, ReplyInput};
 use crate::domain::error::AppError;
+use crate::domain::message::{AttachmentInput, Channel, DeliveryStatus, VisitState};
 use crate::domain::outcome::{Outcome, OutcomeInput, Situation};
 use crate::domain::user::{Role, Viewer};
 use crate::on_db;
-use crate::server::conversations::compose::Sending;
+use crate::server::clock::Clock;
+use crate::server::config::Sending;
 use crate::server::db::{decode, Db};
-use crate::server::{alerts, calls, conversations};
+use crate::server::{alerts, calls, conversations, messages};
 
 const INBOUND_TEXTS: &[&str] = &[
     "Buenos días, ¿me pueden enviar el estado de cuenta?",
@@ -122,13 +122,15 @@ async fn conversation(
             body,
         )
     };
-    let sending = demo_sending(now);
+    let sending = demo_sending();
+    let at = |t: DateTime<Utc>| Clock::at(t, chrono_tz::UTC);
     let sendable = channel != Channel::Call;
     // On WhatsApp a business may open a conversation only with an approved template,
     // so there the exchange starts with the debtor.
     let opens = sendable && !matches!(channel, Channel::WhatsApp | Channel::WhatsAppBusiness);
     if opens {
-        let id = conversations::reply(db, advisor, out(OUTBOUND_TEXTS[0]), &sending, start).await?;
+        let id =
+            conversations::reply(db, advisor, out(OUTBOUND_TEXTS[0]), &sending, at(start)).await?;
         for (i, status) in [
             DeliveryStatus::Sent,
             DeliveryStatus::Delivered,
@@ -137,8 +139,8 @@ async fn conversation(
         .into_iter()
         .enumerate()
         {
-            let at = start + Duration::minutes(1 + i as i64 * 7);
-            conversations::record_status(db, id, status, "", at).await?;
+            let when = start + Duration::minutes(1 + i as i64 * 7);
+            messages::status::record(db, id, status, "", when).await?;
         }
     }
     let text = if sendable {
@@ -154,9 +156,9 @@ async fn conversation(
     )
     .await?;
     if sendable {
-        let id = conversations::reply(db, advisor, out(OUTBOUND_TEXTS[1]), &sending, answered_at)
-            .await?;
-        conversations::record_status(db, id, DeliveryStatus::Sent, "", answered_at).await?;
+        let reply = out(OUTBOUND_TEXTS[1]);
+        let id = conversations::reply(db, advisor, reply, &sending, at(answered_at)).await?;
+        messages::status::record(db, id, DeliveryStatus::Sent, "", answered_at).await?;
     }
     if pending {
         let at = now - Duration::minutes(rng.gen_range(5..60 * 20));
@@ -166,13 +168,11 @@ async fn conversation(
 }
 
 /// How the demo's history is written: through the sandbox, its texts carrying no links.
-fn demo_sending(now: DateTime<Utc>) -> Sending {
+fn demo_sending() -> Sending {
     Sending {
         origin: String::new(),
         sms_max_segments: 10,
         demo: true,
-        today: now.date_naive(),
-        tz: chrono_tz::UTC,
         portal_link_days: 30,
     }
 }
@@ -274,7 +274,7 @@ async fn visit(
             at + Duration::seconds(200),
         ));
     }
-    conversations::record_visit(db, client_id, "Paga aquí", &states).await?;
+    messages::visits::record(db, client_id, "Paga aquí", &states).await?;
     Ok(())
 }
 
@@ -304,12 +304,8 @@ pub async fn simulate_failure(
 /// Gives every advisor flagged clients, through the same services: one that won't pay,
 /// one that can't, one asking to refinance, and one whose e-mail bounced. They are
 /// past the clients `demo_calls` puts in the tray.
-pub async fn demo_alerts(
-    db: &Db,
-    advisors: &[Viewer],
-    today: NaiveDate,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
+pub async fn demo_alerts(db: &Db, advisors: &[Viewer], clock: Clock) -> Result<(), AppError> {
+    let now = clock.now;
     let calendar = CallCalendar::default();
     for advisor in advisors.iter().filter(|a| a.role == Role::Advisor) {
         let ids: Vec<(i64,)> = on_db!(db, p => sqlx::query_as(
@@ -342,7 +338,7 @@ pub async fn demo_alerts(
                 note: note.into(),
                 ..outcome(situation, result)
             };
-            calls::register(db, advisor, id, input, today, &calendar, now).await?;
+            calls::register(db, advisor, id, input, &calendar, clock).await?;
         }
         let email: Option<(String,)> = on_db!(db, p => sqlx::query_as(
             "SELECT value FROM contact_points WHERE client_id = $1 AND kind = 'email' ORDER BY id LIMIT 1")
@@ -400,12 +396,8 @@ fn outcome(situation: Situation, outcome: Outcome) -> OutcomeInput {
 /// the Gestión form uses: calls due today (and one left over from yesterday), a call
 /// already tried without answer, pending promises (one due today), a broken promise
 /// back at the top of the tray, and payments to verify (one with its receipt).
-pub async fn demo_calls(
-    db: &Db,
-    advisors: &[Viewer],
-    today: NaiveDate,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
+pub async fn demo_calls(db: &Db, advisors: &[Viewer], clock: Clock) -> Result<(), AppError> {
+    let (today, now) = (clock.today, clock.now);
     let calendar = CallCalendar::default();
     let policy = PromisePolicy::default();
     let day = |n: i64| today + Duration::days(n);
@@ -427,20 +419,20 @@ pub async fn demo_calls(
         }
         calls::schedule(&mut tx, ids[5], day(1), CallReason::Flow, None, now).await?;
         // Promised ten days ago for five days ago, with nothing paid: the job breaks it.
-        calls::create_promise(
-            &mut tx,
-            ids[6],
-            None,
-            day(-5),
-            8_000_000,
-            advisor.user_id,
-            day(-10),
-            now - Duration::days(10),
-        )
-        .await?;
+        let by = calls::Declared {
+            client_id: ids[6],
+            outcome_id: None,
+            user_id: advisor.user_id,
+        };
+        let ten_days_ago = Clock {
+            now: now - Duration::days(10),
+            today: day(-10),
+            ..clock
+        };
+        calls::create_promise(&mut tx, by, day(-5), 8_000_000, ten_days_ago).await?;
         tx.commit().await?;
         let register = |id: i64, input: OutcomeInput| {
-            calls::register(db, advisor, id, input, today, &calendar, now)
+            calls::register(db, advisor, id, input, &calendar, clock)
         };
         register(
             ids[4],
@@ -476,6 +468,6 @@ pub async fn demo_calls(
             register(id, input).await?;
         }
     }
-    calls::promises::settle(db, today, policy, now).await?;
+    calls::promises::settle(db, policy, clock).await?;
     Ok(())
 }

@@ -16,6 +16,7 @@ use crate::domain::error::AppError;
 use crate::domain::user::{Assignee, Role, Viewer};
 use crate::server::auth::hash_password;
 use crate::server::clients::{insert_new, NewClient};
+use crate::server::clock::Clock;
 use crate::server::db::Db;
 use crate::{on_db, on_tx};
 
@@ -113,12 +114,8 @@ pub struct SeedReport {
 }
 
 /// Seeds the demo users and, into a database without clients, `clients` demo clients.
-pub async fn seed(
-    db: &Db,
-    clients: usize,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-) -> Result<SeedReport, AppError> {
+pub async fn seed(db: &Db, clients: usize, clock: Clock) -> Result<SeedReport, AppError> {
+    let now = clock.now;
     let ids = ensure_demo_users(db, now).await?;
     let existing = client_count(db).await?;
     if existing > 0 {
@@ -129,7 +126,7 @@ pub async fn seed(
         });
     }
     let holders = demo_holders(&ids);
-    let created = insert_generated(db, clients, &holders, today, now).await?;
+    let created = insert_generated(db, clients, &holders, clock).await?;
     let advisors: Vec<Viewer> = DEMO_USERS
         .iter()
         .filter(|(_, _, role, _)| *role == Role::Advisor)
@@ -144,8 +141,8 @@ pub async fn seed(
         .collect();
     demo_templates(db, ids["admin@demo.recaudo"], now).await?;
     crate::server::sandbox::demo_traffic(db, &advisors, now).await?;
-    crate::server::sandbox::demo_calls(db, &advisors, today, now).await?;
-    crate::server::sandbox::demo_alerts(db, &advisors, today, now).await?;
+    crate::server::sandbox::demo_calls(db, &advisors, clock).await?;
+    crate::server::sandbox::demo_alerts(db, &advisors, clock).await?;
     db.refresh_statistics().await?;
     Ok(SeedReport {
         users: ids.len(),
@@ -157,7 +154,7 @@ pub async fn seed(
 /// Templates for each channel, as an administrator would write them; the WhatsApp ones
 /// approved, so that they can open a conversation.
 async fn demo_templates(db: &Db, admin_id: i64, now: DateTime<Utc>) -> Result<(), AppError> {
-    use crate::domain::conversation::Channel;
+    use crate::domain::message::Channel;
     use crate::domain::templates::{Purpose, TemplateInput};
     let admin = Viewer {
         user_id: admin_id,
@@ -252,9 +249,9 @@ pub async fn insert_generated(
     db: &Db,
     n: usize,
     holders: &[(Option<Assignee>, u32)],
-    today: NaiveDate,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<usize, AppError> {
+    let today = clock.today;
     const BATCH: usize = 2_000;
     let mut rng = StdRng::seed_from_u64(20_261_123);
     let total_weight: u32 = holders.iter().map(|(_, w)| w).sum();
@@ -277,8 +274,7 @@ pub async fn insert_generated(
                 .and_then(|(a, _)| a.as_ref());
             let input = generate_client(&mut rng, i, today);
             let client = input.validate().map_err(|errors| {
-                tracing::error!(?errors, "generated demo client is invalid");
-                AppError::Internal
+                AppError::internal(format!("generated demo client is invalid: {errors:?}"))
             })?;
             batch.push((client, holder));
         }
@@ -291,7 +287,7 @@ pub async fn insert_generated(
             })
             .collect();
         let mut tx = db.begin().await?;
-        insert_new(&mut tx, &items, today, now).await?;
+        insert_new(&mut tx, &items, clock).await?;
         tx.commit().await?;
         done += size;
     }

@@ -46,10 +46,7 @@ impl Format {
 }
 
 fn internal(what: &'static str) -> impl Fn(std::io::Error) -> AppError {
-    move |e| {
-        tracing::error!(error = %e, what, "table download");
-        AppError::Internal
-    }
+    move |e| AppError::internal(format!("table download, {what}: {e}"))
 }
 
 /// A cell a spreadsheet would run as a formula is prefixed with an apostrophe.
@@ -207,10 +204,9 @@ impl Xlsx {
     }
 
     fn zip(&mut self) -> Result<&mut ZipWriter<StreamWriter<Sink>>, AppError> {
-        self.zip.as_mut().ok_or_else(|| {
-            tracing::error!("xlsx written after it was finished");
-            AppError::Internal
-        })
+        self.zip
+            .as_mut()
+            .ok_or_else(|| AppError::internal("xlsx written after it was finished"))
     }
 
     fn start(&mut self, header: &[String]) -> Result<Vec<u8>, AppError> {
@@ -250,10 +246,10 @@ impl Xlsx {
     }
 
     fn finish(&mut self) -> Result<Vec<u8>, AppError> {
-        let mut zip = self.zip.take().ok_or_else(|| {
-            tracing::error!("xlsx finished twice");
-            AppError::Internal
-        })?;
+        let mut zip = self
+            .zip
+            .take()
+            .ok_or_else(|| AppError::internal("xlsx finished twice"))?;
         zip.write_all(SHEET_END.as_bytes())
             .map_err(internal("xlsx end"))?;
         zip.finish()

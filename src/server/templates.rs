@@ -5,40 +5,24 @@ use chrono::{DateTime, Utc};
 use crate::domain::error::AppError;
 use crate::domain::templates::{render_message, tag_values, Preview, Template, TemplateInput};
 use crate::domain::user::Viewer;
-use crate::server::conversations::compose::Sending;
-use crate::server::db::{decode, saved_id, Db};
+use crate::server::clock::Clock;
+use crate::server::config::Sending;
+use crate::server::db::{saved_id, Db};
 use crate::server::{audit, clients, portal};
 use crate::{on_db, on_tx};
 
-type TemplateRow = (i64, String, String, String, String, String, String, bool);
-
 const COLUMNS: &str = "id, name, channel, recipient, purpose, subject, body, approved";
 
-fn template(r: TemplateRow) -> Result<Template, AppError> {
-    Ok(Template {
-        id: r.0,
-        name: r.1,
-        channel: decode("channel", &r.2)?,
-        recipient: decode("recipient", &r.3)?,
-        purpose: decode("purpose", &r.4)?,
-        subject: r.5,
-        body: r.6,
-        approved: r.7,
-    })
-}
-
 pub async fn list(db: &Db) -> Result<Vec<Template>, AppError> {
-    let rows: Vec<TemplateRow> = on_db!(db, p => sqlx::query_as(
+    Ok(on_db!(db, p => sqlx::query_as(
         &format!("SELECT {COLUMNS} FROM templates ORDER BY name"))
-        .fetch_all(p).await)?;
-    rows.into_iter().map(template).collect()
+        .fetch_all(p).await)?)
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<Template>, AppError> {
-    let row: Option<TemplateRow> = on_db!(db, p => sqlx::query_as(
+    Ok(on_db!(db, p => sqlx::query_as(
         &format!("SELECT {COLUMNS} FROM templates WHERE id = $1"))
-        .bind(id).fetch_optional(p).await)?;
-    row.map(template).transpose()
+        .bind(id).fetch_optional(p).await)?)
 }
 
 /// The text as a client of the viewer's (the one named, else the first) would receive
@@ -50,8 +34,9 @@ pub async fn preview(
     body: &str,
     client_id: Option<i64>,
     sending: &Sending,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<Preview, AppError> {
+    let now = clock.now;
     let id = match client_id {
         Some(id) => id,
         None => {
@@ -64,7 +49,7 @@ pub async fn preview(
                 .0
         }
     };
-    let client = clients::get(db, viewer, id, sending.today, now).await?;
+    let client = clients::get(db, viewer, id, clock).await?;
     let link = portal::link(db, &sending.origin, id, sending.portal_link_days, now).await?;
     let values = tag_values(&client, &client.display_name, &link);
     let mut errors = Vec::new();

@@ -7,8 +7,8 @@ use leptos_meta::Title;
 
 use crate::api::channels::{channel_settings, probe_channel, save_channel_setting};
 use crate::domain::channels::{hint, ChannelSettingInput, ChannelSettingView, ProviderKind};
-use crate::domain::conversation::Channel;
 use crate::domain::error::{AppError, FieldError};
+use crate::domain::message::Channel;
 use crate::ui::components::{ErrorNotice, FieldMessage, FormFeedback};
 
 #[component]

@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::domain::conversation::AttachmentInput;
 use crate::domain::error::{AppError, FieldError};
+use crate::domain::message::AttachmentInput;
 
 pub fn fmt_date(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
@@ -13,27 +13,6 @@ pub fn fmt_date(d: NaiveDate) -> String {
 
 pub fn fmt_opt_date(d: Option<NaiveDate>) -> String {
     d.map_or_else(|| "—".to_string(), fmt_date)
-}
-
-/// Percent-encodes a query-string value.
-pub fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// An address-bar query from its pairs, values percent-encoded (without the "?").
-pub fn query_string(params: &[(&'static str, String)]) -> String {
-    params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", url_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 pub fn fmt_datetime(t: chrono::NaiveDateTime) -> String {

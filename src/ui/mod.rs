@@ -12,3 +12,12 @@ pub mod portal;
 pub mod reports;
 pub mod templates;
 pub mod users;
+
+use leptos::prelude::expect_context;
+
+use crate::api::auth::SessionInfo;
+
+/// The signed-in user, for pages under the signed-in layout (which provides it).
+pub fn use_session() -> SessionInfo {
+    expect_context::<SessionInfo>()
+}

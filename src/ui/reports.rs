@@ -8,7 +8,6 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::reports::{list_interactions, load_indicators, report_choices};
 use crate::domain::alerts::AlertKind;
-use crate::domain::conversation::Origin;
 use crate::domain::error::AppError;
 use crate::domain::indicators::{
     bar_shares, bucket_label, percent, Bar, GroupRates, IndicatorQuery, Indicators, Receivables,
@@ -17,8 +16,10 @@ use crate::domain::interactions::{
     ChannelFilter, Column, Cursor, InteractionChoices, InteractionQuery, InteractionRow,
     RecordType, StatusFilter,
 };
+use crate::domain::message::Origin;
 use crate::domain::money::format_money;
-use crate::ui::components::{query_string, ErrorNotice};
+use crate::domain::url::query_string;
+use crate::ui::components::ErrorNotice;
 
 /// A `<select>` of a GET form: "Todos" and the choices, the current one selected.
 #[component]

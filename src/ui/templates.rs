@@ -5,12 +5,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::templates::{delete_template, list_templates, preview_template, save_template};
-use crate::app::use_session;
 use crate::domain::client::PartyRole;
-use crate::domain::conversation::Channel;
 use crate::domain::error::AppError;
+use crate::domain::message::Channel;
 use crate::domain::templates::{Purpose, Template, TemplateInput, TAGS, TEMPLATE_CHANNELS};
 use crate::ui::components::{ErrorNotice, FieldMessage, FormFeedback};
+use crate::ui::use_session;
 
 fn blank() -> TemplateInput {
     TemplateInput {

@@ -4,20 +4,22 @@
 pub mod scheduler;
 pub mod send;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::domain::automation::{
     step_day_label, AutomationSettings, Campaign, CampaignInput, CampaignState, ContactHours,
     EventRule, EventRuleInput, Flow, FlowInput, FlowStep,
 };
-use crate::domain::conversation::Channel;
 use crate::domain::error::AppError;
+use crate::domain::message::Channel;
+use crate::domain::message::DeliveryStatus;
 use crate::domain::user::Viewer;
 use crate::on_db;
 use crate::on_tx;
+use crate::server::clock::Clock;
 use crate::server::db::{decode, saved_id, Db, Tx};
-use crate::server::{audit, templates};
+use crate::server::{audit, messages, templates};
 
 fn admin(viewer: &Viewer) -> Result<(), AppError> {
     if viewer.is_admin() {
@@ -376,16 +378,17 @@ pub async fn create_campaign(
     db: &Db,
     viewer: &Viewer,
     input: CampaignInput,
-    tz: Tz,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<i64, AppError> {
     admin(viewer)?;
+    let now = clock.now;
     let (name, segment_id, template_id, at) = input.check().map_err(AppError::Invalid)?;
     segment_exists(db, segment_id).await?;
     template_named(db, template_id).await?;
     let at = match at {
         None => now,
-        Some(local) => tz
+        Some(local) => clock
+            .tz
             .from_local_datetime(&local)
             .earliest()
             .map(|t| t.with_timezone(&Utc))
@@ -476,22 +479,14 @@ async fn withdraw(tx: &mut Tx, campaign_id: i64, now: DateTime<Utc>) -> Result<u
             "INSERT INTO fallbacks (failed_message_id, note, decided_at) VALUES ($1, 'Campaña cancelada', $2)
              ON CONFLICT DO NOTHING")
             .bind(message_id).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
-        let client = crate::server::conversations::advance_status(
+        messages::status::advance(
             tx,
             *message_id,
-            crate::domain::conversation::DeliveryStatus::Failed,
+            DeliveryStatus::Failed,
             "Campaña cancelada antes del envío",
             now,
         )
         .await?;
-        if let Some(client_id) = client {
-            crate::server::conversations::summary::refresh(tx, client_id).await?;
-        }
     }
     Ok(waiting.len() as u64)
-}
-
-/// The local date of a moment, in the organisation's zone.
-pub fn local_day(t: DateTime<Utc>, tz: Tz) -> NaiveDate {
-    t.with_timezone(&tz).date_naive()
 }

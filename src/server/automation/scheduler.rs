@@ -9,23 +9,25 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use crate::domain::automation::{anchor_for, pass_days, suspension, PassReport, Trigger};
+use crate::domain::automation::{
+    anchor_for, pass_days, suspension, CampaignState, PassReport, Trigger,
+};
 use crate::domain::calls::{CallReason, FlowStop};
 use crate::domain::client::PartyRole;
-use crate::domain::conversation::{Channel, Origin};
 use crate::domain::error::AppError;
+use crate::domain::message::{Channel, Origin};
 use crate::domain::segments::Tree;
 use crate::domain::templates::Template;
 use crate::on_db;
 use crate::on_tx;
 use crate::server::calls;
-use crate::server::conversations::compose::Sending;
-use crate::server::db::{decode, Db};
+use crate::server::clock::Clock;
+use crate::server::config::Sending;
+use crate::server::db::Db;
 use crate::server::segments::sql::Value;
-use crate::server::segments::{self, day_start, Clock, Sql};
+use crate::server::segments::{self, Sql};
 use crate::server::templates;
 
-use super::local_day;
 use super::send::{write, Draft, Sender};
 
 /// Campaign clients written per batch: between batches a cancellation is seen.
@@ -34,17 +36,13 @@ const CAMPAIGN_BATCH: i64 = 500;
 const LOOKBACK_DAYS: i64 = 2;
 
 /// One pass: flows, events, campaigns, fallbacks.
-pub async fn run_once(
-    db: &Db,
-    sending: &Sending,
-    now: DateTime<Utc>,
-) -> Result<PassReport, AppError> {
-    let sender = Sender::new(db, sending).await?;
+pub async fn run_once(db: &Db, sending: &Sending, clock: Clock) -> Result<PassReport, AppError> {
+    let sender = Sender::new(db, sending, clock).await?;
     let mut report = PassReport::default();
-    flows(&sender, now, &mut report).await?;
-    events(&sender, now, &mut report).await?;
-    campaigns(&sender, now, &mut report).await?;
-    fallbacks(&sender, now, &mut report).await?;
+    flows(&sender, &mut report).await?;
+    events(&sender, &mut report).await?;
+    campaigns(&sender, &mut report).await?;
+    fallbacks(&sender, &mut report).await?;
     Ok(report)
 }
 
@@ -57,10 +55,10 @@ pub async fn run_forever(
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        match run_once(&db, &config.sending(), Utc::now()).await {
+        match run_once(&db, &config.sending(), config.clock()).await {
             Ok(r) if r.sent_anything() => tracing::info!(report = %r.describe(), "scheduler pass"),
             Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "scheduler pass failed"),
+            Err(e) => tracing::error!(error = %e.reason(), "scheduler pass failed"),
         }
     }
 }
@@ -76,15 +74,12 @@ struct Step {
 /// id, flow, day, template, covered through.
 type StepRow = (i64, i64, i32, Option<i64>, Option<NaiveDate>);
 
-type Candidate = (i64, Option<String>, Option<NaiveDate>, bool);
+type Candidate = (i64, Option<FlowStop>, Option<NaiveDate>, bool);
 
-async fn flows(
-    s: &Sender<'_>,
-    now: DateTime<Utc>,
-    report: &mut PassReport,
-) -> Result<(), AppError> {
+async fn flows(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppError> {
+    let now = s.clock.now;
     let db = s.db;
-    let today = s.sending.today;
+    let today = s.clock.today;
     let flows: Vec<(i64, i64)> = on_db!(db, p => sqlx::query_as(
         "SELECT id, segment_id FROM flows WHERE active ORDER BY position, id").fetch_all(p).await)?;
     let mut trees: Vec<Tree> = Vec::with_capacity(flows.len());
@@ -100,7 +95,9 @@ async fn flows(
             continue;
         };
         let template = match template_id {
-            Some(t) => Some(templates::get(db, t).await?.ok_or(AppError::Internal)?),
+            Some(t) => Some(templates::get(db, t).await?.ok_or_else(|| {
+                AppError::internal(format!("flow step {id}: template {t} missing"))
+            })?),
             None => None,
         };
         steps.push(Step {
@@ -111,12 +108,8 @@ async fn flows(
             covered,
         });
     }
-    let start = day_start(s.sending.tz);
-    let clock = Clock {
-        today,
-        day_start: &start,
-    };
-    let due = s.due_at(now);
+    let clock = &s.clock;
+    let due = s.due_at();
     for step in &steps {
         for day in pass_days(step.covered, today) {
             // The clients whose oldest due date puts this step on `day`, in this flow's
@@ -128,25 +121,21 @@ async fn flows(
             );
             sql.bind(Value::Date(anchor_for(day, step.day)))
                 .push(" AND ")
-                .tree(&trees[step.flow], &clock);
+                .tree(&trees[step.flow], clock);
             for earlier in &trees[..step.flow] {
-                sql.push(" AND NOT ").tree(earlier, &clock);
+                sql.push(" AND NOT ").tree(earlier, clock);
             }
             sql.push(" AND NOT EXISTS (SELECT 1 FROM flow_sends fs WHERE fs.step_id = ")
                 .bind(Value::Int(step.id))
                 .push(" AND fs.client_id = c.id) ORDER BY c.id");
             let candidates: Vec<Candidate> = sql.rows(db).await?;
             for (client_id, stop, paused, promise) in candidates {
-                let stop: Option<FlowStop> = match stop {
-                    Some(s) => Some(decode("flow stop", &s)?),
-                    None => None,
-                };
                 if suspension(stop, paused, promise, today).is_some() {
                     report.suspended_skipped += 1;
                     continue;
                 }
                 let draft = match &step.template {
-                    Some(t) => match s.template(client_id, t, now).await? {
+                    Some(t) => match s.template(client_id, t).await? {
                         Some(d) => Some(d),
                         None => continue,
                     },
@@ -170,7 +159,7 @@ async fn flows(
                         report.flow_messages += 1;
                     }
                     None => {
-                        let call_day = local_day(due, s.sending.tz);
+                        let call_day = clock.local_day(due);
                         calls::schedule(&mut tx, client_id, call_day, CallReason::Flow, None, now)
                             .await?;
                         report.flow_calls += 1;
@@ -227,29 +216,25 @@ fn event_sources(
 }
 
 /// Events reach every client, the suspended ones too: that is what they are for.
-async fn events(
-    s: &Sender<'_>,
-    now: DateTime<Utc>,
-    report: &mut PassReport,
-) -> Result<(), AppError> {
+async fn events(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppError> {
+    let now = s.clock.now;
     let db = s.db;
-    let rules: Vec<(i64, String, i32, i64, DateTime<Utc>)> = on_db!(db, p => sqlx::query_as(
+    let rules: Vec<(i64, Trigger, i32, i64, DateTime<Utc>)> = on_db!(db, p => sqlx::query_as(
         "SELECT id, trigger_kind, CAST(days_before AS INTEGER), template_id, created_at FROM event_rules WHERE active ORDER BY id")
         .fetch_all(p).await)?;
-    let due = s.due_at(now);
+    let due = s.due_at();
     for (rule_id, trigger, days_before, template_id, created_at) in rules {
-        let trigger: Trigger = decode("trigger", &trigger)?;
         let Some(template) = templates::get(db, template_id).await? else {
             continue;
         };
         // A rule acts on what happens from its creation on, never on older history.
         let since = created_at.max(now - Duration::days(LOOKBACK_DAYS));
         let sources: Vec<(i64, i64)> =
-            event_sources(trigger, rule_id, since, s.sending.today, days_before)
+            event_sources(trigger, rule_id, since, s.clock.today, days_before)
                 .rows(db)
                 .await?;
         for (source_id, client_id) in sources {
-            let Some(draft) = s.template(client_id, &template, now).await? else {
+            let Some(draft) = s.template(client_id, &template).await? else {
                 continue;
             };
             let mut tx = db.begin().await?;
@@ -273,7 +258,7 @@ async fn events(
 
 /// The campaign's clients not written yet, after `after`: its segment, less the clients
 /// whose communications are paused.
-fn campaign_batch(tree: &Tree, clock: &Clock<'_>, campaign: i64, after: i64) -> Sql {
+fn campaign_batch(tree: &Tree, clock: &Clock, campaign: i64, after: i64) -> Sql {
     let mut sql = Sql::new("SELECT c.id FROM clients c WHERE c.id > ");
     sql.bind(Value::Int(after))
         .push(" AND (c.flow_paused_until IS NULL OR c.flow_paused_until < ")
@@ -287,45 +272,40 @@ fn campaign_batch(tree: &Tree, clock: &Clock<'_>, campaign: i64, after: i64) -> 
     sql
 }
 
-async fn campaigns(
-    s: &Sender<'_>,
-    now: DateTime<Utc>,
-    report: &mut PassReport,
-) -> Result<(), AppError> {
+async fn campaigns(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppError> {
+    let now = s.clock.now;
     let db = s.db;
-    let due_campaigns: Vec<(i64, i64, i64, String)> = on_db!(db, p => sqlx::query_as(
+    let due_campaigns: Vec<(i64, i64, i64, CampaignState)> = on_db!(db, p => sqlx::query_as(
         "SELECT id, segment_id, template_id, state FROM campaigns
          WHERE state IN ('scheduled', 'running') AND scheduled_at <= $1 ORDER BY scheduled_at, id")
         .bind(now).fetch_all(p).await)?;
-    let start = day_start(s.sending.tz);
-    let clock = Clock {
-        today: s.sending.today,
-        day_start: &start,
-    };
-    let due = s.due_at(now);
+    let clock = &s.clock;
+    let due = s.due_at();
     for (campaign, segment, template_id, state) in due_campaigns {
         let tree = segments::tree(db, segment).await?;
-        let template = templates::get(db, template_id)
-            .await?
-            .ok_or(AppError::Internal)?;
-        if state == "scheduled" {
+        let template = templates::get(db, template_id).await?.ok_or_else(|| {
+            AppError::internal(format!(
+                "campaign {campaign}: template {template_id} missing"
+            ))
+        })?;
+        if state == CampaignState::Scheduled {
             let mut count = Sql::new("SELECT COUNT(*) FROM clients c WHERE (c.flow_paused_until IS NULL OR c.flow_paused_until < ");
             count
                 .bind(Value::Date(clock.today))
                 .push(") AND ")
-                .tree(&tree, &clock);
+                .tree(&tree, clock);
             let total = count.count(db).await?;
             on_db!(db, p => sqlx::query(
                 "UPDATE campaigns SET state = 'running', total = $2 WHERE id = $1 AND state = 'scheduled'")
                 .bind(campaign).bind(total).execute(p).await.map(|r| r.rows_affected()))?;
         }
         loop {
-            let (state, after): (String, i64) = on_db!(db, p => sqlx::query_as(
+            let (state, after): (CampaignState, i64) = on_db!(db, p => sqlx::query_as(
                 "SELECT state, after_client FROM campaigns WHERE id = $1").bind(campaign).fetch_one(p).await)?;
-            if state != "running" {
+            if state != CampaignState::Running {
                 break;
             }
-            let batch: Vec<(i64,)> = campaign_batch(&tree, &clock, campaign, after)
+            let batch: Vec<(i64,)> = campaign_batch(&tree, clock, campaign, after)
                 .rows(db)
                 .await?;
             let Some(&(last,)) = batch.last() else {
@@ -335,7 +315,7 @@ async fn campaigns(
                 break;
             };
             for (client_id,) in batch {
-                let Some(draft) = s.template(client_id, &template, now).await? else {
+                let Some(draft) = s.template(client_id, &template).await? else {
                     continue;
                 };
                 let mut tx = db.begin().await?;
@@ -362,15 +342,13 @@ async fn campaigns(
     Ok(())
 }
 
-type Failed = (i64, i64, String, i32, String, String);
+/// A failed automated message: its id, its tab, channel and origin.
+type Failed = (i64, i64, PartyRole, i32, Channel, Origin);
 
 /// "Canal alternativo": a failed automated message is followed by the standard message
 /// on the last channel that reached that party (delivered, read, or written from).
-async fn fallbacks(
-    s: &Sender<'_>,
-    now: DateTime<Utc>,
-    report: &mut PassReport,
-) -> Result<(), AppError> {
+async fn fallbacks(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppError> {
+    let now = s.clock.now;
     if !s.settings.fallback_enabled {
         return Ok(());
     }
@@ -383,27 +361,18 @@ async fn fallbacks(
             AND NOT EXISTS (SELECT 1 FROM fallbacks f WHERE f.fallback_message_id = m.id)
          ORDER BY m.id LIMIT 1000")
         .bind(now - Duration::days(LOOKBACK_DAYS)).fetch_all(p).await)?;
-    let due = s.due_at(now);
+    let due = s.due_at();
     for (message_id, client_id, role, ordinal, channel, origin) in failed {
-        let role: PartyRole = decode("party role", &role)?;
-        let origin: Origin = decode("origin", &origin)?;
-        let last: Option<(String,)> = on_db!(db, p => sqlx::query_as(
+        let last: Option<(Channel,)> = on_db!(db, p => sqlx::query_as(
             "SELECT channel FROM messages WHERE client_id = $1 AND party_role = $2 AND party_ordinal = $3
                 AND channel IN ('whatsapp', 'whatsapp_business', 'email', 'sms') AND channel <> $4
                 AND (direction = 'inbound' OR status IN ('delivered', 'read'))
              ORDER BY occurred_at DESC, id DESC LIMIT 1")
-            .bind(client_id).bind(role.as_str()).bind(ordinal).bind(&channel).fetch_optional(p).await)?;
+            .bind(client_id).bind(role).bind(ordinal).bind(channel).fetch_optional(p).await)?;
         let draft: Option<Draft> = match last {
             Some((c,)) => {
-                let c: Channel = decode("channel", &c)?;
-                s.text(
-                    client_id,
-                    (role, ordinal),
-                    c,
-                    &s.settings.fallback_body,
-                    now,
-                )
-                .await?
+                s.text(client_id, (role, ordinal), c, &s.settings.fallback_body)
+                    .await?
             }
             None => None,
         };

@@ -3,26 +3,30 @@
 //! applies. What cannot go out is still written, failed with its reason, so that the
 //! conversation shows it and the fallback channel can take over.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::domain::automation::{AutomationSettings, ContactHours};
 use crate::domain::client::{ClientDetail, PartyRole};
 use crate::domain::compose::{
     channel_options, check_channel, whatsapp_window_open, ChannelCheck, OrgChannel,
 };
-use crate::domain::conversation::{Channel, Origin, MAX_BODY_CHARS};
 use crate::domain::error::{AppError, FieldError};
+use crate::domain::message::{Channel, Origin, MAX_BODY_CHARS};
 use crate::domain::templates::{render_message, tag_params, tag_values, Template};
 use crate::domain::user::Scope;
-use crate::server::conversations::compose::{last_inbound, points, Sending};
-use crate::server::conversations::{write_automated, Automated};
+use crate::server::clock::Clock;
+use crate::server::config::Sending;
+use crate::server::conversations::compose::{last_inbound, points};
 use crate::server::db::{Db, Tx};
+use crate::server::messages::{self, NewMessage, PartyRef, Route};
 use crate::server::{channels, clients, portal};
 
 /// What the automated senders share for one pass.
 pub struct Sender<'a> {
     pub db: &'a Db,
     pub sending: &'a Sending,
+    /// When the pass runs.
+    pub clock: Clock,
     pub org: Vec<OrgChannel>,
     pub settings: AutomationSettings,
     /// The portal links' key, read once per pass instead of once per message.
@@ -31,7 +35,7 @@ pub struct Sender<'a> {
 
 /// A message ready to be written.
 pub struct Draft {
-    pub client: (i64, PartyRole, i32),
+    pub to: PartyRef,
     pub channel: Channel,
     pub address: String,
     pub subject: String,
@@ -43,29 +47,29 @@ pub struct Draft {
 }
 
 impl<'a> Sender<'a> {
-    pub async fn new(db: &'a Db, sending: &'a Sending) -> Result<Sender<'a>, AppError> {
+    pub async fn new(
+        db: &'a Db,
+        sending: &'a Sending,
+        clock: Clock,
+    ) -> Result<Sender<'a>, AppError> {
         let settings = channels::load_all(db).await?;
         Ok(Sender {
             db,
             sending,
+            clock,
             org: channels::org_channels(&settings, sending.demo),
             settings: super::settings(db).await?,
             link_key: portal::link_key(db).await?,
         })
     }
 
-    /// The first moment at or after `now` within the contact hours.
-    pub fn due_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        open_at(&self.settings.contact, self.sending.tz, now)
+    /// The first moment at or after the pass's within the contact hours.
+    pub fn due_at(&self) -> DateTime<Utc> {
+        open_at(&self.settings.contact, self.clock)
     }
 
     /// The template for the client, addressed to the party it is written for.
-    pub async fn template(
-        &self,
-        client_id: i64,
-        t: &Template,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Draft>, AppError> {
+    pub async fn template(&self, client_id: i64, t: &Template) -> Result<Option<Draft>, AppError> {
         let Some(client) = self.client(client_id).await? else {
             return Ok(None);
         };
@@ -82,7 +86,6 @@ impl<'a> Sender<'a> {
                 t.channel,
                 &t.subject,
                 &t.body,
-                now,
             )
             .await?;
         draft.template_id = Some(t.id);
@@ -92,7 +95,7 @@ impl<'a> Sender<'a> {
                 t.recipient.label().to_lowercase()
             ));
         } else if draft.blocked.is_none() {
-            draft.blocked = self.window(&draft, Some(t.approved), now).await?;
+            draft.blocked = self.window(&draft, Some(t.approved)).await?;
         }
         Ok(Some(draft))
     }
@@ -104,22 +107,21 @@ impl<'a> Sender<'a> {
         party: (PartyRole, i32),
         channel: Channel,
         body: &str,
-        now: DateTime<Utc>,
     ) -> Result<Option<Draft>, AppError> {
         let Some(client) = self.client(client_id).await? else {
             return Ok(None);
         };
         let mut draft = self
-            .draft(&client, party, channel, "Aviso sobre su cuenta", body, now)
+            .draft(&client, party, channel, "Aviso sobre su cuenta", body)
             .await?;
         if draft.blocked.is_none() {
-            draft.blocked = self.window(&draft, None, now).await?;
+            draft.blocked = self.window(&draft, None).await?;
         }
         Ok(Some(draft))
     }
 
     async fn client(&self, id: i64) -> Result<Option<ClientDetail>, AppError> {
-        clients::load_detail(self.db, Scope::All, id, self.sending.today).await
+        clients::load_detail(self.db, Scope::All, id, self.clock.today).await
     }
 
     async fn draft(
@@ -129,7 +131,6 @@ impl<'a> Sender<'a> {
         channel: Channel,
         subject: &str,
         body: &str,
-        now: DateTime<Utc>,
     ) -> Result<Draft, AppError> {
         let party = client
             .parties
@@ -152,7 +153,7 @@ impl<'a> Sender<'a> {
             &self.sending.origin,
             client.id,
             self.sending.portal_link_days,
-            now,
+            self.clock.now,
         );
         let values = tag_values(client, party.map_or("", |p| p.name.as_str()), &link);
         let mut errors: Vec<FieldError> = Vec::new();
@@ -162,10 +163,10 @@ impl<'a> Sender<'a> {
             errors.push(FieldError::new("body", "El mensaje es demasiado largo."));
         }
         if blocked.is_none() && !errors.is_empty() {
-            blocked = Some(messages(&errors));
+            blocked = Some(joined(&errors));
         }
         Ok(Draft {
-            client: (client.id, role, ordinal),
+            to: PartyRef::new(client.id, role, ordinal),
             channel,
             address,
             subject: if channel == Channel::Email {
@@ -175,7 +176,7 @@ impl<'a> Sender<'a> {
             },
             body,
             template_id: None,
-            params: serde_json::to_string(&params).map_err(|_| AppError::Internal)?,
+            params: serde_json::to_string(&params).map_err(AppError::internal)?,
             blocked,
         })
     }
@@ -186,13 +187,12 @@ impl<'a> Sender<'a> {
         &self,
         draft: &Draft,
         template_approved: Option<bool>,
-        now: DateTime<Utc>,
     ) -> Result<Option<String>, AppError> {
         // Only WhatsApp has a window: the other channels skip the query.
         let last = if matches!(draft.channel, Channel::WhatsApp | Channel::WhatsAppBusiness) {
-            last_inbound(self.db, draft.client.0)
+            last_inbound(self.db, draft.to.client_id)
                 .await?
-                .remove(&(draft.client.1, draft.client.2))
+                .remove(&(draft.to.role, draft.to.ordinal))
                 .and_then(|l| l.whatsapp)
         } else {
             None
@@ -202,15 +202,18 @@ impl<'a> Sender<'a> {
             body: &draft.body,
             attachments: 0,
             copies: false,
-            window_open: whatsapp_window_open(last.map(|t| t.naive_utc()), now.naive_utc()),
+            window_open: whatsapp_window_open(
+                last.map(|t| t.naive_utc()),
+                self.clock.now.naive_utc(),
+            ),
             template_approved,
             sms_max_segments: self.sending.sms_max_segments,
         });
-        Ok((!errors.is_empty()).then(|| messages(&errors)))
+        Ok((!errors.is_empty()).then(|| joined(&errors)))
     }
 }
 
-fn messages(errors: &[FieldError]) -> String {
+fn joined(errors: &[FieldError]) -> String {
     errors
         .iter()
         .map(|e| e.message.as_str())
@@ -218,16 +221,14 @@ fn messages(errors: &[FieldError]) -> String {
         .join(" ")
 }
 
-/// The first moment at or after `now` within `hours`, in the organisation's zone.
-pub fn open_at(hours: &ContactHours, tz: chrono_tz::Tz, now: DateTime<Utc>) -> DateTime<Utc> {
-    let local = now.with_timezone(&tz).naive_local();
+/// The first moment at or after the clock's within `hours`, in the organisation's zone.
+pub fn open_at(hours: &ContactHours, clock: Clock) -> DateTime<Utc> {
+    let local = clock.local(clock.now);
     let open = hours.next_open(local);
     if open == local {
-        return now;
+        return clock.now;
     }
-    tz.from_local_datetime(&open)
-        .earliest()
-        .map_or(now, |t| t.with_timezone(&Utc))
+    clock.instant(open)
 }
 
 /// Writes the draft in `tx`: queued for `due`, or failed with why it cannot go.
@@ -238,23 +239,19 @@ pub async fn write(
     due: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
-    write_automated(
-        tx,
-        &Automated {
-            client: draft.client,
-            channel: draft.channel,
-            address: &draft.address,
-            subject: &draft.subject,
-            body: &draft.body,
-            origin,
-            template_id: draft.template_id,
-            template_params: &draft.params,
-            send: match &draft.blocked {
-                None => Ok(due),
-                Some(reason) => Err(reason.as_str()),
-            },
-        },
+    let message = NewMessage::outbound(
+        draft.to,
+        draft.channel,
+        &draft.address,
+        &draft.body,
+        origin,
         now,
     )
-    .await
+    .subject(&draft.subject)
+    .template(draft.template_id, &draft.params);
+    let route = match &draft.blocked {
+        None => Route::Outbox { due },
+        Some(reason) => Route::Blocked(reason.clone()),
+    };
+    messages::send(tx, &message, &[], route, now).await
 }

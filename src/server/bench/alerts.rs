@@ -116,7 +116,7 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
     let err = |e: crate::domain::error::AppError| e.to_string();
     db.migrate().await.map_err(|e| e.to_string())?;
     let today = config.today();
-    seed_clients(db, args.clients, today).await?;
+    seed_clients(db, args.clients, config.clock()).await?;
     spread(db).await?;
 
     let scopes = demo_scopes(db).await?;

@@ -18,6 +18,7 @@ use crate::domain::listing::{ClientCursor, ClientSort, InboxQuery, ListOrder};
 use crate::domain::outcome::{Outcome, OutcomeInput, Situation};
 use crate::domain::user::Viewer;
 use crate::server::calls;
+use crate::server::clock::Clock;
 use crate::server::config::Config;
 use crate::server::db::Db;
 use crate::{on_db, on_tx};
@@ -114,7 +115,7 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
     let err = |e: crate::domain::error::AppError| e.to_string();
     db.migrate().await.map_err(|e| e.to_string())?;
     let today = config.today();
-    seed_clients(db, args.clients, today).await?;
+    seed_clients(db, args.clients, config.clock()).await?;
     let started = Instant::now();
     let tasks = load_tasks(db, today).await?;
     println!(
@@ -203,7 +204,12 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
             };
             let (id, calendar) = (targets[i], &calendar);
             async move {
-                calls::register(db, advisor, id, input, today, calendar, Utc::now())
+                let clock = Clock {
+                    now: Utc::now(),
+                    today,
+                    tz: config.time_zone,
+                };
+                calls::register(db, advisor, id, input, calendar, clock)
                     .await
                     .map(drop)
                     .map_err(err)
@@ -216,7 +222,12 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
     let promises = (args.clients / 50).max(1);
     load_promises(db, promises, today).await?;
     let started = Instant::now();
-    let settled = calls::promises::settle(db, today, PromisePolicy::default(), Utc::now())
+    let clock = Clock {
+        now: Utc::now(),
+        today,
+        tz: config.time_zone,
+    };
+    let settled = calls::promises::settle(db, PromisePolicy::default(), clock)
         .await
         .map_err(err)?;
     let seconds = started.elapsed().as_secs_f64();

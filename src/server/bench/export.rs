@@ -47,8 +47,7 @@ pub async fn run(database_url: &str, format: &str, config: &Config) -> Result<()
         &db,
         &admin,
         &InteractionQuery::default(),
-        config.time_zone,
-        config.today(),
+        config.clock(),
         CHUNK_ROWS,
     )
     .await
@@ -175,11 +174,11 @@ async fn load(db: &Db, rows: usize) -> Result<(), String> {
 /// The report's first page and a deep one, and the indicators, per scope.
 async fn screens(db: &Db, args: &BenchArgs, config: &Config) -> Result<Vec<super::Figure>, String> {
     let err = |e: crate::domain::error::AppError| e.to_string();
-    let (tz, today) = (config.time_zone, config.today());
+    let clock = config.clock();
     let mut figures = Vec::new();
     for (scope, viewer) in super::demo_scopes(db).await? {
         let query = InteractionQuery::default();
-        let reading = Reading::new(db, &viewer, &query, tz, today, PAGE_SIZE)
+        let reading = Reading::new(db, &viewer, &query, clock, PAGE_SIZE)
             .await
             .map_err(err)?;
         let (p50, p95) = super::sample(args.iterations, |_| async {
@@ -212,7 +211,7 @@ async fn screens(db: &Db, args: &BenchArgs, config: &Config) -> Result<Vec<super
             p95_ms: p95,
         });
         let (p50, p95) = super::sample(args.iterations.min(20), |_| async {
-            indicators::indicators(db, &viewer, &IndicatorQuery::default(), tz, today)
+            indicators::indicators(db, &viewer, &IndicatorQuery::default(), clock)
                 .await
                 .map(drop)
                 .map_err(err)
@@ -235,14 +234,14 @@ pub async fn measure(
 ) -> Result<(), String> {
     let engine = db.engine().as_str();
     db.migrate().await.map_err(|e| e.to_string())?;
-    seed_clients(db, args.clients, config.today()).await?;
+    seed_clients(db, args.clients, config.clock()).await?;
     load(db, args.rows).await?;
     // The records of the report's default period, counted table by table.
     let period = Period::settle(None, None, config.today())?;
-    let day_start = crate::server::segments::day_start(config.time_zone);
+    let clock = config.clock();
     let (start, end) = (
-        day_start(period.from),
-        day_start(period.to + Duration::days(1)),
+        clock.day_start(period.from),
+        clock.day_start(period.to + Duration::days(1)),
     );
     let (total,): (i64,) = on_db!(db, p => sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM messages WHERE client_id IS NOT NULL AND occurred_at >= $1 AND occurred_at < $2)

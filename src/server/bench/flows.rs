@@ -11,12 +11,12 @@ use chrono::Utc;
 use super::{seed_clients, BenchArgs};
 use crate::domain::automation::{EventRuleInput, FlowInput, FlowStepInput, Trigger};
 use crate::domain::client::PartyRole;
-use crate::domain::conversation::Channel;
+use crate::domain::message::Channel;
 use crate::domain::segments::{Condition, Connector, Op, Rule, SegmentInput, Variable};
 use crate::domain::templates::{Purpose, TemplateInput};
 use crate::server::automation::{self, scheduler};
 use crate::server::config::Config;
-use crate::server::conversations::compose::Sending;
+use crate::server::config::Sending;
 use crate::server::db::Db;
 use crate::server::{segments, templates};
 
@@ -155,8 +155,7 @@ async fn setup(db: &Db) -> Result<(), String> {
 pub async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), String> {
     let engine = db.engine().as_str();
     db.migrate().await.map_err(|e| e.to_string())?;
-    let today = config.today();
-    seed_clients(db, args.clients, today).await?;
+    seed_clients(db, args.clients, config.clock()).await?;
     setup(db).await?;
     db.refresh_statistics().await.map_err(|e| e.to_string())?;
     // Every channel configured (through the sandbox), so that each send is written as
@@ -168,13 +167,13 @@ pub async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), S
     reset_peak_rss();
     let before = rss_mb("VmRSS:");
     let started = Instant::now();
-    let report = scheduler::run_once(db, &sending, Utc::now())
+    let report = scheduler::run_once(db, &sending, config.clock())
         .await
         .map_err(|e| e.to_string())?;
     let pass = started.elapsed().as_secs_f64();
     let peak = rss_mb("VmHWM:");
     let started = Instant::now();
-    let again = scheduler::run_once(db, &sending, Utc::now())
+    let again = scheduler::run_once(db, &sending, config.clock())
         .await
         .map_err(|e| e.to_string())?;
     let repass = started.elapsed().as_secs_f64();

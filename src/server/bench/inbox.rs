@@ -16,8 +16,8 @@ use super::{demo_scopes, print_figures, sample, seed_clients, BenchArgs, Figure}
 use crate::domain::listing::{ClientCursor, ClientSort, InboxQuery, ListOrder};
 use crate::domain::user::Viewer;
 use crate::server::config::Config;
-use crate::server::conversations::{self, summary};
-use crate::server::db::{Db, Engine};
+use crate::server::conversations;
+use crate::server::db::{Db, Engine, Pool};
 use crate::{on_db, on_tx};
 
 /// Share of conversations whose last message is an unanswered inbound.
@@ -195,7 +195,7 @@ async fn load_messages(db: &Db, total: usize, now: DateTime<Utc>) -> Result<usiz
         }
     }
     insert_batch(db, &msgs, &sums, now).await.map_err(e)?;
-    if let Db::Postgres(p) = db {
+    if let Pool::Postgres(p) = db.pool() {
         sqlx::query("SELECT setval(pg_get_serial_sequence('messages', 'id'), (SELECT MAX(id) FROM messages))")
             .execute(p)
             .await
@@ -212,9 +212,9 @@ pub(super) async fn time_inbox(
     iterations: usize,
     config: &Config,
 ) -> Result<(f64, f64), String> {
-    let (today, tz) = (config.today(), config.time_zone);
+    let clock = config.clock();
     sample(iterations, |_| async move {
-        conversations::inbox(db, viewer, q, today, tz)
+        conversations::inbox(db, viewer, q, clock)
             .await
             .map(drop)
             .map_err(|e| e.to_string())
@@ -226,8 +226,9 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
     let engine = db.engine();
     let err = |e: crate::domain::error::AppError| e.to_string();
     db.migrate().await.map_err(|e| e.to_string())?;
-    let (today, tz, now) = (config.today(), config.time_zone, Utc::now());
-    seed_clients(db, args.clients, today).await?;
+    let clock = config.clock();
+    let now = clock.now;
+    seed_clients(db, args.clients, config.clock()).await?;
 
     let started = Instant::now();
     let loaded = load_messages(db, args.messages, now).await?;
@@ -259,7 +260,7 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
         })
     };
     let page = |viewer: Viewer, q: InboxQuery| async move {
-        conversations::inbox(db, &viewer, &q, today, tz)
+        conversations::inbox(db, &viewer, &q, clock)
             .await
             .map_err(err)
     };
@@ -328,7 +329,7 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
 
         let scope_value = viewer.list_scope(false);
         let timed = sample(args.iterations, |_| async move {
-            summary::pending_messages(db, scope_value, None)
+            conversations::pending_messages(db, scope_value, None)
                 .await
                 .map(drop)
                 .map_err(err)
@@ -361,7 +362,7 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
             let id = targets[i % targets.len()];
             let v = advisor.clone();
             async move {
-                conversations::conversation(db, &v, id, today, tz, Utc::now())
+                conversations::conversation(db, &v, id, clock.with_now(Utc::now()))
                     .await
                     .map(drop)
                     .map_err(err)

@@ -22,6 +22,7 @@ use crate::domain::listing::{ClientCursor, ClientListQuery, ClientSort};
 use crate::domain::user::{Role, Viewer};
 use crate::on_db;
 use crate::server::clients;
+use crate::server::clock::Clock;
 use crate::server::config::Config;
 use crate::server::db::{Db, Engine};
 use crate::server::seed;
@@ -140,10 +141,10 @@ impl Scratch {
 }
 
 /// Seeds the demo users and `clients` clients, and prints how fast.
-async fn seed_clients(db: &Db, clients: usize, today: chrono::NaiveDate) -> Result<(), String> {
+async fn seed_clients(db: &Db, clients: usize, clock: Clock) -> Result<(), String> {
     let engine = db.engine();
     let started = Instant::now();
-    seed::seed(db, clients, today, Utc::now())
+    seed::seed(db, clients, clock)
         .await
         .map_err(|e| e.to_string())?;
     let seconds = started.elapsed().as_secs_f64();
@@ -241,7 +242,7 @@ async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), Strin
     db.migrate().await.map_err(|e| e.to_string())?;
     let today = config.today();
 
-    seed_clients(db, args.clients, today).await?;
+    seed_clients(db, args.clients, config.clock()).await?;
 
     let scopes = demo_scopes(db).await?;
 

@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{seed_clients, BenchArgs};
 use crate::on_db;
-use crate::server::channels::webhooks::sign;
+use crate::server::clock::Clock;
 use crate::server::config::Config;
 use crate::server::db::Db;
+use crate::server::signing::sign;
 
 const APP_SECRET: &str = "bench-app-secret-0123456789";
 /// Messages prepared per second of load: room for 5,000 callbacks a second.
@@ -195,7 +196,7 @@ pub async fn measure(db: &Db, args: &BenchArgs, _config: &Config) -> Result<(), 
     use crate::server::http::{router, AppState};
     let engine = db.engine();
     db.migrate().await.map_err(|e| e.to_string())?;
-    seed_clients(db, args.clients, Utc::now().date_naive()).await?;
+    seed_clients(db, args.clients, Clock::at(Utc::now(), chrono_tz::UTC)).await?;
     let messages = MESSAGES_PER_SECOND * args.seconds as usize;
     let t = Instant::now();
     prepare(db, messages).await?;
@@ -210,8 +211,6 @@ pub async fn measure(db: &Db, args: &BenchArgs, _config: &Config) -> Result<(), 
             .build(),
         db: db.clone(),
         config: Arc::new(Config::defaults()),
-        notifier: Default::default(),
-        outbox_wake: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

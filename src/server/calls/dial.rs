@@ -6,13 +6,14 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::channels::ProviderKind;
 use crate::domain::client::PartyRole;
-use crate::domain::conversation::Channel;
 use crate::domain::error::AppError;
+use crate::domain::message::{Channel, Origin};
 use crate::domain::user::Viewer;
 use crate::on_db;
 use crate::server::channels::{load, voice, ChannelSetting};
-use crate::server::db::{decode, Db};
-use crate::server::{clients, conversations, users};
+use crate::server::db::Db;
+use crate::server::messages::{self, status, NewMessage, PartyRef, Route};
+use crate::server::{access, users};
 
 /// A call the provider accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,14 +41,14 @@ pub async fn click_to_call(
     origin: &str,
     now: DateTime<Utc>,
 ) -> Result<Dialled, AppError> {
-    let point: Option<(i64, String, i32, String)> = on_db!(db, p => sqlx::query_as(
+    let point: Option<(i64, PartyRole, i32, String)> = on_db!(db, p => sqlx::query_as(
         "SELECT p.client_id, p.role, p.ordinal, cp.value FROM contact_points cp
          JOIN parties p ON p.id = cp.party_id
          WHERE cp.id = $1 AND cp.kind IN ('phone', 'whatsapp')")
         .bind(contact_point_id).fetch_optional(p).await)?;
     let (client_id, role, ordinal, number) = point.ok_or(AppError::NotFound)?;
     // Seeing the client is what allows calling it; another advisor's client is not found.
-    clients::ensure_visible(db, viewer, client_id, now).await?;
+    access::ensure_visible(db, viewer, client_id, now).await?;
     let setting = load(db, Channel::Call).await?;
     if !places_calls(&setting) {
         return Err(AppError::invalid(
@@ -62,13 +63,17 @@ pub async fn click_to_call(
             "Tu usuario no tiene teléfono para llamadas: pide a un administrador que lo registre en Usuarios.",
         ));
     }
-    let role: PartyRole = decode("party role", &role)?;
-    let message_id =
-        conversations::record_call(db, viewer.user_id, (client_id, role, ordinal), &number, now)
-            .await?;
+    // The call shows in the conversation at once, dialling until the provider answers.
+    let tab = PartyRef::new(client_id, role, ordinal);
+    let body = format!("Llamada a {number}");
+    let call = NewMessage::outbound(tab, Channel::Call, &number, &body, Origin::Manual, now)
+        .author(viewer.user_id);
+    let mut tx = db.begin().await?;
+    let message_id = messages::send(&mut tx, &call, &[], Route::Direct, now).await?;
+    tx.commit().await?;
     match voice::place_call(http, &setting, &advisor_phone, &number, origin).await {
         Ok(sid) => {
-            conversations::call_placed(db, message_id, Ok(&sid), now).await?;
+            status::call_placed(db, message_id, Ok(&sid), now).await?;
             Ok(Dialled {
                 message_id,
                 client_id,
@@ -77,7 +82,7 @@ pub async fn click_to_call(
             })
         }
         Err(e) => {
-            conversations::call_placed(db, message_id, Err(&e), now).await?;
+            status::call_placed(db, message_id, Err(&e), now).await?;
             Err(AppError::invalid("call", e))
         }
     }

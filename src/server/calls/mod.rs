@@ -10,21 +10,21 @@ pub(crate) use tray::calls_due;
 pub use tray::calls_tray;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
 
 use crate::domain::alerts::Evidence;
 use crate::domain::calls::{
-    CallCalendar, CallReason, FlowStop, Gestion, OutcomeEntry, PaymentEntry, Phone, PromiseEntry,
+    CallCalendar, CallReason, FlowStop, Gestion, OutcomeEntry, PaymentEntry, PaymentStatus, Phone,
+    PromiseEntry, PromiseState,
 };
 use crate::domain::client::PartyRole;
-use crate::domain::conversation::{AttachmentInput, AttachmentMeta};
 use crate::domain::error::AppError;
-use crate::domain::outcome::{AlertEvent, ContactClass, Effect, Outcome, OutcomeInput};
+use crate::domain::message::{AttachmentInput, AttachmentMeta, Channel};
+use crate::domain::outcome::{AlertEvent, ContactClass, Effect, Outcome, OutcomeInput, Situation};
 use crate::domain::user::Viewer;
-use crate::server::alerts;
-use crate::server::clients;
-use crate::server::conversations::summary;
-use crate::server::db::{decode, Db, Tx};
+use crate::server::clock::Clock;
+use crate::server::db::{Db, Tx};
+use crate::server::messages::{self, PartyRef};
+use crate::server::{access, alerts};
 use crate::{on_db, on_tx};
 
 /// What registering an outcome created.
@@ -35,74 +35,18 @@ pub struct Registered {
     pub payment_id: Option<i64>,
 }
 
-async fn exec(tx: &mut Tx, q: &str, binds: impl FnOnce(Binder) -> Binder) -> Result<u64, AppError> {
-    let b = binds(Binder::default());
-    let n = on_tx!(tx, c => {
-        let mut query = sqlx::query(q);
-        for v in b.0 {
-            query = match v {
-                Bind::I(x) => query.bind(x),
-                Bind::OptI(x) => query.bind(x),
-                Bind::S(x) => query.bind(x),
-                Bind::D(x) => query.bind(x),
-                Bind::T(x) => query.bind(x),
-            };
-        }
-        query.execute(&mut *c).await.map(|r| r.rows_affected())
-    })?;
-    Ok(n)
-}
-
-/// Values for [`exec`]: one statement text for both engines, bound in order.
-#[derive(Default)]
-struct Binder(Vec<Bind>);
-
-enum Bind {
-    I(i64),
-    OptI(Option<i64>),
-    S(String),
-    D(NaiveDate),
-    T(DateTime<Utc>),
-}
-
-impl Binder {
-    fn i(mut self, v: i64) -> Self {
-        self.0.push(Bind::I(v));
-        self
-    }
-    fn opt_i(mut self, v: Option<i64>) -> Self {
-        self.0.push(Bind::OptI(v));
-        self
-    }
-    fn s(mut self, v: impl Into<String>) -> Self {
-        self.0.push(Bind::S(v.into()));
-        self
-    }
-    fn d(mut self, v: NaiveDate) -> Self {
-        self.0.push(Bind::D(v));
-        self
-    }
-    fn t(mut self, v: DateTime<Utc>) -> Self {
-        self.0.push(Bind::T(v));
-        self
-    }
-}
-
 /// Rewrites the client's call summary from its open tasks: the soonest due date, and
 /// "broken promise" whenever one is open (it puts the client at the top of the tray).
 pub async fn refresh(tx: &mut Tx, client_id: i64) -> Result<(), AppError> {
-    exec(
-        tx,
+    on_tx!(tx, c => sqlx::query(
         "UPDATE clients SET
             call_due_date = (SELECT MIN(t.due_date) FROM call_tasks t
                 WHERE t.client_id = $1 AND t.closed_at IS NULL),
             call_reason = (SELECT t.reason FROM call_tasks t
                 WHERE t.client_id = $1 AND t.closed_at IS NULL
                 ORDER BY CASE WHEN t.reason = 'broken_promise' THEN 0 ELSE 1 END, t.due_date, t.id LIMIT 1)
-         WHERE id = $1",
-        |b| b.i(client_id),
-    )
-    .await?;
+         WHERE id = $1")
+        .bind(client_id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -117,27 +61,15 @@ pub async fn schedule(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     if reason == CallReason::Callback {
-        exec(
-            tx,
+        on_tx!(tx, c => sqlx::query(
             "UPDATE call_tasks SET closed_at = $2, closed_by = $3
-             WHERE client_id = $1 AND closed_at IS NULL AND reason = 'callback'",
-            |b| b.i(client_id).t(now).opt_i(user_id),
-        )
-        .await?;
+             WHERE client_id = $1 AND closed_at IS NULL AND reason = 'callback'")
+            .bind(client_id).bind(now).bind(user_id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     }
-    exec(
-        tx,
+    on_tx!(tx, c => sqlx::query(
         "INSERT INTO call_tasks (client_id, due_date, reason, created_at, created_by)
-         VALUES ($1, $2, $3, $4, $5)",
-        |b| {
-            b.i(client_id)
-                .d(due)
-                .s(reason.as_str())
-                .t(now)
-                .opt_i(user_id)
-        },
-    )
-    .await?;
+         VALUES ($1, $2, $3, $4, $5)")
+        .bind(client_id).bind(due).bind(reason.as_str()).bind(now).bind(user_id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     refresh(tx, client_id).await
 }
 
@@ -150,14 +82,11 @@ async fn called_phone(
     let Some(id) = contact_point_id else {
         return Ok((PartyRole::Client, 1, String::new()));
     };
-    let row: Option<(String, i32, String)> = on_tx!(tx, c => sqlx::query_as(
+    let row: Option<(PartyRole, i32, String)> = on_tx!(tx, c => sqlx::query_as(
         "SELECT p.role, p.ordinal, cp.value FROM contact_points cp JOIN parties p ON p.id = cp.party_id
          WHERE cp.id = $1 AND cp.client_id = $2 AND cp.kind IN ('phone', 'whatsapp')")
         .bind(id).bind(client_id).fetch_optional(&mut *c).await)?;
-    let (role, ordinal, value) = row.ok_or_else(|| {
-        AppError::invalid("contact_point_id", "Ese teléfono no es de este cliente.")
-    })?;
-    Ok((decode("party role", &role)?, ordinal, value))
+    row.ok_or_else(|| AppError::invalid("contact_point_id", "Ese teléfono no es de este cliente."))
 }
 
 async fn store_files(
@@ -178,38 +107,51 @@ async fn store_files(
     Ok(())
 }
 
+/// Who a promise or a declared payment is for, and who registered it in which outcome.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Declared {
+    pub client_id: i64,
+    pub outcome_id: Option<i64>,
+    pub user_id: i64,
+}
+
+/// A payment as the debtor declares it.
+pub(crate) struct DeclaredPayment<'a> {
+    pub paid_on: NaiveDate,
+    pub amount_cents: i64,
+    pub method: &'a str,
+    pub reference: &'a str,
+    pub note: &'a str,
+}
+
 /// A promise to pay: it replaces the client's pending one (renegotiated, that one is
 /// cancelled), suspends the main flow until its date and lifts a "won't / can't pay"
 /// stop.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn create_promise(
     tx: &mut Tx,
-    client_id: i64,
-    outcome_id: Option<i64>,
+    by: Declared,
     date: NaiveDate,
     amount_cents: i64,
-    user_id: i64,
-    today: NaiveDate,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<i64, AppError> {
-    exec(
-        tx,
-        "UPDATE promises SET state = 'cancelled', resolved_at = $2 WHERE client_id = $1 AND state = 'pending'",
-        |b| b.i(client_id).t(now),
-    )
-    .await?;
+    let Declared {
+        client_id,
+        outcome_id,
+        user_id,
+    } = by;
+    let (today, now) = (clock.today, clock.now);
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE promises SET state = 'cancelled', resolved_at = $2 WHERE client_id = $1 AND state = 'pending'")
+            .bind(client_id).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
         "INSERT INTO promises (client_id, outcome_id, promised_date, amount_cents, currency, created_on, created_at, created_by)
          SELECT id, $2, $3, $4, currency, $5, $6, $7 FROM clients WHERE id = $1 RETURNING id")
         .bind(client_id).bind(outcome_id).bind(date).bind(amount_cents).bind(today).bind(now).bind(user_id)
         .fetch_one(&mut *c).await)?;
     refresh_flow(tx, client_id).await?;
-    exec(
-        tx,
-        "UPDATE clients SET flow_stop = NULL WHERE id = $1 AND flow_stop IN ('wont_pay', 'cant_pay')",
-        |b| b.i(client_id),
-    )
-    .await?;
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE clients SET flow_stop = NULL WHERE id = $1 AND flow_stop IN ('wont_pay', 'cant_pay')")
+        .bind(client_id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     let source = alerts::Source {
         user_id: Some(user_id),
         outcome_id,
@@ -221,19 +163,24 @@ pub(crate) async fn create_promise(
 
 /// A payment the debtor declares: it waits for verification, and the main flow stops
 /// meanwhile.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn create_payment(
     tx: &mut Tx,
-    client_id: i64,
-    outcome_id: Option<i64>,
-    paid_on: NaiveDate,
-    amount_cents: i64,
-    method: &str,
-    reference: &str,
-    note: &str,
-    user_id: i64,
+    by: Declared,
+    payment: DeclaredPayment<'_>,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
+    let Declared {
+        client_id,
+        outcome_id,
+        user_id,
+    } = by;
+    let DeclaredPayment {
+        paid_on,
+        amount_cents,
+        method,
+        reference,
+        note,
+    } = payment;
     let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
         "INSERT INTO payments (client_id, outcome_id, paid_on, amount_cents, currency, method, reference, note,
             declared_at, declared_by)
@@ -241,12 +188,9 @@ pub(crate) async fn create_payment(
         .bind(client_id).bind(outcome_id).bind(paid_on).bind(amount_cents).bind(method.trim())
         .bind(reference.trim()).bind(note.trim()).bind(now).bind(user_id)
         .fetch_one(&mut *c).await)?;
-    exec(
-        tx,
-        "UPDATE clients SET flow_stop = 'payment_to_verify' WHERE id = $1",
-        |b| b.i(client_id),
-    )
-    .await?;
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE clients SET flow_stop = 'payment_to_verify' WHERE id = $1")
+        .bind(client_id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     let source = alerts::Source {
         user_id: Some(user_id),
         outcome_id,
@@ -260,33 +204,29 @@ pub(crate) async fn create_payment(
 /// promises' dates and the "Pausar comunicaciones" until-dates. A past day suspends
 /// nothing.
 pub(crate) async fn refresh_flow(tx: &mut Tx, client_id: i64) -> Result<(), AppError> {
-    exec(
-        tx,
+    on_tx!(tx, c => sqlx::query(
         "UPDATE clients SET flow_paused_until = (SELECT MAX(x.d) FROM (
             SELECT promised_date AS d FROM promises WHERE client_id = $1 AND state = 'pending'
             UNION ALL
             SELECT until_date AS d FROM outcomes WHERE client_id = $1 AND outcome = 'pause'
-         ) x) WHERE id = $1",
-        |b| b.i(client_id),
-    )
-    .await?;
+         ) x) WHERE id = $1")
+        .bind(client_id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Registers a call's outcome for a client and applies what the catalogue says it does.
 /// Everything happens in one transaction: a refused outcome saves nothing.
-#[allow(clippy::too_many_arguments)]
 pub async fn register(
     db: &Db,
     viewer: &Viewer,
     client_id: i64,
     input: OutcomeInput,
-    today: NaiveDate,
     calendar: &CallCalendar,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<Registered, AppError> {
+    let (today, now) = (clock.today, clock.now);
     let v = input.validate(today, calendar).map_err(AppError::Invalid)?;
-    clients::ensure_visible(db, viewer, client_id, now).await?;
+    access::ensure_visible(db, viewer, client_id, now).await?;
     let spec = v.spec;
     let mut tx = db.begin().await?;
     let (role, ordinal, phone) = called_phone(&mut tx, client_id, input.contact_point_id).await?;
@@ -308,25 +248,18 @@ pub async fn register(
     // The call is made: the tasks due up to today leave the tray, unless the outcome
     // asks for another attempt. Done first, so a callback for today stays.
     if !spec.effects.contains(&Effect::StaysInTray) {
-        exec(
-            &mut tx,
+        on_tx!(&mut tx, c => sqlx::query(
             "UPDATE call_tasks SET closed_at = $3, closed_by = $4, outcome_id = $5
-             WHERE client_id = $1 AND closed_at IS NULL AND due_date <= $2",
-            |b| {
-                b.i(client_id)
-                    .d(today)
-                    .t(now)
-                    .i(viewer.user_id)
-                    .i(outcome_id)
-            },
-        )
-        .await?;
+             WHERE client_id = $1 AND closed_at IS NULL AND due_date <= $2")
+            .bind(client_id).bind(today).bind(now).bind(viewer.user_id).bind(outcome_id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     }
     for effect in spec.effects {
         match *effect {
             Effect::StaysInTray => {}
             Effect::Reschedules => {
-                let due = v.date.ok_or(AppError::Internal)?;
+                let due = v.date.ok_or_else(|| {
+                    AppError::internal("a rescheduling outcome validated without a date")
+                })?;
                 schedule(
                     &mut tx,
                     client_id,
@@ -338,37 +271,25 @@ pub async fn register(
                 .await?;
             }
             Effect::PromiseOrPaymentToVerify | Effect::PaymentToVerify => {
-                let (date, amount) = v.date.zip(v.amount_cents).ok_or(AppError::Internal)?;
+                let (date, amount) = v.date.zip(v.amount_cents).ok_or_else(|| {
+                    AppError::internal("a promise or payment validated without date and amount")
+                })?;
+                let by = Declared {
+                    client_id,
+                    outcome_id: Some(outcome_id),
+                    user_id: viewer.user_id,
+                };
                 if v.payment {
-                    done.payment_id = Some(
-                        create_payment(
-                            &mut tx,
-                            client_id,
-                            Some(outcome_id),
-                            date,
-                            amount,
-                            &v.payment_method,
-                            &v.reference,
-                            &v.note,
-                            viewer.user_id,
-                            now,
-                        )
-                        .await?,
-                    );
+                    let payment = DeclaredPayment {
+                        paid_on: date,
+                        amount_cents: amount,
+                        method: &v.payment_method,
+                        reference: &v.reference,
+                        note: &v.note,
+                    };
+                    done.payment_id = Some(create_payment(&mut tx, by, payment, now).await?);
                 } else {
-                    done.promise_id = Some(
-                        create_promise(
-                            &mut tx,
-                            client_id,
-                            Some(outcome_id),
-                            date,
-                            amount,
-                            viewer.user_id,
-                            today,
-                            now,
-                        )
-                        .await?,
-                    );
+                    done.promise_id = Some(create_promise(&mut tx, by, date, amount, clock).await?);
                 }
             }
             Effect::PausesUntil => refresh_flow(&mut tx, client_id).await?,
@@ -377,12 +298,9 @@ pub async fn register(
                     Outcome::CantPay => FlowStop::CantPay,
                     _ => FlowStop::WontPay,
                 };
-                exec(
-                    &mut tx,
-                    "UPDATE clients SET flow_stop = $2 WHERE id = $1",
-                    |b| b.i(client_id).s(stop.as_str()),
-                )
-                .await?;
+                on_tx!(&mut tx, c => sqlx::query(
+                    "UPDATE clients SET flow_stop = $2 WHERE id = $1")
+            .bind(client_id).bind(stop.as_str()).execute(&mut *c).await.map(|r| r.rows_affected()))?;
             }
             Effect::Alert(e) => {
                 let point = (e == AlertEvent::WrongPhone)
@@ -415,22 +333,11 @@ pub async fn register(
     .await?;
     if spec.situation == crate::domain::outcome::Situation::Inbound {
         // The debtor's call is answered by this very conversation.
-        exec(
-            &mut tx,
-            "UPDATE messages SET pending = FALSE, handling = 'replied', handled_at = $2, handled_by = $3
-             WHERE client_id = $1 AND pending AND channel = 'call' AND party_role = $4 AND party_ordinal = $5",
-            |b| {
-                b.i(client_id)
-                    .t(now)
-                    .i(viewer.user_id)
-                    .s(role.as_str())
-                    .i(i64::from(ordinal))
-            },
-        )
-        .await?;
-        summary::refresh(&mut tx, client_id).await?;
+        let tab = PartyRef::new(client_id, role, ordinal);
+        messages::answer_pending(&mut tx, tab, Some(Channel::Call), viewer.user_id, now).await?;
     }
     refresh(&mut tx, client_id).await?;
+    tx.announce(client_id);
     tx.commit().await?;
     Ok(done)
 }
@@ -440,12 +347,11 @@ pub async fn declare(
     db: &Db,
     viewer: &Viewer,
     input: crate::domain::calls::DeclareInput,
-    today: NaiveDate,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<Registered, AppError> {
-    input.validate(today).map_err(AppError::Invalid)?;
-    clients::ensure_visible(db, viewer, input.client_id, now).await?;
-    declare_as(db, viewer.user_id, input, today, now).await
+    input.validate(clock.today).map_err(AppError::Invalid)?;
+    access::ensure_visible(db, viewer, input.client_id, clock.now).await?;
+    declare_as(db, viewer.user_id, input, clock).await
 }
 
 /// Registers a declared payment or promise as `user_id` (an advisor, or the portal's
@@ -454,52 +360,37 @@ pub(crate) async fn declare_as(
     db: &Db,
     user_id: i64,
     input: crate::domain::calls::DeclareInput,
-    today: NaiveDate,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<Registered, AppError> {
-    let v = input.validate(today).map_err(AppError::Invalid)?;
+    let v = input.validate(clock.today).map_err(AppError::Invalid)?;
     let mut tx = db.begin().await?;
     let mut done = Registered::default();
+    let by = Declared {
+        client_id: input.client_id,
+        outcome_id: None,
+        user_id,
+    };
     if input.payment {
-        let id = create_payment(
-            &mut tx,
-            input.client_id,
-            None,
-            v.date,
-            v.amount_cents,
-            &input.payment_method,
-            &input.reference,
-            &input.note,
-            user_id,
-            now,
-        )
-        .await?;
+        let payment = DeclaredPayment {
+            paid_on: v.date,
+            amount_cents: v.amount_cents,
+            method: &input.payment_method,
+            reference: &input.reference,
+            note: &input.note,
+        };
+        let id = create_payment(&mut tx, by, payment, clock.now).await?;
         store_files(&mut tx, input.client_id, None, Some(id), &input.attachments).await?;
         done.payment_id = Some(id);
     } else {
-        done.promise_id = Some(
-            create_promise(
-                &mut tx,
-                input.client_id,
-                None,
-                v.date,
-                v.amount_cents,
-                user_id,
-                today,
-                now,
-            )
-            .await?,
-        );
+        done.promise_id = Some(create_promise(&mut tx, by, v.date, v.amount_cents, clock).await?);
     }
+    tx.announce(input.client_id);
     tx.commit().await?;
     Ok(done)
 }
 
 /// A management file: (id, outcome, payment, name, type, size).
 type FileRow = (i64, Option<i64>, Option<i64>, String, String, i64);
-
-/// A phone: (contact point, role, slot, party name, kind, number, flagged problem).
-type PhoneRow = (i64, String, i32, String, String, String, Option<String>);
 
 /// A promise: (id, outcome, date, amount, currency, state, by, at).
 type PromiseRow = (
@@ -508,7 +399,7 @@ type PromiseRow = (
     NaiveDate,
     i64,
     String,
-    String,
+    PromiseState,
     String,
     DateTime<Utc>,
 );
@@ -516,9 +407,9 @@ type PromiseRow = (
 /// The client's call and flow columns.
 type CallColumns = (
     Option<NaiveDate>,
-    Option<String>,
+    Option<CallReason>,
     Option<NaiveDate>,
-    Option<String>,
+    Option<FlowStop>,
 );
 
 fn files_of(files: &[FileRow], pick: impl Fn(&FileRow) -> bool) -> Vec<AttachmentMeta> {
@@ -537,10 +428,10 @@ fn files_of(files: &[FileRow], pick: impl Fn(&FileRow) -> bool) -> Vec<Attachmen
 #[derive(sqlx::FromRow)]
 struct OutcomeRow {
     id: i64,
-    situation: String,
-    outcome: String,
-    contact_class: String,
-    party_role: String,
+    situation: Situation,
+    outcome: Outcome,
+    contact_class: ContactClass,
+    party_role: PartyRole,
     phone: String,
     date: Option<NaiveDate>,
     amount_cents: Option<i64>,
@@ -566,7 +457,7 @@ pub(crate) struct PaymentRow {
     pub method: String,
     pub reference: String,
     pub note: String,
-    pub status: String,
+    pub status: PaymentStatus,
     pub declared_by_name: String,
     pub declared_at: DateTime<Utc>,
     pub reviewed_by_name: Option<String>,
@@ -581,12 +472,8 @@ pub(crate) const PAYMENT_COLUMNS: &str =
     r.name AS reviewed_by_name, p.reviewed_at, p.review_reason, p.unapplied_cents";
 
 impl PaymentRow {
-    pub(crate) fn entry(
-        self,
-        tz: Tz,
-        files: Vec<AttachmentMeta>,
-    ) -> Result<PaymentEntry, AppError> {
-        Ok(PaymentEntry {
+    pub(crate) fn entry(self, clock: &Clock, files: Vec<AttachmentMeta>) -> PaymentEntry {
+        PaymentEntry {
             id: self.id,
             client_id: self.client_id,
             outcome_id: self.outcome_id,
@@ -596,50 +483,35 @@ impl PaymentRow {
             method: self.method,
             reference: self.reference,
             note: self.note,
-            status: decode("payment status", &self.status)?,
+            status: self.status,
             declared_by_name: self.declared_by_name,
-            at: self.declared_at.with_timezone(&tz).naive_local(),
+            at: clock.local(self.declared_at),
             reviewed_by_name: self.reviewed_by_name,
-            reviewed_at: self.reviewed_at.map(|t| t.with_timezone(&tz).naive_local()),
+            reviewed_at: self.reviewed_at.map(|t| clock.local(t)),
             review_reason: self.review_reason,
             unapplied_cents: self.unapplied_cents,
             files,
-        })
+        }
     }
 }
 
 /// The conversation's calls and money: phones, outcomes, promises and payments, newest
 /// last, and where the client stands in the tray and the main flow on `today`.
-pub async fn gestion(
-    db: &Db,
-    client_id: i64,
-    today: NaiveDate,
-    tz: Tz,
-) -> Result<Gestion, AppError> {
-    let local = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
-    let phones: Vec<PhoneRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT cp.id, p.role, p.ordinal, p.name, cp.kind, cp.value, cp.failed_problem
+pub async fn gestion(db: &Db, client_id: i64, clock: Clock) -> Result<Gestion, AppError> {
+    let local = |t: DateTime<Utc>| clock.local(t);
+    let phones: Vec<Phone> = on_db!(db, p => sqlx::query_as(
+        "SELECT cp.id AS contact_point_id, p.role AS party_role, p.ordinal AS party_ordinal,
+            p.name AS party_name, cp.kind, cp.value, cp.failed_problem AS problem
          FROM contact_points cp JOIN parties p ON p.id = cp.party_id
          WHERE cp.client_id = $1 AND cp.kind IN ('phone', 'whatsapp')
          ORDER BY CASE p.role WHEN 'client' THEN 0 WHEN 'reference' THEN 1 ELSE 2 END, p.ordinal, cp.id")
         .bind(client_id).fetch_all(p).await)?;
     let mut seen = std::collections::HashSet::new();
-    let mut phone_list = Vec::new();
-    for (id, role, ordinal, name, kind, value, problem) in phones {
-        // A number stored as phone and as WhatsApp is dialled once.
-        if !seen.insert((role.clone(), ordinal, value.clone())) {
-            continue;
-        }
-        phone_list.push(Phone {
-            contact_point_id: id,
-            party_role: decode("party role", &role)?,
-            party_ordinal: ordinal,
-            party_name: name,
-            kind: decode("contact kind", &kind)?,
-            value,
-            problem: problem.map(|p| decode("contact problem", &p)).transpose()?,
-        });
-    }
+    // A number stored as phone and as WhatsApp is dialled once.
+    let phone_list: Vec<Phone> = phones
+        .into_iter()
+        .filter(|p| seen.insert((p.party_role, p.party_ordinal, p.value.clone())))
+        .collect();
     let files: Vec<FileRow> = on_db!(db, p => sqlx::query_as(
         "SELECT id, outcome_id, payment_id, file_name, content_type, size_bytes FROM management_files
          WHERE client_id = $1 ORDER BY id")
@@ -655,10 +527,10 @@ pub async fn gestion(
     for r in rows {
         outcomes.push(OutcomeEntry {
             id: r.id,
-            situation: decode("situation", &r.situation)?,
-            outcome: decode("outcome", &r.outcome)?,
-            class: decode("contact class", &r.contact_class)?,
-            party_role: decode("party role", &r.party_role)?,
+            situation: r.situation,
+            outcome: r.outcome,
+            class: r.contact_class,
+            party_role: r.party_role,
             phone: r.phone,
             date: r.date,
             amount_cents: r.amount_cents,
@@ -688,7 +560,7 @@ pub async fn gestion(
             promised_date,
             amount_cents,
             currency,
-            state: decode("promise state", &state)?,
+            state,
             created_by_name: who,
             at: local(at),
         });
@@ -701,15 +573,12 @@ pub async fn gestion(
     let mut payments = Vec::with_capacity(payment_rows.len());
     for r in payment_rows {
         let id = r.id;
-        payments.push(r.entry(tz, files_of(&files, |f| f.2 == Some(id)))?);
+        payments.push(r.entry(&clock, files_of(&files, |f| f.2 == Some(id))));
     }
     let (call_due_date, call_reason, paused, stop): CallColumns = on_db!(db, p => sqlx::query_as(
         "SELECT call_due_date, call_reason, flow_paused_until, flow_stop FROM clients WHERE id = $1")
         .bind(client_id).fetch_one(p).await)?;
-    let call_due = match (call_due_date, call_reason) {
-        (Some(d), Some(r)) => Some((d, decode("call reason", &r)?)),
-        _ => None,
-    };
+    let call_due = call_due_date.zip(call_reason);
     Ok(Gestion {
         phones: phone_list,
         outcomes,
@@ -717,14 +586,9 @@ pub async fn gestion(
         payments,
         call_due,
         // A suspension lasts through its day.
-        flow_paused_until: paused.filter(|d| *d >= today),
-        flow_stop: stop
-            .as_deref()
-            .map(|s| decode("flow stop", s))
-            .transpose()?,
-        click_to_call: dial::places_calls(
-            &crate::server::channels::load(db, crate::domain::conversation::Channel::Call).await?,
-        ),
+        flow_paused_until: paused.filter(|d| *d >= clock.today),
+        flow_stop: stop,
+        click_to_call: dial::places_calls(&crate::server::channels::load(db, Channel::Call).await?),
     })
 }
 
@@ -739,6 +603,6 @@ pub async fn file(
         "SELECT client_id, file_name, content_type, content FROM management_files WHERE id = $1")
         .bind(id).fetch_optional(p).await)?;
     let (client_id, file_name, content_type, content) = row.ok_or(AppError::NotFound)?;
-    clients::ensure_visible(db, viewer, client_id, now).await?;
+    access::ensure_visible(db, viewer, client_id, now).await?;
     Ok((file_name, content_type, content))
 }

@@ -3,18 +3,19 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
 use super::{PaymentRow, PAYMENT_COLUMNS};
 use crate::domain::alerts::Evidence;
 use crate::domain::calls::{PromisePolicy, QueuedPayment, ReviewInput};
-use crate::domain::conversation::AttachmentMeta;
 use crate::domain::error::AppError;
+use crate::domain::message::AttachmentMeta;
 use crate::domain::user::Viewer;
+use crate::server::access::{self, push_scope};
 use crate::server::alerts;
-use crate::server::clients::{self, push_scope, recompute_summaries};
+use crate::server::clients::recompute_summaries;
+use crate::server::clock::Clock;
 use crate::server::db::{Db, Tx};
 use crate::server::{audit, calls::promises};
 use crate::{on_db, on_tx};
@@ -32,7 +33,7 @@ struct QueueRow {
 }
 
 /// The payments to verify of the clients the viewer may read, oldest first.
-pub async fn queue(db: &Db, viewer: &Viewer, tz: Tz) -> Result<Vec<QueuedPayment>, AppError> {
+pub async fn queue(db: &Db, viewer: &Viewer, clock: Clock) -> Result<Vec<QueuedPayment>, AppError> {
     let rows: Vec<QueueRow> = on_db!(db, p => {
         let mut qb = QueryBuilder::new(format!(
             "SELECT {PAYMENT_COLUMNS}, c.display_name, c.document_number, a.name AS advisor_name
@@ -66,17 +67,18 @@ pub async fn queue(db: &Db, viewer: &Viewer, tz: Tz) -> Result<Vec<QueuedPayment
             });
         }
     }
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(|r| {
             let attached = files.remove(&r.payment.id).unwrap_or_default();
-            Ok(QueuedPayment {
-                payment: r.payment.entry(tz, attached)?,
+            QueuedPayment {
+                payment: r.payment.entry(&clock, attached),
                 client_name: r.display_name,
                 document_number: r.document_number,
                 advisor_name: r.advisor_name,
-            })
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// Applies an approved amount to the client's unpaid debts, oldest due date first.
@@ -111,16 +113,16 @@ pub async fn review(
     db: &Db,
     viewer: &Viewer,
     input: ReviewInput,
-    today: NaiveDate,
     policy: PromisePolicy,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<(), AppError> {
+    let (today, now) = (clock.today, clock.now);
     input.validate().map_err(AppError::Invalid)?;
     let found: Option<(i64, i64)> = on_db!(db, p => sqlx::query_as(
         "SELECT client_id, amount_cents FROM payments WHERE id = $1")
         .bind(input.payment_id).fetch_optional(p).await)?;
     let (client_id, amount) = found.ok_or(AppError::NotFound)?;
-    clients::ensure_visible(db, viewer, client_id, now).await?;
+    access::ensure_visible(db, viewer, client_id, now).await?;
     let mut tx = db.begin().await?;
     let status = if input.approve {
         "approved"
@@ -153,7 +155,7 @@ pub async fn review(
         "UPDATE clients SET flow_stop = NULL WHERE id = $1 AND flow_stop = 'payment_to_verify'
             AND NOT EXISTS (SELECT 1 FROM payments WHERE client_id = $1 AND status = 'to_verify')")
         .bind(client_id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    promises::reconsider(&mut tx, client_id, policy, today, now).await?;
+    promises::reconsider(&mut tx, client_id, policy, clock).await?;
     audit::record(
         &mut tx,
         Some(viewer.user_id),

@@ -1,13 +1,14 @@
 //! Promises to pay: kept when approved payments cover them, broken by a scheduled job
 //! once their deadline passes, which puts the client back at the top of the tray.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::{refresh, refresh_flow};
-use crate::domain::calls::{PaymentFact, PromisePolicy, Verdict};
+use crate::domain::calls::{PaymentFact, PaymentStatus, PromisePolicy, Verdict};
 use crate::domain::error::AppError;
 use crate::on_tx;
-use crate::server::db::{decode, Db, Engine, Tx};
+use crate::server::clock::Clock;
+use crate::server::db::{Db, Engine, Tx};
 
 /// What one run of the job changed.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -19,18 +20,17 @@ pub struct Settled {
 type PromiseRow = (i64, i64, NaiveDate, i64, NaiveDate);
 
 async fn payments_of(tx: &mut Tx, client_id: i64) -> Result<Vec<PaymentFact>, AppError> {
-    let rows: Vec<(NaiveDate, i64, String)> = on_tx!(tx, c => sqlx::query_as(
+    let rows: Vec<(NaiveDate, i64, PaymentStatus)> = on_tx!(tx, c => sqlx::query_as(
         "SELECT paid_on, amount_cents, status FROM payments WHERE client_id = $1")
         .bind(client_id).fetch_all(&mut *c).await)?;
-    rows.into_iter()
-        .map(|(paid_on, amount_cents, status)| {
-            Ok(PaymentFact {
-                paid_on,
-                amount_cents,
-                status: decode("payment status", &status)?,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|(paid_on, amount_cents, status)| PaymentFact {
+            paid_on,
+            amount_cents,
+            status,
         })
-        .collect()
+        .collect())
 }
 
 /// Decides one pending promise. The state changes only if it is still pending, so two
@@ -40,9 +40,9 @@ async fn decide(
     tx: &mut Tx,
     (id, client_id, promised, amount, created_on): PromiseRow,
     policy: PromisePolicy,
-    today: NaiveDate,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<Option<Verdict>, AppError> {
+    let (today, now) = (clock.today, clock.now);
     let payments = payments_of(tx, client_id).await?;
     let verdict = policy.verdict(created_on, promised, amount, &payments, today);
     let state = match verdict {
@@ -73,15 +73,14 @@ pub(crate) async fn reconsider(
     tx: &mut Tx,
     client_id: i64,
     policy: PromisePolicy,
-    today: NaiveDate,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<(), AppError> {
     let rows: Vec<PromiseRow> = on_tx!(tx, c => sqlx::query_as(
         "SELECT id, client_id, promised_date, amount_cents, created_on FROM promises
          WHERE client_id = $1 AND state = 'pending' ORDER BY id")
         .bind(client_id).fetch_all(&mut *c).await)?;
     for row in rows {
-        decide(tx, row, policy, today, now).await?;
+        decide(tx, row, policy, clock).await?;
     }
     Ok(())
 }
@@ -90,14 +89,9 @@ pub(crate) async fn reconsider(
 /// passed is marked kept or broken. Safe to run twice and from several servers: rows
 /// are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite writes one at a time)
 /// and each state change is conditional.
-pub async fn settle(
-    db: &Db,
-    today: NaiveDate,
-    policy: PromisePolicy,
-    now: DateTime<Utc>,
-) -> Result<Settled, AppError> {
+pub async fn settle(db: &Db, policy: PromisePolicy, clock: Clock) -> Result<Settled, AppError> {
     const BATCH: i64 = 200;
-    let cutoff = today - chrono::Duration::days(i64::from(policy.grace_days));
+    let cutoff = clock.today - chrono::Duration::days(i64::from(policy.grace_days));
     let lock = match db.engine() {
         Engine::Postgres => " FOR UPDATE SKIP LOCKED",
         Engine::Sqlite => "",
@@ -115,7 +109,7 @@ pub async fn settle(
         let Some(last) = rows.last() else { break };
         after = last.0;
         for row in rows {
-            match decide(&mut tx, row, policy, today, now).await? {
+            match decide(&mut tx, row, policy, clock).await? {
                 Some(Verdict::Kept) => settled.kept += 1,
                 Some(Verdict::Broken) => settled.broken += 1,
                 _ => {}

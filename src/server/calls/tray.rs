@@ -8,8 +8,9 @@ use crate::domain::error::AppError;
 use crate::domain::listing::{ClientSort, InboxPage, InboxQuery, ListOrder, PAGE_SIZE};
 use crate::domain::user::{Scope, Viewer};
 use crate::on_db;
-use crate::server::clients::{page, push_scope, Filters, Spec, CANDIDATE_LIMIT};
-use crate::server::conversations::summary;
+use crate::server::access::push_scope;
+use crate::server::clients::{page, Filters, Spec, CANDIDATE_LIMIT};
+use crate::server::conversations::pending_messages;
 use crate::server::db::Db;
 
 /// Calls due on `today` or earlier in a scope (optionally one advisor's), counted on
@@ -95,7 +96,7 @@ pub async fn calls_tray(
     let (calls_due, pending_messages) = if q.after.is_none() {
         (
             calls_due(db, scope, q.advisor_id, today).await?,
-            summary::pending_messages(db, scope, q.advisor_id).await?,
+            pending_messages(db, scope, q.advisor_id).await?,
         )
     } else {
         (0, 0)

@@ -1,8 +1,10 @@
-//! Each channel's settings, and the providers that deliver what the outbox holds.
+//! Each channel's settings, the providers that deliver what the outbox holds (and the
+//! dispatcher that hands it to them), and the providers' callbacks.
 
+pub mod dispatcher;
 pub mod email;
-pub mod outbox;
 pub mod providers;
+pub mod routes;
 pub mod twilio;
 pub mod voice;
 pub mod webhooks;
@@ -12,8 +14,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::channels::{hint, ChannelSettingInput, ChannelSettingView, ProviderKind};
 use crate::domain::compose::OrgChannel;
-use crate::domain::conversation::Channel;
 use crate::domain::error::AppError;
+use crate::domain::message::Channel;
 use crate::domain::user::Viewer;
 use crate::server::audit;
 use crate::server::db::{decode, Db};
@@ -232,9 +234,11 @@ pub async fn secret(db: &Db, name: &str) -> Result<Vec<u8>, AppError> {
     }
     let mut fresh = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut fresh);
-    let hex = webhooks::hex(&fresh);
+    let hex = crate::server::signing::hex(&fresh);
     on_db!(db, p => sqlx::query(
         "INSERT INTO app_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
         .bind(name).bind(&hex).execute(p).await.map(|r| r.rows_affected()))?;
-    read().await?.ok_or(AppError::Internal)
+    read()
+        .await?
+        .ok_or_else(|| AppError::internal(format!("secret {name} missing after its insert")))
 }

@@ -5,53 +5,15 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::webhooks::{sign, Callback, CallbackEvent};
+use super::webhooks::{Callback, CallbackEvent};
 use super::{effective_provider, ChannelSetting};
 use crate::domain::alerts::ContactProblem;
 use crate::domain::channels::ProviderKind;
-use crate::domain::conversation::{AttachmentInput, Channel, DeliveryStatus};
-
-/// A message as it leaves for its provider.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Outgoing {
-    /// The same key on every attempt of a message, so that a provider that keeps keys
-    /// can drop the copy of a retried send that had reached it.
-    pub idempotency_key: String,
-    pub channel: Channel,
-    pub to: String,
-    pub cc: Vec<String>,
-    pub bcc: Vec<String>,
-    pub subject: String,
-    pub body: String,
-    pub attachments: Vec<AttachmentInput>,
-    /// Sent from a template: how WhatsApp knows it.
-    pub template: Option<OutgoingTemplate>,
-    /// E-mail: the Message-IDs of the conversation this message follows, oldest first;
-    /// the last is the one it answers.
-    #[serde(default)]
-    pub thread: Vec<String>,
-}
-
-/// A template as WhatsApp takes it: its registered name and language, and the tags'
-/// values as ordered parameters.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutgoingTemplate {
-    pub name: String,
-    pub language: String,
-    pub params: Vec<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Delivery {
-    /// Taken, with the provider's id for it.
-    Accepted(String),
-    /// Not taken this time (timeout, rate limit, the provider down): try again later.
-    Retry(String),
-    /// Refused for good (bad address, bad credentials, a malformed message).
-    Rejected(String),
-}
+use crate::domain::message::{Channel, DeliveryStatus};
+use crate::server::messages::outbox::{Delivery, Outgoing};
+use crate::server::signing::sign;
 
 /// The relay's answer to a send.
 #[derive(Deserialize)]

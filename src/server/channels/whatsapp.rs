@@ -4,16 +4,16 @@
 //! `sha256=<hex HMAC>` scheme, keyed with the app secret) before it is parsed.
 
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::Sha256;
 
-use super::providers::{snippet, Delivery, Outgoing};
+use super::providers::snippet;
 use super::webhooks::{Callback, CallbackEvent};
 use super::ChannelSetting;
 use crate::domain::alerts::ContactProblem;
-use crate::domain::conversation::Channel;
+use crate::domain::message::Channel;
+use crate::server::messages::outbox::{Delivery, Outgoing};
+use crate::server::signing::{hex, hmac_sha256};
 
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 
@@ -229,9 +229,8 @@ pub async fn probe(http: &reqwest::Client, setting: &ChannelSetting) -> Result<S
 /// The verify token to paste into Meta's webhook settings for a channel: derived from
 /// a server key, so that it needs no storage and differs per installation.
 pub fn verify_token(key: &[u8], channel: Channel) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(format!("whatsapp-verify:{}", channel.as_str()).as_bytes());
-    super::webhooks::hex(&mac.finalize().into_bytes()[..16])
+    let label = format!("whatsapp-verify:{}", channel.as_str());
+    hex(&hmac_sha256(key, &[label.as_bytes()])[..16])
 }
 
 /// The handshake's answer: the challenge, when the mode and token are right.

@@ -4,17 +4,17 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use super::push_scope;
 use crate::domain::alerts::AlertFilter;
-use crate::domain::conversation::Channel;
 use crate::domain::debt::days_overdue;
 use crate::domain::error::AppError;
 use crate::domain::listing::{
     ClientCursor, ClientListQuery, ClientPage, ClientRow, ClientSort, ListOrder, PAGE_SIZE,
 };
+use crate::domain::message::Channel;
 use crate::domain::search::{prefix_upper_bound, SearchQuery};
 use crate::domain::user::{Scope, Viewer};
 use crate::on_db;
+use crate::server::access::push_scope;
 use crate::server::db::{Db, Engine};
 
 /// The columns every list row reads.

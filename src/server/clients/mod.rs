@@ -10,7 +10,7 @@ pub(crate) use list::{page, Filters, Spec, CANDIDATE_LIMIT};
 pub use store::{insert_new, replace_existing, NewClient, Rewrite};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{Database, Encode, QueryBuilder, Type};
+use sqlx::QueryBuilder;
 
 use crate::domain::alerts::AlertKey;
 use crate::domain::client::{
@@ -20,6 +20,8 @@ use crate::domain::contact::ContactKind;
 use crate::domain::debt::{days_overdue, Debt, DebtLine, DebtSummary};
 use crate::domain::error::AppError;
 use crate::domain::user::{Scope, Viewer};
+use crate::server::access::{not_found, push_scope};
+use crate::server::clock::Clock;
 use crate::server::db::{corrupt, is_unique_violation, Db, Tx};
 use crate::server::{audit, users};
 use crate::{on_db, on_tx};
@@ -27,21 +29,6 @@ use store::MAX_BINDS;
 
 /// Most clients one bulk reassignment may touch.
 pub const MAX_ASSIGN: usize = 5_000;
-
-pub(crate) fn push_scope<'a, DB: Database>(qb: &mut QueryBuilder<'a, DB>, scope: Scope)
-where
-    i64: Encode<'a, DB> + Type<DB>,
-{
-    match scope {
-        Scope::All => {}
-        Scope::Advisor(id) => {
-            qb.push(" AND c.advisor_id = ").push_bind(id);
-        }
-        Scope::Supervisor(id) => {
-            qb.push(" AND c.supervisor_id = ").push_bind(id);
-        }
-    }
-}
 
 #[derive(sqlx::FromRow)]
 struct ClientHead {
@@ -186,51 +173,11 @@ pub async fn get(
     db: &Db,
     viewer: &Viewer,
     id: i64,
-    today: NaiveDate,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<ClientDetail, AppError> {
-    match load_detail(db, viewer.read_scope(), id, today).await? {
+    match load_detail(db, viewer.read_scope(), id, clock.today).await? {
         Some(detail) => Ok(detail),
-        None => Err(not_found(db, viewer, id, now).await),
-    }
-}
-
-/// Succeeds when the viewer may read the client; otherwise as [`get`] answers.
-pub async fn ensure_visible(
-    db: &Db,
-    viewer: &Viewer,
-    id: i64,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let found: Option<(i64,)> = on_db!(db, p => {
-        let mut qb = QueryBuilder::new("SELECT c.id FROM clients c WHERE c.id = ");
-        qb.push_bind(id);
-        push_scope(&mut qb, viewer.read_scope());
-        qb.build_query_as::<(i64,)>().fetch_optional(p).await
-    })?;
-    match found {
-        Some(_) => Ok(()),
-        None => Err(not_found(db, viewer, id, now).await),
-    }
-}
-
-/// The answer for a client the viewer may not read: `NotFound` whether it exists or
-/// not, and the attempt audited when it does.
-async fn not_found(db: &Db, viewer: &Viewer, id: i64, now: DateTime<Utc>) -> AppError {
-    if viewer.read_scope() == Scope::All {
-        return AppError::NotFound;
-    }
-    let exists: Result<Option<(i64,)>, sqlx::Error> = on_db!(db, p => sqlx::query_as(
-        "SELECT id FROM clients WHERE id = $1").bind(id).fetch_optional(p).await);
-    match exists {
-        Ok(Some(_)) => {
-            match audit::denied(db, viewer.user_id, &format!("client:{id}"), now).await {
-                Ok(()) => AppError::NotFound,
-                Err(e) => e,
-            }
-        }
-        Ok(None) => AppError::NotFound,
-        Err(e) => e.into(),
+        None => Err(not_found(db, viewer, id, clock.now).await),
     }
 }
 
@@ -281,9 +228,9 @@ pub async fn create(
     db: &Db,
     viewer: &Viewer,
     v: ValidClient,
-    today: NaiveDate,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<i64, AppError> {
+    let now = clock.now;
     let mut tx = db.begin().await?;
     let (advisor_id, supervisor_id) =
         resolve_assignment(&mut tx, viewer, None, v.advisor_id).await?;
@@ -292,7 +239,7 @@ pub async fn create(
         advisor_id,
         supervisor_id,
     };
-    let id = match insert_new(&mut tx, std::slice::from_ref(&item), today, now).await {
+    let id = match insert_new(&mut tx, std::slice::from_ref(&item), clock).await {
         Ok(ids) => ids[0],
         Err(e) if is_unique_violation(&e) => return Err(document_taken()),
         Err(e) => return Err(e.into()),
@@ -315,9 +262,9 @@ pub async fn update(
     viewer: &Viewer,
     id: i64,
     v: ValidClient,
-    today: NaiveDate,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<(), AppError> {
+    let now = clock.now;
     let mut tx = db.begin().await?;
     // Read in the write transaction: the assignment checked is the one replaced.
     let current: Option<(Option<i64>,)> = on_tx!(&mut tx, c => {
@@ -337,7 +284,7 @@ pub async fn update(
         supervisor_id,
         by: Some(viewer.user_id),
     };
-    match replace_existing(&mut tx, id, &v, rewrite, today, now).await {
+    match replace_existing(&mut tx, id, &v, rewrite, clock).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => return Err(document_taken()),
         Err(e) => return Err(e.into()),

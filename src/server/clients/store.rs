@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
 use crate::domain::alerts::{contactability, AlertKey};
@@ -12,6 +12,7 @@ use crate::domain::client::{PartyRole, ValidClient};
 use crate::domain::contact::ContactKind;
 use crate::on_tx;
 use crate::server::alerts;
+use crate::server::clock::Clock;
 use crate::server::db::Tx;
 
 /// Binds per statement stay under SQLite's limit (32766) and PostgreSQL's (65535).
@@ -28,9 +29,9 @@ pub struct NewClient<'a> {
 pub async fn insert_new(
     tx: &mut Tx,
     items: &[NewClient<'_>],
-    today: NaiveDate,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<Vec<i64>, sqlx::Error> {
+    let (today, now) = (clock.today, clock.now);
     const CLIENT_COLS: usize = 20;
     let mut ids_by_doc: HashMap<String, i64> = HashMap::with_capacity(items.len());
     for chunk in items.chunks(MAX_BINDS / CLIENT_COLS) {
@@ -180,9 +181,9 @@ pub async fn replace_existing(
     id: i64,
     v: &ValidClient,
     rewrite: Rewrite,
-    today: NaiveDate,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<(), sqlx::Error> {
+    let (today, now) = (clock.today, clock.now);
     let Rewrite {
         advisor_id,
         supervisor_id,

@@ -4,8 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Utc};
 
 use crate::domain::channels::ProviderKind;
 use crate::domain::client::{ClientDetail, Party, PartyRole};
@@ -15,28 +14,18 @@ use crate::domain::compose::{
     PointInfo, ReplyTarget, TemplateChoice, WHATSAPP_WINDOW_HOURS,
 };
 use crate::domain::contact::ContactKind;
-use crate::domain::conversation::{
-    check_attachments, AttachmentInput, AttachmentMeta, Channel, ReplyInput, MAX_BODY_CHARS,
-};
+use crate::domain::conversation::ReplyInput;
 use crate::domain::error::{AppError, FieldError};
+use crate::domain::message::{
+    check_attachments, AttachmentInput, AttachmentMeta, Channel, MAX_BODY_CHARS,
+};
 use crate::domain::templates::{render, render_message, tag_params, tag_values, Template};
 use crate::domain::user::Viewer;
 use crate::on_db;
-use crate::server::db::{decode, Db};
+use crate::server::clock::Clock;
+use crate::server::config::Sending;
+use crate::server::db::Db;
 use crate::server::{channels, clients, portal, templates};
-
-/// What sending needs from the configuration.
-#[derive(Clone, Debug)]
-pub struct Sending {
-    /// Where the app is reached from outside, for payment links.
-    pub origin: String,
-    pub sms_max_segments: usize,
-    /// Unconfigured channels go through the sandbox.
-    pub demo: bool,
-    pub today: NaiveDate,
-    pub tz: Tz,
-    pub portal_link_days: i64,
-}
 
 /// A reply ready to be stored: address, final text, copies and files.
 pub(super) struct Prepared {
@@ -91,16 +80,13 @@ pub(crate) async fn last_inbound(
     db: &Db,
     client_id: i64,
 ) -> Result<HashMap<(PartyRole, i32), LastInbound>, AppError> {
-    let rows: Vec<(String, i32, String, DateTime<Utc>)> = on_db!(db, p => sqlx::query_as(
+    let rows: Vec<(PartyRole, i32, Channel, DateTime<Utc>)> = on_db!(db, p => sqlx::query_as(
         "SELECT party_role, party_ordinal, channel, MAX(occurred_at) FROM messages
          WHERE client_id = $1 AND direction = 'inbound' GROUP BY party_role, party_ordinal, channel")
         .bind(client_id).fetch_all(p).await)?;
     let mut out: HashMap<(PartyRole, i32), LastInbound> = HashMap::new();
     for (role, ordinal, channel, at) in rows {
-        let channel: Channel = decode("channel", &channel)?;
-        let entry = out
-            .entry((decode("party role", &role)?, ordinal))
-            .or_default();
+        let entry = out.entry((role, ordinal)).or_default();
         if entry.any.is_none_or(|(t, _)| at > t) {
             entry.any = Some((at, channel));
         }
@@ -200,13 +186,14 @@ pub async fn context(
     viewer: &Viewer,
     client_id: i64,
     sending: &Sending,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<ComposerContext, AppError> {
-    let client = clients::get(db, viewer, client_id, sending.today, now).await?;
+    let now = clock.now;
+    let client = clients::get(db, viewer, client_id, clock).await?;
     let settings = channels::load_all(db).await?;
     let org = channels::org_channels(&settings, sending.demo);
     let last = last_inbound(db, client_id).await?;
-    let local = |t: DateTime<Utc>| t.with_timezone(&sending.tz).naive_local();
+    let local = |t: DateTime<Utc>| clock.local(t);
     let parties = client
         .parties
         .iter()
@@ -281,9 +268,10 @@ pub(super) async fn prepare(
     viewer: &Viewer,
     input: &ReplyInput,
     sending: &Sending,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<Prepared, AppError> {
-    let client = clients::get(db, viewer, input.client_id, sending.today, now).await?;
+    let now = clock.now;
+    let client = clients::get(db, viewer, input.client_id, clock).await?;
     let party = party_of(&client, input.party_role, input.party_ordinal)?;
     let settings = channels::load_all(db).await?;
     let org = channels::org_channels(&settings, sending.demo);
@@ -386,7 +374,7 @@ pub(super) async fn prepare(
         bcc,
         attachments,
         template_id: template.map(|t| t.id),
-        template_params: serde_json::to_string(&params).map_err(|_| AppError::Internal)?,
+        template_params: serde_json::to_string(&params).map_err(AppError::internal)?,
     })
 }
 
@@ -399,7 +387,7 @@ pub async fn simulate_reply(
     target: ReplyTarget,
     sending: &Sending,
     callback_url: String,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<(), AppError> {
     let ReplyTarget {
         client_id,
@@ -407,7 +395,7 @@ pub async fn simulate_reply(
         party_ordinal: ordinal,
         channel,
     } = target;
-    let client = clients::get(db, viewer, client_id, sending.today, now).await?;
+    let client = clients::get(db, viewer, client_id, clock).await?;
     let party = party_of(&client, role, ordinal)?;
     let settings = channels::load_all(db).await?;
     let sandboxed = settings.iter().any(|s| {

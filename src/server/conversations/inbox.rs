@@ -1,27 +1,15 @@
 //! The "Recibidos" tray: the clients list engine over conversations.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+use sqlx::QueryBuilder;
 
-use super::summary;
 use crate::domain::error::AppError;
 use crate::domain::listing::{InboxPage, InboxQuery};
 use crate::domain::user::{Scope, Viewer};
+use crate::on_db;
 use crate::server::clients::{page, Filters, Spec, CANDIDATE_LIMIT};
+use crate::server::clock::{day_start, Clock};
 use crate::server::db::Db;
-
-/// The first instant of `day` in the organisation's zone. A day that starts inside a
-/// daylight-saving gap starts at the first instant that exists.
-fn start_of(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-    tz.from_local_datetime(&midnight)
-        .earliest()
-        .or_else(|| {
-            tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
-                .earliest()
-        })
-        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
-}
 
 /// The inbox filters as list filters, the date range as UTC instants.
 fn filters(q: &InboxQuery, tz: Tz) -> Result<Filters, AppError> {
@@ -38,8 +26,8 @@ fn filters(q: &InboxQuery, tz: Tz) -> Result<Filters, AppError> {
         conversations: true,
         pending_only: !q.include_answered,
         channel: q.channel,
-        from: q.from.map(|d| start_of(d, tz)),
-        to: q.to.and_then(|d| d.succ_opt()).map(|d| start_of(d, tz)),
+        from: q.from.map(|d| day_start(tz, d)),
+        to: q.to.and_then(|d| d.succ_opt()).map(|d| day_start(tz, d)),
         advisor_id: q.advisor_id,
         segment: (!segment.is_empty()).then(|| segment.to_string()),
         calls_due: None,
@@ -52,11 +40,11 @@ pub async fn inbox(
     db: &Db,
     viewer: &Viewer,
     q: &InboxQuery,
-    today: NaiveDate,
-    tz: Tz,
+    clock: Clock,
 ) -> Result<InboxPage, AppError> {
+    let today = clock.today;
     let scope = viewer.list_scope(q.all_clients);
-    let filters = filters(q, tz)?;
+    let filters = filters(q, clock.tz)?;
     let spec = Spec {
         scope,
         order: q.sort,
@@ -65,11 +53,9 @@ pub async fn inbox(
     };
     let (mut rows, next) = page(db, spec, &q.search, today, CANDIDATE_LIMIT).await?;
     for r in &mut rows {
-        r.last_activity_local = r
-            .last_activity_at
-            .map(|t| t.with_timezone(&tz).naive_local());
+        r.last_activity_local = r.last_activity_at.map(|t| clock.local(t));
     }
-    let pending_messages = summary::pending_messages(db, scope, q.advisor_id).await?;
+    let pending_messages = pending_messages(db, scope, q.advisor_id).await?;
     let calls_due = crate::server::calls::calls_due(db, scope, q.advisor_id, today).await?;
     Ok(InboxPage {
         rows,
@@ -82,31 +68,41 @@ pub async fn inbox(
     })
 }
 
+/// Unanswered inbound messages in a scope, optionally one advisor's within it: a sum
+/// over the handful of (advisor, supervisor) counter rows the triggers keep.
+pub async fn pending_messages(
+    db: &Db,
+    scope: Scope,
+    advisor_id: Option<i64>,
+) -> Result<i64, AppError> {
+    let (n,): (i64,) = on_db!(db, p => {
+        let mut qb = QueryBuilder::new(
+            "SELECT CAST(COALESCE(SUM(messages), 0) AS BIGINT) FROM pending_counters WHERE 1 = 1");
+        match scope {
+            Scope::All => {}
+            Scope::Advisor(id) => {
+                qb.push(" AND advisor_key = ").push_bind(id);
+            }
+            Scope::Supervisor(id) => {
+                qb.push(" AND supervisor_key = ").push_bind(id);
+            }
+        }
+        if let Some(a) = advisor_id {
+            qb.push(" AND advisor_key = ").push_bind(a);
+        }
+        qb.build_query_as::<(i64,)>().fetch_one(p).await
+    })?;
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn days_start_at_local_midnight() {
-        let bogota: Tz = "America/Bogota".parse().unwrap();
-        let d = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-        assert_eq!(
-            start_of(d, bogota).to_rfc3339(),
-            "2026-11-23T05:00:00+00:00"
-        );
-        // Santiago skipped from 00:00 to 01:00 on 2026-09-06.
-        let santiago: Tz = "America/Santiago".parse().unwrap();
-        let gap = NaiveDate::from_ymd_opt(2026, 9, 6).unwrap();
-        assert_eq!(
-            start_of(gap, santiago).to_rfc3339(),
-            "2026-09-06T04:00:00+00:00"
-        );
-    }
-
-    #[test]
     fn an_inverted_range_is_refused_and_to_is_inclusive() {
         let tz: Tz = "America/Bogota".parse().unwrap();
-        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
         let q = InboxQuery {
             from: Some(day(20)),
             to: Some(day(10)),

@@ -5,11 +5,10 @@
 
 use std::collections::VecDeque;
 
-use chrono_tz::Tz;
-
 use crate::domain::error::AppError;
 use crate::domain::interactions::{Column, Cursor, InteractionQuery, InteractionRow, Kind};
 use crate::domain::user::Viewer;
+use crate::server::clock::Clock;
 use crate::server::db::Db;
 use crate::server::tables::{self, Format};
 
@@ -49,11 +48,10 @@ impl Export {
         db: &Db,
         viewer: &Viewer,
         query: &InteractionQuery,
-        tz: Tz,
-        today: chrono::NaiveDate,
+        clock: Clock,
         chunk: usize,
     ) -> Result<Export, AppError> {
-        let reading = Reading::new(db, viewer, query, tz, today, chunk).await?;
+        let reading = Reading::new(db, viewer, query, clock, chunk).await?;
         let queues = reading
             .kinds()
             .into_iter()
@@ -118,11 +116,10 @@ pub async fn stream(
     db: &Db,
     viewer: &Viewer,
     query: &InteractionQuery,
-    tz: Tz,
-    today: chrono::NaiveDate,
+    clock: Clock,
     format: Format,
 ) -> Result<impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static, AppError> {
-    let mut export = Export::open(db, viewer, query, tz, today, CHUNK_ROWS).await?;
+    let mut export = Export::open(db, viewer, query, clock, CHUNK_ROWS).await?;
     let first = export.next_cells().await?;
     let header = export.header();
     let more = (first.len() == CHUNK_ROWS).then_some(export);

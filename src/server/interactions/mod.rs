@@ -6,7 +6,6 @@
 pub mod export;
 
 use chrono::{DateTime, Duration, Utc};
-use chrono_tz::Tz;
 
 use crate::domain::error::AppError;
 use crate::domain::interactions::{
@@ -16,9 +15,10 @@ use crate::domain::interactions::{
 use crate::domain::report_params::Period;
 use crate::domain::user::{Role, Scope, Viewer};
 use crate::on_db;
+use crate::server::clock::Clock;
 use crate::server::db::{decode, Db};
 use crate::server::segments::sql::Value;
-use crate::server::segments::{self, Clock, Sql};
+use crate::server::segments::{self, Sql};
 use crate::server::users::PORTAL_USER_EMAIL;
 
 /// The scope reports read: the viewer's own portfolio ("Clientes asociados"), so an
@@ -54,8 +54,7 @@ pub(crate) fn portfolio(
 /// A checked query and what it needs besides the filters.
 pub struct Reading {
     scope: Scope,
-    tz: Tz,
-    today: chrono::NaiveDate,
+    clock: Clock,
     limit: usize,
     query: InteractionQuery,
     period: Period,
@@ -70,12 +69,11 @@ impl Reading {
         db: &Db,
         viewer: &Viewer,
         query: &InteractionQuery,
-        tz: Tz,
-        today: chrono::NaiveDate,
+        clock: Clock,
         limit: usize,
     ) -> Result<Reading, AppError> {
         let period = query
-            .period(today)
+            .period(clock.today)
             .map_err(|e| AppError::invalid("period", e))?;
         let segment = match query.segment_id {
             None => None,
@@ -90,8 +88,7 @@ impl Reading {
             "SELECT id FROM users WHERE email = $1").bind(PORTAL_USER_EMAIL).fetch_one(p).await)?;
         Ok(Reading {
             scope: report_scope(viewer),
-            tz,
-            today,
+            clock,
             limit,
             query: query.clone(),
             period,
@@ -136,13 +133,9 @@ impl Reading {
         if kinds.is_empty() {
             return Ok(Vec::new());
         }
-        let day_start = segments::day_start(self.tz);
-        let clock = Clock {
-            today: self.today,
-            day_start: &day_start,
-        };
-        let start = day_start(self.period.from);
-        let end = day_start(self.period.to + Duration::days(1));
+        let clock = &self.clock;
+        let start = clock.day_start(self.period.from);
+        let end = clock.day_start(self.period.to + Duration::days(1));
         let mut sql = Sql::new(
             "SELECT x.rank, x.id, x.at, x.registered_at, x.client_id, x.record_type, x.channel, x.origin,
                 x.status, t.name AS template_name, x.detail, x.outcome, x.amount_cents, x.currency, x.error,
@@ -155,7 +148,7 @@ impl Reading {
                 sql.push(" UNION ALL ");
             }
             sql.push("SELECT * FROM (");
-            self.arm(&mut sql, *kind, start, end, after, &clock);
+            self.arm(&mut sql, *kind, start, end, after, clock);
             sql.push(&format!(") k{i}"));
         }
         sql.push(
@@ -168,7 +161,7 @@ impl Reading {
         )
         .bind(Value::Int(self.limit as i64));
         let raws: Vec<Raw> = sql.rows(db).await?;
-        raws.into_iter().map(|r| r.into_row(self.tz)).collect()
+        raws.into_iter().map(|r| r.into_row(clock)).collect()
     }
 
     /// One kind's newest rows in the period that pass the filters, already limited.
@@ -179,7 +172,7 @@ impl Reading {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
         after: Option<Cursor>,
-        clock: &Clock<'_>,
+        clock: &Clock,
     ) {
         let q = &self.query;
         let portal = Value::Int(self.portal_user);
@@ -409,7 +402,7 @@ struct Raw {
 }
 
 impl Raw {
-    fn into_row(self, tz: Tz) -> Result<InteractionRow, AppError> {
+    fn into_row(self, clock: &Clock) -> Result<InteractionRow, AppError> {
         let kind = Kind::from_rank(self.rank)
             .ok_or_else(|| crate::server::db::corrupt("interaction kind", self.rank.to_string()))?;
         let status = match self.status {
@@ -419,7 +412,7 @@ impl Raw {
                     .ok_or_else(|| crate::server::db::corrupt("interaction status", s.clone()))?,
             ),
         };
-        let local = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
+        let local = |t: DateTime<Utc>| clock.local(t);
         Ok(InteractionRow {
             kind,
             id: self.id,
@@ -462,15 +455,13 @@ pub async fn page(
     db: &Db,
     viewer: &Viewer,
     query: &InteractionQuery,
-    tz: Tz,
-    today: chrono::NaiveDate,
+    clock: Clock,
 ) -> Result<InteractionPage, AppError> {
     let reading = Reading::new(
         db,
         viewer,
         query,
-        tz,
-        today,
+        clock,
         crate::domain::interactions::PAGE_SIZE,
     )
     .await?;

@@ -5,7 +5,7 @@ pub mod sql;
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::domain::alerts::{AlertKey, ContactProblem};
@@ -19,20 +19,10 @@ use crate::domain::user::Viewer;
 use crate::on_db;
 use crate::on_tx;
 use crate::server::audit;
+use crate::server::clock::Clock;
 use crate::server::db::{decode, saved_id, Db};
 
-pub use sql::{Clock, Sql};
-
-/// Where each local day starts, in UTC.
-pub fn day_start(tz: Tz) -> impl Fn(NaiveDate) -> DateTime<Utc> {
-    move |d: NaiveDate| {
-        let midnight = d.and_hms_opt(0, 0, 0).expect("midnight exists");
-        tz.from_local_datetime(&midnight)
-            .earliest()
-            .unwrap_or_else(|| tz.from_utc_datetime(&midnight))
-            .with_timezone(&Utc)
-    }
-}
+pub use sql::Sql;
 
 type SegmentRow = (i64, String, String, DateTime<Utc>);
 
@@ -79,7 +69,7 @@ pub async fn save(
         return Err(AppError::Forbidden);
     }
     let (name, _) = input.check().map_err(AppError::Invalid)?;
-    let rule = serde_json::to_string(&input.rule).map_err(|_| AppError::Internal)?;
+    let rule = serde_json::to_string(&input.rule).map_err(AppError::internal)?;
     let mut tx = db.begin().await?;
     let saved: Result<Option<(i64,)>, sqlx::Error> = match id {
         None => on_tx!(&mut tx, c => sqlx::query_as(
@@ -131,7 +121,7 @@ pub async fn delete(db: &Db, viewer: &Viewer, id: i64, now: DateTime<Utc>) -> Re
 }
 
 /// How many clients the rule holds today: the builder's live count.
-pub async fn count(db: &Db, rule: &Rule, clock: &Clock<'_>) -> Result<i64, AppError> {
+pub async fn count(db: &Db, rule: &Rule, clock: &Clock) -> Result<i64, AppError> {
     let tree = rule.check().map_err(AppError::Invalid)?;
     let mut sql = Sql::new("SELECT COUNT(*) FROM clients c WHERE ");
     sql.tree(&tree, clock);
@@ -139,7 +129,7 @@ pub async fn count(db: &Db, rule: &Rule, clock: &Clock<'_>) -> Result<i64, AppEr
 }
 
 /// The ids of the clients the tree holds, by SQL.
-pub async fn members(db: &Db, tree: &Tree, clock: &Clock<'_>) -> Result<Vec<i64>, AppError> {
+pub async fn members(db: &Db, tree: &Tree, clock: &Clock) -> Result<Vec<i64>, AppError> {
     let mut sql = Sql::new("SELECT c.id FROM clients c WHERE ");
     sql.tree(tree, clock);
     sql.push(" ORDER BY c.id");

@@ -11,6 +11,7 @@ use crate::domain::compose::{point_kinds, problem_blocks};
 use crate::domain::error::AppError;
 use crate::domain::segments::{Span, Test, Tree, NO_PROMISE};
 use crate::on_db;
+use crate::server::clock::Clock;
 use crate::server::db::Db;
 
 /// Binds `$binds` in order to the query `$q`; one body for both engines' drivers.
@@ -65,7 +66,7 @@ impl Sql {
     }
 
     /// Appends `tree` as one parenthesised condition.
-    pub fn tree(&mut self, tree: &Tree, clock: &Clock<'_>) -> &mut Self {
+    pub fn tree(&mut self, tree: &Tree, clock: &Clock) -> &mut Self {
         match tree {
             Tree::All(ts) | Tree::Any(ts) if ts.is_empty() => {
                 self.push(if matches!(tree, Tree::All(_)) {
@@ -141,7 +142,7 @@ impl Sql {
         }
     }
 
-    fn test(&mut self, t: &Test, clock: &Clock<'_>) {
+    fn test(&mut self, t: &Test, clock: &Clock) {
         let today = clock.today;
         match t {
             // Days overdue is today minus the oldest due date when that has passed, and
@@ -174,11 +175,11 @@ impl Sql {
                 sql.push("(c.last_activity_at IS NOT NULL");
                 if let Some(hi) = hi {
                     sql.push(" AND c.last_activity_at >= ")
-                        .bind(Value::Time((clock.day_start)(today - Duration::days(hi))));
+                        .bind(Value::Time(clock.day_start(today - Duration::days(hi))));
                 }
                 if let Some(lo) = lo {
                     sql.push(" AND c.last_activity_at < ")
-                        .bind(Value::Time((clock.day_start)(today - Duration::days(lo - 1))));
+                        .bind(Value::Time(clock.day_start(today - Duration::days(lo - 1))));
                 }
                 sql.push(")");
                 if hi.is_none() {
@@ -278,12 +279,6 @@ impl Sql {
     }
 }
 
-/// The day a pass or a count runs on, and where a local day starts in UTC.
-pub struct Clock<'a> {
-    pub today: NaiveDate,
-    pub day_start: &'a (dyn Fn(NaiveDate) -> DateTime<Utc> + Sync),
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,11 +292,10 @@ mod tests {
         })
         .check()
         .unwrap();
-        let start = |d: NaiveDate| d.and_hms_opt(5, 0, 0).unwrap().and_utc();
-        let clock = Clock {
-            today: "2026-11-24".parse().unwrap(),
-            day_start: &start,
-        };
+        let clock = Clock::at(
+            "2026-11-24T15:00:00Z".parse().unwrap(),
+            chrono_tz::America::Bogota,
+        );
         let mut sql = Sql::new("");
         sql.tree(&tree, &clock);
         sql

@@ -2,7 +2,6 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::clients::get_client;
-use crate::app::use_session;
 use crate::domain::client::{ClientDetail, Party};
 use crate::domain::contact::ContactKind;
 use crate::domain::error::AppError;
@@ -11,6 +10,7 @@ use crate::domain::money::format_money;
 use crate::ui::alerts::{AlertFlags, PointFlag};
 use crate::ui::clients::AssignControl;
 use crate::ui::components::{fmt_date, fmt_opt_date, id_param, ErrorNotice};
+use crate::ui::use_session;
 
 /// The client named by the route's `:id`.
 pub fn client_from_route() -> (Memo<Option<i64>>, Resource<Result<ClientDetail, AppError>>) {

@@ -3,7 +3,6 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
 use crate::api::clients::{list_assignees, save_client};
-use crate::app::use_session;
 use crate::domain::client::{ClientInput, ContactsInput, DebtInput, PartyRole};
 use crate::domain::contact::ContactKind;
 use crate::domain::error::FieldError;
@@ -11,6 +10,7 @@ use crate::domain::geo;
 use crate::domain::user::Role;
 use crate::ui::clients::detail::client_from_route;
 use crate::ui::components::{ErrorNotice, FormFeedback, SelectField, TextField};
+use crate::ui::use_session;
 
 #[component]
 pub fn NewClientPage() -> impl IntoView {

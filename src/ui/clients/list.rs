@@ -5,22 +5,20 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::clients::list_clients;
-use crate::app::use_session;
 use crate::domain::alerts::{
     choice_bits, AlertFilter, NON_PAYMENT_CHOICES, PAYMENT_PROBLEM_CHOICES,
 };
 use crate::domain::listing::{ClientCursor, ClientListQuery, ClientRow, ClientSort};
 use crate::domain::money::format_money;
+use crate::domain::url::{query_string, with_query};
 use crate::domain::user::Role;
 use crate::ui::alerts::{AlertFilterFields, AlertFlags};
 use crate::ui::clients::AssignControl;
-use crate::ui::components::{fmt_opt_date, query_string, ErrorNotice};
+use crate::ui::components::{fmt_opt_date, ErrorNotice};
+use crate::ui::use_session;
 
 fn page_path(q: &ClientListQuery) -> String {
-    match query_string(&q.params()) {
-        s if s.is_empty() => "/clientes".into(),
-        s => format!("/clientes?{s}"),
-    }
+    with_query("/clientes", &q.params())
 }
 
 #[component]

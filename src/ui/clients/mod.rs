@@ -6,9 +6,9 @@ pub mod list;
 use leptos::prelude::*;
 
 use crate::api::clients::{assign_clients, list_assignees};
-use crate::app::use_session;
 use crate::domain::error::AppError;
 use crate::domain::user::Assignee;
+use crate::ui::use_session;
 
 /// "Asignar a" with the users the viewer may assign to, and the button that does it.
 /// `selected` gives the client ids; `done` runs after a successful assignment. The list

@@ -11,8 +11,9 @@ use crate::domain::client::PartyRole;
 use crate::domain::compose::{
     sms_length, ComposerContext, DocumentRef, PartyComposer, ReplyTarget, TemplateChoice,
 };
-use crate::domain::conversation::{Channel, ReplyInput};
+use crate::domain::conversation::ReplyInput;
 use crate::domain::error::AppError;
+use crate::domain::message::Channel;
 use crate::domain::templates::TAGS;
 use crate::ui::components::{
     fmt_datetime, read_attachments, ErrorNotice, FieldMessage, FormFeedback,

@@ -11,8 +11,9 @@ use crate::api::portal::portal_declare;
 use crate::domain::calls::{
     CallCalendar, DeclareInput, Gestion, OutcomeEntry, PaymentEntry, Phone, PromiseEntry,
 };
-use crate::domain::conversation::{initials, AttachmentMeta};
+use crate::domain::conversation::initials;
 use crate::domain::error::{AppError, FieldError};
+use crate::domain::message::AttachmentMeta;
 use crate::domain::money::format_money;
 use crate::domain::outcome::{
     lookup, offered, Effect as Does, Field, Outcome, OutcomeInput, Situation,

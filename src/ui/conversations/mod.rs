@@ -16,17 +16,17 @@ use leptos_router::params::ParamsMap;
 use crate::api::calls::calls_tray;
 use crate::api::clients::list_assignees;
 use crate::api::conversations::{dismiss, inbox};
-use crate::app::use_session;
-use crate::domain::alerts::{
-    choice_bits, AlertFilter, NON_PAYMENT_CHOICES, PAYMENT_PROBLEM_CHOICES,
-};
+use crate::domain::alerts::{choice_bits, NON_PAYMENT_CHOICES, PAYMENT_PROBLEM_CHOICES};
 use crate::domain::calls::CallReason;
-use crate::domain::conversation::{Channel, DismissTarget};
+use crate::domain::conversation::DismissTarget;
 use crate::domain::listing::{ClientCursor, ClientRow, ClientSort, InboxQuery, ListOrder};
+use crate::domain::message::Channel;
 use crate::domain::money::format_money;
+use crate::domain::url;
 use crate::domain::user::Role;
 use crate::ui::alerts::{AlertFilterFields, AlertIcons};
-use crate::ui::components::{fmt_date, fmt_datetime, url_encode, ErrorNotice};
+use crate::ui::components::{fmt_date, fmt_datetime, ErrorNotice};
+use crate::ui::use_session;
 
 /// Bumped whenever a conversation changes, so the tray and its counter reload.
 #[derive(Clone, Copy)]
@@ -49,71 +49,11 @@ pub struct TrayContext {
 }
 
 fn parse_query(m: &ParamsMap) -> InboxQuery {
-    let date = |k: &str| {
-        m.get(k)
-            .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
-    };
-    InboxQuery {
-        search: m.get("q").unwrap_or_default(),
-        sort: ListOrder::parse(&m.get("orden").unwrap_or_default()),
-        include_answered: m.get("ver").as_deref() == Some("todas"),
-        channel: m.get("canal").and_then(|c| c.parse().ok()),
-        advisor_id: m.get("asesor").and_then(|a| a.parse().ok()),
-        segment: m.get("segmento").unwrap_or_default(),
-        alerts: AlertFilter::from_params(|k| m.get(k)),
-        from: date("desde"),
-        to: date("hasta"),
-        all_clients: m.get("todos").as_deref() == Some("1"),
-        after: None,
-        after_broken: false,
-    }
-}
-
-/// The query string that reproduces `q` (without the leading "?"), so that opening a
-/// conversation keeps the tray as it was.
-pub fn query_string(q: &InboxQuery) -> String {
-    let mut parts = Vec::new();
-    if !q.search.trim().is_empty() {
-        parts.push(format!("q={}", url_encode(q.search.trim())));
-    }
-    if q.sort != ListOrder::default() {
-        parts.push(format!("orden={}", q.sort.as_str()));
-    }
-    if q.include_answered {
-        parts.push("ver=todas".into());
-    }
-    if let Some(c) = q.channel {
-        parts.push(format!("canal={}", c.as_str()));
-    }
-    if let Some(a) = q.advisor_id {
-        parts.push(format!("asesor={a}"));
-    }
-    if !q.segment.trim().is_empty() {
-        parts.push(format!("segmento={}", url_encode(q.segment.trim())));
-    }
-    if let Some(d) = q.from {
-        parts.push(format!("desde={d}"));
-    }
-    if let Some(d) = q.to {
-        parts.push(format!("hasta={d}"));
-    }
-    if q.all_clients {
-        parts.push("todos=1".into());
-    }
-    parts.extend(
-        q.alerts
-            .params()
-            .into_iter()
-            .map(|(k, v)| format!("{k}={v}")),
-    );
-    parts.join("&")
+    InboxQuery::from_params(|k| m.get(k))
 }
 
 fn with_query(path: &str, q: &InboxQuery) -> String {
-    match query_string(q) {
-        s if s.is_empty() => path.to_string(),
-        s => format!("{path}?{s}"),
-    }
+    url::with_query(path, &q.params())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

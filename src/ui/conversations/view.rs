@@ -12,9 +12,10 @@ use crate::domain::calls::{Gestion, PaymentStatus, PromiseState};
 use crate::domain::client::{ClientDetail, PartyRole};
 use crate::domain::compose::ComposerContext;
 use crate::domain::conversation::{
-    initials, Channel, Conversation, Direction, DismissTarget, Message, PortalVisit, ReplyInput,
+    initials, Conversation, DismissTarget, Message, PortalVisit, ReplyInput,
 };
 use crate::domain::error::AppError;
+use crate::domain::message::{Channel, Direction};
 use crate::domain::money::format_money;
 use crate::ui::alerts::{AlertFlags, PointFlag};
 use crate::ui::components::{fmt_date, fmt_datetime, fmt_opt_date, id_param, ErrorNotice};
@@ -329,7 +330,7 @@ enum Item {
         line: String,
         who: String,
         at: chrono::NaiveDateTime,
-        files: Vec<crate::domain::conversation::AttachmentMeta>,
+        files: Vec<crate::domain::message::AttachmentMeta>,
     },
 }
 

@@ -16,8 +16,8 @@ use tokio_rustls::rustls;
 
 use super::Taken;
 use crate::domain::channels::{parse_sender, MailProtocol, MailTls, MailUrl};
-use crate::domain::conversation::Channel;
 use crate::domain::error::AppError;
+use crate::domain::message::Channel;
 use crate::on_db;
 use crate::server::channels::ChannelSetting;
 use crate::server::db::Db;
@@ -33,7 +33,7 @@ pub struct PollReport {
     pub taken_in: usize,
     pub bounces: usize,
     pub skipped: usize,
-    /// Clients whose conversations changed, for the open screens.
+    /// Clients whose conversations changed.
     pub changed: Vec<i64>,
 }
 
@@ -160,7 +160,7 @@ async fn read_new(
     validity: i64,
     now: DateTime<Utc>,
 ) -> Result<PollReport, String> {
-    let last = last_uid(db, validity).await.map_err(|e| e.to_string())?;
+    let last = last_uid(db, validity).await.map_err(|e| e.reason())?;
     let found = timed(
         "El servidor IMAP no respondió a la búsqueda",
         session.uid_search(format!("UID {}:*", last + 1)),
@@ -187,13 +187,13 @@ async fn read_new(
                     }
                 }
                 // The database failing is worth another pass; the UID is not recorded.
-                Err(e) => return Err(format!("No se pudo guardar el correo: {e}")),
+                Err(e) => return Err(format!("No se pudo guardar el correo: {}", e.reason())),
             },
             None => report.skipped += 1,
         }
         save_uid(db, validity, i64::from(uid), now)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.reason())?;
     }
     Ok(report)
 }

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
-use crate::server::channels::webhooks::hex;
+use crate::server::signing::hex;
 
-use crate::domain::conversation::{
+use crate::domain::message::{
     AttachmentInput, ATTACHMENT_TYPES, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_BODY_CHARS,
     MAX_HTML_CHARS, MAX_SUBJECT_CHARS,
 };

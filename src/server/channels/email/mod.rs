@@ -13,11 +13,12 @@ use chrono::{DateTime, Utc};
 use crate::domain::alerts::ContactProblem;
 use crate::domain::channels::ProviderKind;
 use crate::domain::contact::ContactKind;
-use crate::domain::conversation::{Channel, DeliveryStatus, InboundMessage};
+use crate::domain::conversation::InboundMessage;
 use crate::domain::error::AppError;
+use crate::domain::message::{Channel, DeliveryStatus};
 use crate::on_db;
-use crate::server::conversations::notify::Notifier;
 use crate::server::db::Db;
+use crate::server::messages::status;
 use crate::server::{alerts, conversations};
 use mime::{Bounce, Inbound};
 
@@ -110,10 +111,10 @@ async fn bounced(db: &Db, bounce: Bounce, now: DateTime<Utc>) -> Result<Vec<i64>
         );
         let mut message_id = None;
         if let Some(original) = &bounce.original_id {
-            match conversations::outbound_email(db, original).await? {
+            match status::outbound_email(db, original).await? {
                 Some((id, to)) if to.eq_ignore_ascii_case(&r.address) => {
                     message_id = Some(id);
-                    if let Some(applied) = conversations::provider_status(
+                    if let Some(applied) = status::from_provider(
                         db,
                         original,
                         DeliveryStatus::Failed,
@@ -155,12 +156,11 @@ async fn bounced(db: &Db, bounce: Bounce, now: DateTime<Utc>) -> Result<Vec<i64>
 }
 
 /// Reads the e-mail channel's mailbox every `interval` while it is configured.
-pub async fn poll_forever(db: Db, notifier: Notifier, interval: Duration) {
+pub async fn poll_forever(db: Db, interval: Duration) {
     loop {
         match super::load(&db, Channel::Email).await {
             Ok(s) if reads_mailbox(&s) => match imap::poll(&db, &s, Utc::now()).await {
                 Ok(report) if report.read > 0 => {
-                    notifier.publish(&db, &report.changed).await;
                     tracing::info!(
                         read = report.read,
                         taken_in = report.taken_in,
@@ -172,7 +172,7 @@ pub async fn poll_forever(db: Db, notifier: Notifier, interval: Duration) {
                 Err(e) => tracing::warn!(error = %e, "mailbox not read"),
             },
             Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "channel settings not read"),
+            Err(e) => tracing::error!(error = %e.reason(), "channel settings not read"),
         }
         tokio::time::sleep(interval).await;
     }

@@ -10,8 +10,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::mime::text_to_html;
 use crate::domain::channels::{parse_sender, MailProtocol, MailTls, MailUrl};
-use crate::server::channels::providers::{Delivery, Outgoing};
 use crate::server::channels::ChannelSetting;
+use crate::server::messages::outbox::{Delivery, Outgoing};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 

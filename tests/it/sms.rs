@@ -1,27 +1,26 @@
-#![cfg(feature = "ssr")]
 //! SMS through Twilio's Messages API on SQLite and PostgreSQL: the form POST with basic
 //! auth to a Twilio-shaped server on loopback, rate limits retried, refusals failing with
 //! Twilio's code, and the status and inbound callbacks checked against
 //! `X-Twilio-Signature` before anything is stored.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::*;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Form;
-use common::*;
 use recaudo::domain::channels::ProviderKind;
 use recaudo::domain::client::PartyRole;
-use recaudo::domain::conversation::{Channel, ReplyInput};
+use recaudo::domain::conversation::ReplyInput;
+use recaudo::domain::message::Channel;
 use recaudo::domain::user::Role;
 use recaudo::on_db;
-use recaudo::server::channels::outbox::{Dispatcher, Policy};
+use recaudo::server::channels::dispatcher::Dispatcher;
 use recaudo::server::channels::providers::Providers;
 use recaudo::server::channels::twilio::{signature, CALLBACK_PATH};
-use recaudo::server::conversations::compose::Sending;
+use recaudo::server::config::Sending;
 use recaudo::server::db::Db;
+use recaudo::server::messages::outbox::Policy;
 use recaudo::server::{channels, conversations};
 
 const TOKEN: &str = "token-de-twilio";
@@ -151,7 +150,7 @@ async fn sms_go_through_twilio_and_its_signed_callbacks(db: Db) {
             "Su saldo vence hoy",
         );
         sent.push(
-            conversations::reply(&db, &a, input, &real, now())
+            conversations::reply(&db, &a, input, &real, clock())
                 .await
                 .unwrap(),
         );

@@ -1,12 +1,9 @@
-#![cfg(feature = "ssr")]
 //! Clients service against a real database, on SQLite and PostgreSQL.
-
-mod common;
 
 use std::collections::HashSet;
 
+use crate::common::*;
 use chrono::{Duration, NaiveDate};
-use common::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use recaudo::domain::client::PartyRole;
@@ -149,11 +146,11 @@ async fn another_advisors_client_is_not_found_and_audited(db: Db) {
         ..a
     };
     assert_eq!(
-        clients::get(&db, &a, theirs, today(), now()).await,
+        clients::get(&db, &a, theirs, clock()).await,
         Err(AppError::NotFound)
     );
     assert_eq!(
-        clients::get(&db, &a, 999_999, today(), now()).await,
+        clients::get(&db, &a, 999_999, clock()).await,
         Err(AppError::NotFound)
     );
     let log = audit::recent(&db, 5).await.unwrap();
@@ -168,16 +165,14 @@ async fn another_advisors_client_is_not_found_and_audited(db: Db) {
     // Nor can it be edited: the attempt is refused the same way, audited, and changes nothing.
     let mut edit = client_input("2001", "Beto", "Cambiado", Some(&o.adv_a));
     edit.segment = "robado".into();
-    let refused = clients::update(&db, &a, theirs, valid(&edit), today(), now()).await;
+    let refused = clients::update(&db, &a, theirs, valid(&edit), clock()).await;
     assert_eq!(refused, Err(AppError::NotFound));
     let log = audit::recent(&db, 5).await.unwrap();
     assert_eq!(
         log.iter().filter(|e| e.action == "access.denied").count(),
         2
     );
-    let unchanged = clients::get(&db, &o.admin, theirs, today(), now())
-        .await
-        .unwrap();
+    let unchanged = clients::get(&db, &o.admin, theirs, clock()).await.unwrap();
     assert_eq!(
         (unchanged.last_name.as_str(), unchanged.advisor_id),
         ("Ajeno", Some(o.adv_b.id))
@@ -186,7 +181,7 @@ async fn another_advisors_client_is_not_found_and_audited(db: Db) {
     // The team supervisor can read it.
     let s1 = viewer(&db, &o.sup1).await;
     assert_eq!(
-        clients::get(&db, &s1, theirs, today(), now())
+        clients::get(&db, &s1, theirs, clock())
             .await
             .unwrap()
             .display_name,
@@ -206,9 +201,7 @@ async fn a_client_round_trips_and_rejects_a_taken_document(db: Db) {
         debt("F-2", "2026-12-15", "500000", ""),
     ];
     let id = client(&db, &o.admin, &input).await;
-    let detail = clients::get(&db, &o.admin, id, today(), now())
-        .await
-        .unwrap();
+    let detail = clients::get(&db, &o.admin, id, clock()).await.unwrap();
     assert_eq!(detail.advisor_name.as_deref(), Some("a"));
     assert_eq!(detail.supervisor_name.as_deref(), Some("sup1"));
     assert_eq!(detail.parties.len(), 3);
@@ -226,7 +219,7 @@ async fn a_client_round_trips_and_rejects_a_taken_document(db: Db) {
     let before = seed::client_count(&db).await.unwrap();
     let mut dup = client_input("30-01", "Otro", "Cliente", None);
     dup.debts = vec![debt("X", "2026-01-01", "1", "")];
-    let err = clients::create(&db, &o.admin, valid(&dup), today(), now())
+    let err = clients::create(&db, &o.admin, valid(&dup), clock())
         .await
         .unwrap_err();
     assert_eq!(
@@ -251,9 +244,7 @@ async fn an_edit_replaces_exactly_and_keeps_contact_ids(db: Db) {
         debt("F-2", "2026-10-15", "200", ""),
     ];
     let id = client(&db, &o.admin, &input).await;
-    let before = clients::get(&db, &o.admin, id, today(), now())
-        .await
-        .unwrap();
+    let before = clients::get(&db, &o.admin, id, clock()).await.unwrap();
     let kept_phone = before.parties[0]
         .contacts
         .iter()
@@ -268,13 +259,11 @@ async fn an_edit_replaces_exactly_and_keeps_contact_ids(db: Db) {
     edit.debts.retain(|d| d.number == "F-2");
     edit.debts[0].paid = "50".into();
     edit.debts.push(debt("F-3", "2027-01-01", "300", ""));
-    clients::update(&db, &o.admin, id, valid(&edit), today(), now())
+    clients::update(&db, &o.admin, id, valid(&edit), clock())
         .await
         .unwrap();
 
-    let after = clients::get(&db, &o.admin, id, today(), now())
-        .await
-        .unwrap();
+    let after = clients::get(&db, &o.admin, id, clock()).await.unwrap();
     assert_eq!(after.display_name, "Ana Ríos Nueva");
     let phones = &after.parties[0].contacts;
     assert!(
@@ -325,25 +314,24 @@ async fn advisors_cannot_take_or_give_away_clients(db: Db) {
         &db,
         &a,
         valid(&client_input("5001", "Nuevo", "Mio", None)),
-        today(),
-        now(),
+        clock(),
     )
     .await
     .unwrap();
     assert_eq!(
-        clients::get(&db, &a, own, today(), now())
+        clients::get(&db, &a, own, clock())
             .await
             .unwrap()
             .advisor_id,
         Some(o.adv_a.id)
     );
     // Handing it to someone else is refused, beside the field.
-    let mut edit = clients::get(&db, &a, own, today(), now())
+    let mut edit = clients::get(&db, &a, own, clock())
         .await
         .unwrap()
         .to_input();
     edit.advisor_id = Some(o.adv_b.id);
-    let err = clients::update(&db, &a, own, valid(&edit), today(), now())
+    let err = clients::update(&db, &a, own, valid(&edit), clock())
         .await
         .unwrap_err();
     assert!(err.field_message("advisor_id").is_some(), "{err:?}");
@@ -379,7 +367,7 @@ async fn assignment_stays_within_the_team_and_is_all_or_nothing(db: Db) {
         clients::assign(&db, &s1, &[a1, a2], Some(o.adv_b.id), now()).await,
         Ok(2)
     );
-    let moved = clients::get(&db, &s1, a1, today(), now()).await.unwrap();
+    let moved = clients::get(&db, &s1, a1, clock()).await.unwrap();
     assert_eq!(moved.advisor_id, Some(o.adv_b.id));
 
     let err = clients::assign(&db, &s1, &[a1], Some(o.adv_c.id), now())
@@ -392,7 +380,7 @@ async fn assignment_stays_within_the_team_and_is_all_or_nothing(db: Db) {
         Err(AppError::NotFound)
     );
     assert_eq!(
-        clients::get(&db, &s1, a1, today(), now())
+        clients::get(&db, &s1, a1, clock())
             .await
             .unwrap()
             .advisor_id,
@@ -410,7 +398,7 @@ async fn assignment_stays_within_the_team_and_is_all_or_nothing(db: Db) {
         Ok(1)
     );
     assert_eq!(
-        clients::get(&db, &s1, c1, today(), now())
+        clients::get(&db, &s1, c1, clock())
             .await
             .unwrap()
             .supervisor_name
@@ -421,7 +409,7 @@ async fn assignment_stays_within_the_team_and_is_all_or_nothing(db: Db) {
         clients::assign(&db, &o.admin, &[c1], None, now()).await,
         Ok(1)
     );
-    assert!(clients::get(&db, &s1, c1, today(), now()).await.is_err());
+    assert!(clients::get(&db, &s1, c1, clock()).await.is_err());
 }
 
 async fn a_new_supervisor_takes_the_advisors_clients_along(db: Db) {
@@ -446,7 +434,7 @@ async fn a_new_supervisor_takes_the_advisors_clients_along(db: Db) {
     .unwrap();
     let s2 = viewer(&db, &o.sup2).await;
     assert_eq!(
-        clients::get(&db, &s2, id, today(), now())
+        clients::get(&db, &s2, id, clock())
             .await
             .unwrap()
             .supervisor_name
@@ -455,7 +443,7 @@ async fn a_new_supervisor_takes_the_advisors_clients_along(db: Db) {
     );
     let s1 = viewer(&db, &o.sup1).await;
     assert_eq!(
-        clients::get(&db, &s1, id, today(), now()).await,
+        clients::get(&db, &s1, id, clock()).await,
         Err(AppError::NotFound)
     );
 }
@@ -517,7 +505,7 @@ async fn keyset_pages_cover_every_client_once_in_order(db: Db) {
             1,
         ),
     ];
-    seed::insert_generated(&db, 700, &holders, today(), now())
+    seed::insert_generated(&db, 700, &holders, clock())
         .await
         .unwrap();
     // Ties on the sort value must still page correctly: give many clients the same amount.
@@ -712,7 +700,7 @@ async fn summaries_match_the_debts_after_every_write_and_roll_forward(db: Db) {
     }
     for step in 0..40 {
         let id = ids[rng.gen_range(0..ids.len())];
-        let mut edit = clients::get(&db, &o.admin, id, today(), now())
+        let mut edit = clients::get(&db, &o.admin, id, clock())
             .await
             .unwrap()
             .to_input();
@@ -737,7 +725,7 @@ async fn summaries_match_the_debts_after_every_write_and_roll_forward(db: Db) {
                 ));
             }
         }
-        clients::update(&db, &o.admin, id, valid(&edit), today(), now())
+        clients::update(&db, &o.admin, id, valid(&edit), clock())
             .await
             .unwrap();
         for (cid, stored) in stored_summaries(&db).await {
@@ -768,9 +756,9 @@ async fn summaries_match_the_debts_after_every_write_and_roll_forward(db: Db) {
 }
 
 async fn seeding_twice_keeps_one_portfolio(db: Db) {
-    let first = seed::seed(&db, 40, today(), now()).await.unwrap();
+    let first = seed::seed(&db, 40, clock()).await.unwrap();
     assert_eq!((first.users, first.clients_created), (7, 40));
-    let again = seed::seed(&db, 40, today(), now()).await.unwrap();
+    let again = seed::seed(&db, 40, clock()).await.unwrap();
     assert_eq!((again.clients_created, again.clients_existing), (0, 40));
     assert!(seed::demo_users_exist(&db).await.unwrap());
     let a1 = users::find_by_email(&db, "asesor1@demo.recaudo")
@@ -789,7 +777,7 @@ async fn seeding_twice_keeps_one_portfolio(db: Db) {
 }
 
 async fn both_search_plans_give_the_same_pages(db: Db) {
-    seed::seed(&db, 400, today(), now()).await.unwrap();
+    seed::seed(&db, 400, clock()).await.unwrap();
     let admin = demo_viewer(&db, "admin@demo.recaudo").await;
     let advisor = demo_viewer(&db, "asesor2@demo.recaudo").await;
     let pages = |v: Viewer, q: ClientListQuery, limit: i64| {

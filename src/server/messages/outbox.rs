@@ -1,28 +1,63 @@
-//! The outbox: a message is written together with its outbox row, and dispatchers
-//! deliver the rows through the channel's provider. A dispatcher claims a batch by
-//! marking the rows as its own until a lease ends (on PostgreSQL with
-//! `FOR UPDATE SKIP LOCKED`, so two processes never claim the same row; SQLite writes
-//! one transaction at a time). A dispatcher that dies leaves its rows to be claimed
-//! again when the lease runs out, so an accepted message is never lost; it may then
-//! reach the provider twice, with the same idempotency key. Failures are retried with
-//! exponential backoff and jitter until the provider accepts, refuses for good, or the
-//! attempts run out.
-
-use std::sync::Arc;
+//! The outbox: an outbound message is written together with its outbox row, and
+//! dispatchers (`channels::dispatcher`) deliver the rows through the channel's
+//! provider. A dispatcher claims a batch by marking the rows as its own until a lease
+//! ends (on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so two processes never claim the
+//! same row; SQLite writes one transaction at a time). A dispatcher that dies leaves
+//! its rows to be claimed again when the lease runs out, so an accepted message is
+//! never lost; it may then reach the provider twice, with the same idempotency key.
+//! Failures are retried with exponential backoff and jitter until the provider
+//! accepts, refuses for good, or the attempts run out.
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 
-use super::providers::{Delivery, Outgoing, OutgoingTemplate, Providers};
-use super::{load_all, ChannelSetting};
-use crate::domain::conversation::{AttachmentInput, Channel, DeliveryStatus};
+use super::status::{advance, set_provider_id};
 use crate::domain::error::AppError;
+use crate::domain::message::{AttachmentInput, Channel, DeliveryStatus};
 use crate::domain::templates::whatsapp_name;
-use crate::server::conversations::advance_status;
-use crate::server::conversations::notify::Notifier;
-use crate::server::db::{decode, Db, Tx};
+use crate::server::db::{Db, Pool, Tx};
 use crate::{on_db, on_tx};
+
+/// A message as it leaves for its provider.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Outgoing {
+    /// The same key on every attempt of a message, so that a provider that keeps keys
+    /// can drop the copy of a retried send that had reached it.
+    pub idempotency_key: String,
+    pub channel: Channel,
+    pub to: String,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub attachments: Vec<AttachmentInput>,
+    /// Sent from a template: how WhatsApp knows it.
+    pub template: Option<OutgoingTemplate>,
+    /// E-mail: the Message-IDs of the conversation this message follows, oldest first;
+    /// the last is the one it answers.
+    #[serde(default)]
+    pub thread: Vec<String>,
+}
+
+/// A template as WhatsApp takes it: its registered name and language, and the tags'
+/// values as ordered parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingTemplate {
+    pub name: String,
+    pub language: String,
+    pub params: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Taken, with the provider's id for it.
+    Accepted(String),
+    /// Not taken this time (timeout, rate limit, the provider down): try again later.
+    Retry(String),
+    /// Refused for good (bad address, bad credentials, a malformed message).
+    Rejected(String),
+}
 
 #[derive(Clone, Copy, Debug)]
 pub struct Policy {
@@ -63,14 +98,9 @@ pub fn retry_delay(attempts: i32, policy: &Policy, unit: f64) -> chrono::Duratio
     chrono::Duration::milliseconds((capped * (0.5 + 0.5 * unit.clamp(0.0, 1.0))) as i64)
 }
 
-/// Queues a message written in `tx` for delivery now.
-pub async fn enqueue(tx: &mut Tx, message_id: i64, now: DateTime<Utc>) -> Result<(), AppError> {
-    enqueue_at(tx, message_id, now, now).await
-}
-
-/// Queues a message written in `tx` for delivery from `due` on (an automated message
-/// waits for the contact hours).
-pub async fn enqueue_at(
+/// Queues a message written in `tx` for delivery from `due` on; one due now wakes this
+/// process's dispatcher when the transaction commits.
+pub(super) async fn enqueue(
     tx: &mut Tx,
     message_id: i64,
     due: DateTime<Utc>,
@@ -79,6 +109,9 @@ pub async fn enqueue_at(
     on_tx!(tx, c => sqlx::query(
         "INSERT INTO outbox (message_id, state, due_at, created_at, updated_at) VALUES ($1, 'pending', $2, $3, $3)")
         .bind(message_id).bind(due).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if due <= now {
+        tx.wake_outbox();
+    }
     Ok(())
 }
 
@@ -92,8 +125,8 @@ pub async fn claim(
     const PICK: &str = "SELECT message_id FROM outbox
         WHERE state IN ('pending', 'sending') AND due_at <= $3 ORDER BY due_at LIMIT $4";
     let lease_end = now + policy.lease;
-    let rows: Vec<(i64, i32)> = match db {
-        Db::Postgres(p) => {
+    let rows: Vec<(i64, i32)> = match db.pool() {
+        Pool::Postgres(p) => {
             sqlx::query_as(&format!(
                 "UPDATE outbox SET state = 'sending', worker = $1, due_at = $2, attempts = attempts + 1, updated_at = $3
                  WHERE message_id IN ({PICK} FOR UPDATE SKIP LOCKED) RETURNING message_id, attempts"
@@ -101,7 +134,7 @@ pub async fn claim(
             .bind(worker).bind(lease_end).bind(now).bind(policy.batch)
             .fetch_all(p).await?
         }
-        Db::Sqlite(p) => {
+        Pool::Sqlite(p) => {
             sqlx::query_as(&format!(
                 "UPDATE outbox SET state = 'sending', worker = $1, due_at = $2, attempts = attempts + 1, updated_at = $3
                  WHERE message_id IN ({PICK}) RETURNING message_id, attempts"
@@ -113,38 +146,41 @@ pub async fn claim(
     Ok(rows)
 }
 
-type OutgoingRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-);
+#[derive(sqlx::FromRow)]
+struct OutgoingRow {
+    channel: Channel,
+    address: String,
+    cc: String,
+    bcc: String,
+    subject: String,
+    body: String,
+    template_params: String,
+    template_name: Option<String>,
+}
 
 /// The language WhatsApp templates are registered in.
 pub const TEMPLATE_LANGUAGE: &str = "es";
 
 /// The message of an outbox row as its provider receives it.
 pub async fn outgoing(db: &Db, message_id: i64) -> Result<Outgoing, AppError> {
-    let (channel, address, cc, bcc, subject, body, params, template): OutgoingRow = on_db!(db, p => sqlx::query_as(
-        "SELECT m.channel, m.address, m.cc, m.bcc, m.subject, m.body, m.template_params, t.name
+    let m: OutgoingRow = on_db!(db, p => sqlx::query_as(
+        "SELECT m.channel, m.address, m.cc, m.bcc, m.subject, m.body, m.template_params,
+                t.name AS template_name
          FROM messages m LEFT JOIN templates t ON t.id = m.template_id WHERE m.id = $1")
         .bind(message_id).fetch_one(p).await)?;
-    let template = template
+    let template = m
+        .template_name
         .map(|name| -> Result<OutgoingTemplate, AppError> {
             Ok(OutgoingTemplate {
                 name: whatsapp_name(&name),
                 language: TEMPLATE_LANGUAGE.into(),
-                params: serde_json::from_str(&params).map_err(|e| {
+                params: serde_json::from_str(&m.template_params).map_err(|e| {
                     crate::server::db::corrupt("template parameters", e.to_string())
                 })?,
             })
         })
         .transpose()?;
-    let files: Vec<(String, String, Vec<u8>)> = on_db!(db, p => sqlx::query_as(
+    let files: Vec<AttachmentInput> = on_db!(db, p => sqlx::query_as(
         "SELECT file_name, content_type, content FROM message_attachments WHERE message_id = $1 ORDER BY id")
         .bind(message_id).fetch_all(p).await)?;
     let list = |s: String| -> Vec<String> {
@@ -154,28 +190,20 @@ pub async fn outgoing(db: &Db, message_id: i64) -> Result<Outgoing, AppError> {
             .map(String::from)
             .collect()
     };
-    let channel: Channel = decode("channel", &channel)?;
-    let thread = if channel == Channel::Email {
+    let thread = if m.channel == Channel::Email {
         email_thread(db, message_id).await?
     } else {
         Vec::new()
     };
     Ok(Outgoing {
         idempotency_key: format!("recaudo-{message_id}"),
-        channel,
-        to: address,
-        cc: list(cc),
-        bcc: list(bcc),
-        subject,
-        body,
-        attachments: files
-            .into_iter()
-            .map(|(file_name, content_type, content)| AttachmentInput {
-                file_name,
-                content_type,
-                content,
-            })
-            .collect(),
+        channel: m.channel,
+        to: m.address,
+        cc: list(m.cc),
+        bcc: list(m.bcc),
+        subject: m.subject,
+        body: m.body,
+        attachments: files,
         template,
         thread,
     })
@@ -196,8 +224,7 @@ async fn email_thread(db: &Db, message_id: i64) -> Result<Vec<String>, AppError>
 }
 
 /// Records what the provider said of a claimed row. Nothing happens when the claim was
-/// lost (the lease ran out and another worker took the row). Returns the client whose
-/// conversation changed.
+/// lost (the lease ran out and another worker took the row).
 pub async fn settle(
     db: &Db,
     worker: &str,
@@ -206,7 +233,7 @@ pub async fn settle(
     delivery: Delivery,
     now: DateTime<Utc>,
     policy: &Policy,
-) -> Result<Option<i64>, AppError> {
+) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
     let (state, due, error, terminal) = match &delivery {
         Delivery::Accepted(_) => ("sent", now, String::new(), None),
@@ -228,32 +255,31 @@ pub async fn settle(
         .bind(state).bind(due).bind(&error).bind(now).bind(message_id).bind(worker)
         .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     if n == 0 {
-        return Ok(None);
+        return Ok(());
     }
-    let changed = match (&delivery, terminal) {
+    match (&delivery, terminal) {
         (Delivery::Accepted(provider_id), _) => {
-            on_tx!(&mut tx, c => sqlx::query("UPDATE messages SET provider_message_id = $2 WHERE id = $1")
-                .bind(message_id).bind(provider_id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
-            advance_status(&mut tx, message_id, DeliveryStatus::Sent, "", now).await?
+            set_provider_id(&mut tx, message_id, provider_id).await?;
+            advance(&mut tx, message_id, DeliveryStatus::Sent, "", now).await?;
         }
         (_, Some(detail)) => {
-            advance_status(&mut tx, message_id, DeliveryStatus::Failed, &detail, now).await?
+            advance(&mut tx, message_id, DeliveryStatus::Failed, &detail, now).await?;
         }
-        _ => None,
-    };
+        _ => {}
+    }
     tx.commit().await?;
-    Ok(changed)
+    Ok(())
 }
 
 /// Sends again a message its provider accepted and then dropped for a passing reason
 /// (a rate limit), after the backoff its attempts call for; past the last attempt it
-/// fails. Returns the client when its status changed.
+/// fails.
 pub async fn requeue(
     db: &Db,
     provider_id: &str,
     detail: &str,
     now: DateTime<Utc>,
-) -> Result<Option<i64>, AppError> {
+) -> Result<(), AppError> {
     let policy = Policy::default();
     let mut tx = db.begin().await?;
     let row: Option<(i64, i32)> = on_tx!(&mut tx, c => sqlx::query_as(
@@ -265,10 +291,8 @@ pub async fn requeue(
     };
     if attempts >= policy.max_attempts {
         let detail = format!("Sin éxito tras {attempts} intentos: {detail}");
-        let changed =
-            advance_status(&mut tx, message_id, DeliveryStatus::Failed, &detail, now).await?;
-        tx.commit().await?;
-        return Ok(changed);
+        advance(&mut tx, message_id, DeliveryStatus::Failed, &detail, now).await?;
+        return Ok(tx.commit().await?);
     }
     let due = now + retry_delay(attempts, &policy, rand::thread_rng().gen());
     on_tx!(&mut tx, c => sqlx::query(
@@ -277,111 +301,7 @@ pub async fn requeue(
         .bind(message_id).bind(due).bind(detail).bind(now)
         .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     tx.commit().await?;
-    Ok(None)
-}
-
-/// Delivers the outbox, batch after batch, in one process.
-#[derive(Clone)]
-pub struct Dispatcher {
-    pub db: Db,
-    pub worker: String,
-    pub policy: Policy,
-    pub providers: Providers,
-    pub notifier: Option<Notifier>,
-    /// Woken when this process queues a message, so that it goes out at once.
-    pub wake: Arc<tokio::sync::Notify>,
-}
-
-impl Dispatcher {
-    pub fn new(db: Db, policy: Policy, providers: Providers) -> Self {
-        Dispatcher {
-            db,
-            worker: format!(
-                "{}-{:08x}",
-                std::process::id(),
-                rand::thread_rng().gen::<u32>()
-            ),
-            policy,
-            providers,
-            notifier: None,
-            wake: Arc::new(tokio::sync::Notify::new()),
-        }
-    }
-
-    /// Claims one batch and delivers it; returns how many rows it handled.
-    pub async fn run_once(&self) -> Result<usize, AppError> {
-        let claimed = claim(&self.db, &self.worker, Utc::now(), &self.policy).await?;
-        if claimed.is_empty() {
-            return Ok(0);
-        }
-        let settings = load_all(&self.db).await?;
-        let n = claimed.len();
-        let changed: Vec<i64> = futures::stream::iter(claimed)
-            .map(|(id, attempts)| self.deliver(&settings, id, attempts))
-            .buffer_unordered(self.policy.concurrency)
-            .filter_map(|r| async move {
-                match r {
-                    Ok(client) => client,
-                    Err(e) => {
-                        // The row stays claimed and is taken again when its lease ends.
-                        tracing::error!(error = %e, "outbox delivery could not be recorded");
-                        None
-                    }
-                }
-            })
-            .collect()
-            .await;
-        if let Some(notifier) = &self.notifier {
-            notifier.publish(&self.db, &changed).await;
-        }
-        Ok(n)
-    }
-
-    async fn deliver(
-        &self,
-        settings: &[ChannelSetting],
-        message_id: i64,
-        attempts: i32,
-    ) -> Result<Option<i64>, AppError> {
-        let m = outgoing(&self.db, message_id).await?;
-        let delivery = match settings.iter().find(|s| s.channel == m.channel) {
-            Some(s) if s.active || m.channel == Channel::Call => self.providers.send(s, &m).await,
-            Some(_) => Delivery::Rejected(format!(
-                "{} no está activo para la organización.",
-                m.channel.label()
-            )),
-            None => Delivery::Rejected(format!("{} no se envía por el outbox.", m.channel.label())),
-        };
-        settle(
-            &self.db,
-            &self.worker,
-            message_id,
-            attempts,
-            delivery,
-            Utc::now(),
-            &self.policy,
-        )
-        .await
-    }
-
-    /// Runs until the process ends.
-    pub async fn run(self) {
-        loop {
-            match self.run_once().await {
-                Ok(0) => {
-                    tokio::select! {
-                        _ = self.wake.notified() => {}
-                        _ = tokio::time::sleep(self.policy.poll) => {}
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "outbox dispatch failed");
-                    tokio::time::sleep(self.policy.poll).await;
-                }
-            }
-        }
-    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,21 +1,18 @@
-#![cfg(feature = "ssr")]
 //! Interacciones and Indicadores de gestión on SQLite and PostgreSQL, against a portfolio
 //! whose every figure was worked out by hand: four clients of three advisors in two
 //! teams, with messages, outcomes, promises, payments and a portal visit at known times.
 
-mod common;
-
 use std::io::Read;
 
+use crate::common::*;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use common::*;
 use recaudo::domain::alerts::{AlertKey, AlertKind, Contactability};
 use recaudo::domain::calls::PromiseState;
-use recaudo::domain::conversation::Origin;
 use recaudo::domain::indicators::{IndicatorQuery, Rates};
 use recaudo::domain::interactions::{
     ChannelFilter, Column, InteractionQuery, InteractionRow, Kind, RecordType, StatusFilter,
 };
+use recaudo::domain::message::Origin;
 use recaudo::domain::user::{Role, User, Viewer};
 use recaudo::on_db;
 use recaudo::server::db::Db;
@@ -353,7 +350,7 @@ fn period() -> InteractionQuery {
 
 /// Every row of the report, read `limit` at a time.
 async fn all_rows(db: &Db, v: &Viewer, q: &InteractionQuery, limit: usize) -> Vec<InteractionRow> {
-    let reading = Reading::new(db, v, q, tz(), today(), limit).await.unwrap();
+    let reading = Reading::new(db, v, q, clock(), limit).await.unwrap();
     let mut rows = Vec::new();
     let mut after = None;
     loop {
@@ -408,7 +405,7 @@ async fn the_report_lists_every_record_of_the_period_newest_first(db: Db) {
     // A download merges one reader per kind: in chunks of two and of three it yields the
     // same rows in the same order.
     for chunk in [2, 3] {
-        let mut export = Export::open(&db, &f.admin, &period(), tz(), today(), chunk)
+        let mut export = Export::open(&db, &f.admin, &period(), clock(), chunk)
             .await
             .unwrap();
         let mut merged = Vec::new();
@@ -488,7 +485,7 @@ async fn filters_narrow_the_report(db: Db) {
     assert!(calls.iter().all(|(k, _)| *k == Kind::Outcome));
     let failed = read(only(|q, _| {
         q.status = Some(StatusFilter::Delivery(
-            recaudo::domain::conversation::DeliveryStatus::Failed,
+            recaudo::domain::message::DeliveryStatus::Failed,
         ))
     }))
     .await;
@@ -544,7 +541,7 @@ async fn filters_narrow_the_report(db: Db) {
         segment_id: Some(seg + 100),
         ..period()
     };
-    let gone = Reading::new(&db, &admin, &missing, tz(), today(), 10).await;
+    let gone = Reading::new(&db, &admin, &missing, clock(), 10).await;
     assert!(gone.err().unwrap().to_string().contains("ya no existe"));
 }
 
@@ -733,7 +730,7 @@ async fn indicators_match_the_hand_computed_figures(db: Db) {
         to: Some(today()),
         ..Default::default()
     };
-    let ind = recaudo::server::indicators::indicators(&db, &f.admin, &q, tz(), today())
+    let ind = recaudo::server::indicators::indicators(&db, &f.admin, &q, clock())
         .await
         .unwrap();
     assert_eq!(ind.clients, 4);
@@ -787,7 +784,7 @@ async fn indicators_match_the_hand_computed_figures(db: Db) {
 
     // An advisor's indicators are their own portfolio, whatever they ask for.
     let ana = viewer(&db, &f.a1).await;
-    let own = recaudo::server::indicators::indicators(&db, &ana, &q, tz(), today())
+    let own = recaudo::server::indicators::indicators(&db, &ana, &q, clock())
         .await
         .unwrap();
     assert_eq!(own.clients, 2);
@@ -798,7 +795,7 @@ async fn indicators_match_the_hand_computed_figures(db: Db) {
         advisor_id: Some(f.a3.id),
         ..q.clone()
     };
-    let none = recaudo::server::indicators::indicators(&db, &ana, &asked, tz(), today())
+    let none = recaudo::server::indicators::indicators(&db, &ana, &asked, clock())
         .await
         .unwrap();
     assert_eq!(none.clients, 0);
@@ -808,7 +805,7 @@ async fn indicators_match_the_hand_computed_figures(db: Db) {
         supervisor_id: Some(f.s1.id),
         ..q.clone()
     };
-    let s1 = recaudo::server::indicators::indicators(&db, &f.admin, &team, tz(), today())
+    let s1 = recaudo::server::indicators::indicators(&db, &f.admin, &team, clock())
         .await
         .unwrap();
     assert_eq!(s1.clients, 3);
@@ -818,7 +815,7 @@ async fn indicators_match_the_hand_computed_figures(db: Db) {
         to: Some(day(3)),
         ..Default::default()
     };
-    let e = recaudo::server::indicators::indicators(&db, &f.admin, &bad, tz(), today())
+    let e = recaudo::server::indicators::indicators(&db, &f.admin, &bad, clock())
         .await
         .unwrap_err();
     assert!(e.to_string().contains("«Desde»"), "{e}");

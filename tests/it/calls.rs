@@ -1,13 +1,10 @@
-#![cfg(feature = "ssr")]
 //! Calls against a real database, on SQLite and PostgreSQL: the Llamadas tray, outcome
 //! effects, promises kept and broken, the settlement job and payments to verify.
 
-mod common;
-
 use std::collections::HashSet;
 
+use crate::common::*;
 use chrono::{Duration, NaiveDate};
-use common::*;
 use recaudo::domain::calls::{CallCalendar, CallReason, PromisePolicy, ReviewInput};
 use recaudo::domain::error::AppError;
 use recaudo::domain::listing::{ClientRow, InboxQuery};
@@ -95,16 +92,7 @@ async fn register(
     client_id: i64,
     input: OutcomeInput,
 ) -> Result<calls::Registered, AppError> {
-    calls::register(
-        db,
-        v,
-        client_id,
-        input,
-        today(),
-        &CallCalendar::default(),
-        now(),
-    )
-    .await
+    calls::register(db, v, client_id, input, &CallCalendar::default(), clock()).await
 }
 
 async fn tray(db: &Db, v: &Viewer, on: NaiveDate) -> (Vec<ClientRow>, i64) {
@@ -204,18 +192,33 @@ async fn the_tray_holds_todays_calls_until_an_outcome(db: Db) {
     let seen = |on: NaiveDate| {
         let (db, v) = (db.clone(), t.va.clone());
         async move {
-            conversations::conversation(&db, &v, recent, on, tz(), now())
-                .await
-                .unwrap()
-                .gestion
-                .flow_paused_until
+            conversations::conversation(
+                &db,
+                &v,
+                recent,
+                Clock {
+                    today: on,
+                    ..clock()
+                },
+            )
+            .await
+            .unwrap()
+            .gestion
+            .flow_paused_until
         }
     };
     assert_eq!(seen(today()).await, Some(today()));
     assert_eq!(seen(day(1)).await, None);
-    let settled = promises::settle(&db, day(3), PromisePolicy::default(), now())
-        .await
-        .unwrap();
+    let settled = promises::settle(
+        &db,
+        PromisePolicy::default(),
+        Clock {
+            today: day(3),
+            ..clock()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(settled.broken, 1);
     assert_eq!(seen(today()).await, None);
     let (rows, _) = tray(&db, &t.va, day(3)).await;
@@ -242,9 +245,16 @@ async fn broken_promises_come_first_across_pages(db: Db) {
             schedule(&db, id, today(), CallReason::Flow).await;
         }
     }
-    promises::settle(&db, day(3), PromisePolicy::default(), now())
-        .await
-        .unwrap();
+    promises::settle(
+        &db,
+        PromisePolicy::default(),
+        Clock {
+            today: day(3),
+            ..clock()
+        },
+    )
+    .await
+    .unwrap();
     let (rows, due) = tray(&db, &t.va, day(3)).await;
     assert_eq!(due, 58);
     assert_eq!(rows.len(), 58);
@@ -383,7 +393,7 @@ async fn each_outcome_does_what_the_catalogue_says(db: Db) {
         1
     );
     // Every outcome is an interaction in the conversation, with who and the note.
-    let conv = conversations::conversation(&db, &t.va, c, today(), tz(), now())
+    let conv = conversations::conversation(&db, &t.va, c, clock())
         .await
         .unwrap();
     let g = conv.gestion;
@@ -467,9 +477,11 @@ async fn promises_kept_broken_partial_and_grace(db: Db) {
                         "No llegó".into()
                     },
                 },
-                on,
                 policy,
-                now(),
+                Clock {
+                    today: on,
+                    ..clock()
+                },
             )
             .await
         }
@@ -514,9 +526,7 @@ async fn promises_kept_broken_partial_and_grace(db: Db) {
         "SELECT paid_cents FROM debts WHERE client_id = $1 ORDER BY due_date").bind(full).fetch_all(p).await)
     .unwrap();
     assert_eq!(paid, [(6_000_000,), (4_000_000,)]);
-    let detail = clients::get(&db, &t.va, full, today(), now())
-        .await
-        .unwrap();
+    let detail = clients::get(&db, &t.va, full, clock()).await.unwrap();
     assert_eq!(detail.summary.overdue_total_cents, 2_000_000);
     // 80 % is short of the 90 % threshold; 95 % is enough.
     let p = pay(short, "80.000").await;
@@ -529,9 +539,27 @@ async fn promises_kept_broken_partial_and_grace(db: Db) {
     let waiting_payment = pay(waiting, "100.000").await;
 
     // On the last day of grace nothing breaks; the day after, the short one does.
-    let s = promises::settle(&db, day(2), policy, now()).await.unwrap();
+    let s = promises::settle(
+        &db,
+        policy,
+        Clock {
+            today: day(2),
+            ..clock()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!((s.kept, s.broken), (0, 0));
-    let s = promises::settle(&db, day(3), policy, now()).await.unwrap();
+    let s = promises::settle(
+        &db,
+        policy,
+        Clock {
+            today: day(3),
+            ..clock()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!((s.kept, s.broken), (0, 1));
     assert_eq!(state(&db, promised[1]).await, "broken");
     assert_eq!(state(&db, promised[3]).await, "pending");
@@ -574,8 +602,22 @@ async fn settling_twice_at_once_changes_each_promise_once(db: Db) {
     }
     let policy = PromisePolicy::default();
     let (one, two) = tokio::join!(
-        promises::settle(&db, day(5), policy, now()),
-        promises::settle(&db, day(5), policy, now())
+        promises::settle(
+            &db,
+            policy,
+            Clock {
+                today: day(5),
+                ..clock()
+            }
+        ),
+        promises::settle(
+            &db,
+            policy,
+            Clock {
+                today: day(5),
+                ..clock()
+            }
+        )
     );
     let (one, two) = (one.unwrap(), two.unwrap());
     assert_eq!(one.broken + two.broken, n);
@@ -588,7 +630,16 @@ async fn settling_twice_at_once_changes_each_promise_once(db: Db) {
         .await,
         n as i64
     );
-    let again = promises::settle(&db, day(5), policy, now()).await.unwrap();
+    let again = promises::settle(
+        &db,
+        policy,
+        Clock {
+            today: day(5),
+            ..clock()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!((again.kept, again.broken), (0, 0));
 }
 
@@ -606,7 +657,7 @@ async fn the_payment_queue_is_scoped_and_reviews_once(db: Db) {
     register(&db, &t.vb, theirs, payment(day(-1), "20.000"))
         .await
         .unwrap();
-    let queue = payments::queue(&db, &t.va, tz()).await.unwrap();
+    let queue = payments::queue(&db, &t.va, clock()).await.unwrap();
     assert_eq!(
         queue
             .iter()
@@ -614,7 +665,10 @@ async fn the_payment_queue_is_scoped_and_reviews_once(db: Db) {
             .collect::<Vec<_>>(),
         [mine]
     );
-    assert_eq!(payments::queue(&db, &t.admin, tz()).await.unwrap().len(), 2);
+    assert_eq!(
+        payments::queue(&db, &t.admin, clock()).await.unwrap().len(),
+        2
+    );
     let policy = PromisePolicy::default();
     let input = |approve: bool, reason: &str| ReviewInput {
         payment_id: p_mine,
@@ -622,10 +676,10 @@ async fn the_payment_queue_is_scoped_and_reviews_once(db: Db) {
         reason: reason.into(),
     };
     assert!(matches!(
-        payments::review(&db, &t.vb, input(true, ""), today(), policy, now()).await,
+        payments::review(&db, &t.vb, input(true, ""), policy, clock()).await,
         Err(AppError::NotFound)
     ));
-    let e = payments::review(&db, &t.va, input(false, " "), today(), policy, now())
+    let e = payments::review(&db, &t.va, input(false, " "), policy, clock())
         .await
         .unwrap_err();
     assert_eq!(
@@ -636,24 +690,26 @@ async fn the_payment_queue_is_scoped_and_reviews_once(db: Db) {
         &db,
         &t.va,
         input(false, "El banco no lo muestra"),
-        today(),
         policy,
-        now(),
+        clock(),
     )
     .await
     .unwrap();
     assert!(matches!(
-        payments::review(&db, &t.va, input(true, ""), today(), policy, now()).await,
+        payments::review(&db, &t.va, input(true, ""), policy, clock()).await,
         Err(AppError::Conflict(_))
     ));
     // The rejection is visible in the conversation.
-    let conv = conversations::conversation(&db, &t.va, mine, today(), tz(), now())
+    let conv = conversations::conversation(&db, &t.va, mine, clock())
         .await
         .unwrap();
     let p = &conv.gestion.payments[0];
     assert_eq!(p.review_reason, "El banco no lo muestra");
     assert_eq!(p.reviewed_by_name.as_deref(), Some("a"));
-    assert!(payments::queue(&db, &t.va, tz()).await.unwrap().is_empty());
+    assert!(payments::queue(&db, &t.va, clock())
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 on_both_engines!(

@@ -1,21 +1,18 @@
-#![cfg(feature = "ssr")]
 //! Click-to-call through Twilio's Voice API on SQLite and PostgreSQL: the call request
 //! to a Twilio-shaped server on loopback (the advisor's phone rung first, the debtor
 //! dialled from the organisation's number), the call in the conversation, and the
 //! signed dial and status callbacks; forged, changed and replayed callbacks store
 //! nothing.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::*;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Form;
-use common::*;
 use recaudo::domain::channels::ProviderKind;
-use recaudo::domain::conversation::{Channel, DeliveryStatus, Direction};
 use recaudo::domain::error::AppError;
+use recaudo::domain::message::{Channel, DeliveryStatus, Direction};
 use recaudo::domain::user::{Role, Viewer};
 use recaudo::server::calls::dial::click_to_call;
 use recaudo::server::channels::twilio::signature;
@@ -48,7 +45,7 @@ async fn calls_json(
 }
 
 async fn call_message(db: &Db, v: &Viewer, client: i64) -> recaudo::domain::conversation::Message {
-    conversations::conversation(db, v, client, today(), tz(), now())
+    conversations::conversation(db, v, client, clock())
         .await
         .unwrap()
         .messages
@@ -80,7 +77,7 @@ async fn calls_ring_the_advisor_then_the_debtor(db: Db) {
     let mut input = client_input("5101", "Ana", "Pérez", Some(&a_user));
     input.contacts.phones = vec!["300 123 4567".into()];
     let id = client(&db, &admin, &input).await;
-    let phone = calls::gestion(&db, id, today(), tz()).await.unwrap().phones[0].clone();
+    let phone = calls::gestion(&db, id, clock()).await.unwrap().phones[0].clone();
     assert_eq!(phone.value, "+573001234567");
     let a = viewer(&db, &a_user).await;
     let dial = |v: Viewer| {
@@ -90,7 +87,7 @@ async fn calls_ring_the_advisor_then_the_debtor(db: Db) {
 
     // Not configured: the phone's own dialler stays, and the service says why.
     assert!(
-        !calls::gestion(&db, id, today(), tz())
+        !calls::gestion(&db, id, clock())
             .await
             .unwrap()
             .click_to_call
@@ -114,7 +111,7 @@ async fn calls_ring_the_advisor_then_the_debtor(db: Db) {
     .await
     .unwrap();
     assert!(
-        calls::gestion(&db, id, today(), tz())
+        calls::gestion(&db, id, clock())
             .await
             .unwrap()
             .click_to_call

@@ -1,30 +1,29 @@
-#![cfg(feature = "ssr")]
 //! WhatsApp Cloud API webhooks through the real HTTP app, on SQLite and PostgreSQL:
 //! Meta's handshake, `X-Hub-Signature-256` checked before anything is read, inbound
 //! messages taken in once, statuses that only move forward, 131026 flagging the number
 //! and rate limits sending again without flagging anything.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
+use crate::common::*;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use chrono::Utc;
-use common::*;
 use recaudo::domain::channels::{ChannelSettingInput, ProviderKind};
 use recaudo::domain::client::PartyRole;
-use recaudo::domain::conversation::{AttachmentInput, Channel, InboundMessage, ReplyInput};
+use recaudo::domain::conversation::{InboundMessage, ReplyInput};
+use recaudo::domain::message::{AttachmentInput, Channel};
 use recaudo::domain::templates::{Purpose, TemplateInput};
 use recaudo::domain::user::{Role, Viewer};
 use recaudo::on_db;
 use recaudo::server::channels;
-use recaudo::server::channels::outbox::{self, Dispatcher, Policy};
-use recaudo::server::channels::providers::{Delivery, Providers};
-use recaudo::server::channels::webhooks::sign;
-use recaudo::server::conversations::compose::Sending;
+use recaudo::server::channels::dispatcher::Dispatcher;
+use recaudo::server::channels::providers::Providers;
+use recaudo::server::config::Sending;
 use recaudo::server::db::Db;
+use recaudo::server::messages::outbox::{self, Delivery, Policy};
+use recaudo::server::signing::sign;
 use recaudo::server::{conversations, templates};
 use reqwest::StatusCode;
 
@@ -83,7 +82,7 @@ async fn accepted(db: &Db, v: &Viewer, client_id: i64, provider_id: &str) -> i64
         v,
         ReplyInput::text(client_id, PartyRole::Client, Channel::WhatsApp, "", "Hola"),
         &sending(),
-        now(),
+        clock(),
     )
     .await
     .unwrap();
@@ -424,7 +423,7 @@ async fn sends_go_to_the_cloud_api_as_text_template_and_media(db: Db) {
     let send = |input: ReplyInput| {
         let (db, a, real) = (db.clone(), a.clone(), real.clone());
         async move {
-            conversations::reply(&db, &a, input, &real, now())
+            conversations::reply(&db, &a, input, &real, clock())
                 .await
                 .unwrap()
         }

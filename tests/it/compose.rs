@@ -1,26 +1,25 @@
-#![cfg(feature = "ssr")]
 //! The composer's rules on the server, on SQLite and PostgreSQL: bad input is refused
 //! with nothing half-sent, channels follow the organisation's settings and failed
 //! contact points, templates render for their recipient and obey the WhatsApp window,
 //! channel credentials stay on the server, and the sandbox can play a debtor's answer.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use recaudo::domain::alerts::ContactProblem;
 use recaudo::domain::calls::DeclareInput;
 use recaudo::domain::channels::{ChannelSettingInput, ProviderKind};
 use recaudo::domain::client::{PartyRole, RelatedInput};
 use recaudo::domain::compose::{DocumentRef, ReplyTarget};
 use recaudo::domain::contact::ContactKind;
-use recaudo::domain::conversation::{AttachmentInput, Channel, ReplyInput, MAX_ATTACHMENT_BYTES};
+use recaudo::domain::conversation::ReplyInput;
 use recaudo::domain::error::AppError;
+use recaudo::domain::message::{AttachmentInput, Channel, MAX_ATTACHMENT_BYTES};
 use recaudo::domain::templates::{Purpose, TemplateInput};
 use recaudo::domain::user::{Role, Viewer};
 use recaudo::on_db;
-use recaudo::server::conversations::compose::{self, Sending};
+use recaudo::server::config::Sending;
+use recaudo::server::conversations::compose;
 use recaudo::server::db::Db;
 use recaudo::server::{alerts, calls, channels, conversations, templates};
 
@@ -82,7 +81,7 @@ fn refused(r: Result<i64, AppError>) -> Vec<(String, String)> {
 }
 
 async fn send(db: &Db, v: &Viewer, input: ReplyInput) -> Result<i64, AppError> {
-    conversations::reply(db, v, input, &sending(), now()).await
+    conversations::reply(db, v, input, &sending(), clock()).await
 }
 
 async fn bad_input_is_refused_and_nothing_is_half_sent(db: Db) {
@@ -141,9 +140,7 @@ async fn bad_input_is_refused_and_nothing_is_half_sent(db: Db) {
         attachments: vec![file("recibo.pdf", "application/pdf", 20)],
         ..DeclareInput::default()
     };
-    calls::declare(&db, a, receipt, today(), now())
-        .await
-        .unwrap();
+    calls::declare(&db, a, receipt, clock()).await.unwrap();
     let (foreign,): (i64,) =
         on_db!(&db, p => sqlx::query_as("SELECT id FROM management_files").fetch_one(p).await)
             .unwrap();
@@ -182,7 +179,7 @@ async fn channels_follow_the_settings_and_failed_points(db: Db) {
         )
     );
 
-    let ctx = compose::context(&db, a, s.id, &sending(), now())
+    let ctx = compose::context(&db, a, s.id, &sending(), clock())
         .await
         .unwrap();
     let client = ctx
@@ -220,7 +217,7 @@ async fn channels_follow_the_settings_and_failed_points(db: Db) {
         ..sending()
     };
     let e = refused(
-        conversations::reply(&db, a, text(s.id, Channel::Email, "Hola"), &real, now()).await,
+        conversations::reply(&db, a, text(s.id, Channel::Email, "Hola"), &real, clock()).await,
     );
     assert!(
         e[0].1.contains("no tiene proveedor configurado"),
@@ -244,7 +241,7 @@ async fn channels_follow_the_settings_and_failed_points(db: Db) {
         e[0].1,
         "ana.3001@correo.co está marcado: Correo no encontrado."
     );
-    let ctx = compose::context(&db, a, s.id, &sending(), now())
+    let ctx = compose::context(&db, a, s.id, &sending(), clock())
         .await
         .unwrap();
     assert_eq!(ctx.parties[0].default_channel, Some(Channel::WhatsApp));
@@ -367,10 +364,8 @@ async fn templates_render_for_their_recipient_and_obey_the_window(db: Db) {
         attachments: vec![file("recibo.pdf", "application/pdf", 20)],
         ..DeclareInput::default()
     };
-    calls::declare(&db, &s.a, receipt, today(), now())
-        .await
-        .unwrap();
-    let ctx = compose::context(&db, &s.a, s.id, &sending(), now())
+    calls::declare(&db, &s.a, receipt, clock()).await.unwrap();
+    let ctx = compose::context(&db, &s.a, s.id, &sending(), clock())
         .await
         .unwrap();
     assert_eq!(ctx.documents.len(), 1);
@@ -406,7 +401,7 @@ async fn templates_render_for_their_recipient_and_obey_the_window(db: Db) {
         "Hola {{nombre}}",
         Some(s.id),
         &sending(),
-        now(),
+        clock(),
     )
     .await
     .unwrap();
@@ -415,7 +410,7 @@ async fn templates_render_for_their_recipient_and_obey_the_window(db: Db) {
         ("Ana Pérez", "Hola Ana Pérez")
     );
     assert!(matches!(
-        templates::preview(&db, &s.admin, "", "{{x}}", None, &sending(), now()).await,
+        templates::preview(&db, &s.admin, "", "{{x}}", None, &sending(), clock()).await,
         Err(AppError::Invalid(_))
     ));
 }
@@ -488,7 +483,7 @@ async fn the_sandbox_plays_the_debtor_answering(db: Db) {
         target,
         &sending(),
         format!("{base}/api/webhooks/sandbox"),
-        now(),
+        clock(),
     )
     .await
     .unwrap();
@@ -509,7 +504,7 @@ async fn the_sandbox_plays_the_debtor_answering(db: Db) {
         ..sending()
     };
     assert!(matches!(
-        compose::simulate_reply(&db, &s.a, target, &real, base, now()).await,
+        compose::simulate_reply(&db, &s.a, target, &real, base, clock()).await,
         Err(AppError::Invalid(_))
     ));
 }

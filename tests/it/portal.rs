@@ -1,16 +1,13 @@
-#![cfg(feature = "ssr")]
 //! The payment portal on SQLite and PostgreSQL: a signed link opens one client's page,
 //! every visit and its states reach the conversation without counting as inbound, a
 //! declared payment waits for verification under the portal's account, and a tampered
 //! or expired link is refused with nothing stored.
 
-mod common;
-
+use crate::common::*;
 use chrono::Duration;
-use common::*;
 use recaudo::domain::calls::DeclareInput;
-use recaudo::domain::conversation::{AttachmentInput, VisitState};
 use recaudo::domain::error::AppError;
+use recaudo::domain::message::{AttachmentInput, VisitState};
 use recaudo::domain::user::{Role, Viewer};
 use recaudo::on_db;
 use recaudo::server::db::Db;
@@ -66,7 +63,7 @@ async fn a_debtor_opens_the_link_and_declares_a_payment(db: Db) {
     assert!(link.starts_with("https://cobros.example/pago/"), "{link}");
     let token = token_of(&link);
 
-    let (client, page) = portal::open(&db, &token, INSTRUCTIONS, today(), now())
+    let (client, page) = portal::open(&db, &token, INSTRUCTIONS, clock())
         .await
         .unwrap();
     assert_eq!(client, id);
@@ -96,13 +93,15 @@ async fn a_debtor_opens_the_link_and_declares_a_payment(db: Db) {
         &token,
         page.visit_id,
         payment(),
-        today(),
-        now() + Duration::seconds(90),
+        Clock {
+            now: now() + Duration::seconds(90),
+            ..clock()
+        },
     )
     .await
     .unwrap();
 
-    let queue = calls::payments::queue(&db, &a, tz()).await.unwrap();
+    let queue = calls::payments::queue(&db, &a, clock()).await.unwrap();
     assert_eq!(queue.len(), 1);
     let p = &queue[0].payment;
     assert_eq!(
@@ -119,7 +118,7 @@ async fn a_debtor_opens_the_link_and_declares_a_payment(db: Db) {
         1
     );
 
-    let c = conversations::conversation(&db, &a, id, today(), tz(), now())
+    let c = conversations::conversation(&db, &a, id, clock())
         .await
         .unwrap();
     assert_eq!(c.visits.len(), 1);
@@ -139,7 +138,7 @@ async fn a_debtor_opens_the_link_and_declares_a_payment(db: Db) {
     );
 
     // A promise from a second visit.
-    let (_, again) = portal::open(&db, &token, INSTRUCTIONS, today(), now())
+    let (_, again) = portal::open(&db, &token, INSTRUCTIONS, clock())
         .await
         .unwrap();
     let promise = DeclareInput {
@@ -148,10 +147,10 @@ async fn a_debtor_opens_the_link_and_declares_a_payment(db: Db) {
         attachments: Vec::new(),
         ..payment()
     };
-    portal::declare(&db, &token, again.visit_id, promise, today(), now())
+    portal::declare(&db, &token, again.visit_id, promise, clock())
         .await
         .unwrap();
-    let c = conversations::conversation(&db, &a, id, today(), tz(), now())
+    let c = conversations::conversation(&db, &a, id, clock())
         .await
         .unwrap();
     assert_eq!(c.visits.len(), 2);
@@ -179,12 +178,12 @@ async fn tampered_expired_or_foreign_links_store_nothing(db: Db) {
         &sig[1..]
     );
     refused(
-        portal::open(&db, &flipped, INSTRUCTIONS, today(), now()).await,
+        portal::open(&db, &flipped, INSTRUCTIONS, clock()).await,
         "no es válido",
     );
     let other_client = token.replacen(&format!("{id}-"), &format!("{other}-"), 1);
     refused(
-        portal::open(&db, &other_client, INSTRUCTIONS, today(), now()).await,
+        portal::open(&db, &other_client, INSTRUCTIONS, clock()).await,
         "no es válido",
     );
     refused(
@@ -192,28 +191,30 @@ async fn tampered_expired_or_foreign_links_store_nothing(db: Db) {
             &db,
             &token,
             INSTRUCTIONS,
-            today(),
-            now() + Duration::days(31),
+            Clock {
+                now: now() + Duration::days(31),
+                ..clock()
+            },
         )
         .await,
         "venció",
     );
     refused(
-        portal::declare(&db, &flipped, 1, payment(), today(), now()).await,
+        portal::declare(&db, &flipped, 1, payment(), clock()).await,
         "no es válido",
     );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM portal_visits").await, 0);
 
     // A visit of another client's link, or a bad declaration, saves nothing either.
     let other_token = token_of(&portal::link(&db, "", other, 30, now()).await.unwrap());
-    let (_, foreign) = portal::open(&db, &other_token, INSTRUCTIONS, today(), now())
+    let (_, foreign) = portal::open(&db, &other_token, INSTRUCTIONS, clock())
         .await
         .unwrap();
     assert!(matches!(
-        portal::declare(&db, &token, foreign.visit_id, payment(), today(), now()).await,
+        portal::declare(&db, &token, foreign.visit_id, payment(), clock()).await,
         Err(AppError::NotFound)
     ));
-    let (_, own) = portal::open(&db, &token, INSTRUCTIONS, today(), now())
+    let (_, own) = portal::open(&db, &token, INSTRUCTIONS, clock())
         .await
         .unwrap();
     let bad = DeclareInput {
@@ -221,7 +222,7 @@ async fn tampered_expired_or_foreign_links_store_nothing(db: Db) {
         ..payment()
     };
     assert!(matches!(
-        portal::declare(&db, &token, own.visit_id, bad, today(), now()).await,
+        portal::declare(&db, &token, own.visit_id, bad, clock()).await,
         Err(AppError::Invalid(_))
     ));
     assert_eq!(count(&db, "SELECT COUNT(*) FROM payments").await, 0);

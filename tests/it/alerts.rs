@@ -1,14 +1,11 @@
-#![cfg(feature = "ssr")]
 //! Alerts against a real database, on SQLite and PostgreSQL: flags raised and lifted by
 //! outcomes, money and channel events, the indicator, the filters under each role's
 //! visibility, and lifting by hand.
 
-mod common;
-
 use std::collections::BTreeSet;
 
+use crate::common::*;
 use chrono::Duration;
-use common::*;
 use recaudo::domain::alerts::{
     AlertFilter, AlertKind, ContactProblem, Contactability, LiftInput, NON_PAYMENT_CHOICES,
     PAYMENT_PROBLEM_CHOICES,
@@ -16,9 +13,10 @@ use recaudo::domain::alerts::{
 use recaudo::domain::calls::{CallCalendar, CallReason};
 use recaudo::domain::client::{ClientDetail, PartyRole};
 use recaudo::domain::contact::ContactKind;
-use recaudo::domain::conversation::{Channel, DeliveryStatus, InboundMessage, ReplyInput};
+use recaudo::domain::conversation::{InboundMessage, ReplyInput};
 use recaudo::domain::error::AppError;
 use recaudo::domain::listing::{ClientListQuery, InboxQuery};
+use recaudo::domain::message::{Channel, DeliveryStatus};
 use recaudo::domain::outcome::{Outcome, OutcomeInput, Situation};
 use recaudo::domain::user::{Role, User, Viewer};
 use recaudo::on_db;
@@ -62,17 +60,9 @@ fn oc(situation: Situation, outcome: Outcome) -> OutcomeInput {
 }
 
 async fn register(db: &Db, v: &Viewer, client_id: i64, input: OutcomeInput) {
-    calls::register(
-        db,
-        v,
-        client_id,
-        input,
-        today(),
-        &CallCalendar::default(),
-        now(),
-    )
-    .await
-    .unwrap();
+    calls::register(db, v, client_id, input, &CallCalendar::default(), clock())
+        .await
+        .unwrap();
 }
 
 /// Registers an outcome that asks for nothing but the note.
@@ -95,7 +85,7 @@ async fn bounce(db: &Db, email: &str) {
 }
 
 async fn detail(db: &Db, v: &Viewer, id: i64) -> ClientDetail {
-    clients::get(db, v, id, today(), now()).await.unwrap()
+    clients::get(db, v, id, clock()).await.unwrap()
 }
 
 fn kinds(d: &ClientDetail) -> Vec<AlertKind> {
@@ -186,9 +176,17 @@ async fn outcomes_raise_payment_alerts_and_money_lifts_them(db: Db) {
     );
 
     // Every raise and lift is kept, with what did it and who.
-    let c = conversations::conversation(&db, &va, id, today(), chrono_tz::America::Bogota, now())
-        .await
-        .unwrap();
+    let c = conversations::conversation(
+        &db,
+        &va,
+        id,
+        Clock {
+            tz: chrono_tz::America::Bogota,
+            ..clock()
+        },
+    )
+    .await
+    .unwrap();
     let lines: Vec<(bool, &str, &str)> = c
         .alert_history
         .iter()
@@ -224,7 +222,7 @@ async fn channel_failures_flag_points_until_replaced_or_delivered(db: Db) {
     let mut shared = client_input("3102", "Ana", "Cliente 3102", Some(&t.b));
     shared.debts = vec![debt("F-3102", "2026-06-01", "100000", "0")];
     shared.contacts.phones = vec![phone.clone()];
-    clients::update(&db, &t.admin, other, valid(&shared), today(), now())
+    clients::update(&db, &t.admin, other, valid(&shared), clock())
         .await
         .unwrap();
 
@@ -270,7 +268,7 @@ async fn channel_failures_flag_points_until_replaced_or_delivered(db: Db) {
     // A new e-mail address lifts the old one's flag.
     let mut input = d.to_input();
     input.contacts.emails = vec!["nueva.3101@correo.co".into()];
-    clients::update(&db, &t.admin, id, valid(&input), today(), now())
+    clients::update(&db, &t.admin, id, valid(&input), clock())
         .await
         .unwrap();
     let d = detail(&db, &va, id).await;
@@ -288,10 +286,10 @@ async fn channel_failures_flag_points_until_replaced_or_delivered(db: Db) {
     // A message delivered to the phone shows it works: the flag goes and the client
     // was reached.
     let reply = ReplyInput::text(id, PartyRole::Client, Channel::Sms, "", "Hola");
-    let message = conversations::reply(&db, &va, reply, &sending(), now())
+    let message = conversations::reply(&db, &va, reply, &sending(), clock())
         .await
         .unwrap();
-    conversations::record_status(&db, message, DeliveryStatus::Delivered, "", now())
+    recaudo::server::messages::status::record(&db, message, DeliveryStatus::Delivered, "", now())
         .await
         .unwrap();
     let d = detail(&db, &va, id).await;
@@ -317,9 +315,16 @@ async fn channel_failures_flag_points_until_replaced_or_delivered(db: Db) {
         point(&d, ContactKind::Phone).1,
         Some(ContactProblem::WrongPhone)
     );
-    let g = calls::gestion(&db, id, today(), chrono_tz::America::Bogota)
-        .await
-        .unwrap();
+    let g = calls::gestion(
+        &db,
+        id,
+        Clock {
+            tz: chrono_tz::America::Bogota,
+            ..clock()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(g.phones[0].problem, Some(ContactProblem::WrongPhone));
 
     // An unknown address is a clear error, and flags nothing.
@@ -511,9 +516,17 @@ async fn filters_list_exactly_the_flagged_clients_in_each_scope(db: Db) {
         },
         ..InboxQuery::default()
     };
-    let page = conversations::inbox(&db, &t.admin, &q, today(), chrono_tz::America::Bogota)
-        .await
-        .unwrap();
+    let page = conversations::inbox(
+        &db,
+        &t.admin,
+        &q,
+        Clock {
+            tz: chrono_tz::America::Bogota,
+            ..clock()
+        },
+    )
+    .await
+    .unwrap();
     let got: BTreeSet<i64> = page.rows.iter().map(|r| r.id).collect();
     let want: BTreeSet<i64> = e.wont.iter().take(3).copied().collect();
     assert_eq!(got, want);
@@ -643,9 +656,17 @@ async fn lifting_by_hand_needs_sight_of_the_client_and_a_reason(db: Db) {
     )
     .await;
     assert_eq!(audited, 2);
-    let c = conversations::conversation(&db, &va, id, today(), chrono_tz::America::Bogota, now())
-        .await
-        .unwrap();
+    let c = conversations::conversation(
+        &db,
+        &va,
+        id,
+        Clock {
+            tz: chrono_tz::America::Bogota,
+            ..clock()
+        },
+    )
+    .await
+    .unwrap();
     let manual: Vec<(&str, Option<&str>, &str)> = c
         .alert_history
         .iter()

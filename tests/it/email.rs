@@ -1,29 +1,26 @@
-#![cfg(feature = "ssr")]
 //! E-mail through a real mail system on loopback (Postfix and Dovecot, started per test),
 //! on SQLite and PostgreSQL: a reply with copies and a file goes out over authenticated
 //! SMTP as proper MIME; the debtor's answer, from another mailbox, comes back over IMAP
 //! into the right conversation with its HTML made inert; our next message threads under
 //! it; a bounce that Postfix generates flags the address; a wrong password fails clearly.
 
-mod common;
-
-use common::mail::{MailServer, MAIL_PASSWORD, OFFICE};
-use common::*;
+use crate::common::mail::{MailServer, MAIL_PASSWORD, OFFICE};
+use crate::common::*;
 use recaudo::domain::alerts::ContactProblem;
 use recaudo::domain::channels::{ChannelSettingInput, ProviderKind};
 use recaudo::domain::client::PartyRole;
 use recaudo::domain::contact::ContactKind;
-use recaudo::domain::conversation::{
-    AttachmentInput, Channel, DeliveryStatus, Direction, ReplyInput,
-};
+use recaudo::domain::conversation::ReplyInput;
 use recaudo::domain::error::AppError;
+use recaudo::domain::message::{AttachmentInput, Channel, DeliveryStatus, Direction};
 use recaudo::domain::user::{Role, Viewer};
 use recaudo::on_db;
+use recaudo::server::channels::dispatcher::Dispatcher;
 use recaudo::server::channels::email::imap;
-use recaudo::server::channels::outbox::{Dispatcher, Policy};
 use recaudo::server::channels::providers::Providers;
-use recaudo::server::conversations::compose::Sending;
+use recaudo::server::config::Sending;
 use recaudo::server::db::Db;
+use recaudo::server::messages::outbox::Policy;
 use recaudo::server::{channels, clients, conversations};
 
 fn mail_setting(mail: &MailServer, password: &str) -> ChannelSettingInput {
@@ -63,7 +60,7 @@ fn email(client: i64, subject: &str, body: &str) -> ReplyInput {
 
 /// Sends from the composer and runs the outbox until the message is sent or failed.
 async fn send(db: &Db, a: &Viewer, input: ReplyInput) -> i64 {
-    let id = conversations::reply(db, a, input, &real(), now())
+    let id = conversations::reply(db, a, input, &real(), clock())
         .await
         .unwrap();
     drain(dispatcher(db)).await;
@@ -195,7 +192,7 @@ Content-Type: text/html; charset=utf-8
         &[] as &[i64],
         "the same Message-ID is stored once"
     );
-    let conversation = conversations::conversation(&db, &a, id, today(), tz(), now())
+    let conversation = conversations::conversation(&db, &a, id, clock())
         .await
         .unwrap();
     let answer = conversation
@@ -265,7 +262,7 @@ async fn a_bounce_fails_the_message_and_flags_the_address(db: Db) {
         recaudo::server::channels::email::Taken::Bounce(Vec::new()),
         "a report read twice flags nothing again"
     );
-    let conversation = conversations::conversation(&db, &a, id, today(), tz(), now())
+    let conversation = conversations::conversation(&db, &a, id, clock())
         .await
         .unwrap();
     let failed = conversation.messages.iter().find(|m| m.id == sent).unwrap();
@@ -277,7 +274,7 @@ async fn a_bounce_fails_the_message_and_flags_the_address(db: Db) {
         "{:?}",
         failed.history
     );
-    let detail = clients::get(&db, &a, id, today(), now()).await.unwrap();
+    let detail = clients::get(&db, &a, id, clock()).await.unwrap();
     let point = detail.parties[0]
         .contacts
         .iter()
@@ -285,7 +282,7 @@ async fn a_bounce_fails_the_message_and_flags_the_address(db: Db) {
         .unwrap();
     assert_eq!(point.problem, Some(ContactProblem::EmailNotFound));
     assert!(
-        conversations::conversation(&db, &a, id, today(), tz(), now())
+        conversations::conversation(&db, &a, id, clock())
             .await
             .unwrap()
             .messages

@@ -1,29 +1,26 @@
-#![cfg(feature = "ssr")]
 //! The scheduler on SQLite and PostgreSQL: a simulated month of daily passes over a
 //! portfolio sends exactly the flow's steps; suspended clients get events and no flow
 //! steps; two schedulers at once send nothing twice; a failed automated send goes out
 //! again on the last channel that worked; campaigns run, report and cancel.
 
-mod common;
-
 use std::collections::BTreeSet;
 
+use crate::common::*;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use common::*;
 use recaudo::domain::automation::{
     CampaignInput, EventRuleInput, FlowInput, FlowStepInput, Trigger,
 };
 use recaudo::domain::calls::CallCalendar;
 use recaudo::domain::client::PartyRole;
-use recaudo::domain::conversation::{Channel, DeliveryStatus, InboundMessage};
+use recaudo::domain::conversation::InboundMessage;
 use recaudo::domain::error::AppError;
+use recaudo::domain::message::{Channel, DeliveryStatus};
 use recaudo::domain::outcome::{Outcome, OutcomeInput, Situation};
 use recaudo::domain::segments::{Condition, Connector, Op, Rule, SegmentInput, Variable};
 use recaudo::domain::templates::{Purpose, TemplateInput};
 use recaudo::domain::user::{Role, Viewer};
 use recaudo::on_db;
 use recaudo::server::automation::{self, scheduler};
-use recaudo::server::conversations::compose::Sending;
 use recaudo::server::db::Db;
 use recaudo::server::{calls, conversations, segments, templates};
 
@@ -112,10 +109,12 @@ fn afternoon(day: NaiveDate) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn sending_on(day: NaiveDate) -> Sending {
-    Sending {
+/// The clock of a pass on `day` at `now`.
+fn pass_on(day: NaiveDate, now: DateTime<Utc>) -> Clock {
+    Clock {
+        now,
         today: day,
-        ..sending()
+        tz: tz(),
     }
 }
 
@@ -191,13 +190,16 @@ async fn a_simulated_month_sends_exactly_the_expected_steps(db: Db) {
     let mut day = start;
     while day <= last {
         if !down.contains(&day) {
-            let report = scheduler::run_once(&db, &sending_on(day), afternoon(day))
+            let report = scheduler::run_once(&db, &sending(), pass_on(day, afternoon(day)))
                 .await
                 .unwrap();
-            let again =
-                scheduler::run_once(&db, &sending_on(day), afternoon(day) + Duration::minutes(1))
-                    .await
-                    .unwrap();
+            let again = scheduler::run_once(
+                &db,
+                &sending(),
+                pass_on(day, afternoon(day) + Duration::minutes(1)),
+            )
+            .await
+            .unwrap();
             assert!(
                 !again.sent_anything(),
                 "a second pass on {day} sent {again:?}"
@@ -328,9 +330,11 @@ async fn suspended_clients_get_events_but_no_flow_steps(db: Db) {
             amount: "100000".into(),
             ..outcome(Outcome::PromiseOrToVerify)
         },
-        today(),
         &cal,
-        later,
+        Clock {
+            now: later,
+            ..clock()
+        },
     )
     .await
     .unwrap();
@@ -342,9 +346,11 @@ async fn suspended_clients_get_events_but_no_flow_steps(db: Db) {
             until_date: (today() + Duration::days(3)).to_string(),
             ..outcome(Outcome::Pause)
         },
-        today(),
         &cal,
-        later,
+        Clock {
+            now: later,
+            ..clock()
+        },
     )
     .await
     .unwrap();
@@ -353,17 +359,26 @@ async fn suspended_clients_get_events_but_no_flow_steps(db: Db) {
         &s.admin,
         wont,
         outcome(Outcome::WontPay),
-        today(),
         &cal,
-        later,
+        Clock {
+            now: later,
+            ..clock()
+        },
     )
     .await
     .unwrap();
     flow(&db, &s, "Principal", s.all, 1, vec![(5, Some(s.sms))]).await;
 
-    let report = scheduler::run_once(&db, &sending(), later + Duration::minutes(1))
-        .await
-        .unwrap();
+    let report = scheduler::run_once(
+        &db,
+        &sending(),
+        Clock {
+            now: later + Duration::minutes(1),
+            ..clock()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(report.flow_messages, 1);
     assert_eq!(report.suspended_skipped, 3);
     assert_eq!(report.event_messages, 1);
@@ -377,9 +392,16 @@ async fn suspended_clients_get_events_but_no_flow_steps(db: Db) {
     let events = origin_messages(&db, promised, "event").await;
     assert_eq!(events.len(), 1);
     assert!(events[0].1.ends_with("registramos su compromiso de pago."));
-    let again = scheduler::run_once(&db, &sending(), later + Duration::minutes(2))
-        .await
-        .unwrap();
+    let again = scheduler::run_once(
+        &db,
+        &sending(),
+        Clock {
+            now: later + Duration::minutes(2),
+            ..clock()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(again.event_messages, 0, "an event is sent once");
 
     // The pause ends: the client is back in the flow from its next step on.
@@ -405,7 +427,7 @@ async fn suspended_clients_get_events_but_no_flow_steps(db: Db) {
     automation::save_flow(&db, &s.admin, Some(flow_id.0), input.clone(), now())
         .await
         .unwrap();
-    scheduler::run_once(&db, &sending_on(after), afternoon(after))
+    scheduler::run_once(&db, &sending(), pass_on(after, afternoon(after)))
         .await
         .unwrap();
     assert_eq!(
@@ -445,8 +467,7 @@ async fn two_schedulers_at_once_send_nothing_twice(db: Db) {
             template_id: Some(s.email),
             scheduled_at: String::new(),
         },
-        tz(),
-        now(),
+        clock(),
     )
     .await
     .unwrap();
@@ -456,8 +477,8 @@ async fn two_schedulers_at_once_send_nothing_twice(db: Db) {
     let at = now() + Duration::minutes(1);
     let sending = sending();
     let (a, b) = tokio::join!(
-        scheduler::run_once(&db, &sending, at),
-        scheduler::run_once(&other, &sending, at)
+        scheduler::run_once(&db, &sending, Clock { now: at, ..clock() }),
+        scheduler::run_once(&other, &sending, Clock { now: at, ..clock() })
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.flow_messages + b.flow_messages, 30);
@@ -496,13 +517,13 @@ async fn a_failed_send_goes_out_on_the_last_channel_that_worked(db: Db) {
     .await
     .unwrap();
     flow(&db, &s, "Principal", s.all, 1, vec![(2, Some(s.sms))]).await;
-    let report = scheduler::run_once(&db, &sending(), now()).await.unwrap();
+    let report = scheduler::run_once(&db, &sending(), clock()).await.unwrap();
     assert_eq!((report.flow_messages, report.fallbacks), (2, 0));
     // The provider reports the SMS failed, as its status callback would.
     let (sms_id,): (i64,) = on_db!(&db, p => sqlx::query_as(
         "SELECT id FROM messages WHERE client_id = $1 AND origin = 'flow'").bind(answered).fetch_one(p).await)
     .unwrap();
-    conversations::record_status(
+    recaudo::server::messages::status::record(
         &db,
         sms_id,
         DeliveryStatus::Failed,
@@ -514,7 +535,7 @@ async fn a_failed_send_goes_out_on_the_last_channel_that_worked(db: Db) {
     let (silent_sms,): (i64,) = on_db!(&db, p => sqlx::query_as(
         "SELECT id FROM messages WHERE client_id = $1 AND origin = 'flow'").bind(silent).fetch_one(p).await)
     .unwrap();
-    conversations::record_status(
+    recaudo::server::messages::status::record(
         &db,
         silent_sms,
         DeliveryStatus::Failed,
@@ -524,9 +545,16 @@ async fn a_failed_send_goes_out_on_the_last_channel_that_worked(db: Db) {
     .await
     .unwrap();
 
-    let report = scheduler::run_once(&db, &sending(), now() + Duration::minutes(1))
-        .await
-        .unwrap();
+    let report = scheduler::run_once(
+        &db,
+        &sending(),
+        Clock {
+            now: now() + Duration::minutes(1),
+            ..clock()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(report.fallbacks, 1);
     let messages = origin_messages(&db, answered, "flow").await;
     assert_eq!(messages.len(), 2, "{messages:?}");
@@ -552,9 +580,16 @@ async fn a_failed_send_goes_out_on_the_last_channel_that_worked(db: Db) {
         "SELECT note FROM fallbacks WHERE failed_message_id = $1").bind(silent_sms).fetch_one(p).await)
     .unwrap();
     assert!(note.starts_with("Ningún otro canal"));
-    let again = scheduler::run_once(&db, &sending(), now() + Duration::minutes(2))
-        .await
-        .unwrap();
+    let again = scheduler::run_once(
+        &db,
+        &sending(),
+        Clock {
+            now: now() + Duration::minutes(2),
+            ..clock()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(again.fallbacks, 0, "a failure falls back once");
 
     // Switched off, a failure stays a failure.
@@ -577,14 +612,21 @@ async fn a_failed_send_goes_out_on_the_last_channel_that_worked(db: Db) {
     )
     .await
     .unwrap();
-    let report = scheduler::run_once(&db, &sending(), now() + Duration::minutes(3))
-        .await
-        .unwrap();
+    let report = scheduler::run_once(
+        &db,
+        &sending(),
+        Clock {
+            now: now() + Duration::minutes(3),
+            ..clock()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(report.flow_messages, 1);
     let (third_sms,): (i64,) = on_db!(&db, p => sqlx::query_as(
         "SELECT id FROM messages WHERE client_id = $1 AND origin = 'flow'").bind(third).fetch_one(p).await)
     .unwrap();
-    conversations::record_status(
+    recaudo::server::messages::status::record(
         &db,
         third_sms,
         DeliveryStatus::Failed,
@@ -593,9 +635,16 @@ async fn a_failed_send_goes_out_on_the_last_channel_that_worked(db: Db) {
     )
     .await
     .unwrap();
-    let report = scheduler::run_once(&db, &sending(), now() + Duration::minutes(4))
-        .await
-        .unwrap();
+    let report = scheduler::run_once(
+        &db,
+        &sending(),
+        Clock {
+            now: now() + Duration::minutes(4),
+            ..clock()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(report.fallbacks, 0);
     assert_eq!(origin_messages(&db, third, "flow").await.len(), 1);
 }
@@ -637,7 +686,7 @@ async fn campaigns_wait_their_time_report_and_cancel(db: Db) {
         scheduled_at: at.into(),
     };
     let Err(AppError::Invalid(e)) =
-        automation::create_campaign(&db, &s.admin, input("2020-01-01T10:00"), tz(), now()).await
+        automation::create_campaign(&db, &s.admin, input("2020-01-01T10:00"), clock()).await
     else {
         panic!("a past time is refused")
     };
@@ -649,8 +698,7 @@ async fn campaigns_wait_their_time_report_and_cancel(db: Db) {
             template_id: None,
             ..input("")
         },
-        tz(),
-        now(),
+        clock(),
     )
     .await
     else {
@@ -663,21 +711,24 @@ async fn campaigns_wait_their_time_report_and_cancel(db: Db) {
         &db,
         &s.admin,
         input(&tomorrow.format("%Y-%m-%dT%H:%M").to_string()),
-        tz(),
-        now(),
+        clock(),
     )
     .await
     .unwrap();
-    let report = scheduler::run_once(&db, &sending(), now()).await.unwrap();
+    let report = scheduler::run_once(&db, &sending(), clock()).await.unwrap();
     assert_eq!(report.campaign_messages, 0, "not before its time");
     let at = tz()
         .from_local_datetime(&tomorrow)
         .unwrap()
         .with_timezone(&Utc);
-    let next_day = sending_on(today() + Duration::days(1));
-    let report = scheduler::run_once(&db, &next_day, at + Duration::minutes(1))
-        .await
-        .unwrap();
+    let next_day = today() + Duration::days(1);
+    let report = scheduler::run_once(
+        &db,
+        &sending(),
+        pass_on(next_day, at + Duration::minutes(1)),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.campaign_messages, 12);
     let c = &automation::campaigns(&db, tz()).await.unwrap()[0];
     assert_eq!(
@@ -701,18 +752,27 @@ async fn campaigns_wait_their_time_report_and_cancel(db: Db) {
             "La campaña ya estaba cancelada."
         ))
     );
-    let report = scheduler::run_once(&db, &next_day, at + Duration::minutes(2))
-        .await
-        .unwrap();
+    let report = scheduler::run_once(
+        &db,
+        &sending(),
+        pass_on(next_day, at + Duration::minutes(2)),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.fallbacks, 0);
 
     // Once everything went out, there is nothing left to cancel.
-    let second = automation::create_campaign(&db, &s.admin, input(""), tz(), at)
-        .await
-        .unwrap();
-    scheduler::run_once(&db, &next_day, at + Duration::minutes(3))
-        .await
-        .unwrap();
+    let second =
+        automation::create_campaign(&db, &s.admin, input(""), Clock { now: at, ..clock() })
+            .await
+            .unwrap();
+    scheduler::run_once(
+        &db,
+        &sending(),
+        pass_on(next_day, at + Duration::minutes(3)),
+    )
+    .await
+    .unwrap();
     on_db!(&db, p => sqlx::query("UPDATE outbox SET state = 'sent'").execute(p).await.map(drop))
         .unwrap();
     assert_eq!(
@@ -728,8 +788,7 @@ async fn campaigns_wait_their_time_report_and_cancel(db: Db) {
         &db,
         &s.admin,
         input(&later.format("%Y-%m-%dT%H:%M").to_string()),
-        tz(),
-        at,
+        Clock { now: at, ..clock() },
     )
     .await
     .unwrap();
@@ -743,8 +802,8 @@ async fn campaigns_wait_their_time_report_and_cancel(db: Db) {
         .with_timezone(&Utc);
     let report = scheduler::run_once(
         &db,
-        &sending_on(later.date()),
-        day_after + Duration::minutes(1),
+        &sending(),
+        pass_on(later.date(), day_after + Duration::minutes(1)),
     )
     .await
     .unwrap();

@@ -1,10 +1,7 @@
-#![cfg(feature = "ssr")]
 //! The real HTTP application on a loopback port: server functions called directly, as
 //! another client (or an attacker) would, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use recaudo::domain::error::AppError;
 use recaudo::server::db::Db;
 use recaudo::server::seed;
@@ -90,7 +87,7 @@ async fn decode<T: serde::de::DeserializeOwned>(res: reqwest::Response) -> Resul
 }
 
 async fn demo(db: &Db) {
-    seed::seed(db, 60, today(), now()).await.unwrap();
+    seed::seed(db, 60, clock()).await.unwrap();
 }
 
 async fn a_client_of_another_advisor_is_not_found_through_the_api(db: Db) {
@@ -273,7 +270,7 @@ async fn the_clients_export_holds_the_viewers_portfolio_with_its_alerts(db: Db) 
     use recaudo::domain::calls::CallCalendar;
     use recaudo::domain::outcome::{Outcome, OutcomeInput, Situation};
     // Enough clients for the advisor's export to span several pages.
-    seed::seed(&db, 300, today(), now()).await.unwrap();
+    seed::seed(&db, 300, clock()).await.unwrap();
     let advisor = demo_viewer(&db, "asesor1@demo.recaudo").await;
     let (id,): (i64,) = recaudo::on_db!(&db, p => sqlx::query_as(
         "SELECT c.id FROM clients c WHERE c.advisor_id = $1 ORDER BY c.id LIMIT 1")
@@ -285,17 +282,9 @@ async fn the_clients_export_holds_the_viewers_portfolio_with_its_alerts(db: Db) 
         note: "No quiere".into(),
         ..OutcomeInput::default()
     };
-    recaudo::server::calls::register(
-        &db,
-        &advisor,
-        id,
-        wont,
-        today(),
-        &CallCalendar::default(),
-        now(),
-    )
-    .await
-    .unwrap();
+    recaudo::server::calls::register(&db, &advisor, id, wont, &CallCalendar::default(), clock())
+        .await
+        .unwrap();
     let app = start(db).await;
 
     let anonymous = browser()

@@ -1,26 +1,23 @@
-#![cfg(feature = "ssr")]
 //! Conversations against a real database, on SQLite and PostgreSQL: ingestion, answers,
 //! "Omitir", "No registrados", the inbox and its counter.
 
-mod common;
-
 use std::collections::HashMap;
 
+use crate::common::*;
 use chrono::{DateTime, Duration, Utc};
-use common::*;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use recaudo::domain::client::{ClientInput, PartyRole};
-use recaudo::domain::conversation::{
-    AttachmentInput, Channel, DismissTarget, Handling, InboundMessage, ReplyInput,
-    MAX_ATTACHMENT_BYTES, MAX_BODY_CHARS,
-};
+use recaudo::domain::conversation::{DismissTarget, InboundMessage, ReplyInput};
 use recaudo::domain::error::AppError;
 use recaudo::domain::listing::{ClientRow, ClientSort, InboxQuery, ListOrder};
+use recaudo::domain::message::{
+    AttachmentInput, Channel, Handling, MAX_ATTACHMENT_BYTES, MAX_BODY_CHARS,
+};
 use recaudo::domain::user::{Role, User, Viewer};
 use recaudo::on_db;
-use recaudo::server::conversations::{self, summary};
+use recaudo::server::conversations;
 use recaudo::server::db::Db;
 use recaudo::server::{clients, users};
 
@@ -56,9 +53,7 @@ fn with_phones(doc: &str, advisor: &User, phone: &str, reference: Option<&str>) 
 async fn inbox_rows(db: &Db, v: &Viewer, mut q: InboxQuery) -> Vec<ClientRow> {
     let mut rows = Vec::new();
     loop {
-        let page = conversations::inbox(db, v, &q, today(), tz())
-            .await
-            .unwrap();
+        let page = conversations::inbox(db, v, &q, clock()).await.unwrap();
         rows.extend(page.rows);
         match page.next {
             Some(c) => q.after = Some(c),
@@ -114,14 +109,14 @@ async fn shared_number_lands_in_every_conversation(db: Db) {
     assert!(!got.unregistered && !got.duplicate);
 
     let a = viewer(&db, &t.a).await;
-    let c1 = conversations::conversation(&db, &a, one, today(), tz(), now())
+    let c1 = conversations::conversation(&db, &a, one, clock())
         .await
         .unwrap();
     assert_eq!(c1.open_tab, PartyRole::Client);
     assert_eq!(c1.messages.len(), 1);
     assert!(c1.messages[0].pending);
     let b = viewer(&db, &t.b).await;
-    let c2 = conversations::conversation(&db, &b, two, today(), tz(), now())
+    let c2 = conversations::conversation(&db, &b, two, clock())
         .await
         .unwrap();
     assert_eq!(
@@ -134,13 +129,13 @@ async fn shared_number_lands_in_every_conversation(db: Db) {
     // The provider delivering the same id again changes nothing.
     let again = conversations::ingest(&db, m, now()).await.unwrap();
     assert!(again.duplicate);
-    let c2 = conversations::conversation(&db, &b, two, today(), tz(), now())
+    let c2 = conversations::conversation(&db, &b, two, clock())
         .await
         .unwrap();
     assert_eq!(c2.messages.len(), 1);
 
     // Advisor A sees only their conversation, with the right counter.
-    let page = conversations::inbox(&db, &a, &InboxQuery::default(), today(), tz())
+    let page = conversations::inbox(&db, &a, &InboxQuery::default(), clock())
         .await
         .unwrap();
     assert_eq!(
@@ -149,7 +144,7 @@ async fn shared_number_lands_in_every_conversation(db: Db) {
     );
     assert_eq!(page.pending_messages, 1);
     // A may not open B's conversation.
-    let denied = conversations::conversation(&db, &a, two, today(), tz(), now()).await;
+    let denied = conversations::conversation(&db, &a, two, clock()).await;
     assert_eq!(denied.unwrap_err(), AppError::NotFound);
 }
 
@@ -169,12 +164,12 @@ async fn unknown_sender_goes_to_unregistered_and_can_be_linked(db: Db) {
     .await
     .unwrap();
     assert!(got.unregistered && got.client_ids.is_empty());
-    let list = conversations::unregistered(&db, tz()).await.unwrap();
+    let list = conversations::unregistered(&db, clock()).await.unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].address, "+573009990000");
     let sup = viewer(&db, &t.sup).await;
     assert_eq!(
-        summary::pending_messages(&db, sup.list_scope(false), None)
+        conversations::pending_messages(&db, sup.list_scope(false), None)
             .await
             .unwrap(),
         0
@@ -206,12 +201,12 @@ async fn unknown_sender_goes_to_unregistered_and_can_be_linked(db: Db) {
         .await
         .unwrap();
     assert_eq!(linked, one);
-    assert!(conversations::unregistered(&db, tz())
+    assert!(conversations::unregistered(&db, clock())
         .await
         .unwrap()
         .is_empty());
     assert_eq!(
-        summary::pending_messages(&db, sup.list_scope(false), None)
+        conversations::pending_messages(&db, sup.list_scope(false), None)
             .await
             .unwrap(),
         1
@@ -245,7 +240,7 @@ async fn replies_answer_their_tab_and_omitir_keeps_who_and_when(db: Db) {
     .await
     .unwrap();
     let a = viewer(&db, &t.a).await;
-    let c = conversations::conversation(&db, &a, id, today(), tz(), now())
+    let c = conversations::conversation(&db, &a, id, clock())
         .await
         .unwrap();
     assert_eq!(
@@ -259,12 +254,12 @@ async fn replies_answer_their_tab_and_omitir_keeps_who_and_when(db: Db) {
         &a,
         note_or_reply(id, PartyRole::Client, Channel::Note, "Llamar el lunes"),
         &sending(),
-        now(),
+        clock(),
     )
     .await
     .unwrap();
     assert_eq!(
-        summary::pending_messages(&db, a.list_scope(false), None)
+        conversations::pending_messages(&db, a.list_scope(false), None)
             .await
             .unwrap(),
         2
@@ -275,11 +270,11 @@ async fn replies_answer_their_tab_and_omitir_keeps_who_and_when(db: Db) {
         &a,
         note_or_reply(id, PartyRole::Client, Channel::WhatsApp, "Hola"),
         &sending(),
-        now(),
+        clock(),
     )
     .await
     .unwrap();
-    let c = conversations::conversation(&db, &a, id, today(), tz(), now())
+    let c = conversations::conversation(&db, &a, id, clock())
         .await
         .unwrap();
     assert_eq!(
@@ -304,14 +299,14 @@ async fn replies_answer_their_tab_and_omitir_keeps_who_and_when(db: Db) {
     .await
     .unwrap();
     assert_eq!(n, 1);
-    let c = conversations::conversation(&db, &a, id, today(), tz(), now())
+    let c = conversations::conversation(&db, &a, id, clock())
         .await
         .unwrap();
     let omitted = c.messages.iter().find(|m| m.body == "Referencia").unwrap();
     assert_eq!(omitted.handling, Some(Handling::Dismissed));
     assert_eq!(omitted.handled_by_name.as_deref(), Some("a"));
     assert!(!omitted.pending);
-    let page = conversations::inbox(&db, &a, &InboxQuery::default(), today(), tz())
+    let page = conversations::inbox(&db, &a, &InboxQuery::default(), clock())
         .await
         .unwrap();
     assert!(page.rows.is_empty());
@@ -340,7 +335,7 @@ async fn replies_answer_their_tab_and_omitir_keeps_who_and_when(db: Db) {
         0
     );
     assert_eq!(
-        summary::pending_messages(&db, a.list_scope(false), None)
+        conversations::pending_messages(&db, a.list_scope(false), None)
             .await
             .unwrap(),
         1
@@ -387,17 +382,17 @@ async fn bad_input_is_refused_and_loses_nothing(db: Db) {
     let mut over = note_or_reply(id, PartyRole::Client, Channel::Sms, "hola");
     over.body = "y".repeat(MAX_BODY_CHARS + 1);
     assert!(matches!(
-        conversations::reply(&db, &a, over, &sending(), now()).await,
+        conversations::reply(&db, &a, over, &sending(), clock()).await,
         Err(AppError::Invalid(_))
     ));
     let no_email = note_or_reply(id, PartyRole::Guarantor, Channel::Email, "hola");
     assert!(matches!(
-        conversations::reply(&db, &a, no_email, &sending(), now()).await,
+        conversations::reply(&db, &a, no_email, &sending(), clock()).await,
         Err(AppError::Invalid(_))
     ));
     // What was stored before is intact, stored as the text it was (the page renders it
     // as text, never as markup).
-    let c = conversations::conversation(&db, &a, id, today(), tz(), now())
+    let c = conversations::conversation(&db, &a, id, clock())
         .await
         .unwrap();
     assert_eq!(c.messages.len(), 1);
@@ -503,8 +498,7 @@ async fn inbox_sorts_filters_and_scopes(db: Db) {
             advisor_id: Some(t.a.id),
             ..InboxQuery::default()
         },
-        today(),
-        tz(),
+        clock(),
     )
     .await
     .unwrap();
@@ -518,8 +512,7 @@ async fn inbox_sorts_filters_and_scopes(db: Db) {
             advisor_id: Some(t.b.id),
             ..InboxQuery::default()
         },
-        today(),
-        tz(),
+        clock(),
     )
     .await
     .unwrap();
@@ -710,7 +703,7 @@ async fn summaries_always_match_the_messages(db: Db) {
                     &admin,
                     note_or_reply(id, role, channel, "respuesta"),
                     &sending(),
-                    at,
+                    Clock { now: at, ..clock() },
                 )
                 .await;
                 match sent {
@@ -736,7 +729,7 @@ async fn summaries_always_match_the_messages(db: Db) {
                     .unwrap();
             }
             7 => {
-                if let Some(m) = conversations::unregistered(&db, tz())
+                if let Some(m) = conversations::unregistered(&db, clock())
                     .await
                     .unwrap()
                     .first()
@@ -754,7 +747,7 @@ async fn summaries_always_match_the_messages(db: Db) {
                 clients::assign(&db, &admin, &[id], to, at).await.unwrap();
             }
             _ => {
-                let c = conversations::conversation(&db, &admin, id, today(), tz(), at)
+                let c = conversations::conversation(&db, &admin, id, Clock { now: at, ..clock() })
                     .await
                     .unwrap();
                 seen.insert(id, c.last_message_id);
@@ -792,7 +785,7 @@ async fn summaries_always_match_the_messages(db: Db) {
     .unwrap();
     let sup2_viewer = viewer(&db, &users::get(&db, sup2.id).await.unwrap()).await;
     assert_eq!(
-        summary::pending_messages(
+        conversations::pending_messages(
             &db,
             recaudo::domain::user::Scope::Supervisor(sup2_viewer.user_id),
             None

@@ -1,9 +1,6 @@
-#![cfg(feature = "ssr")]
 //! Portfolio import against a real database, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use recaudo::domain::error::AppError;
 use recaudo::domain::listing::ClientListQuery;
 use recaudo::domain::user::Role;
@@ -11,7 +8,7 @@ use recaudo::server::db::Db;
 use recaudo::server::{clients, import, seed};
 
 /// The template offered for download on the import page.
-const TEMPLATE: &str = include_str!("../public/plantilla-cartera.csv");
+const TEMPLATE: &str = include_str!("../../public/plantilla-cartera.csv");
 
 async fn count(db: &Db, table: &str) -> i64 {
     let (n,): (i64,) = recaudo::on_db!(db, p => sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(p).await).unwrap();
@@ -26,7 +23,7 @@ async fn the_template_imports_and_reimports_without_duplicates(db: Db) {
         .unwrap();
     let admin = viewer(&db, &admin_user).await;
 
-    let first = import::import_csv(&db, &admin, TEMPLATE, today(), now())
+    let first = import::import_csv(&db, &admin, TEMPLATE, clock())
         .await
         .unwrap();
     assert_eq!(
@@ -45,7 +42,7 @@ async fn the_template_imports_and_reimports_without_duplicates(db: Db) {
         counts.push(count(&db, t).await);
     }
 
-    let again = import::import_csv(&db, &admin, TEMPLATE, today(), now())
+    let again = import::import_csv(&db, &admin, TEMPLATE, clock())
         .await
         .unwrap();
     assert_eq!((again.created, again.updated), (0, 2));
@@ -69,7 +66,7 @@ async fn the_template_imports_and_reimports_without_duplicates(db: Db) {
     .await
     .unwrap()
     .rows;
-    let ana = clients::get(&db, &admin, rows[0].id, today(), now())
+    let ana = clients::get(&db, &admin, rows[0].id, clock())
         .await
         .unwrap();
     assert_eq!(ana.display_name, "Ana María Ríos Pérez");
@@ -86,13 +83,11 @@ async fn the_template_imports_and_reimports_without_duplicates(db: Db) {
     // A later file updates a debt and adds a phone; what it leaves empty is kept.
     let update = "Documento;Nombres;Apellidos;País;Teléfono;Número de orden;Fecha de emisión;Fecha de vencimiento;Monto;Monto pagado;Moneda\n\
                   1020304050;Ana María;Ríos Pérez;CO;311 000 1111;F-1001;2026-08-01;2026-09-01;1.250.000;1.250.000;COP";
-    let third = import::import_csv(&db, &admin, update, today(), now())
+    let third = import::import_csv(&db, &admin, update, clock())
         .await
         .unwrap();
     assert_eq!((third.created, third.updated), (0, 1));
-    let ana = clients::get(&db, &admin, ana.id, today(), now())
-        .await
-        .unwrap();
+    let ana = clients::get(&db, &admin, ana.id, clock()).await.unwrap();
     assert_eq!(ana.advisor_name.as_deref(), Some("Camila Rojas"));
     assert_eq!(ana.segment, "Tarjetas de crédito");
     assert_eq!(ana.debts.len(), 2);
@@ -106,7 +101,7 @@ async fn an_invalid_file_lists_its_errors_and_imports_nothing(db: Db) {
                11111111;Ana;Uno;CO;;F-1;2026-01-01;2026-02-01;100;COP\n\
                22222222;Beto;Dos;CO;nadie@x.co;F-1;2026-01-01;2026-13-01;diez;COP\n\
                33333333;;Tres;ZZ;;F-1;2026-01-01;2026-02-01;100;COP";
-    let err = import::import_csv(&db, &admin, bad, today(), now())
+    let err = import::import_csv(&db, &admin, bad, clock())
         .await
         .unwrap_err();
     let AppError::InvalidFile(errors, total) = err else {
@@ -133,7 +128,7 @@ async fn an_invalid_file_lists_its_errors_and_imports_nothing(db: Db) {
 async fn only_admins_import(db: Db) {
     let sup = viewer(&db, &user(&db, "sup@x.co", Role::Supervisor, None).await).await;
     assert_eq!(
-        import::import_csv(&db, &sup, TEMPLATE, today(), now()).await,
+        import::import_csv(&db, &sup, TEMPLATE, clock()).await,
         Err(AppError::Forbidden)
     );
 }

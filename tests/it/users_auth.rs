@@ -1,10 +1,7 @@
-#![cfg(feature = "ssr")]
 //! Users and sessions against a real database, on SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use chrono::Duration;
-use common::*;
 use recaudo::domain::error::AppError;
 use recaudo::domain::user::{Role, UserInput};
 use recaudo::server::auth::{self, SessionPolicy, MAX_FAILURES_PER_EMAIL};

@@ -1,12 +1,9 @@
-#![cfg(feature = "ssr")]
 //! Segments on SQLite and PostgreSQL: the SQL a rule tree compiles to holds exactly the
 //! clients the in-memory evaluator picks, on random trees over random portfolios; and
 //! the builder's service (checks, live count, names, deletion while in use).
 
-mod common;
-
+use crate::common::*;
 use chrono::{Duration, NaiveDate};
-use common::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use recaudo::domain::automation::{FlowInput, FlowStepInput};
@@ -18,7 +15,7 @@ use recaudo::domain::user::Role;
 use recaudo::on_db;
 use recaudo::server::automation;
 use recaudo::server::db::Db;
-use recaudo::server::segments::{self, day_start, Clock};
+use recaudo::server::segments;
 
 const CLIENTS: usize = 48;
 const TREES: usize = 250;
@@ -156,15 +153,11 @@ async fn sql_and_memory_pick_the_same_clients(db: Db) {
     random_portfolio(&db, &mut rng).await;
     let options = segments::options(&db).await.unwrap();
     let facts = segments::all_facts(&db, tz()).await.unwrap();
-    let start = day_start(tz());
     let mut non_trivial = 0;
     // Counted on several days, so that day ranges cross due dates and contact days.
     for offset in [0i64, 17] {
         let today: NaiveDate = today() + Duration::days(offset);
-        let clock = Clock {
-            today,
-            day_start: &start,
-        };
+        let clock = clock_on(today);
         for _ in 0..TREES {
             let rule = match random_rule(&mut rng, 0, &options) {
                 r @ Rule::Group { .. } => r,
@@ -207,11 +200,7 @@ async fn the_builder_service_checks_names_rules_and_uses(db: Db) {
     let admin = viewer(&db, &admin).await;
     let advisor = user(&db, "a@x.co", Role::Advisor, None).await;
     let advisor = viewer(&db, &advisor).await;
-    let start = day_start(tz());
-    let clock = Clock {
-        today: today(),
-        day_start: &start,
-    };
+    let clock = clock();
     let bad = Rule::Group {
         connector: Connector::And,
         rules: vec![Rule::Condition(Condition {

@@ -1,7 +1,4 @@
-#![cfg(feature = "ssr")]
 //! Starting the server: outside demo mode it refuses a database with demo users.
-
-mod common;
 
 use recaudo::server::config::Config;
 use recaudo::server::seed;
@@ -17,10 +14,15 @@ async fn production_mode_refuses_to_start_with_demo_users() {
     };
 
     let db = recaudo::server::open_database(&config).await.unwrap();
-    seed::ensure_demo_users(&db, common::now()).await.unwrap();
+    seed::ensure_demo_users(&db, crate::common::now())
+        .await
+        .unwrap();
     db.close().await;
 
-    let refused = recaudo::server::serve(config).await.unwrap_err();
+    let refused = recaudo::server::serve(config)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(refused.contains("usuarios de demostración"), "{refused}");
     assert!(
         refused.contains("RECAUDO_DEMO=true"),

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use recaudo::domain::client::{ClientInput, DebtInput, ValidClient};
 use recaudo::domain::user::{Role, User, UserInput, Viewer};
 use recaudo::server::auth::has_associated_clients;
+pub use recaudo::server::clock::Clock;
 use recaudo::server::db::Db;
 use recaudo::server::{clients, users};
 
@@ -150,6 +151,24 @@ pub fn tz() -> chrono_tz::Tz {
     chrono_tz::America::Bogota
 }
 
+/// The tests' moment: [`now`], on [`today`], in [`tz`].
+pub fn clock() -> Clock {
+    Clock {
+        now: now(),
+        today: today(),
+        tz: tz(),
+    }
+}
+
+/// The tests' clock on another day, at the same time of day.
+pub fn clock_on(day: NaiveDate) -> Clock {
+    Clock {
+        now: now() + (day - today()),
+        today: day,
+        tz: tz(),
+    }
+}
+
 /// The whole HTTP application on a loopback port; returns its base address.
 pub async fn serve(db: Db) -> String {
     use recaudo::server::http::{router, AppState};
@@ -159,8 +178,6 @@ pub async fn serve(db: Db) -> String {
             .build(),
         db,
         config: std::sync::Arc::new(recaudo::server::config::Config::defaults()),
-        notifier: Default::default(),
-        outbox_wake: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -193,7 +210,7 @@ pub async fn unfinished(db: &Db) -> i64 {
 }
 
 /// Runs a dispatcher until the outbox has nothing left to do.
-pub async fn drain(d: recaudo::server::channels::outbox::Dispatcher) {
+pub async fn drain(d: recaudo::server::channels::dispatcher::Dispatcher) {
     let started = std::time::Instant::now();
     loop {
         let n = d.run_once().await.unwrap();
@@ -211,14 +228,11 @@ pub async fn drain(d: recaudo::server::channels::outbox::Dispatcher) {
 }
 
 /// Sending as in demo mode: every channel goes through the sandbox.
-#[allow(dead_code)]
-pub fn sending() -> recaudo::server::conversations::compose::Sending {
-    recaudo::server::conversations::compose::Sending {
+pub fn sending() -> recaudo::server::config::Sending {
+    recaudo::server::config::Sending {
         origin: "http://127.0.0.1:3000".into(),
         sms_max_segments: 3,
         demo: true,
-        today: today(),
-        tz: tz(),
         portal_link_days: 30,
     }
 }
@@ -313,7 +327,7 @@ pub fn valid(input: &ClientInput) -> ValidClient {
 
 /// Creates a client as an admin would.
 pub async fn client(db: &Db, admin: &Viewer, input: &ClientInput) -> i64 {
-    clients::create(db, admin, valid(input), today(), now())
+    clients::create(db, admin, valid(input), clock())
         .await
         .unwrap()
 }
@@ -358,7 +372,7 @@ pub async fn stand_in(app: axum::Router) -> std::net::SocketAddr {
 /// An active, visible channel delivered by `provider` with these credentials; no
 /// webhook secret or mailbox unless the test sets them.
 pub fn provider_setting(
-    channel: recaudo::domain::conversation::Channel,
+    channel: recaudo::domain::message::Channel,
     provider: Option<recaudo::domain::channels::ProviderKind>,
     base_url: &str,
     sender: &str,

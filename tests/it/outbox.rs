@@ -1,30 +1,31 @@
-#![cfg(feature = "ssr")]
 //! The outbox against a real database and providers that are real HTTP servers on
 //! loopback, on SQLite and PostgreSQL: two dispatchers deliver each message once,
 //! failures are retried with backoff until success or a terminal failure, a dispatcher
 //! killed mid-delivery loses nothing, and the sandbox's signed callbacks move statuses
 //! through the app's own webhook.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use common::*;
 use recaudo::domain::client::PartyRole;
-use recaudo::domain::conversation::{Channel, InboundMessage, ReplyInput};
+use recaudo::domain::conversation::{InboundMessage, ReplyInput};
+use recaudo::domain::message::Channel;
 use recaudo::domain::user::{Role, Viewer};
 use recaudo::on_db;
-use recaudo::server::channels::outbox::{Dispatcher, Policy};
-use recaudo::server::channels::providers::{Outgoing, Providers, Sandbox};
-use recaudo::server::channels::webhooks::{sign, Callback, CallbackEvent, SIGNATURE_HEADER};
+use recaudo::server::channels::dispatcher::Dispatcher;
+use recaudo::server::channels::providers::{Providers, Sandbox};
+use recaudo::server::channels::webhooks::{Callback, CallbackEvent, SIGNATURE_HEADER};
 use recaudo::server::channels::{self, SANDBOX_KEY};
+use recaudo::server::config::Sending;
 use recaudo::server::conversations;
-use recaudo::server::conversations::compose::Sending;
 use recaudo::server::db::Db;
+use recaudo::server::messages::outbox::Outgoing;
+use recaudo::server::messages::outbox::Policy;
+use recaudo::server::signing::sign;
 
 const TOKEN: &str = "token-de-prueba";
 
@@ -142,7 +143,7 @@ async fn send_with(
         v,
         ReplyInput::text(client_id, PartyRole::Client, channel, subject, body),
         sending,
-        now(),
+        clock(),
     )
     .await
     .unwrap()
@@ -415,14 +416,12 @@ async fn the_sandbox_reports_through_the_signed_webhook(db: Db) {
         &sending(),
     )
     .await;
-    d.wake.notify_one();
     assert_eq!(
         wait_for(&db, sent, "read").await,
         ["queued", "sent", "delivered", "read"]
     );
 
     let bounced = send_with(&db, &a, bouncing, Channel::Email, "Hola", &sending()).await;
-    d.wake.notify_one();
     assert_eq!(
         wait_for(&db, bounced, "failed").await,
         ["queued", "sent", "failed"]
