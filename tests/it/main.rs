@@ -19,6 +19,7 @@ mod notify;
 mod outbox;
 mod portal;
 mod reports;
+mod schema;
 mod segments;
 mod serve;
 mod sms;
