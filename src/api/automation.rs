@@ -93,7 +93,7 @@ pub async fn delete_event(id: i64) -> Result<(), AppError> {
 pub async fn list_campaigns() -> Result<Vec<Campaign>, AppError> {
     let state = super::ctx::state()?;
     super::ctx::admin()?;
-    crate::server::automation::campaigns(&state.db, state.config.time_zone).await
+    crate::server::automation::campaigns(&state.db, state.config.clock()).await
 }
 
 #[server(input = Json, endpoint = "create_campaign")]

@@ -179,6 +179,7 @@ pub struct FlowStep {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Flow {
     pub id: i64,
     pub name: String,
@@ -186,6 +187,7 @@ pub struct Flow {
     pub segment_name: String,
     pub position: i32,
     pub active: bool,
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub steps: Vec<FlowStep>,
 }
 
@@ -220,6 +222,7 @@ impl EventRuleInput {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct EventRule {
     pub id: i64,
     pub name: String,

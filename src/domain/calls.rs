@@ -68,6 +68,7 @@ impl Default for PromisePolicy {
 
 /// A payment as the promise rule sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct PaymentFact {
     pub paid_on: NaiveDate,
     pub amount_cents: i64,

@@ -39,6 +39,7 @@ pub const RELATED_SLOTS: [(PartyRole, i32); 4] = [
 pub const MAX_CONTACTS_PER_KIND: usize = 5;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ContactPoint {
     pub id: i64,
     pub kind: ContactKind,
@@ -48,12 +49,14 @@ pub struct ContactPoint {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Party {
     pub id: i64,
     pub role: PartyRole,
     pub ordinal: i32,
     pub name: String,
     pub relationship: String,
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub contacts: Vec<ContactPoint>,
 }
 

@@ -27,7 +27,6 @@ pub struct User {
     pub id: i64,
     pub name: String,
     pub email: String,
-    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub role: Role,
     pub supervisor_id: Option<i64>,
     pub supervisor_name: Option<String>,
@@ -225,7 +224,6 @@ impl Viewer {
 pub struct Assignee {
     pub id: i64,
     pub name: String,
-    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub role: Role,
     pub supervisor_id: Option<i64>,
     pub active: bool,

@@ -4,7 +4,6 @@
 //! the transaction that brought the evidence.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 
 use crate::domain::alerts::{
     cause_label, contactability, AlertHistoryEntry, AlertKey, AlertKind, Alerts, Change,
@@ -16,6 +15,7 @@ use crate::domain::message::normalize_address;
 use crate::domain::user::Viewer;
 use crate::server::access;
 use crate::server::audit;
+use crate::server::clock::Clock;
 use crate::server::db::{Db, Tx};
 use crate::{on_db, on_tx};
 
@@ -28,19 +28,23 @@ pub struct Source<'a> {
     pub reason: &'a str,
 }
 
-type EvidenceRow = (String, Option<i64>, String, Option<String>);
+/// One stored piece of evidence.
+#[derive(sqlx::FromRow)]
+struct EvidenceRow {
+    event: String,
+    contact_point_id: Option<i64>,
+    address: String,
+    kind: Option<AlertKind>,
+}
 
 /// The client's flags: its evidence, oldest first, replayed.
 async fn current(tx: &mut Tx, client_id: i64) -> Result<Alerts, sqlx::Error> {
     let rows: Vec<EvidenceRow> = on_tx!(tx, c => sqlx::query_as(
         "SELECT event, contact_point_id, address, kind FROM alert_events WHERE client_id = $1 ORDER BY id")
         .bind(client_id).fetch_all(&mut *c).await)?;
-    Ok(Alerts::replay(rows.into_iter().filter_map(
-        |(event, point, address, kind)| {
-            let kind = kind.and_then(|k| k.parse::<AlertKind>().ok());
-            Evidence::from_stored(&event, point, &address, kind)
-        },
-    )))
+    Ok(Alerts::replay(rows.into_iter().filter_map(|r| {
+        Evidence::from_stored(&r.event, r.contact_point_id, &r.address, r.kind)
+    })))
 }
 
 /// Stores a piece of evidence about a client, with what it raised and lifted, and
@@ -191,6 +195,7 @@ pub async fn replacing(
 /// A channel could not reach an address: WhatsApp "contact not found" or undeliverable,
 /// an e-mail bounce, an invalid number. Every contact point with that address is
 /// flagged, in each client that has it. Returns those clients.
+#[tracing::instrument(skip_all)]
 pub async fn contact_failed(
     db: &Db,
     kind: ContactKind,
@@ -263,6 +268,7 @@ pub async fn delivered(tx: &mut Tx, message_id: i64, at: DateTime<Utc>) -> Resul
 
 /// A user lifts a flag by hand, with a reason. A client the viewer cannot see is
 /// `NotFound`; a flag no longer raised is a conflict.
+#[tracing::instrument(skip_all)]
 pub async fn lift(
     db: &Db,
     viewer: &Viewer,
@@ -309,47 +315,53 @@ pub async fn lift(
     Ok(())
 }
 
-type HistoryRow = (
-    bool,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    DateTime<Utc>,
-    Option<String>,
-);
+/// A flag raised or lifted, with the evidence behind it.
+#[derive(sqlx::FromRow)]
+struct HistoryRow {
+    raised: bool,
+    kind: AlertKind,
+    problem: Option<ContactProblem>,
+    address: String,
+    event: String,
+    reason: String,
+    at: DateTime<Utc>,
+    user_name: Option<String>,
+}
 
 /// The client's alert history, newest first: what was raised and lifted, by what, by
 /// whom and when.
-pub async fn history(db: &Db, client_id: i64, tz: Tz) -> Result<Vec<AlertHistoryEntry>, AppError> {
+#[tracing::instrument(skip_all)]
+pub async fn history(
+    db: &Db,
+    client_id: i64,
+    clock: Clock,
+) -> Result<Vec<AlertHistoryEntry>, AppError> {
     let rows: Vec<HistoryRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT ch.raised, ch.kind, ch.problem, ch.address, e.event, e.reason, e.at, u.name
+        "SELECT ch.raised, ch.kind, ch.problem, ch.address, e.event, e.reason, e.at, u.name AS user_name
          FROM alert_changes ch JOIN alert_events e ON e.id = ch.event_id
          LEFT JOIN users u ON u.id = e.user_id
          WHERE ch.client_id = $1 ORDER BY ch.id DESC LIMIT 100")
         .bind(client_id).fetch_all(p).await)?;
-    rows.into_iter()
-        .map(|(raised, kind, problem, address, event, reason, at, by)| {
+    Ok(rows
+        .into_iter()
+        .map(|r| {
             let flag = Flag {
-                kind: crate::server::db::decode("alert kind", &kind)?,
+                kind: r.kind,
                 contact_point: None,
-                problem: problem
-                    .map(|p| crate::server::db::decode("contact problem", &p))
-                    .transpose()?,
+                problem: r.problem,
             };
             let mut text = flag.hover();
-            if !address.is_empty() {
-                text = format!("{text} ({address})");
+            if !r.address.is_empty() {
+                text = format!("{text} ({})", r.address);
             }
-            Ok(AlertHistoryEntry {
-                raised,
+            AlertHistoryEntry {
+                raised: r.raised,
                 flag: text,
-                cause: cause_label(&event),
-                by,
-                reason,
-                at: at.with_timezone(&tz).naive_local(),
-            })
+                cause: cause_label(&r.event),
+                by: r.user_name,
+                reason: r.reason,
+                at: clock.local(r.at),
+            }
         })
-        .collect()
+        .collect())
 }

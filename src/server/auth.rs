@@ -84,6 +84,7 @@ fn new_token() -> String {
 }
 
 /// Checks the credentials and opens a session; the token goes into the cookie.
+#[tracing::instrument(skip_all)]
 pub async fn login(
     db: &Db,
     policy: SessionPolicy,
@@ -137,12 +138,13 @@ struct SessionRow {
     expires_at: DateTime<Utc>,
     name: String,
     email: String,
-    role: String,
+    role: Role,
     filter_unlocked: bool,
 }
 
 /// The viewer behind a session token, or `None` when it is unknown, expired (idle or
 /// absolute) or its user was deactivated.
+#[tracing::instrument(skip_all)]
 pub async fn resolve_session(
     db: &Db,
     policy: SessionPolicy,
@@ -164,10 +166,7 @@ pub async fn resolve_session(
         on_db!(db, p => sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
             .bind(&hash).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
     }
-    let role: Role = row
-        .role
-        .parse()
-        .map_err(|e: String| AppError::internal(format!("bad role in database: {e}")))?;
+    let role = row.role;
     let has_clients = has_associated_clients(db, role, row.user_id).await?;
     Ok(Some(Viewer {
         user_id: row.user_id,
@@ -180,6 +179,7 @@ pub async fn resolve_session(
 }
 
 /// One index probe: is any client assigned to this user (or, for a supervisor, their team)?
+#[tracing::instrument(skip_all)]
 pub async fn has_associated_clients(db: &Db, role: Role, user_id: i64) -> Result<bool, AppError> {
     let sql = match role {
         Role::Admin => return Ok(false),
@@ -191,12 +191,14 @@ pub async fn has_associated_clients(db: &Db, role: Role, user_id: i64) -> Result
     Ok(found.is_some())
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn logout(db: &Db, token: &str) -> Result<(), AppError> {
     on_db!(db, p => sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Drops expired sessions and old login failures.
+#[tracing::instrument(skip_all)]
 pub async fn purge_expired(
     db: &Db,
     policy: SessionPolicy,

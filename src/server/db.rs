@@ -314,11 +314,6 @@ pub fn corrupt(what: &str, e: String) -> AppError {
     AppError::internal(format!("unexpected {what} in database: {e}"))
 }
 
-/// Parses a stored text value (an enum's stored name), or reports it [`corrupt`].
-pub fn decode<T: std::str::FromStr<Err = String>>(what: &str, s: &str) -> Result<T, AppError> {
-    s.parse().map_err(|e| corrupt(what, e))
-}
-
 /// The id an `INSERT … RETURNING id` or `UPDATE … RETURNING id` gave back: NotFound
 /// when the update matched no row, `taken()` when a unique name was already in use.
 pub fn saved_id(

@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(request_span))
         .with_state(state)
 }
 
@@ -387,6 +388,14 @@ fn download(file_name: &str, content_type: &str, content: Vec<u8>) -> Response {
         h.insert(axum::http::header::CONTENT_DISPOSITION, v);
     }
     res
+}
+
+/// Every request runs in a span of its own, so that what a service logs (an internal
+/// error's cause) says which request met it.
+async fn request_span(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path());
+    next.run(req).instrument(span).await
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {

@@ -91,6 +91,7 @@ struct AdvisorKey {
     email: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn import_csv(
     db: &Db,
     viewer: &Viewer,

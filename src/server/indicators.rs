@@ -39,6 +39,7 @@ impl By {
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn indicators(
     db: &Db,
     viewer: &Viewer,
@@ -88,7 +89,13 @@ pub async fn indicators(
     })
 }
 
-type Counted = (Option<i64>, i64, i64);
+/// Two counts for one advisor or team (`None`: the clients without one).
+#[derive(sqlx::FromRow)]
+struct Counted {
+    holder: Option<i64>,
+    first: i64,
+    second: i64,
+}
 
 /// The rates of each advisor's (or team's) portfolio over the period.
 async fn group_rates(
@@ -111,23 +118,23 @@ async fn group_rates(
             .bind(Value::Time(to_at));
     };
     let mut outcomes = Sql::new(&format!(
-        "SELECT {col}, COUNT(*),
-            CAST(SUM(CASE WHEN o.contact_class = 'right_party' THEN 1 ELSE 0 END) AS BIGINT)
+        "SELECT {col} AS holder, COUNT(*) AS first,
+            CAST(SUM(CASE WHEN o.contact_class = 'right_party' THEN 1 ELSE 0 END) AS BIGINT) AS second
          FROM outcomes o JOIN clients c ON c.id = o.client_id WHERE 1 = 1"
     ));
     period(&mut outcomes, "o.occurred_at");
     portfolio(&mut outcomes, scope, query);
     outcomes.push(&format!(" GROUP BY {col}"));
     let mut promised = Sql::new(&format!(
-        "SELECT {col}, COUNT(*), CAST(0 AS BIGINT)
+        "SELECT {col} AS holder, COUNT(*) AS first, CAST(0 AS BIGINT) AS second
          FROM promises p JOIN clients c ON c.id = p.client_id WHERE 1 = 1"
     ));
     period(&mut promised, "p.created_at");
     portfolio(&mut promised, scope, query);
     promised.push(&format!(" GROUP BY {col}"));
     let mut settled = Sql::new(&format!(
-        "SELECT {col}, CAST(SUM(CASE WHEN p.state = 'kept' THEN 1 ELSE 0 END) AS BIGINT),
-            CAST(SUM(CASE WHEN p.state = 'broken' THEN 1 ELSE 0 END) AS BIGINT)
+        "SELECT {col} AS holder, CAST(SUM(CASE WHEN p.state = 'kept' THEN 1 ELSE 0 END) AS BIGINT) AS first,
+            CAST(SUM(CASE WHEN p.state = 'broken' THEN 1 ELSE 0 END) AS BIGINT) AS second
          FROM promises p JOIN clients c ON c.id = p.client_id
          WHERE p.state IN ('kept', 'broken')"
     ));
@@ -136,18 +143,18 @@ async fn group_rates(
     settled.push(&format!(" GROUP BY {col}"));
 
     let mut groups: BTreeMap<Option<i64>, Rates> = BTreeMap::new();
-    for (id, n, right) in outcomes.rows::<Counted>(db).await? {
-        let r = groups.entry(id).or_default();
-        r.outcomes = n;
-        r.right_party = right;
+    for c in outcomes.rows::<Counted>(db).await? {
+        let r = groups.entry(c.holder).or_default();
+        r.outcomes = c.first;
+        r.right_party = c.second;
     }
-    for (id, n, _) in promised.rows::<Counted>(db).await? {
-        groups.entry(id).or_default().promises = n;
+    for c in promised.rows::<Counted>(db).await? {
+        groups.entry(c.holder).or_default().promises = c.first;
     }
-    for (id, kept, broken) in settled.rows::<Counted>(db).await? {
-        let r = groups.entry(id).or_default();
-        r.kept = kept;
-        r.broken = broken;
+    for c in settled.rows::<Counted>(db).await? {
+        let r = groups.entry(c.holder).or_default();
+        r.kept = c.first;
+        r.broken = c.second;
     }
     Ok(groups
         .into_iter()

@@ -64,6 +64,7 @@ pub fn check(key: &[u8], token: &str, now: DateTime<Utc>) -> Result<i64, LinkErr
 }
 
 /// The full address of a client's portal page.
+#[tracing::instrument(skip_all)]
 pub async fn link(
     db: &Db,
     origin: &str,
@@ -81,6 +82,7 @@ pub async fn link(
 }
 
 /// The key portal links are signed with: read once by whoever writes many links.
+#[tracing::instrument(skip_all)]
 pub async fn link_key(db: &Db) -> Result<Vec<u8>, AppError> {
     secret(db, KEY_NAME).await
 }
@@ -98,6 +100,7 @@ pub fn link_with(
 }
 
 /// The client of a portal token.
+#[tracing::instrument(skip_all)]
 pub async fn client_of(
     db: &Db,
     token: &str,
@@ -118,6 +121,7 @@ async fn client(db: &Db, token: &str, now: DateTime<Utc>) -> Result<i64, AppErro
 
 /// Opens a client's page: records the visit ("Abrió el enlace") and returns the client
 /// and what the debtor sees.
+#[tracing::instrument(skip_all)]
 pub async fn open(
     db: &Db,
     token: &str,
@@ -147,6 +151,7 @@ pub async fn open(
 }
 
 /// Adds a state to a visit of the token's client; returns the client.
+#[tracing::instrument(skip_all)]
 pub async fn step(
     db: &Db,
     token: &str,
@@ -161,6 +166,7 @@ pub async fn step(
 
 /// What the debtor declares on the page: a payment (to verify, with its receipt) or a
 /// promise, registered under the portal's account and added to the visit.
+#[tracing::instrument(skip_all)]
 pub async fn declare(
     db: &Db,
     token: &str,

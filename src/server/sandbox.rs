@@ -19,7 +19,7 @@ use crate::domain::user::{Role, Viewer};
 use crate::on_db;
 use crate::server::clock::Clock;
 use crate::server::config::Sending;
-use crate::server::db::{decode, Db};
+use crate::server::db::Db;
 use crate::server::{alerts, calls, conversations, messages};
 
 const INBOUND_TEXTS: &[&str] = &[
@@ -40,7 +40,7 @@ const OUTBOUND_TEXTS: &[&str] = &[
 ];
 
 /// One party's address usable on some channel.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 struct Reachable {
     client_id: i64,
     role: PartyRole,
@@ -60,22 +60,11 @@ impl Reachable {
 }
 
 async fn reachable(db: &Db, advisor_id: i64) -> Result<Vec<Reachable>, AppError> {
-    let rows: Vec<(i64, String, i32, String, String)> = on_db!(db, p => sqlx::query_as(
-        "SELECT c.id, p.role, p.ordinal, cp.kind, cp.value FROM clients c
+    Ok(on_db!(db, p => sqlx::query_as(
+        "SELECT c.id AS client_id, p.role, p.ordinal, cp.kind, cp.value FROM clients c
          JOIN parties p ON p.client_id = c.id JOIN contact_points cp ON cp.party_id = p.id
          WHERE c.advisor_id = $1 ORDER BY c.id, p.role, p.ordinal, cp.id LIMIT 3000")
-        .bind(advisor_id).fetch_all(p).await)?;
-    rows.into_iter()
-        .map(|(client_id, role, ordinal, kind, value)| {
-            Ok(Reachable {
-                client_id,
-                role: decode("party role", &role)?,
-                ordinal,
-                kind,
-                value,
-            })
-        })
-        .collect()
+        .bind(advisor_id).fetch_all(p).await)?)
 }
 
 fn inbound(

@@ -13,12 +13,14 @@ use crate::{on_db, on_tx};
 
 const COLUMNS: &str = "id, name, channel, recipient, purpose, subject, body, approved";
 
+#[tracing::instrument(skip_all)]
 pub async fn list(db: &Db) -> Result<Vec<Template>, AppError> {
     Ok(on_db!(db, p => sqlx::query_as(
         &format!("SELECT {COLUMNS} FROM templates ORDER BY name"))
         .fetch_all(p).await)?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn get(db: &Db, id: i64) -> Result<Option<Template>, AppError> {
     Ok(on_db!(db, p => sqlx::query_as(
         &format!("SELECT {COLUMNS} FROM templates WHERE id = $1"))
@@ -27,6 +29,7 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<Template>, AppError> {
 
 /// The text as a client of the viewer's (the one named, else the first) would receive
 /// it: the live preview of the Plantillas form.
+#[tracing::instrument(skip_all)]
 pub async fn preview(
     db: &Db,
     viewer: &Viewer,
@@ -70,6 +73,7 @@ fn name_taken() -> AppError {
 }
 
 /// Creates (`id` None) or changes a template; administrators only.
+#[tracing::instrument(skip_all)]
 pub async fn save(
     db: &Db,
     viewer: &Viewer,
@@ -111,6 +115,7 @@ pub async fn save(
 }
 
 /// Deletes a template; messages sent from it keep their text.
+#[tracing::instrument(skip_all)]
 pub async fn delete(db: &Db, viewer: &Viewer, id: i64, now: DateTime<Utc>) -> Result<(), AppError> {
     if !viewer.is_admin() {
         return Err(AppError::Forbidden);

@@ -18,6 +18,7 @@ const USER_SELECT: &str =
         u.filter_unlocked, u.active, u.is_demo, u.phone
     FROM users u LEFT JOIN users s ON s.id = u.supervisor_id";
 
+#[tracing::instrument(skip_all)]
 pub async fn list(db: &Db) -> Result<Vec<User>, AppError> {
     let sql = format!(
         "{USER_SELECT} WHERE u.email <> '{PORTAL_USER_EMAIL}' ORDER BY CASE u.role WHEN 'admin' THEN 0 WHEN 'supervisor' THEN 1 ELSE 2 END, u.name, u.id"
@@ -25,12 +26,14 @@ pub async fn list(db: &Db) -> Result<Vec<User>, AppError> {
     Ok(on_db!(db, p => sqlx::query_as::<_, User>(&sql).fetch_all(p).await)?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn get(db: &Db, id: i64) -> Result<User, AppError> {
     let sql = format!("{USER_SELECT} WHERE u.id = $1 AND u.email <> '{PORTAL_USER_EMAIL}'");
     on_db!(db, p => sqlx::query_as::<_, User>(&sql).bind(id).fetch_optional(p).await)?
         .ok_or(AppError::NotFound)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>, AppError> {
     let sql = format!("{USER_SELECT} WHERE u.email = $1");
     Ok(
@@ -39,6 +42,7 @@ pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>, AppErro
 }
 
 /// Users clients can be assigned to, active or not (the caller filters with the rules).
+#[tracing::instrument(skip_all)]
 pub async fn assignees(db: &Db) -> Result<Vec<Assignee>, AppError> {
     let sql = format!(
         "SELECT id, name, role, supervisor_id, active FROM users
@@ -77,6 +81,7 @@ fn email_taken() -> AppError {
 }
 
 /// Creates a user. `actor` is `None` for the command line.
+#[tracing::instrument(skip_all)]
 pub async fn create(
     db: &Db,
     actor: Option<i64>,
@@ -121,6 +126,7 @@ pub async fn create(
 }
 
 /// Edits a user. Deactivation, a role change or a new password end the user's sessions.
+#[tracing::instrument(skip_all)]
 pub async fn update(
     db: &Db,
     actor: &Viewer,

@@ -492,7 +492,7 @@ async fn two_schedulers_at_once_send_nothing_twice(db: Db) {
         count(&db, "SELECT COUNT(*) FROM call_tasks WHERE reason = 'flow'").await,
         30
     );
-    let campaigns = automation::campaigns(&db, tz()).await.unwrap();
+    let campaigns = automation::campaigns(&db, clock()).await.unwrap();
     assert_eq!((campaigns[0].total, campaigns[0].written), (Some(30), 30));
     assert_eq!(campaigns[0].state.as_str(), "done");
 }
@@ -730,7 +730,7 @@ async fn campaigns_wait_their_time_report_and_cancel(db: Db) {
     .await
     .unwrap();
     assert_eq!(report.campaign_messages, 12);
-    let c = &automation::campaigns(&db, tz()).await.unwrap()[0];
+    let c = &automation::campaigns(&db, clock()).await.unwrap()[0];
     assert_eq!(
         (c.id, c.total, c.written, c.state.as_str()),
         (id, Some(12), 12, "done")

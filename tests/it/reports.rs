@@ -38,20 +38,34 @@ fn day(days_ago: i64) -> NaiveDate {
     today() - Duration::days(days_ago)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn message(
-    db: &Db,
+/// A message row as the report reads it, stored as it is (a registration time apart
+/// from when it happened).
+struct Row<'a> {
     client: i64,
-    direction: &str,
-    channel: &str,
-    origin: Option<&str>,
+    direction: &'a str,
+    channel: &'a str,
+    origin: Option<&'a str>,
     author: Option<i64>,
-    status: Option<&str>,
+    status: Option<&'a str>,
     template: Option<i64>,
     at: DateTime<Utc>,
     registered: DateTime<Utc>,
-    body: &str,
-) -> i64 {
+    body: &'a str,
+}
+
+async fn message(db: &Db, m: Row<'_>) -> i64 {
+    let Row {
+        client,
+        direction,
+        channel,
+        origin,
+        author,
+        status,
+        template,
+        at,
+        registered,
+        body,
+    } = m;
     let (id,): (i64,) = on_db!(db, p => sqlx::query_as(
         "INSERT INTO messages (client_id, party_role, party_ordinal, direction, channel, body, origin,
             author_id, status, template_id, occurred_at, created_at)
@@ -191,16 +205,18 @@ async fn fixture(db: &Db) -> Fixture {
     // reply, two outcomes and a promise at the very same instant, a payment to verify.
     let sms = message(
         db,
-        c1,
-        "outbound",
-        "sms",
-        Some("manual"),
-        Some(a1.id),
-        Some("failed"),
-        None,
-        ago(1, 0),
-        ago(1, 0) + Duration::minutes(2),
-        "Recuerde su pago",
+        Row {
+            client: c1,
+            direction: "outbound",
+            channel: "sms",
+            origin: Some("manual"),
+            author: Some(a1.id),
+            status: Some("failed"),
+            template: None,
+            at: ago(1, 0),
+            registered: ago(1, 0) + Duration::minutes(2),
+            body: "Recuerde su pago",
+        },
     )
     .await;
     on_db!(db, p => sqlx::query(
@@ -209,16 +225,18 @@ async fn fixture(db: &Db) -> Fixture {
     .unwrap();
     message(
         db,
-        c1,
-        "inbound",
-        "whatsapp",
-        None,
-        None,
-        None,
-        None,
-        ago(2, 0),
-        ago(2, 0),
-        "Ya pagué",
+        Row {
+            client: c1,
+            direction: "inbound",
+            channel: "whatsapp",
+            origin: None,
+            author: None,
+            status: None,
+            template: None,
+            at: ago(2, 0),
+            registered: ago(2, 0),
+            body: "Ya pagué",
+        },
     )
     .await;
     outcome(
@@ -306,16 +324,18 @@ async fn fixture(db: &Db) -> Fixture {
     // c4: a delivered flow e-mail, a right-party contact, a cancelled promise.
     message(
         db,
-        c4,
-        "outbound",
-        "email",
-        Some("flow"),
-        None,
-        Some("delivered"),
-        Some(template),
-        ago(6, 0),
-        ago(6, 0),
-        "Su estado de cuenta",
+        Row {
+            client: c4,
+            direction: "outbound",
+            channel: "email",
+            origin: Some("flow"),
+            author: None,
+            status: Some("delivered"),
+            template: Some(template),
+            at: ago(6, 0),
+            registered: ago(6, 0),
+            body: "Su estado de cuenta",
+        },
     )
     .await;
     outcome(

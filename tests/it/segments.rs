@@ -152,7 +152,7 @@ async fn sql_and_memory_pick_the_same_clients(db: Db) {
     let mut rng = StdRng::seed_from_u64(seed);
     random_portfolio(&db, &mut rng).await;
     let options = segments::options(&db).await.unwrap();
-    let facts = segments::all_facts(&db, tz()).await.unwrap();
+    let facts = segments::all_facts(&db, clock()).await.unwrap();
     let mut non_trivial = 0;
     // Counted on several days, so that day ranges cross due dates and contact days.
     for offset in [0i64, 17] {

@@ -5,7 +5,6 @@ pub mod scheduler;
 pub mod send;
 
 use chrono::{DateTime, TimeZone, Utc};
-use chrono_tz::Tz;
 
 use crate::domain::automation::{
     step_day_label, AutomationSettings, Campaign, CampaignInput, CampaignState, ContactHours,
@@ -18,7 +17,7 @@ use crate::domain::user::Viewer;
 use crate::on_db;
 use crate::on_tx;
 use crate::server::clock::Clock;
-use crate::server::db::{decode, saved_id, Db, Tx};
+use crate::server::db::{saved_id, Db, Tx};
 use crate::server::{audit, messages, templates};
 
 fn admin(viewer: &Viewer) -> Result<(), AppError> {
@@ -29,6 +28,7 @@ fn admin(viewer: &Viewer) -> Result<(), AppError> {
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn settings(db: &Db) -> Result<AutomationSettings, AppError> {
     let (days, start, end, enabled, body): (String, String, String, bool, String) = on_db!(db, p => sqlx::query_as(
         "SELECT contact_days, contact_start, contact_end, fallback_enabled, fallback_body
@@ -42,6 +42,7 @@ pub async fn settings(db: &Db) -> Result<AutomationSettings, AppError> {
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn save_settings(
     db: &Db,
     viewer: &Viewer,
@@ -103,65 +104,55 @@ async fn segment_exists(db: &Db, id: i64) -> Result<(), AppError> {
         })
 }
 
-type FlowRow = (i64, String, i64, String, i32, bool);
-type StepRow = (
-    i64,
-    i64,
-    i32,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    i64,
-);
+/// A flow's step with its template, if it sends one.
+#[derive(sqlx::FromRow)]
+struct StepRow {
+    id: i64,
+    flow_id: i64,
+    day: i32,
+    template_id: Option<i64>,
+    template_name: Option<String>,
+    channel: Option<Channel>,
+    sent: i64,
+}
 
+#[tracing::instrument(skip_all)]
 pub async fn flows(db: &Db) -> Result<Vec<Flow>, AppError> {
-    let rows: Vec<FlowRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT f.id, f.name, f.segment_id, s.name, CAST(f.position AS INTEGER), f.active FROM flows f
-         JOIN segments s ON s.id = f.segment_id ORDER BY f.position, f.id").fetch_all(p).await)?;
+    let mut flows: Vec<Flow> = on_db!(db, p => sqlx::query_as(
+        "SELECT f.id, f.name, f.segment_id, s.name AS segment_name, CAST(f.position AS INTEGER) AS position,
+            f.active
+         FROM flows f JOIN segments s ON s.id = f.segment_id ORDER BY f.position, f.id").fetch_all(p).await)?;
     let steps: Vec<StepRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT st.id, st.flow_id, CAST(st.day AS INTEGER), st.template_id, t.name, t.channel,
-            (SELECT COUNT(*) FROM flow_sends fs WHERE fs.step_id = st.id)
+        "SELECT st.id, st.flow_id, CAST(st.day AS INTEGER) AS day, st.template_id, t.name AS template_name,
+            t.channel, (SELECT COUNT(*) FROM flow_sends fs WHERE fs.step_id = st.id) AS sent
          FROM flow_steps st LEFT JOIN templates t ON t.id = st.template_id ORDER BY st.day, st.id")
         .fetch_all(p).await)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (id, name, segment_id, segment_name, position, active) in rows {
-        let mut list = Vec::new();
-        for (sid, _, day, template_id, tname, channel, sent) in steps.iter().filter(|s| s.1 == id) {
-            let channel: Channel = match channel {
-                Some(c) => decode("channel", c)?,
-                None => Channel::Call,
-            };
-            list.push(FlowStep {
-                id: *sid,
-                day: *day,
-                template_id: *template_id,
-                action: match tname {
+    for flow in &mut flows {
+        for s in steps.iter().filter(|s| s.flow_id == flow.id) {
+            let channel = s.channel.unwrap_or(Channel::Call);
+            flow.steps.push(FlowStep {
+                id: s.id,
+                day: s.day,
+                template_id: s.template_id,
+                action: match &s.template_name {
                     Some(n) => format!(
                         "{}: plantilla «{n}» por {}",
-                        step_day_label(*day),
+                        step_day_label(s.day),
                         channel.label()
                     ),
-                    None => format!("{}: llamada en la bandeja Llamadas", step_day_label(*day)),
+                    None => format!("{}: llamada en la bandeja Llamadas", step_day_label(s.day)),
                 },
                 channel,
-                sent: *sent,
+                sent: s.sent,
             });
         }
-        out.push(Flow {
-            id,
-            name,
-            segment_id,
-            segment_name,
-            position,
-            active,
-            steps: list,
-        });
     }
-    Ok(out)
+    Ok(flows)
 }
 
 /// Creates or changes a flow. Steps kept as they were keep what they sent, so that
 /// editing a flow never sends a step twice to anyone.
+#[tracing::instrument(skip_all)]
 pub async fn save_flow(
     db: &Db,
     viewer: &Viewer,
@@ -229,6 +220,7 @@ pub async fn save_flow(
     Ok(flow_id)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn delete_flow(
     db: &Db,
     viewer: &Viewer,
@@ -242,42 +234,16 @@ pub async fn delete_flow(
     Ok(())
 }
 
-type EventRow = (i64, String, String, i32, i64, String, String, bool, i64);
-
+#[tracing::instrument(skip_all)]
 pub async fn events(db: &Db) -> Result<Vec<EventRule>, AppError> {
-    let rows: Vec<EventRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT e.id, e.name, e.trigger_kind, CAST(e.days_before AS INTEGER), e.template_id, t.name, t.channel, e.active,
-            (SELECT COUNT(*) FROM event_sends s WHERE s.rule_id = e.id)
-         FROM event_rules e JOIN templates t ON t.id = e.template_id ORDER BY e.name").fetch_all(p).await)?;
-    rows.into_iter()
-        .map(
-            |(
-                id,
-                name,
-                trigger,
-                days_before,
-                template_id,
-                template_name,
-                channel,
-                active,
-                sent,
-            )| {
-                Ok(EventRule {
-                    id,
-                    name,
-                    trigger: decode("trigger", &trigger)?,
-                    days_before,
-                    template_id,
-                    template_name,
-                    channel: decode("channel", &channel)?,
-                    active,
-                    sent,
-                })
-            },
-        )
-        .collect()
+    Ok(on_db!(db, p => sqlx::query_as(
+        "SELECT e.id, e.name, e.trigger_kind AS trigger, CAST(e.days_before AS INTEGER) AS days_before,
+            e.template_id, t.name AS template_name, t.channel, e.active,
+            (SELECT COUNT(*) FROM event_sends s WHERE s.rule_id = e.id) AS sent
+         FROM event_rules e JOIN templates t ON t.id = e.template_id ORDER BY e.name").fetch_all(p).await)?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn save_event(
     db: &Db,
     viewer: &Viewer,
@@ -317,6 +283,7 @@ pub async fn save_event(
     Ok(id)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn delete_event(
     db: &Db,
     viewer: &Viewer,
@@ -330,50 +297,54 @@ pub async fn delete_event(
     Ok(())
 }
 
-type CampaignRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    DateTime<Utc>,
-    String,
-    Option<i64>,
-    i64,
-    i64,
-    i64,
-);
+/// A campaign as stored, its time still in UTC.
+#[derive(sqlx::FromRow)]
+struct CampaignRow {
+    id: i64,
+    name: String,
+    segment_name: String,
+    template_name: String,
+    channel: Channel,
+    scheduled_at: DateTime<Utc>,
+    state: CampaignState,
+    total: Option<i64>,
+    written: i64,
+    delivered: i64,
+    failed: i64,
+}
 
-pub async fn campaigns(db: &Db, tz: Tz) -> Result<Vec<Campaign>, AppError> {
+#[tracing::instrument(skip_all)]
+pub async fn campaigns(db: &Db, clock: Clock) -> Result<Vec<Campaign>, AppError> {
     let rows: Vec<CampaignRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT c.id, c.name, s.name, t.name, t.channel, c.scheduled_at, c.state, c.total,
-            (SELECT COUNT(*) FROM campaign_sends cs WHERE cs.campaign_id = c.id),
+        "SELECT c.id, c.name, s.name AS segment_name, t.name AS template_name, t.channel, c.scheduled_at,
+            c.state, c.total,
+            (SELECT COUNT(*) FROM campaign_sends cs WHERE cs.campaign_id = c.id) AS written,
             (SELECT COUNT(*) FROM campaign_sends cs JOIN messages m ON m.id = cs.message_id
-                WHERE cs.campaign_id = c.id AND m.status IN ('delivered', 'read')),
+                WHERE cs.campaign_id = c.id AND m.status IN ('delivered', 'read')) AS delivered,
             (SELECT COUNT(*) FROM campaign_sends cs JOIN messages m ON m.id = cs.message_id
-                WHERE cs.campaign_id = c.id AND m.status = 'failed')
+                WHERE cs.campaign_id = c.id AND m.status = 'failed') AS failed
          FROM campaigns c JOIN segments s ON s.id = c.segment_id JOIN templates t ON t.id = c.template_id
          ORDER BY c.scheduled_at DESC, c.id DESC LIMIT 200").fetch_all(p).await)?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(Campaign {
-                id: r.0,
-                name: r.1,
-                segment_name: r.2,
-                template_name: r.3,
-                channel: decode("channel", &r.4)?,
-                scheduled_at: r.5.with_timezone(&tz).naive_local(),
-                state: decode("campaign state", &r.6)?,
-                total: r.7,
-                written: r.8,
-                delivered: r.9,
-                failed: r.10,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|r| Campaign {
+            id: r.id,
+            name: r.name,
+            segment_name: r.segment_name,
+            template_name: r.template_name,
+            channel: r.channel,
+            scheduled_at: clock.local(r.scheduled_at),
+            state: r.state,
+            total: r.total,
+            written: r.written,
+            delivered: r.delivered,
+            failed: r.failed,
         })
-        .collect()
+        .collect())
 }
 
 /// Programs a campaign; an empty time sends at the scheduler's next pass.
+#[tracing::instrument(skip_all)]
 pub async fn create_campaign(
     db: &Db,
     viewer: &Viewer,
@@ -427,6 +398,7 @@ pub async fn create_campaign(
 /// Stops a campaign: nothing more is written, and what still waits in the outbox (for
 /// the contact hours) is withdrawn. What already went out stays. A finished campaign
 /// can be cancelled while some of its messages wait. Returns how many were withdrawn.
+#[tracing::instrument(skip_all)]
 pub async fn cancel_campaign(
     db: &Db,
     viewer: &Viewer,
@@ -435,9 +407,9 @@ pub async fn cancel_campaign(
 ) -> Result<u64, AppError> {
     admin(viewer)?;
     let mut tx = db.begin().await?;
-    let state: Option<(String,)> = on_tx!(&mut tx, c => sqlx::query_as(
+    let state: Option<(CampaignState,)> = on_tx!(&mut tx, c => sqlx::query_as(
         "SELECT state FROM campaigns WHERE id = $1").bind(id).fetch_optional(&mut *c).await)?;
-    let state: CampaignState = decode("campaign state", &state.ok_or(AppError::NotFound)?.0)?;
+    let (state,) = state.ok_or(AppError::NotFound)?;
     if state == CampaignState::Cancelled {
         return Err(AppError::invalid(
             "campaign",

@@ -36,6 +36,7 @@ const CAMPAIGN_BATCH: i64 = 500;
 const LOOKBACK_DAYS: i64 = 2;
 
 /// One pass: flows, events, campaigns, fallbacks.
+#[tracing::instrument(skip_all)]
 pub async fn run_once(db: &Db, sending: &Sending, clock: Clock) -> Result<PassReport, AppError> {
     let sender = Sender::new(db, sending, clock).await?;
     let mut report = PassReport::default();
@@ -71,10 +72,23 @@ struct Step {
     covered: Option<NaiveDate>,
 }
 
-/// id, flow, day, template, covered through.
-type StepRow = (i64, i64, i32, Option<i64>, Option<NaiveDate>);
+#[derive(sqlx::FromRow)]
+struct StepRow {
+    id: i64,
+    flow_id: i64,
+    day: i32,
+    template_id: Option<i64>,
+    covered_through: Option<NaiveDate>,
+}
 
-type Candidate = (i64, Option<FlowStop>, Option<NaiveDate>, bool);
+/// A client a flow step falls on, with what may suspend its main flow.
+#[derive(sqlx::FromRow)]
+struct Candidate {
+    id: i64,
+    flow_stop: Option<FlowStop>,
+    flow_paused_until: Option<NaiveDate>,
+    promise_pending: bool,
+}
 
 async fn flows(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppError> {
     let now = s.clock.now;
@@ -87,14 +101,15 @@ async fn flows(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppError> 
         trees.push(segments::tree(db, *segment).await?);
     }
     let rows: Vec<StepRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT st.id, st.flow_id, CAST(st.day AS INTEGER), st.template_id, st.covered_through
+        "SELECT st.id, st.flow_id, CAST(st.day AS INTEGER) AS day, st.template_id, st.covered_through
          FROM flow_steps st JOIN flows f ON f.id = st.flow_id WHERE f.active ORDER BY st.id").fetch_all(p).await)?;
     let mut steps = Vec::with_capacity(rows.len());
-    for (id, flow_id, day, template_id, covered) in rows {
-        let Some(flow) = flows.iter().position(|(f, _)| *f == flow_id) else {
+    for row in rows {
+        let Some(flow) = flows.iter().position(|(f, _)| *f == row.flow_id) else {
             continue;
         };
-        let template = match template_id {
+        let id = row.id;
+        let template = match row.template_id {
             Some(t) => Some(templates::get(db, t).await?.ok_or_else(|| {
                 AppError::internal(format!("flow step {id}: template {t} missing"))
             })?),
@@ -103,9 +118,9 @@ async fn flows(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppError> 
         steps.push(Step {
             id,
             flow,
-            day,
+            day: row.day,
             template,
-            covered,
+            covered: row.covered_through,
         });
     }
     let clock = &s.clock;
@@ -117,6 +132,7 @@ async fn flows(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppError> 
             let mut sql = Sql::new(
                 "SELECT c.id, c.flow_stop, c.flow_paused_until,
                     EXISTS (SELECT 1 FROM promises p WHERE p.client_id = c.id AND p.state = 'pending')
+                        AS promise_pending
                  FROM clients c WHERE c.oldest_unpaid_due_date = ",
             );
             sql.bind(Value::Date(anchor_for(day, step.day)))
@@ -129,8 +145,10 @@ async fn flows(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppError> 
                 .bind(Value::Int(step.id))
                 .push(" AND fs.client_id = c.id) ORDER BY c.id");
             let candidates: Vec<Candidate> = sql.rows(db).await?;
-            for (client_id, stop, paused, promise) in candidates {
-                if suspension(stop, paused, promise, today).is_some() {
+            for c in candidates {
+                let client_id = c.id;
+                if suspension(c.flow_stop, c.flow_paused_until, c.promise_pending, today).is_some()
+                {
                     report.suspended_skipped += 1;
                     continue;
                 }
@@ -342,8 +360,16 @@ async fn campaigns(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppErr
     Ok(())
 }
 
-/// A failed automated message: its id, its tab, channel and origin.
-type Failed = (i64, i64, PartyRole, i32, Channel, Origin);
+/// A failed automated message, in its tab.
+#[derive(sqlx::FromRow)]
+struct Failed {
+    id: i64,
+    client_id: i64,
+    party_role: PartyRole,
+    party_ordinal: i32,
+    channel: Channel,
+    origin: Origin,
+}
 
 /// "Canal alternativo": a failed automated message is followed by the standard message
 /// on the last channel that reached that party (delivered, read, or written from).
@@ -362,7 +388,15 @@ async fn fallbacks(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppErr
          ORDER BY m.id LIMIT 1000")
         .bind(now - Duration::days(LOOKBACK_DAYS)).fetch_all(p).await)?;
     let due = s.due_at();
-    for (message_id, client_id, role, ordinal, channel, origin) in failed {
+    for Failed {
+        id: message_id,
+        client_id,
+        party_role: role,
+        party_ordinal: ordinal,
+        channel,
+        origin,
+    } in failed
+    {
         let last: Option<(Channel,)> = on_db!(db, p => sqlx::query_as(
             "SELECT channel FROM messages WHERE client_id = $1 AND party_role = $2 AND party_ordinal = $3
                 AND channel IN ('whatsapp', 'whatsapp_business', 'email', 'sms') AND channel <> $4

@@ -33,6 +33,7 @@ pub fn places_calls(setting: &ChannelSetting) -> bool {
 
 /// Calls one of a client's phones for `viewer`, who must see the client and have a
 /// phone of their own on their user.
+#[tracing::instrument(skip_all)]
 pub async fn click_to_call(
     db: &Db,
     viewer: &Viewer,

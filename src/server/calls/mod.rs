@@ -216,6 +216,7 @@ pub(crate) async fn refresh_flow(tx: &mut Tx, client_id: i64) -> Result<(), AppE
 
 /// Registers a call's outcome for a client and applies what the catalogue says it does.
 /// Everything happens in one transaction: a refused outcome saves nothing.
+#[tracing::instrument(skip_all)]
 pub async fn register(
     db: &Db,
     viewer: &Viewer,
@@ -343,6 +344,7 @@ pub async fn register(
 }
 
 /// A promise or a payment to verify registered from the debt panel, outside a call.
+#[tracing::instrument(skip_all)]
 pub async fn declare(
     db: &Db,
     viewer: &Viewer,
@@ -389,39 +391,42 @@ pub(crate) async fn declare_as(
     Ok(done)
 }
 
-/// A management file: (id, outcome, payment, name, type, size).
-type FileRow = (i64, Option<i64>, Option<i64>, String, String, i64);
+/// A receipt or other file, and the outcome or payment it belongs to.
+#[derive(sqlx::FromRow)]
+struct FileRow {
+    outcome_id: Option<i64>,
+    payment_id: Option<i64>,
+    #[sqlx(flatten)]
+    meta: AttachmentMeta,
+}
 
-/// A promise: (id, outcome, date, amount, currency, state, by, at).
-type PromiseRow = (
-    i64,
-    Option<i64>,
-    NaiveDate,
-    i64,
-    String,
-    PromiseState,
-    String,
-    DateTime<Utc>,
-);
+/// A promise as stored: its time still in UTC.
+#[derive(sqlx::FromRow)]
+struct PromiseRow {
+    id: i64,
+    outcome_id: Option<i64>,
+    promised_date: NaiveDate,
+    amount_cents: i64,
+    currency: String,
+    state: PromiseState,
+    created_by_name: String,
+    created_at: DateTime<Utc>,
+}
 
-/// The client's call and flow columns.
-type CallColumns = (
-    Option<NaiveDate>,
-    Option<CallReason>,
-    Option<NaiveDate>,
-    Option<FlowStop>,
-);
+/// Where the client stands in the tray and the main flow.
+#[derive(sqlx::FromRow)]
+struct CallColumns {
+    call_due_date: Option<NaiveDate>,
+    call_reason: Option<CallReason>,
+    flow_paused_until: Option<NaiveDate>,
+    flow_stop: Option<FlowStop>,
+}
 
 fn files_of(files: &[FileRow], pick: impl Fn(&FileRow) -> bool) -> Vec<AttachmentMeta> {
     files
         .iter()
         .filter(|f| pick(f))
-        .map(|f| AttachmentMeta {
-            id: f.0,
-            file_name: f.3.clone(),
-            content_type: f.4.clone(),
-            size_bytes: f.5,
-        })
+        .map(|f| f.meta.clone())
         .collect()
 }
 
@@ -497,6 +502,7 @@ impl PaymentRow {
 
 /// The conversation's calls and money: phones, outcomes, promises and payments, newest
 /// last, and where the client stands in the tray and the main flow on `today`.
+#[tracing::instrument(skip_all)]
 pub async fn gestion(db: &Db, client_id: i64, clock: Clock) -> Result<Gestion, AppError> {
     let local = |t: DateTime<Utc>| clock.local(t);
     let phones: Vec<Phone> = on_db!(db, p => sqlx::query_as(
@@ -543,28 +549,28 @@ pub async fn gestion(db: &Db, client_id: i64, clock: Clock) -> Result<Gestion, A
             note: r.note,
             user_name: r.user_name,
             at: local(r.occurred_at),
-            files: files_of(&files, |f| f.1 == Some(r.id)),
+            files: files_of(&files, |f| f.outcome_id == Some(r.id)),
         });
     }
     let promise_rows: Vec<PromiseRow> = on_db!(db, p => sqlx::query_as(
             "SELECT pr.id, pr.outcome_id, pr.promised_date, pr.amount_cents, pr.currency, pr.state,
-                    u.name, pr.created_at
+                    u.name AS created_by_name, pr.created_at
              FROM promises pr JOIN users u ON u.id = pr.created_by
              WHERE pr.client_id = $1 ORDER BY pr.created_at, pr.id")
             .bind(client_id).fetch_all(p).await)?;
-    let mut promises = Vec::with_capacity(promise_rows.len());
-    for (id, outcome_id, promised_date, amount_cents, currency, state, who, at) in promise_rows {
-        promises.push(PromiseEntry {
-            id,
-            outcome_id,
-            promised_date,
-            amount_cents,
-            currency,
-            state,
-            created_by_name: who,
-            at: local(at),
-        });
-    }
+    let promises: Vec<PromiseEntry> = promise_rows
+        .into_iter()
+        .map(|r| PromiseEntry {
+            id: r.id,
+            outcome_id: r.outcome_id,
+            promised_date: r.promised_date,
+            amount_cents: r.amount_cents,
+            currency: r.currency,
+            state: r.state,
+            created_by_name: r.created_by_name,
+            at: local(r.created_at),
+        })
+        .collect();
     let payment_rows: Vec<PaymentRow> = on_db!(db, p => sqlx::query_as(&format!(
         "SELECT {PAYMENT_COLUMNS} FROM payments p JOIN users d ON d.id = p.declared_by
          LEFT JOIN users r ON r.id = p.reviewed_by
@@ -573,26 +579,26 @@ pub async fn gestion(db: &Db, client_id: i64, clock: Clock) -> Result<Gestion, A
     let mut payments = Vec::with_capacity(payment_rows.len());
     for r in payment_rows {
         let id = r.id;
-        payments.push(r.entry(&clock, files_of(&files, |f| f.2 == Some(id))));
+        payments.push(r.entry(&clock, files_of(&files, |f| f.payment_id == Some(id))));
     }
-    let (call_due_date, call_reason, paused, stop): CallColumns = on_db!(db, p => sqlx::query_as(
+    let call: CallColumns = on_db!(db, p => sqlx::query_as(
         "SELECT call_due_date, call_reason, flow_paused_until, flow_stop FROM clients WHERE id = $1")
         .bind(client_id).fetch_one(p).await)?;
-    let call_due = call_due_date.zip(call_reason);
     Ok(Gestion {
         phones: phone_list,
         outcomes,
         promises,
         payments,
-        call_due,
+        call_due: call.call_due_date.zip(call.call_reason),
         // A suspension lasts through its day.
-        flow_paused_until: paused.filter(|d| *d >= clock.today),
-        flow_stop: stop,
+        flow_paused_until: call.flow_paused_until.filter(|d| *d >= clock.today),
+        flow_stop: call.flow_stop,
         click_to_call: dial::places_calls(&crate::server::channels::load(db, Channel::Call).await?),
     })
 }
 
 /// A receipt or other management file, for a viewer who may read its client.
+#[tracing::instrument(skip_all)]
 pub async fn file(
     db: &Db,
     viewer: &Viewer,

@@ -33,6 +33,7 @@ struct QueueRow {
 }
 
 /// The payments to verify of the clients the viewer may read, oldest first.
+#[tracing::instrument(skip_all)]
 pub async fn queue(db: &Db, viewer: &Viewer, clock: Clock) -> Result<Vec<QueuedPayment>, AppError> {
     let rows: Vec<QueueRow> = on_db!(db, p => {
         let mut qb = QueryBuilder::new(format!(
@@ -109,6 +110,7 @@ async fn apply_to_debts(
 /// Approves or rejects a payment to verify. Approval pays the oldest debts, refreshes
 /// the summary and may keep a promise; either way the main flow resumes once no payment
 /// awaits verification.
+#[tracing::instrument(skip_all)]
 pub async fn review(
     db: &Db,
     viewer: &Viewer,

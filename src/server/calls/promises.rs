@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use super::{refresh, refresh_flow};
-use crate::domain::calls::{PaymentFact, PaymentStatus, PromisePolicy, Verdict};
+use crate::domain::calls::{PaymentFact, PromisePolicy, Verdict};
 use crate::domain::error::AppError;
 use crate::on_tx;
 use crate::server::clock::Clock;
@@ -17,20 +17,20 @@ pub struct Settled {
     pub broken: u64,
 }
 
-type PromiseRow = (i64, i64, NaiveDate, i64, NaiveDate);
+/// A pending promise, as the verdict needs it.
+#[derive(sqlx::FromRow)]
+struct Pending {
+    id: i64,
+    client_id: i64,
+    promised_date: NaiveDate,
+    amount_cents: i64,
+    created_on: NaiveDate,
+}
 
 async fn payments_of(tx: &mut Tx, client_id: i64) -> Result<Vec<PaymentFact>, AppError> {
-    let rows: Vec<(NaiveDate, i64, PaymentStatus)> = on_tx!(tx, c => sqlx::query_as(
+    Ok(on_tx!(tx, c => sqlx::query_as(
         "SELECT paid_on, amount_cents, status FROM payments WHERE client_id = $1")
-        .bind(client_id).fetch_all(&mut *c).await)?;
-    Ok(rows
-        .into_iter()
-        .map(|(paid_on, amount_cents, status)| PaymentFact {
-            paid_on,
-            amount_cents,
-            status,
-        })
-        .collect())
+        .bind(client_id).fetch_all(&mut *c).await)?)
 }
 
 /// Decides one pending promise. The state changes only if it is still pending, so two
@@ -38,7 +38,13 @@ async fn payments_of(tx: &mut Tx, client_id: i64) -> Result<Vec<PaymentFact>, Ap
 /// schedules the call.
 async fn decide(
     tx: &mut Tx,
-    (id, client_id, promised, amount, created_on): PromiseRow,
+    Pending {
+        id,
+        client_id,
+        promised_date: promised,
+        amount_cents: amount,
+        created_on,
+    }: Pending,
     policy: PromisePolicy,
     clock: Clock,
 ) -> Result<Option<Verdict>, AppError> {
@@ -75,7 +81,7 @@ pub(crate) async fn reconsider(
     policy: PromisePolicy,
     clock: Clock,
 ) -> Result<(), AppError> {
-    let rows: Vec<PromiseRow> = on_tx!(tx, c => sqlx::query_as(
+    let rows: Vec<Pending> = on_tx!(tx, c => sqlx::query_as(
         "SELECT id, client_id, promised_date, amount_cents, created_on FROM promises
          WHERE client_id = $1 AND state = 'pending' ORDER BY id")
         .bind(client_id).fetch_all(&mut *c).await)?;
@@ -89,6 +95,7 @@ pub(crate) async fn reconsider(
 /// passed is marked kept or broken. Safe to run twice and from several servers: rows
 /// are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite writes one at a time)
 /// and each state change is conditional.
+#[tracing::instrument(skip_all)]
 pub async fn settle(db: &Db, policy: PromisePolicy, clock: Clock) -> Result<Settled, AppError> {
     const BATCH: i64 = 200;
     let cutoff = clock.today - chrono::Duration::days(i64::from(policy.grace_days));
@@ -104,10 +111,10 @@ pub async fn settle(db: &Db, policy: PromisePolicy, clock: Clock) -> Result<Sett
     let mut after = 0i64;
     loop {
         let mut tx = db.begin().await?;
-        let rows: Vec<PromiseRow> = on_tx!(&mut tx, c => sqlx::query_as(&sql)
+        let rows: Vec<Pending> = on_tx!(&mut tx, c => sqlx::query_as(&sql)
             .bind(cutoff).bind(after).bind(BATCH).fetch_all(&mut *c).await)?;
         let Some(last) = rows.last() else { break };
-        after = last.0;
+        after = last.id;
         for row in rows {
             match decide(&mut tx, row, policy, clock).await? {
                 Some(Verdict::Kept) => settled.kept += 1,

@@ -36,6 +36,7 @@ pub(crate) async fn calls_due(
 
 /// One page of the tray. The broken promises come first, as their own keyset range;
 /// the page that finishes them continues with the other calls.
+#[tracing::instrument(skip_all)]
 pub async fn calls_tray(
     db: &Db,
     viewer: &Viewer,

@@ -18,11 +18,11 @@ use crate::domain::error::AppError;
 use crate::domain::message::Channel;
 use crate::domain::user::Viewer;
 use crate::server::audit;
-use crate::server::db::{decode, Db};
+use crate::server::db::Db;
 use crate::{on_db, on_tx};
 
 /// A channel's stored settings, secrets included: server side only.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ChannelSetting {
     pub channel: Channel,
     pub active: bool,
@@ -35,55 +35,26 @@ pub struct ChannelSetting {
     pub inbound_url: String,
 }
 
-type SettingRow = (
-    String,
-    bool,
-    bool,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
-
 const SETTING_COLUMNS: &str = "channel, active, visible, provider, base_url, sender, secret, \
     webhook_secret, inbound_url";
 
-fn setting(row: SettingRow) -> Result<ChannelSetting, AppError> {
-    let (channel, active, visible, provider, base_url, sender, secret, webhook_secret, inbound_url) =
-        row;
-    Ok(ChannelSetting {
-        channel: decode("channel", &channel)?,
-        active,
-        visible,
-        provider: provider
-            .as_deref()
-            .map(|p| decode("provider", p))
-            .transpose()?,
-        base_url,
-        sender,
-        secret,
-        webhook_secret,
-        inbound_url,
-    })
-}
-
+#[tracing::instrument(skip_all)]
 pub async fn load_all(db: &Db) -> Result<Vec<ChannelSetting>, AppError> {
     let sql = format!("SELECT {SETTING_COLUMNS} FROM channel_settings ORDER BY channel");
-    let rows: Vec<SettingRow> = on_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?;
-    rows.into_iter().map(setting).collect()
+    Ok(on_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?)
 }
 
 /// One channel's settings: what a webhook or a single action needs, in one row's read.
+#[tracing::instrument(skip_all)]
 pub async fn load(db: &Db, channel: Channel) -> Result<ChannelSetting, AppError> {
     let sql = format!("SELECT {SETTING_COLUMNS} FROM channel_settings WHERE channel = $1");
-    let row: Option<SettingRow> = on_db!(db, p => sqlx::query_as(&sql)
-        .bind(channel.as_str()).fetch_optional(p).await)?;
-    setting(row.ok_or(AppError::NotFound)?)
+    let row: Option<ChannelSetting> = on_db!(db, p => sqlx::query_as(&sql)
+        .bind(channel).fetch_optional(p).await)?;
+    row.ok_or(AppError::NotFound)
 }
 
 /// The settings page's view: secrets as hints only. Administrators only.
+#[tracing::instrument(skip_all)]
 pub async fn views(
     db: &Db,
     viewer: &Viewer,
@@ -127,6 +98,7 @@ pub async fn views(
 
 /// Saves one channel's settings; an empty secret keeps the stored one. Audited without
 /// the secrets.
+#[tracing::instrument(skip_all)]
 pub async fn save(
     db: &Db,
     viewer: &Viewer,
@@ -179,6 +151,7 @@ pub async fn save(
 
 /// "Probar conexión" for a channel, administrators only: `Ok` with what the provider
 /// said, or `Invalid` with its refusal.
+#[tracing::instrument(skip_all)]
 pub async fn probe(
     db: &Db,
     viewer: &Viewer,
@@ -222,6 +195,7 @@ pub const SANDBOX_KEY: &str = "sandbox_webhook";
 
 /// A key the server signs with, created on first use. Every process reads the same
 /// one: the insert that loses a race leaves the winner's.
+#[tracing::instrument(skip_all)]
 pub async fn secret(db: &Db, name: &str) -> Result<Vec<u8>, AppError> {
     use rand::RngCore;
     let read = || async {

@@ -14,7 +14,7 @@ use crate::domain::conversation::InboundMessage;
 use crate::domain::error::AppError;
 use crate::domain::message::{Channel, DeliveryStatus};
 use crate::server::conversations;
-use crate::server::db::{decode, Db};
+use crate::server::db::Db;
 use crate::server::messages::{self, outbox};
 
 pub const SIGNATURE_HEADER: &str = "x-recaudo-signature";
@@ -52,6 +52,7 @@ pub enum CallbackEvent {
 
 /// Applies a verified callback's events, each in its own transaction, which announces
 /// what it changed when it commits.
+#[tracing::instrument(skip_all)]
 pub async fn apply(db: &Db, callback: Callback, now: DateTime<Utc>) -> Result<(), AppError> {
     for event in callback.events {
         match event {
@@ -68,7 +69,7 @@ pub async fn apply(db: &Db, callback: Callback, now: DateTime<Utc>) -> Result<()
                     outbox::requeue(db, &id, &detail, now).await?;
                     continue;
                 }
-                let status: DeliveryStatus = decode("status", &status).map_err(|_| {
+                let status: DeliveryStatus = status.parse().map_err(|_| {
                     AppError::invalid("status", format!("Estado desconocido: «{status}»."))
                 })?;
                 let problem: Option<ContactProblem> = problem
@@ -90,7 +91,7 @@ pub async fn apply(db: &Db, callback: Callback, now: DateTime<Utc>) -> Result<()
                 body,
                 at,
             } => {
-                let channel: Channel = decode("channel", &channel).map_err(|_| {
+                let channel: Channel = channel.parse().map_err(|_| {
                     AppError::invalid("channel", format!("Canal desconocido: «{channel}»."))
                 })?;
                 let mut message = InboundMessage::new(channel, &from, &body, at.unwrap_or(now));

@@ -46,6 +46,7 @@ pub fn header() -> Vec<String> {
 }
 
 /// One page of the export and where the next one starts.
+#[tracing::instrument(skip_all)]
 pub async fn chunk(
     db: &Db,
     viewer: &Viewer,
@@ -63,6 +64,7 @@ pub async fn chunk(
 
 /// The whole report as a byte stream. The first page is read before it returns, so a
 /// bad query is an error here rather than a cut-off file.
+#[tracing::instrument(skip_all)]
 pub async fn stream(
     db: &Db,
     viewer: &Viewer,

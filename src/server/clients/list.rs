@@ -514,6 +514,7 @@ async fn index_page(
 }
 
 /// One page of the clients list in the viewer's scope.
+#[tracing::instrument(skip_all)]
 pub async fn list(
     db: &Db,
     viewer: &Viewer,
@@ -525,6 +526,7 @@ pub async fn list(
 
 /// [`list`] with the search plan's threshold given: the tests drive both plans with it
 /// and require the same pages from each.
+#[tracing::instrument(skip_all)]
 pub async fn list_planned(
     db: &Db,
     viewer: &Viewer,

@@ -13,16 +13,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 
 use crate::domain::alerts::AlertKey;
-use crate::domain::client::{
-    ClientDetail, ClientKind, ContactPoint, Party, PartyRole, ValidClient,
-};
-use crate::domain::contact::ContactKind;
+use crate::domain::client::{ClientDetail, ClientKind, ContactPoint, Party, ValidClient};
 use crate::domain::debt::{days_overdue, Debt, DebtLine, DebtSummary};
 use crate::domain::error::AppError;
 use crate::domain::user::{Scope, Viewer};
 use crate::server::access::{not_found, push_scope};
 use crate::server::clock::Clock;
-use crate::server::db::{corrupt, is_unique_violation, Db, Tx};
+use crate::server::db::{is_unique_violation, Db, Tx};
 use crate::server::{audit, users};
 use crate::{on_db, on_tx};
 use store::MAX_BINDS;
@@ -33,7 +30,7 @@ pub const MAX_ASSIGN: usize = 5_000;
 #[derive(sqlx::FromRow)]
 struct ClientHead {
     id: i64,
-    kind: String,
+    kind: ClientKind,
     document_number: String,
     first_name: String,
     last_name: String,
@@ -56,22 +53,12 @@ struct ClientHead {
     updated_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
-struct PartyRow {
-    id: i64,
-    role: String,
-    ordinal: i32,
-    name: String,
-    relationship: String,
-}
-
+/// A contact point and the party that has it.
 #[derive(sqlx::FromRow)]
 struct ContactRow {
-    id: i64,
     party_id: i64,
-    kind: String,
-    value: String,
-    failed_problem: Option<String>,
+    #[sqlx(flatten)]
+    point: ContactPoint,
 }
 
 pub(crate) async fn load_detail(
@@ -95,45 +82,23 @@ pub(crate) async fn load_detail(
         qb.build_query_as::<ClientHead>().fetch_optional(p).await
     })?;
     let Some(h) = head else { return Ok(None) };
-    let party_rows: Vec<PartyRow> = on_db!(db, p => sqlx::query_as(
+    let mut parties: Vec<Party> = on_db!(db, p => sqlx::query_as(
         "SELECT id, role, ordinal, name, relationship FROM parties WHERE client_id = $1
          ORDER BY CASE role WHEN 'client' THEN 0 WHEN 'reference' THEN 1 ELSE 2 END, ordinal")
         .bind(id).fetch_all(p).await)?;
     let contact_rows: Vec<ContactRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT id, party_id, kind, value, failed_problem FROM contact_points WHERE client_id = $1 ORDER BY id")
+        "SELECT id, party_id, kind, value, failed_problem AS problem FROM contact_points
+         WHERE client_id = $1 ORDER BY id")
         .bind(id).fetch_all(p).await)?;
     let debts: Vec<Debt> = on_db!(db, p => sqlx::query_as(
         "SELECT id, number, product, issue_date, due_date, amount_cents, paid_cents, currency
          FROM debts WHERE client_id = $1 ORDER BY due_date, number")
         .bind(id).fetch_all(p).await)?;
 
-    let mut parties = Vec::with_capacity(party_rows.len());
-    for r in party_rows {
-        let contacts = contact_rows
-            .iter()
-            .filter(|c| c.party_id == r.id)
-            .map(|c| {
-                Ok(ContactPoint {
-                    id: c.id,
-                    kind: ContactKind::try_from(c.kind.clone())
-                        .map_err(|e| corrupt("contact kind", e))?,
-                    value: c.value.clone(),
-                    problem: c
-                        .failed_problem
-                        .as_deref()
-                        .map(|p| p.parse().map_err(|e| corrupt("contact problem", e)))
-                        .transpose()?,
-                })
-            })
-            .collect::<Result<Vec<_>, AppError>>()?;
-        parties.push(Party {
-            id: r.id,
-            role: PartyRole::try_from(r.role).map_err(|e| corrupt("party role", e))?,
-            ordinal: r.ordinal,
-            name: r.name,
-            relationship: r.relationship,
-            contacts,
-        });
+    for c in contact_rows {
+        if let Some(party) = parties.iter_mut().find(|p| p.id == c.party_id) {
+            party.contacts.push(c.point);
+        }
     }
     let summary = DebtSummary {
         overdue_total_cents: h.overdue_total_cents,
@@ -144,7 +109,7 @@ pub(crate) async fn load_detail(
     };
     Ok(Some(ClientDetail {
         id: h.id,
-        kind: ClientKind::try_from(h.kind).map_err(|e| corrupt("client kind", e))?,
+        kind: h.kind,
         document_number: h.document_number,
         first_name: h.first_name,
         last_name: h.last_name,
@@ -169,6 +134,7 @@ pub(crate) async fn load_detail(
 
 /// A client the viewer may read. Anything else is `NotFound`, whether it exists or not;
 /// an existing one out of scope is audited as a denied access.
+#[tracing::instrument(skip_all)]
 pub async fn get(
     db: &Db,
     viewer: &Viewer,
@@ -224,6 +190,7 @@ fn document_taken() -> AppError {
     AppError::invalid("document_number", "Ya existe un cliente con ese documento.")
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create(
     db: &Db,
     viewer: &Viewer,
@@ -257,6 +224,7 @@ pub async fn create(
     Ok(id)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn update(
     db: &Db,
     viewer: &Viewer,
@@ -303,6 +271,7 @@ pub async fn update(
 }
 
 /// Assigns clients to `advisor_id` (or unassigns, for admins): all of them or none.
+#[tracing::instrument(skip_all)]
 pub async fn assign(
     db: &Db,
     viewer: &Viewer,
@@ -385,6 +354,7 @@ pub async fn assign(
 
 /// Recomputes the summary of clients whose next due date has passed, so that debts that
 /// fell due overnight count as overdue. Touches only those clients (found by index).
+#[tracing::instrument(skip_all)]
 pub async fn roll_forward(db: &Db, today: NaiveDate) -> Result<u64, AppError> {
     const BATCH: i64 = 500;
     let mut total = 0;

@@ -181,6 +181,7 @@ async fn document_contents(
 }
 
 /// The composer's options for every party of a client the viewer may read.
+#[tracing::instrument(skip_all)]
 pub async fn context(
     db: &Db,
     viewer: &Viewer,
@@ -381,6 +382,7 @@ pub(super) async fn prepare(
 /// The sandbox's stand-in for a debtor answering: after a few seconds an inbound message
 /// from the party's address arrives through the webhook, as a provider would post it.
 /// Only on channels the sandbox delivers.
+#[tracing::instrument(skip_all)]
 pub async fn simulate_reply(
     db: &Db,
     viewer: &Viewer,

@@ -36,6 +36,7 @@ fn filters(q: &InboxQuery, tz: Tz) -> Result<Filters, AppError> {
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn inbox(
     db: &Db,
     viewer: &Viewer,
@@ -70,6 +71,7 @@ pub async fn inbox(
 
 /// Unanswered inbound messages in a scope, optionally one advisor's within it: a sum
 /// over the handful of (advisor, supervisor) counter rows the triggers keep.
+#[tracing::instrument(skip_all)]
 pub async fn pending_messages(
     db: &Db,
     scope: Scope,

@@ -72,6 +72,7 @@ async fn thread_party(tx: &mut Tx, references: &[String]) -> Result<Option<Party
 /// conversation of every client whose parties have the sender's address (the brief's
 /// first-phase rule for shared numbers), in the tab of the party that has it; with no
 /// such party it lands in "No registrados". A provider id seen before is ignored.
+#[tracing::instrument(skip_all)]
 pub async fn ingest(
     db: &Db,
     message: InboundMessage,
@@ -129,6 +130,7 @@ pub async fn ingest(
 /// message and its outbox row are written together, and it answers every pending
 /// inbound of that tab's party at that moment; a note answers nothing. Returns the
 /// message id.
+#[tracing::instrument(skip_all)]
 pub async fn reply(
     db: &Db,
     viewer: &Viewer,
@@ -185,6 +187,7 @@ pub async fn reply(
 
 /// "Omitir": marks pending inbound messages handled without replying, keeping who and
 /// when. Only messages up to the one the user was shown; returns how many.
+#[tracing::instrument(skip_all)]
 pub async fn dismiss(
     db: &Db,
     viewer: &Viewer,
@@ -207,6 +210,7 @@ pub async fn dismiss(
 }
 
 /// The newest messages from unknown senders, not yet linked to a client.
+#[tracing::instrument(skip_all)]
 pub async fn unregistered(db: &Db, clock: Clock) -> Result<Vec<UnregisteredMessage>, AppError> {
     type Row = (i64, Channel, String, String, String, String, DateTime<Utc>);
     let rows: Vec<Row> = on_db!(db, p => sqlx::query_as(
@@ -231,6 +235,7 @@ pub async fn unregistered(db: &Db, clock: Clock) -> Result<Vec<UnregisteredMessa
 
 /// Moves a message from "No registrados" into a client's conversation, pending in the
 /// chosen party's tab. The client is named by its document number.
+#[tracing::instrument(skip_all)]
 pub async fn link(
     db: &Db,
     viewer: &Viewer,
@@ -307,6 +312,7 @@ struct MessageRow {
 
 /// The conversation screen: the client, its newest messages with their delivery
 /// history and attachments, portal visits, and the tabs.
+#[tracing::instrument(skip_all)]
 pub async fn conversation(
     db: &Db,
     viewer: &Viewer,
@@ -411,7 +417,7 @@ pub async fn conversation(
         tabs,
         open_tab,
         live,
-        alert_history: alerts::history(db, client_id, clock.tz).await?,
+        alert_history: alerts::history(db, client_id, clock).await?,
         gestion,
     })
 }
@@ -449,6 +455,7 @@ async fn visits(db: &Db, client_id: i64, clock: Clock) -> Result<Vec<PortalVisit
 }
 
 /// An attachment's bytes, for a viewer who may read its conversation.
+#[tracing::instrument(skip_all)]
 pub async fn attachment(
     db: &Db,
     viewer: &Viewer,

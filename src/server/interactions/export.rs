@@ -112,6 +112,7 @@ impl Export {
 
 /// The whole download as a byte stream. The query is checked and the first chunk read
 /// before it returns, so a bad query is an error here rather than a cut-off file.
+#[tracing::instrument(skip_all)]
 pub async fn stream(
     db: &Db,
     viewer: &Viewer,

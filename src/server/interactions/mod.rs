@@ -12,11 +12,13 @@ use crate::domain::interactions::{
     ChannelFilter, Cursor, InteractionChoices, InteractionPage, InteractionQuery, InteractionRow,
     Kind, RecordType, StatusFilter,
 };
+use crate::domain::message::Origin;
+use crate::domain::outcome::Outcome;
 use crate::domain::report_params::Period;
 use crate::domain::user::{Role, Scope, Viewer};
 use crate::on_db;
 use crate::server::clock::Clock;
-use crate::server::db::{decode, Db};
+use crate::server::db::Db;
 use crate::server::segments::sql::Value;
 use crate::server::segments::{self, Sql};
 use crate::server::users::PORTAL_USER_EMAIL;
@@ -382,13 +384,13 @@ struct Raw {
     at: DateTime<Utc>,
     registered_at: DateTime<Utc>,
     client_id: i64,
-    record_type: String,
-    channel: Option<String>,
-    origin: Option<String>,
+    record_type: RecordType,
+    channel: Option<ChannelFilter>,
+    origin: Option<Origin>,
     status: Option<String>,
     template_name: Option<String>,
     detail: Option<String>,
-    outcome: Option<String>,
+    outcome: Option<Outcome>,
     amount_cents: Option<i64>,
     currency: Option<String>,
     error: Option<String>,
@@ -419,26 +421,17 @@ impl Raw {
             at: self.at,
             at_local: local(self.at),
             registered_local: local(self.registered_at),
-            record_type: decode("interaction type", &self.record_type)?,
-            channel: self
-                .channel
-                .map(|c| decode("interaction channel", &c))
-                .transpose()?,
+            record_type: self.record_type,
+            channel: self.channel,
             client_id: self.client_id,
             client_name: self.client_name,
             document: self.document,
             advisor: self.advisor,
             supervisor: self.supervisor,
-            origin: self
-                .origin
-                .map(|o| decode("interaction origin", &o))
-                .transpose()?,
+            origin: self.origin,
             template: self.template_name,
             detail: self.detail.unwrap_or_default(),
-            outcome: self
-                .outcome
-                .map(|o| decode("interaction outcome", &o))
-                .transpose()?,
+            outcome: self.outcome,
             amount_cents: self.amount_cents,
             currency: self.currency,
             status,
@@ -451,6 +444,7 @@ impl Raw {
 }
 
 /// One page of the report for the screen.
+#[tracing::instrument(skip_all)]
 pub async fn page(
     db: &Db,
     viewer: &Viewer,
@@ -471,6 +465,7 @@ pub async fn page(
 /// The advisors, supervisors and segments the viewer may filter by: for an advisor only
 /// themself, for a supervisor their team, for an administrator everyone who holds
 /// clients.
+#[tracing::instrument(skip_all)]
 pub async fn choices(db: &Db, viewer: &Viewer) -> Result<InteractionChoices, AppError> {
     let people = |role: &'static str| async move {
         let mut sql = Sql::new("SELECT id, name FROM users WHERE role = ");

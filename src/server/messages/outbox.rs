@@ -116,6 +116,7 @@ pub(super) async fn enqueue(
 }
 
 /// Claims up to a batch of due rows for `worker`; returns (message id, attempt number).
+#[tracing::instrument(skip_all)]
 pub async fn claim(
     db: &Db,
     worker: &str,
@@ -162,6 +163,7 @@ struct OutgoingRow {
 pub const TEMPLATE_LANGUAGE: &str = "es";
 
 /// The message of an outbox row as its provider receives it.
+#[tracing::instrument(skip_all)]
 pub async fn outgoing(db: &Db, message_id: i64) -> Result<Outgoing, AppError> {
     let m: OutgoingRow = on_db!(db, p => sqlx::query_as(
         "SELECT m.channel, m.address, m.cc, m.bcc, m.subject, m.body, m.template_params,
@@ -225,6 +227,7 @@ async fn email_thread(db: &Db, message_id: i64) -> Result<Vec<String>, AppError>
 
 /// Records what the provider said of a claimed row. Nothing happens when the claim was
 /// lost (the lease ran out and another worker took the row).
+#[tracing::instrument(skip_all)]
 pub async fn settle(
     db: &Db,
     worker: &str,
@@ -274,6 +277,7 @@ pub async fn settle(
 /// Sends again a message its provider accepted and then dropped for a passing reason
 /// (a rate limit), after the backoff its attempts call for; past the last attempt it
 /// fails.
+#[tracing::instrument(skip_all)]
 pub async fn requeue(
     db: &Db,
     provider_id: &str,

@@ -58,6 +58,7 @@ pub async fn advance(
 }
 
 /// Records a delivery status of an outbound message (see [`advance`]).
+#[tracing::instrument(skip_all)]
 pub async fn record(
     db: &Db,
     message_id: i64,
@@ -93,6 +94,7 @@ pub struct AppliedStatus {
 /// before its answer to the send is recorded, and then retries. A failure that names
 /// the address's problem flags it in the same transaction: a callback redelivered after
 /// a crash finds the status already failed and would not flag it any more.
+#[tracing::instrument(skip_all)]
 pub async fn from_provider(
     db: &Db,
     provider_id: &str,
@@ -131,6 +133,7 @@ pub async fn from_provider(
 
 /// What the provider said of a call just placed: its id (the call is ringing the
 /// advisor), or why it did not start.
+#[tracing::instrument(skip_all)]
 pub async fn call_placed(
     db: &Db,
     message_id: i64,
@@ -170,6 +173,7 @@ pub(super) async fn set_provider_id(
 }
 
 /// The outbound e-mail a provider id names, with the address it went to.
+#[tracing::instrument(skip_all)]
 pub async fn outbound_email(db: &Db, provider_id: &str) -> Result<Option<(i64, String)>, AppError> {
     Ok(on_db!(db, p => sqlx::query_as(
         "SELECT id, address FROM messages WHERE provider_message_id = $1 AND direction = 'outbound'

@@ -10,6 +10,7 @@ use crate::on_tx;
 use crate::server::db::Db;
 
 /// Records a visit with the states it went through; returns its id.
+#[tracing::instrument(skip_all)]
 pub async fn record(
     db: &Db,
     client_id: i64,
@@ -38,6 +39,7 @@ pub async fn record(
 
 /// Adds a state to one of the client's visits; NotFound when the visit is not the
 /// client's.
+#[tracing::instrument(skip_all)]
 pub async fn add_state(
     db: &Db,
     client_id: i64,

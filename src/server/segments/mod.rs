@@ -6,9 +6,10 @@ pub mod sql;
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
 
 use crate::domain::alerts::{AlertKey, ContactProblem};
+use crate::domain::calls::PromiseState;
+use crate::domain::client::ClientKind;
 use crate::domain::compose::{pick_address, PointInfo};
 use crate::domain::contact::ContactKind;
 use crate::domain::error::AppError;
@@ -20,30 +21,39 @@ use crate::on_db;
 use crate::on_tx;
 use crate::server::audit;
 use crate::server::clock::Clock;
-use crate::server::db::{decode, saved_id, Db};
+use crate::server::db::{saved_id, Db};
 
 pub use sql::Sql;
 
-type SegmentRow = (i64, String, String, DateTime<Utc>);
+/// A segment as stored: its rule as JSON text.
+#[derive(sqlx::FromRow)]
+struct SegmentRow {
+    id: i64,
+    name: String,
+    rule: String,
+    updated_at: DateTime<Utc>,
+}
 
-fn from_row((id, name, rule, updated_at): SegmentRow) -> Result<Segment, AppError> {
-    let rule: Rule = serde_json::from_str(&rule)
+fn from_row(r: SegmentRow) -> Result<Segment, AppError> {
+    let rule: Rule = serde_json::from_str(&r.rule)
         .map_err(|e| crate::server::db::corrupt("segment rule", e.to_string()))?;
     Ok(Segment {
-        id,
-        name,
+        id: r.id,
+        name: r.name,
         summary: rule.describe(),
         rule,
-        updated_at,
+        updated_at: r.updated_at,
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn list(db: &Db) -> Result<Vec<Segment>, AppError> {
     let rows: Vec<SegmentRow> = on_db!(db, p => sqlx::query_as(
         "SELECT id, name, rule, updated_at FROM segments ORDER BY name").fetch_all(p).await)?;
     rows.into_iter().map(from_row).collect()
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn get(db: &Db, id: i64) -> Result<Segment, AppError> {
     let row: Option<SegmentRow> = on_db!(db, p => sqlx::query_as(
         "SELECT id, name, rule, updated_at FROM segments WHERE id = $1").bind(id).fetch_optional(p).await)?;
@@ -51,6 +61,7 @@ pub async fn get(db: &Db, id: i64) -> Result<Segment, AppError> {
 }
 
 /// The segment's checked tree.
+#[tracing::instrument(skip_all)]
 pub async fn tree(db: &Db, id: i64) -> Result<Tree, AppError> {
     get(db, id).await?.rule.check().map_err(|_| {
         crate::server::db::corrupt("segment rule", format!("segment {id} no longer checks"))
@@ -58,6 +69,7 @@ pub async fn tree(db: &Db, id: i64) -> Result<Tree, AppError> {
 }
 
 /// Creates (`id` None) or changes a segment; returns its id.
+#[tracing::instrument(skip_all)]
 pub async fn save(
     db: &Db,
     viewer: &Viewer,
@@ -96,6 +108,7 @@ pub async fn save(
 }
 
 /// Deletes a segment no flow or pending campaign uses.
+#[tracing::instrument(skip_all)]
 pub async fn delete(db: &Db, viewer: &Viewer, id: i64, now: DateTime<Utc>) -> Result<(), AppError> {
     if !viewer.is_admin() {
         return Err(AppError::Forbidden);
@@ -121,6 +134,7 @@ pub async fn delete(db: &Db, viewer: &Viewer, id: i64, now: DateTime<Utc>) -> Re
 }
 
 /// How many clients the rule holds today: the builder's live count.
+#[tracing::instrument(skip_all)]
 pub async fn count(db: &Db, rule: &Rule, clock: &Clock) -> Result<i64, AppError> {
     let tree = rule.check().map_err(AppError::Invalid)?;
     let mut sql = Sql::new("SELECT COUNT(*) FROM clients c WHERE ");
@@ -129,6 +143,7 @@ pub async fn count(db: &Db, rule: &Rule, clock: &Clock) -> Result<i64, AppError>
 }
 
 /// The ids of the clients the tree holds, by SQL.
+#[tracing::instrument(skip_all)]
 pub async fn members(db: &Db, tree: &Tree, clock: &Clock) -> Result<Vec<i64>, AppError> {
     let mut sql = Sql::new("SELECT c.id FROM clients c WHERE ");
     sql.tree(tree, clock);
@@ -139,6 +154,7 @@ pub async fn members(db: &Db, tree: &Tree, clock: &Clock) -> Result<Vec<i64>, Ap
 
 /// The lists the builder offers: the organisation's portfolios, products, countries
 /// and users.
+#[tracing::instrument(skip_all)]
 pub async fn options(db: &Db) -> Result<SegmentOptions, AppError> {
     let strings = |q: &'static str| async move {
         let rows: Vec<(String,)> = on_db!(db, p => sqlx::query_as(q).fetch_all(p).await)?;
@@ -164,44 +180,48 @@ pub async fn options(db: &Db) -> Result<SegmentOptions, AppError> {
     })
 }
 
-type FactsRow = (
-    i64,
-    Option<NaiveDate>,
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    Option<i64>,
-    Option<i64>,
-    i64,
-    i64,
-    Option<DateTime<Utc>>,
-);
+/// The columns of a client the rules read.
+#[derive(sqlx::FromRow)]
+struct FactsRow {
+    id: i64,
+    oldest_unpaid_due_date: Option<NaiveDate>,
+    overdue_total_cents: i64,
+    unpaid_orders: i64,
+    segment: String,
+    kind: ClientKind,
+    country: String,
+    advisor_id: Option<i64>,
+    supervisor_id: Option<i64>,
+    alert_key: i64,
+    pending_count: i64,
+    last_activity_at: Option<DateTime<Utc>>,
+}
 
 /// Every client's facts, as the in-memory evaluator reads them: what the SQL is
 /// checked against. Reads the whole portfolio, so it is for tests and small sets.
-pub async fn all_facts(db: &Db, tz: Tz) -> Result<HashMap<i64, Facts>, AppError> {
+#[tracing::instrument(skip_all)]
+pub async fn all_facts(db: &Db, clock: Clock) -> Result<HashMap<i64, Facts>, AppError> {
     let rows: Vec<FactsRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT id, oldest_unpaid_due_date, overdue_total_cents, CAST(unpaid_orders AS BIGINT), segment, kind,
-            country, advisor_id, supervisor_id, alert_key, CAST(pending_count AS BIGINT), last_activity_at
+        "SELECT id, oldest_unpaid_due_date, overdue_total_cents, CAST(unpaid_orders AS BIGINT) AS unpaid_orders,
+            segment, kind, country, advisor_id, supervisor_id, alert_key,
+            CAST(pending_count AS BIGINT) AS pending_count, last_activity_at
          FROM clients").fetch_all(p).await)?;
     let mut out = HashMap::with_capacity(rows.len());
     for r in rows {
         out.insert(
-            r.0,
+            r.id,
             Facts {
-                oldest_unpaid_due_date: r.1,
-                overdue_cents: r.2,
-                unpaid_orders: r.3,
-                portfolio: r.4,
-                kind: Some(decode("client kind", &r.5)?),
-                country: r.6,
-                advisor_id: r.7,
-                supervisor_id: r.8,
-                alert_key: AlertKey(r.9),
-                pending_count: r.10,
-                last_contact_day: r.11.map(|t| t.with_timezone(&tz).date_naive()),
+                oldest_unpaid_due_date: r.oldest_unpaid_due_date,
+                overdue_cents: r.overdue_total_cents,
+                unpaid_orders: r.unpaid_orders,
+                portfolio: r.segment,
+                kind: Some(r.kind),
+                country: r.country,
+                advisor_id: r.advisor_id,
+                supervisor_id: r.supervisor_id,
+                alert_key: AlertKey(r.alert_key),
+                pending_count: r.pending_count,
+                last_contact_day: r.last_activity_at.map(|t| clock.local_day(t)),
                 ..Facts::default()
             },
         );
@@ -213,24 +233,20 @@ pub async fn all_facts(db: &Db, tz: Tz) -> Result<HashMap<i64, Facts>, AppError>
             f.products.push(product);
         }
     }
-    let promises: Vec<(i64, String)> = on_db!(db, p => sqlx::query_as(
+    let promises: Vec<(i64, PromiseState)> = on_db!(db, p => sqlx::query_as(
         "SELECT client_id, state FROM promises ORDER BY client_id, created_at, id").fetch_all(p).await)?;
     for (client, state) in promises {
         if let Some(f) = out.get_mut(&client) {
-            f.promise = Some(decode("promise state", &state)?);
+            f.promise = Some(state);
         }
     }
-    let points: Vec<(i64, String, String, Option<String>)> = on_db!(db, p => sqlx::query_as(
+    let points: Vec<(i64, ContactKind, String, Option<ContactProblem>)> = on_db!(db, p => sqlx::query_as(
         "SELECT cp.client_id, cp.kind, cp.value, cp.failed_problem FROM contact_points cp
          JOIN parties pa ON pa.id = cp.party_id WHERE pa.role = 'client'").fetch_all(p).await)?;
     let mut by_client: HashMap<i64, Vec<PointInfo>> = HashMap::new();
     for (client, kind, value, problem) in points {
-        let problem: Option<ContactProblem> = match problem {
-            Some(p) => Some(decode("contact problem", &p)?),
-            None => None,
-        };
         by_client.entry(client).or_default().push(PointInfo {
-            kind: decode::<ContactKind>("contact kind", &kind)?,
+            kind,
             value,
             problem,
         });

@@ -142,6 +142,7 @@ pub async fn probe(setting: &ChannelSetting) -> Result<String, String> {
 
 /// One pass: takes in every message past the last one read, in UID order, recording
 /// progress after each so that a pass cut short resumes where it stopped.
+#[tracing::instrument(skip_all)]
 pub async fn poll(
     db: &Db,
     setting: &ChannelSetting,

@@ -44,6 +44,7 @@ impl Taken {
 
 /// Takes in one raw message. Receiving it again changes nothing: a reply's Message-ID
 /// is stored once, and a handled delivery report is remembered.
+#[tracing::instrument(skip_all)]
 pub async fn receive(db: &Db, raw: &[u8], now: DateTime<Utc>) -> Result<Taken, AppError> {
     match mime::parse(raw) {
         None => Ok(Taken::Skipped(
