@@ -43,6 +43,17 @@ pub struct PointInfo {
     pub kind: ContactKind,
     pub value: String,
     pub problem: Option<ContactProblem>,
+    /// Channels the owner of the address asked to stop ("BAJA"), with why.
+    pub refused: Vec<(Channel, String)>,
+}
+
+impl PointInfo {
+    fn refusal(&self, channel: Channel) -> Option<&str> {
+        self.refused
+            .iter()
+            .find(|(c, _)| *c == channel)
+            .map(|(_, why)| why.as_str())
+    }
 }
 
 /// A channel button: where it sends to, or why it is greyed out.
@@ -95,11 +106,13 @@ pub fn pick_address(channel: Channel, points: &[PointInfo], party: &str) -> Resu
     for kind in point_kinds(channel) {
         candidates.extend(points.iter().filter(|p| p.kind == *kind));
     }
-    if let Some(p) = candidates
-        .iter()
-        .find(|p| !p.problem.is_some_and(|pr| problem_blocks(pr, channel)))
-    {
+    if let Some(p) = candidates.iter().find(|p| {
+        !p.problem.is_some_and(|pr| problem_blocks(pr, channel)) && p.refusal(channel).is_none()
+    }) {
         return Ok(p.value.clone());
+    }
+    if let Some(why) = candidates.iter().find_map(|p| p.refusal(channel)) {
+        return Err(why.to_string());
     }
     let what = if channel == Channel::Email {
         "correo"
@@ -390,6 +403,7 @@ mod tests {
             kind,
             value: value.into(),
             problem,
+            refused: Vec::new(),
         }
     }
 

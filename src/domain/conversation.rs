@@ -181,6 +181,9 @@ pub struct ReplyInput {
     /// Files of the client's records sent along, besides the uploaded ones.
     #[serde(default)]
     pub documents: Vec<crate::domain::compose::DocumentRef>,
+    /// Why the advisor goes ahead despite a warning of the contact policy; audited.
+    #[serde(default)]
+    pub override_reason: String,
 }
 
 impl ReplyInput {
@@ -204,6 +207,7 @@ impl ReplyInput {
             bcc: Vec::new(),
             template_id: None,
             documents: Vec::new(),
+            override_reason: String::new(),
         }
     }
 

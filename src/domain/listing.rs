@@ -148,6 +148,10 @@ pub struct ClientRow {
     pub alert_key: i64,
     /// The flagged contact points' problems, for the hover text.
     pub contact_problems: i64,
+    /// In the calls tray: why the contact policy does not let the client be called now.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    #[serde(default)]
+    pub call_blocked: Option<String>,
 }
 
 impl ClientRow {
@@ -419,6 +423,7 @@ mod tests {
             call_reason: Some("broken_promise".into()),
             alert_key: 0,
             contact_problems: 0,
+            call_blocked: None,
         };
         assert_eq!(row.call_reason(), Some(CallReason::BrokenPromise));
         assert_eq!(row.channel(), Some(Channel::Sms));

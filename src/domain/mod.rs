@@ -14,6 +14,7 @@ pub mod conversation;
 pub mod debt;
 pub mod error;
 pub mod geo;
+pub mod governance;
 pub mod import;
 pub mod indicators;
 pub mod interactions;

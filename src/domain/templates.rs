@@ -263,6 +263,10 @@ impl TemplateInput {
         if let Err(e) = check_tags(&self.body) {
             errors.push(FieldError::new("body", e));
         }
+        let text = format!("{}\n{}", self.subject, self.body);
+        if let Some(why) = crate::domain::governance::disclosure(self.recipient, &text) {
+            errors.push(FieldError::new("body", why));
+        }
         if errors.is_empty() {
             Ok(())
         } else {
