@@ -13,7 +13,7 @@ use crate::domain::outcome::OutcomeInput;
 pub async fn calls_tray(query: InboxQuery) -> Result<InboxPage, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    crate::server::calls::calls_tray(&state.db, &viewer, &query, state.config.today()).await
+    crate::server::calls::calls_tray(&state.db, &viewer, &query, state.config.clock()).await
 }
 
 /// The days no call may be scheduled on, and today in the organisation's zone, for the
@@ -90,7 +90,7 @@ pub async fn click_to_call(contact_point_id: i64) -> Result<String, AppError> {
         contact_point_id,
         &http,
         &state.config.origin(),
-        chrono::Utc::now(),
+        state.config.clock(),
     )
     .await?;
     Ok(format!(

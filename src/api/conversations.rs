@@ -5,6 +5,7 @@ use crate::domain::client::PartyRole;
 use crate::domain::compose::{ComposerContext, ReplyTarget};
 use crate::domain::conversation::{Conversation, DismissTarget, ReplyInput, UnregisteredMessage};
 use crate::domain::error::AppError;
+use crate::domain::governance::ContactVerdict;
 use crate::domain::listing::{InboxPage, InboxQuery};
 
 #[server(input = Json, endpoint = "inbox")]
@@ -44,6 +45,22 @@ pub async fn simulate_reply(target: ReplyTarget) -> Result<(), AppError> {
         target,
         &state.config.sending(),
         format!("{}/api/webhooks/sandbox", state.config.local_origin()),
+        state.config.clock(),
+    )
+    .await
+}
+
+/// The contact policy's verdict on writing (or calling) `target` now, with `text`.
+#[server(input = Json, endpoint = "contact_check")]
+pub async fn contact_check(target: ReplyTarget, text: String) -> Result<ContactVerdict, AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    crate::server::conversations::compose::contact_check(
+        &state.db,
+        &viewer,
+        target,
+        &text,
+        &state.config.sending(),
         state.config.clock(),
     )
     .await

@@ -57,7 +57,8 @@ pub fn day_start(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
     first_instant(tz, day.and_time(chrono::NaiveTime::MIN))
 }
 
-fn first_instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+/// The first instant at or after `local` on `tz`'s wall clock (see [`Clock::instant`]).
+pub fn first_instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     // Gaps last at most a few hours (most an hour); walking forward by minutes finds
     // the first local time after one.
     (0..=24 * 60)

@@ -42,7 +42,14 @@ pub struct Config {
     pub outbox_lease_secs: i64,
     /// How often the e-mail channel's mailbox is read for replies and bounces.
     pub mail_poll_secs: u64,
+    /// Demos and browser tests only (`RECAUDO_CLOCK_START`, RFC 3339): the server's
+    /// clock starts at this instant when the process starts and runs from there, so
+    /// that what the contact policy allows does not depend on when the tests run.
+    pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
 }
+
+/// When the process read its configuration: a started clock runs from here.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
 /// What writing a message to a debtor needs from the configuration.
 #[derive(Clone, Debug)]
@@ -239,7 +246,18 @@ impl Config {
                 60,
             )?,
             mail_poll_secs: pick(&env, &["RECAUDO_MAIL_POLL_SECS"], file.mail_poll_secs, 30)?,
+            clock_start: match env("RECAUDO_CLOCK_START") {
+                None => None,
+                Some(raw) => Some(
+                    chrono::DateTime::parse_from_rfc3339(raw.trim())
+                        .map_err(|_| {
+                            format!("RECAUDO_CLOCK_START: «{raw}» no es un instante RFC 3339")
+                        })?
+                        .with_timezone(&chrono::Utc),
+                ),
+            },
         };
+        STARTED.get_or_init(std::time::Instant::now);
         if !(5..=3600).contains(&config.mail_poll_secs) {
             return Err("mail_poll_secs: entre 5 y 3600".into());
         }
@@ -294,7 +312,14 @@ impl Config {
 
     /// Now, in the organisation's time zone.
     pub fn clock(&self) -> Clock {
-        Clock::at(chrono::Utc::now(), self.time_zone)
+        let now = match self.clock_start {
+            None => chrono::Utc::now(),
+            Some(start) => {
+                let ran = STARTED.get_or_init(std::time::Instant::now).elapsed();
+                start + chrono::Duration::from_std(ran).unwrap_or_default()
+            }
+        };
+        Clock::at(now, self.time_zone)
     }
 
     /// Today in the organisation's time zone.

@@ -39,6 +39,28 @@ const OUTBOUND_TEXTS: &[&str] = &[
     "Quedamos atentos a su comprobante de pago.",
 ];
 
+/// What is written to a reference: a third party reads nothing about the debt.
+const REFERENCE_TEXTS: &[&str] = &[
+    "Buenos días, le escribimos de parte de la entidad. ¿Podría pedirle a su referido que se comunique con nosotros?",
+    "Gracias por su ayuda. Quedamos atentos a que nos contacte.",
+];
+
+/// A demo send the contact policy refused (a debtor's hours or caps) is left out of
+/// the history instead of stopping the seed.
+fn unless_refused(sent: Result<i64, AppError>) -> Result<Option<i64>, AppError> {
+    match sent {
+        Ok(id) => Ok(Some(id)),
+        Err(AppError::Invalid(errors))
+            if errors
+                .iter()
+                .any(|e| e.field == "policy" || e.field == "override_reason") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// One party's address usable on some channel.
 #[derive(Clone, Debug, sqlx::FromRow)]
 struct Reachable {
@@ -96,7 +118,16 @@ async fn conversation(
     now: DateTime<Utc>,
     rng: &mut StdRng,
 ) -> Result<(), AppError> {
-    let start = now - Duration::hours(rng.gen_range(30..24 * 12));
+    // Mornings in the Americas (14:00–18:00 UTC), when the debtors' policies let
+    // advisors write; a day the policy closes loses its outbound messages.
+    let day = now.date_naive() - Duration::days(rng.gen_range(2..12));
+    let start = day.and_hms_opt(14, 0, 0).unwrap_or_default().and_utc()
+        + Duration::minutes(rng.gen_range(0..240));
+    let texts = if r.role == PartyRole::Reference {
+        REFERENCE_TEXTS
+    } else {
+        OUTBOUND_TEXTS
+    };
     let out = |body: &str| ReplyInput {
         party_ordinal: r.ordinal,
         ..ReplyInput::text(
@@ -117,9 +148,14 @@ async fn conversation(
     // On WhatsApp a business may open a conversation only with an approved template,
     // so there the exchange starts with the debtor.
     let opens = sendable && !matches!(channel, Channel::WhatsApp | Channel::WhatsAppBusiness);
-    if opens {
-        let id =
-            conversations::reply(db, advisor, out(OUTBOUND_TEXTS[0]), &sending, at(start)).await?;
+    let opened = if opens {
+        unless_refused(
+            conversations::reply(db, advisor, out(texts[0]), &sending, at(start)).await,
+        )?
+    } else {
+        None
+    };
+    if let Some(id) = opened {
         for (i, status) in [
             DeliveryStatus::Sent,
             DeliveryStatus::Delivered,
@@ -145,9 +181,11 @@ async fn conversation(
     )
     .await?;
     if sendable {
-        let reply = out(OUTBOUND_TEXTS[1]);
-        let id = conversations::reply(db, advisor, reply, &sending, at(answered_at)).await?;
-        messages::status::record(db, id, DeliveryStatus::Sent, "", answered_at).await?;
+        let reply = out(texts[1]);
+        let sent = conversations::reply(db, advisor, reply, &sending, at(answered_at)).await;
+        if let Some(id) = unless_refused(sent)? {
+            messages::status::record(db, id, DeliveryStatus::Sent, "", answered_at).await?;
+        }
     }
     if pending {
         let at = now - Duration::minutes(rng.gen_range(5..60 * 20));

@@ -18,6 +18,8 @@ use crate::server::clock::Clock;
 use crate::server::config::Sending;
 use crate::server::conversations::compose::{last_inbound, points};
 use crate::server::db::{Db, Tx};
+use crate::domain::governance::{describe, Decision, Verdict};
+use crate::server::messages::preflight::{self, Asker, Policies, Target};
 use crate::server::messages::{self, NewMessage, PartyRef, Route};
 use crate::server::{channels, clients, portal};
 
@@ -31,6 +33,10 @@ pub struct Sender<'a> {
     pub settings: AutomationSettings,
     /// The portal links' key, read once per pass instead of once per message.
     link_key: Vec<u8>,
+    /// The contact policies every automated message passes.
+    policies: Policies,
+    /// Off only in `recaudo bench governance`, to measure what the policies cost.
+    governed: bool,
 }
 
 /// A message ready to be written.
@@ -44,6 +50,10 @@ pub struct Draft {
     pub params: String,
     /// Why it cannot go out.
     pub blocked: Option<String>,
+    /// When the contact policy lets it go, if later than the pass's contact hours.
+    pub due: Option<DateTime<Utc>>,
+    /// The contact policy's judgement, stored with the message.
+    pub decision: Option<Decision>,
 }
 
 impl<'a> Sender<'a> {
@@ -60,7 +70,18 @@ impl<'a> Sender<'a> {
             org: channels::org_channels(&settings, sending.demo),
             settings: super::settings(db).await?,
             link_key: portal::link_key(db).await?,
+            policies: Policies::load(db, clock.tz).await?,
+            governed: true,
         })
+    }
+
+    /// The same sender with no contact policy: the baseline of the governance bench.
+    #[cfg(feature = "bench")]
+    pub fn ungoverned(self) -> Self {
+        Sender {
+            governed: false,
+            ..self
+        }
     }
 
     /// The first moment at or after the pass's within the contact hours.
@@ -97,6 +118,10 @@ impl<'a> Sender<'a> {
         } else if draft.blocked.is_none() {
             draft.blocked = self.window(&draft, Some(t.approved)).await?;
         }
+        if draft.blocked.is_none() {
+            let raw = format!("{}\n{}", t.subject, t.body);
+            self.govern(&client, &mut draft, &raw).await?;
+        }
         Ok(Some(draft))
     }
 
@@ -117,7 +142,64 @@ impl<'a> Sender<'a> {
         if draft.blocked.is_none() {
             draft.blocked = self.window(&draft, None).await?;
         }
+        if draft.blocked.is_none() {
+            self.govern(&client, &mut draft, body).await?;
+        }
         Ok(Some(draft))
+    }
+
+    /// The contact policy on the draft: it leaves at the first moment both the
+    /// organisation's contact hours and the debtor's policy allow, or, stopped by a cap,
+    /// the debtor's consent or the third-party guard, it is held with the reason. A job
+    /// cannot write a reason, so a warning holds it too.
+    async fn govern(
+        &self,
+        client: &ClientDetail,
+        draft: &mut Draft,
+        raw: &str,
+    ) -> Result<(), AppError> {
+        if !self.governed {
+            return Ok(());
+        }
+        let text = format!("{raw}\n{}\n{}", draft.subject, draft.body);
+        let target = Target {
+            tab: draft.to,
+            country: &client.country,
+            time_zone: &client.time_zone,
+            channel: draft.channel,
+            address: &draft.address,
+            text: &text,
+        };
+        let mut at = self.due_at();
+        let history = preflight::history(self.db, client.id, at).await?;
+        let opt_outs = preflight::opt_outs(self.db, &[draft.address.clone()]).await?;
+        // Each round moves to a later opening of either calendar; both repeat weekly,
+        // so a handful of rounds settles it or shows they never meet.
+        for _ in 0..16 {
+            let decision = preflight::judge(&self.policies, &target, &history, &opt_outs, false, at);
+            if decision.verdict == Verdict::Allow {
+                draft.due = Some(at);
+                draft.decision = Some(decision);
+                return Ok(());
+            }
+            let next = decision
+                .only_hours()
+                .then(|| preflight::next_instant(&self.policies, &client.time_zone, &decision))
+                .flatten();
+            match next {
+                Some(t) => at = open_at(&self.settings.contact, self.clock.with_now(t)),
+                None => {
+                    let zone = self.policies.zone(&client.time_zone).name();
+                    draft.blocked = Some(format!("Política de contacto. {}", describe(&decision, zone)));
+                    draft.decision = Some(decision);
+                    return Ok(());
+                }
+            }
+        }
+        draft.blocked = Some(
+            "Política de contacto: el horario de la organización y el del país del deudor no coinciden en ningún momento.".into(),
+        );
+        Ok(())
     }
 
     async fn client(&self, id: i64) -> Result<Option<ClientDetail>, AppError> {
@@ -136,8 +218,15 @@ impl<'a> Sender<'a> {
             .parties
             .iter()
             .find(|p| p.role == role && p.ordinal == ordinal);
+        let opt_outs = match party {
+            Some(p) if self.governed => {
+                let addresses: Vec<String> = p.contacts.iter().map(|c| c.value.clone()).collect();
+                preflight::opt_outs(self.db, &addresses).await?
+            }
+            _ => Default::default(),
+        };
         let option = party.and_then(|p| {
-            channel_options(&self.org, &points(p), &p.name)
+            channel_options(&self.org, &points(p, &opt_outs), &p.name)
                 .into_iter()
                 .find(|o| o.channel == channel)
         });
@@ -178,6 +267,8 @@ impl<'a> Sender<'a> {
             template_id: None,
             params: serde_json::to_string(&params).map_err(AppError::internal)?,
             blocked,
+            due: None,
+            decision: None,
         })
     }
 
@@ -231,7 +322,9 @@ pub fn open_at(hours: &ContactHours, clock: Clock) -> DateTime<Utc> {
     clock.instant(open)
 }
 
-/// Writes the draft in `tx`: queued for `due`, or failed with why it cannot go.
+/// Writes the draft in `tx`: queued for when it may leave (the pass's `due`, or later
+/// where the debtor's policy says so), or failed with why it cannot go; the policy's
+/// decision is stored with it. A message that waits is dated when it leaves.
 pub async fn write(
     tx: &mut Tx,
     draft: &Draft,
@@ -239,13 +332,14 @@ pub async fn write(
     due: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
+    let due = draft.due.unwrap_or(due).max(now);
     let message = NewMessage::outbound(
         draft.to,
         draft.channel,
         &draft.address,
         &draft.body,
         origin,
-        now,
+        if draft.blocked.is_some() { now } else { due },
     )
     .subject(&draft.subject)
     .template(draft.template_id, &draft.params);
@@ -253,5 +347,10 @@ pub async fn write(
         None => Route::Outbox { due },
         Some(reason) => Route::Blocked(reason.clone()),
     };
-    messages::send(tx, &message, &[], route, now).await
+    let id = messages::send(tx, &message, &[], route, now).await?;
+    if let Some(decision) = &draft.decision {
+        let asker = Asker::Job(origin.as_str());
+        preflight::record(tx, draft.to, draft.channel, decision, asker, Some(id), now).await?;
+    }
+    Ok(id)
 }

@@ -2,8 +2,6 @@
 //! party's conversation, then the provider rings the advisor's phone and bridges the
 //! debtor. Its outcome arrives later through the voice callbacks.
 
-use chrono::{DateTime, Utc};
-
 use crate::domain::channels::ProviderKind;
 use crate::domain::client::PartyRole;
 use crate::domain::error::AppError;
@@ -12,6 +10,9 @@ use crate::domain::user::Viewer;
 use crate::on_db;
 use crate::server::channels::{load, voice, ChannelSetting};
 use crate::server::db::Db;
+use crate::domain::governance::{describe, Verdict};
+use crate::server::clock::Clock;
+use crate::server::messages::preflight::{self, Asker, Policies, Target};
 use crate::server::messages::{self, status, NewMessage, PartyRef, Route};
 use crate::server::{access, users};
 
@@ -40,8 +41,9 @@ pub async fn click_to_call(
     contact_point_id: i64,
     http: &reqwest::Client,
     origin: &str,
-    now: DateTime<Utc>,
+    clock: Clock,
 ) -> Result<Dialled, AppError> {
+    let now = clock.now;
     let point: Option<(i64, PartyRole, i32, String)> = on_db!(db, p => sqlx::query_as(
         "SELECT p.client_id, p.role, p.ordinal, cp.value FROM contact_points cp
          JOIN parties p ON p.id = cp.party_id
@@ -64,13 +66,42 @@ pub async fn click_to_call(
             "Tu usuario no tiene teléfono para llamadas: pide a un administrador que lo registre en Usuarios.",
         ));
     }
-    // The call shows in the conversation at once, dialling until the provider answers.
     let tab = PartyRef::new(client_id, role, ordinal);
+    let (country, time_zone): (String, String) = on_db!(db, p => sqlx::query_as(
+        "SELECT country, time_zone FROM clients WHERE id = $1")
+        .bind(client_id).fetch_one(p).await)?;
+    let policies = Policies::load(db, clock.tz).await?;
+    let target = Target {
+        tab,
+        country: &country,
+        time_zone: &time_zone,
+        channel: Channel::Call,
+        address: &number,
+        text: "",
+    };
+    let decision = preflight::check(db, &policies, &target, now).await?;
+    let asker = Asker::User {
+        id: viewer.user_id,
+        override_reason: "",
+    };
+    if decision.verdict != Verdict::Allow {
+        // A warning needs a written reason, which a call placed from here cannot carry:
+        // it is refused like a block, and only a block is a decision taken.
+        if decision.verdict == Verdict::Block {
+            let mut tx = db.begin().await?;
+            preflight::record(&mut tx, tab, Channel::Call, &decision, asker, None, now).await?;
+            tx.commit().await?;
+        }
+        let zone = policies.zone(&time_zone).name();
+        return Err(AppError::invalid("call", describe(&decision, zone)));
+    }
+    // The call shows in the conversation at once, dialling until the provider answers.
     let body = format!("Llamada a {number}");
     let call = NewMessage::outbound(tab, Channel::Call, &number, &body, Origin::Manual, now)
         .author(viewer.user_id);
     let mut tx = db.begin().await?;
     let message_id = messages::send(&mut tx, &call, &[], Route::Direct, now).await?;
+    preflight::record(&mut tx, tab, Channel::Call, &decision, asker, Some(message_id), now).await?;
     tx.commit().await?;
     match voice::place_call(http, &setting, &advisor_phone, &number, origin).await {
         Ok(sid) => {

@@ -1,8 +1,18 @@
 //! The Llamadas tray: clients with a call due today or earlier, broken promises first,
 //! then the rest in the chosen order; and the count of calls due.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use sqlx::QueryBuilder;
+
+use crate::domain::client::PartyRole;
+use crate::domain::governance::{describe, Verdict};
+use crate::domain::listing::ClientRow;
+use crate::domain::message::Channel;
+use crate::server::clock::Clock;
+use crate::server::messages::preflight::{self, OptOuts, Policies, Target};
+use crate::server::messages::PartyRef;
 
 use crate::domain::error::AppError;
 use crate::domain::listing::{ClientSort, InboxPage, InboxQuery, ListOrder, PAGE_SIZE};
@@ -41,8 +51,9 @@ pub async fn calls_tray(
     db: &Db,
     viewer: &Viewer,
     q: &InboxQuery,
-    today: NaiveDate,
+    clock: Clock,
 ) -> Result<InboxPage, AppError> {
+    let today = clock.today;
     let scope = viewer.list_scope(q.all_clients);
     let order = match q.sort {
         ListOrder::Recent => ListOrder::Client(ClientSort::DaysOverdueDesc),
@@ -93,6 +104,7 @@ pub async fn calls_tray(
         };
         rows.extend(more.into_iter().take(room));
     }
+    mark_blocked(db, &mut rows, clock).await?;
     // The counters show above the tray: "Cargar más" does not count again.
     let (calls_due, pending_messages) = if q.after.is_none() {
         (
@@ -111,4 +123,42 @@ pub async fn calls_tray(
         calls_due,
         next_broken,
     })
+}
+
+/// Says on each row whose call the contact policy does not allow now, and why: one
+/// read of the page's clients and their contacts, judged in memory.
+async fn mark_blocked(db: &Db, rows: &mut [ClientRow], clock: Clock) -> Result<(), AppError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    // Integers of our own: formatted in, one statement for both engines.
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let sql = format!("SELECT id, country, time_zone FROM clients WHERE id IN ({list})");
+    let places: Vec<(i64, String, String)> =
+        on_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?;
+    let places: HashMap<i64, (String, String)> =
+        places.into_iter().map(|(id, c, z)| (id, (c, z))).collect();
+    let histories = preflight::histories(db, &ids, clock.now).await?;
+    let policies = Policies::load(db, clock.tz).await?;
+    let none = OptOuts::default();
+    for r in rows.iter_mut() {
+        let Some((country, time_zone)) = places.get(&r.id) else {
+            continue;
+        };
+        let target = Target {
+            tab: PartyRef::new(r.id, PartyRole::Client, 1),
+            country,
+            time_zone,
+            channel: Channel::Call,
+            address: "",
+            text: "",
+        };
+        let history = histories.get(&r.id).map_or(&[][..], Vec::as_slice);
+        let decision = preflight::judge(&policies, &target, history, &none, false, clock.now);
+        if decision.verdict != Verdict::Allow {
+            r.call_blocked = Some(describe(&decision, policies.zone(time_zone).name()));
+        }
+    }
+    Ok(())
 }

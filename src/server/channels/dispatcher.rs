@@ -11,6 +11,8 @@ use super::{load_all, ChannelSetting};
 use crate::domain::error::AppError;
 use crate::domain::message::Channel;
 use crate::server::db::Db;
+use super::email::unsubscribe;
+use crate::server::messages::preflight;
 use crate::server::messages::outbox::{claim, outgoing, settle, Delivery, Policy};
 
 /// Delivers the outbox, batch after batch, in one process. It is woken when this
@@ -65,14 +67,27 @@ impl Dispatcher {
         message_id: i64,
         attempts: i32,
     ) -> Result<(), AppError> {
-        let m = outgoing(&self.db, message_id).await?;
-        let delivery = match settings.iter().find(|s| s.channel == m.channel) {
-            Some(s) if s.active || m.channel == Channel::Call => self.providers.send(s, &m).await,
-            Some(_) => Delivery::Rejected(format!(
+        let mut m = outgoing(&self.db, message_id).await?;
+        if let (Channel::Email, Some(origin)) = (m.channel, &self.providers.origin) {
+            let key = unsubscribe::key(&self.db).await?;
+            m.unsubscribe = Some(unsubscribe::link(&key, origin, &m.to));
+        }
+        // A message queued before the debtor opted out (a retry, a scheduled send) must
+        // not leave after it: the opt-out is read again at the last moment.
+        let refused = preflight::opt_outs(&self.db, std::slice::from_ref(&m.to))
+            .await?
+            .reason(&m.to, m.channel)
+            .map(str::to_string);
+        let delivery = match (refused, settings.iter().find(|s| s.channel == m.channel)) {
+            (Some(why), _) => Delivery::Rejected(format!("No enviado: {why}")),
+            (None, Some(s)) if s.active || m.channel == Channel::Call => {
+                self.providers.send(s, &m).await
+            }
+            (None, Some(_)) => Delivery::Rejected(format!(
                 "{} no está activo para la organización.",
                 m.channel.label()
             )),
-            None => Delivery::Rejected(format!("{} no se envía por el outbox.", m.channel.label())),
+            (None, None) => Delivery::Rejected(format!("{} no se envía por el outbox.", m.channel.label())),
         };
         settle(
             &self.db,

@@ -105,6 +105,7 @@ mod tests {
             call_reason: None,
             alert_key: AlertKey::new(AlertKind::WontPay.bit(), Contactability::Contactable).0,
             contact_problems: 0,
+            call_blocked: None,
         };
         let r = record(&row);
         assert_eq!(HEADER[1], "Alerta");

@@ -25,6 +25,9 @@ use crate::on_db;
 use crate::server::clock::Clock;
 use crate::server::config::Sending;
 use crate::server::db::Db;
+use crate::domain::governance::{describe, ContactVerdict};
+use crate::server::messages::preflight::{self, OptOuts, Policies, Target};
+use crate::server::messages::PartyRef;
 use crate::server::{channels, clients, portal, templates};
 
 /// A reply ready to be stored: address, final text, copies and files.
@@ -38,9 +41,14 @@ pub(super) struct Prepared {
     pub template_id: Option<i64>,
     /// The template's tag values in order, as a JSON array (WhatsApp's parameters).
     pub template_params: String,
+    /// The debtor's country and zone, which the contact policy reads.
+    pub country: String,
+    pub time_zone: String,
+    /// What the advisor wrote or picked, tags unrendered, for the third-party guard.
+    pub raw_text: String,
 }
 
-pub(crate) fn points(party: &Party) -> Vec<PointInfo> {
+pub(crate) fn points(party: &Party, opt_outs: &OptOuts) -> Vec<PointInfo> {
     party
         .contacts
         .iter()
@@ -48,8 +56,19 @@ pub(crate) fn points(party: &Party) -> Vec<PointInfo> {
             kind: c.kind,
             value: c.value.clone(),
             problem: c.problem,
+            refused: opt_outs.refused(&c.value),
         })
         .collect()
+}
+
+/// The opt-outs of every address of a client's parties.
+pub(crate) async fn client_opt_outs(db: &Db, client: &ClientDetail) -> Result<OptOuts, AppError> {
+    let addresses: Vec<String> = client
+        .parties
+        .iter()
+        .flat_map(|p| p.contacts.iter().map(|c| c.value.clone()))
+        .collect();
+    preflight::opt_outs(db, &addresses).await
 }
 
 pub(crate) fn party_of(
@@ -194,12 +213,13 @@ pub async fn context(
     let settings = channels::load_all(db).await?;
     let org = channels::org_channels(&settings, sending.demo);
     let last = last_inbound(db, client_id).await?;
+    let opt_outs = client_opt_outs(db, &client).await?;
     let local = |t: DateTime<Utc>| clock.local(t);
     let parties = client
         .parties
         .iter()
         .map(|p| {
-            let options = channel_options(&org, &points(p), &p.name);
+            let options = channel_options(&org, &points(p, &opt_outs), &p.name);
             let seen = last.get(&(p.role, p.ordinal));
             let window_until = seen
                 .and_then(|l| l.whatsapp)
@@ -276,7 +296,8 @@ pub(super) async fn prepare(
     let party = party_of(&client, input.party_role, input.party_ordinal)?;
     let settings = channels::load_all(db).await?;
     let org = channels::org_channels(&settings, sending.demo);
-    let option = channel_options(&org, &points(party), &party.name)
+    let opt_outs = client_opt_outs(db, &client).await?;
+    let option = channel_options(&org, &points(party, &opt_outs), &party.name)
         .into_iter()
         .find(|o| o.channel == input.channel)
         .ok_or_else(|| {
@@ -374,8 +395,52 @@ pub(super) async fn prepare(
         cc,
         bcc,
         attachments,
+        raw_text: match &template {
+            Some(t) => format!("{}\n{}", t.subject, t.body),
+            None => format!("{}\n{}", input.subject, input.body),
+        },
         template_id: template.map(|t| t.id),
         template_params: serde_json::to_string(&params).map_err(AppError::internal)?,
+        country: client.country.clone(),
+        time_zone: client.time_zone.clone(),
+    })
+}
+
+/// The contact policy's verdict on `target` now, as the composer shows it before
+/// sending. The server judges again on send.
+#[tracing::instrument(skip_all)]
+pub async fn contact_check(
+    db: &Db,
+    viewer: &Viewer,
+    target: ReplyTarget,
+    text: &str,
+    sending: &Sending,
+    clock: Clock,
+) -> Result<ContactVerdict, AppError> {
+    let client = clients::get(db, viewer, target.client_id, clock).await?;
+    let party = party_of(&client, target.party_role, target.party_ordinal)?;
+    let settings = channels::load_all(db).await?;
+    let org = channels::org_channels(&settings, sending.demo);
+    let opt_outs = client_opt_outs(db, &client).await?;
+    let address = channel_options(&org, &points(party, &opt_outs), &party.name)
+        .into_iter()
+        .find(|o| o.channel == target.channel)
+        .and_then(|o| o.address)
+        .unwrap_or_default();
+    let policies = Policies::load(db, clock.tz).await?;
+    let tab = PartyRef::new(client.id, party.role, party.ordinal);
+    let check = Target {
+        tab,
+        country: &client.country,
+        time_zone: &client.time_zone,
+        channel: target.channel,
+        address: &address,
+        text,
+    };
+    let decision = preflight::check(db, &policies, &check, clock.now).await?;
+    Ok(ContactVerdict {
+        verdict: decision.verdict,
+        message: describe(&decision, policies.zone(&client.time_zone).name()),
     })
 }
 
@@ -410,7 +475,7 @@ pub async fn simulate_reply(
             "La respuesta simulada solo existe en los canales del sandbox.",
         ));
     }
-    let from = crate::domain::compose::pick_address(channel, &points(party), &party.name)
+    let from = crate::domain::compose::pick_address(channel, &points(party, &OptOuts::default()), &party.name)
         .map_err(|e| AppError::invalid("channel", e))?;
     let sandbox = crate::server::channels::providers::Sandbox {
         callback_url,

@@ -24,6 +24,8 @@ use crate::domain::user::Viewer;
 use crate::server::clock::Clock;
 use crate::server::config::Sending;
 use crate::server::db::{Db, Tx};
+use crate::domain::governance::{describe, is_opt_out, Verdict};
+use crate::server::messages::preflight::{self, Asker, Policies, Target};
 use crate::server::messages::{self, NewMessage, PartyRef, Route};
 use crate::server::{access, alerts, audit, clients};
 use crate::{on_db, on_tx};
@@ -113,6 +115,10 @@ pub async fn ingest(
         .html(&m.body_html)
         .provider_id(m.provider_message_id.as_deref());
     let landed = messages::receive(&mut tx, &new, &tabs, &m.attachments, now).await?;
+    if is_opt_out(m.channel, &m.body) {
+        let source = format!("respondió «{}» por {}", m.body.trim(), m.channel.label());
+        preflight::opt_out(&mut tx, &m.address, m.channel, &source, &tabs, now).await?;
+    }
     for id in &landed {
         alerts::reached(&mut tx, *id, m.received_at).await?;
     }
@@ -158,6 +164,40 @@ pub async fn reply(
         return Ok(id);
     }
     let prepared = compose::prepare(db, viewer, &input, sending, clock).await?;
+    let policies = Policies::load(db, clock.tz).await?;
+    let text = format!("{}\n{}\n{}", prepared.raw_text, prepared.subject, prepared.body);
+    let target = Target {
+        tab,
+        country: &prepared.country,
+        time_zone: &prepared.time_zone,
+        channel: input.channel,
+        address: &prepared.address,
+        text: &text,
+    };
+    let decision = preflight::check(db, &policies, &target, now).await?;
+    let zone = policies.zone(&prepared.time_zone).name();
+    match decision.verdict {
+        Verdict::Block => {
+            let mut tx = db.begin().await?;
+            let asker = Asker::User {
+                id: viewer.user_id,
+                override_reason: "",
+            };
+            preflight::record(&mut tx, tab, input.channel, &decision, asker, None, now).await?;
+            tx.commit().await?;
+            return Err(AppError::invalid("policy", describe(&decision, zone)));
+        }
+        Verdict::Warn if input.override_reason.trim().is_empty() => {
+            return Err(AppError::invalid(
+                "override_reason",
+                format!(
+                    "{} Para enviarlo de todos modos, escribe el motivo.",
+                    describe(&decision, zone)
+                ),
+            ));
+        }
+        _ => {}
+    }
     let message = NewMessage::outbound(
         tab,
         input.channel,
@@ -180,6 +220,11 @@ pub async fn reply(
         now,
     )
     .await?;
+    let asker = Asker::User {
+        id: viewer.user_id,
+        override_reason: &input.override_reason,
+    };
+    preflight::record(&mut tx, tab, input.channel, &decision, asker, Some(id), now).await?;
     messages::answer_pending(&mut tx, tab, None, viewer.user_id, now).await?;
     tx.commit().await?;
     Ok(id)

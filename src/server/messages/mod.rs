@@ -5,6 +5,7 @@
 //! automated, is created by [`send`].
 
 pub mod outbox;
+pub mod preflight;
 pub mod status;
 mod summary;
 pub mod visits;
@@ -298,6 +299,8 @@ pub async fn send(
         Route::Outbox { due } => outbox::enqueue(tx, id, due, now).await?,
         Route::Direct => {}
         Route::Blocked(reason) => {
+            on_tx!(tx, c => sqlx::query("UPDATE messages SET held = TRUE WHERE id = $1")
+                .bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
             status::advance(tx, id, DeliveryStatus::Failed, &reason, now).await?;
         }
     }

@@ -38,6 +38,9 @@ pub struct Outgoing {
     /// the last is the one it answers.
     #[serde(default)]
     pub thread: Vec<String>,
+    /// E-mail: the one-click unsubscribe address its headers offer.
+    #[serde(default)]
+    pub unsubscribe: Option<String>,
 }
 
 /// A template as WhatsApp takes it: its registered name and language, and the tags'
@@ -208,6 +211,7 @@ pub async fn outgoing(db: &Db, message_id: i64) -> Result<Outgoing, AppError> {
         attachments: files,
         template,
         thread,
+        unsubscribe: None,
     })
 }
 

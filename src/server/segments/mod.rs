@@ -13,6 +13,7 @@ use crate::domain::client::ClientKind;
 use crate::domain::compose::{pick_address, PointInfo};
 use crate::domain::contact::ContactKind;
 use crate::domain::error::AppError;
+use crate::domain::message::Channel;
 use crate::domain::segments::{
     Facts, Rule, Segment, SegmentInput, SegmentOptions, Tree, SEGMENT_CHANNELS,
 };
@@ -243,9 +244,20 @@ pub async fn all_facts(db: &Db, clock: Clock) -> Result<HashMap<i64, Facts>, App
     let points: Vec<(i64, ContactKind, String, Option<ContactProblem>)> = on_db!(db, p => sqlx::query_as(
         "SELECT cp.client_id, cp.kind, cp.value, cp.failed_problem FROM contact_points cp
          JOIN parties pa ON pa.id = cp.party_id WHERE pa.role = 'client'").fetch_all(p).await)?;
+    // Opt-outs are few (one per debtor who asked): read whole, matched by address.
+    let refusals: Vec<(String, Channel)> = on_db!(db, p => sqlx::query_as(
+        "SELECT address, channel FROM contact_opt_outs").fetch_all(p).await)?;
+    let mut refused: HashMap<String, Vec<(Channel, String)>> = HashMap::new();
+    for (address, channel) in refusals {
+        refused
+            .entry(address)
+            .or_default()
+            .push((channel, String::new()));
+    }
     let mut by_client: HashMap<i64, Vec<PointInfo>> = HashMap::new();
     for (client, kind, value, problem) in points {
         by_client.entry(client).or_default().push(PointInfo {
+            refused: refused.get(&value).cloned().unwrap_or_default(),
             kind,
             value,
             problem,

@@ -1,0 +1,323 @@
+//! The one preflight every outbound contact passes before it leaves: the debtor's
+//! country's policy, the holidays, the debtor's contacts on every tab, the opt-outs of
+//! the address, and what a reference may read. The composer, click-to-call, the calls
+//! tray and the automated senders all ask here, and every decision taken on a send is
+//! stored with the rules that spoke.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use crate::domain::automation::ContactHours;
+use crate::domain::error::AppError;
+use crate::domain::governance::{
+    self, disclosure, opted_out_channels, Action, Attempt, Decision, PastContact, Policy,
+    CONSENT_RULE, DISCLOSURE_RULE,
+};
+use crate::domain::message::Channel;
+use crate::server::clock::first_instant;
+use crate::server::db::{Db, Tx};
+use crate::server::messages::PartyRef;
+use crate::{on_db, on_tx};
+
+/// How far around an attempt the debtor's contacts are read: the widest window (an ISO
+/// week or 7 rolling days) on both sides, since queued contacts count too.
+const HISTORY_DAYS: i64 = 8;
+
+/// Every country's policy and holidays, read once for a request or a scheduler pass.
+#[derive(Clone, Debug)]
+pub struct Policies {
+    stored: HashMap<String, Policy>,
+    holidays: HashMap<String, Vec<NaiveDate>>,
+    contact: ContactHours,
+    org_tz: Tz,
+}
+
+impl Policies {
+    pub async fn load(db: &Db, org_tz: Tz) -> Result<Policies, AppError> {
+        let rows: Vec<(String, String)> = on_db!(db, p => sqlx::query_as(
+            "SELECT country, rules FROM contact_policies").fetch_all(p).await)?;
+        let mut stored = HashMap::new();
+        for (country, rules) in rows {
+            let policy: Policy = serde_json::from_str(&rules)
+                .map_err(|e| crate::server::db::corrupt("contact policy", e.to_string()))?;
+            stored.insert(country, policy);
+        }
+        let days: Vec<(String, NaiveDate)> = on_db!(db, p => sqlx::query_as(
+            "SELECT country, day FROM holidays ORDER BY country, day").fetch_all(p).await)?;
+        let mut holidays: HashMap<String, Vec<NaiveDate>> = HashMap::new();
+        for (country, day) in days {
+            holidays.entry(country).or_default().push(day);
+        }
+        let contact = crate::server::automation::settings(db).await?.contact;
+        Ok(Policies {
+            stored,
+            holidays,
+            contact,
+            org_tz,
+        })
+    }
+
+    /// The policy in force for debtors of `country`: the edited one, else the shipped.
+    pub fn policy(&self, country: &str) -> Policy {
+        self.stored
+            .get(country)
+            .cloned()
+            .unwrap_or_else(|| Policy::shipped(country, &self.contact))
+    }
+
+    pub fn is_edited(&self, country: &str) -> bool {
+        self.stored.contains_key(country)
+    }
+
+    pub fn holidays(&self, country: &str) -> &[NaiveDate] {
+        self.holidays.get(country).map_or(&[], Vec::as_slice)
+    }
+
+    /// The debtor's zone, or the organisation's when the stored one is unknown.
+    pub fn zone(&self, time_zone: &str) -> Tz {
+        time_zone.parse().unwrap_or(self.org_tz)
+    }
+}
+
+/// Who is about to be contacted, how and with what.
+#[derive(Clone, Debug)]
+pub struct Target<'a> {
+    pub tab: PartyRef,
+    pub country: &'a str,
+    pub time_zone: &'a str,
+    pub channel: Channel,
+    /// Where it goes; empty when the channel has no address yet.
+    pub address: &'a str,
+    /// The final text, checked for what a reference may not read; empty for a call.
+    pub text: &'a str,
+}
+
+/// A debtor's contacts (outbound, not held back) on every tab around `at`.
+pub async fn history(db: &Db, client_id: i64, at: DateTime<Utc>) -> Result<Vec<(Channel, DateTime<Utc>)>, AppError> {
+    let rows: Vec<(Channel, DateTime<Utc>)> = on_db!(db, p => sqlx::query_as(
+        "SELECT channel, occurred_at FROM messages
+         WHERE client_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+           AND direction = 'outbound' AND NOT held")
+        .bind(client_id).bind(at - Duration::days(HISTORY_DAYS)).bind(at + Duration::days(HISTORY_DAYS))
+        .fetch_all(p).await)?;
+    Ok(rows)
+}
+
+/// The contacts of many debtors around `at`, in one query (the calls tray).
+pub async fn histories(
+    db: &Db,
+    client_ids: &[i64],
+    at: DateTime<Utc>,
+) -> Result<BTreeMap<i64, Vec<(Channel, DateTime<Utc>)>>, AppError> {
+    let mut out: BTreeMap<i64, Vec<(Channel, DateTime<Utc>)>> = BTreeMap::new();
+    if client_ids.is_empty() {
+        return Ok(out);
+    }
+    let list = client_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    // The ids are integers of our own: formatting them in is safe and lets one
+    // statement serve both engines.
+    let sql = format!(
+        "SELECT client_id, channel, occurred_at FROM messages
+         WHERE client_id IN ({list}) AND occurred_at >= $1 AND occurred_at < $2
+           AND direction = 'outbound' AND NOT held"
+    );
+    let rows: Vec<(i64, Channel, DateTime<Utc>)> = on_db!(db, p => sqlx::query_as(&sql)
+        .bind(at - Duration::days(HISTORY_DAYS)).bind(at + Duration::days(HISTORY_DAYS))
+        .fetch_all(p).await)?;
+    for (client_id, channel, t) in rows {
+        out.entry(client_id).or_default().push((channel, t));
+    }
+    Ok(out)
+}
+
+/// Whether the party wrote on this channel in the last 24 hours: an answer to it is
+/// information the debtor asked for.
+pub async fn replying(db: &Db, tab: PartyRef, channel: Channel, now: DateTime<Utc>) -> Result<bool, AppError> {
+    let channels: Vec<&str> = opted_out_channels(channel).iter().map(|c| c.as_str()).collect();
+    let other = channels.last().copied().unwrap_or("");
+    let found: Option<(i64,)> = on_db!(db, p => sqlx::query_as(
+        "SELECT id FROM messages WHERE client_id = $1 AND party_role = $2 AND party_ordinal = $3
+           AND direction = 'inbound' AND channel IN ($4, $5) AND occurred_at >= $6 LIMIT 1")
+        .bind(tab.client_id).bind(tab.role.as_str()).bind(tab.ordinal)
+        .bind(channels[0]).bind(other).bind(now - Duration::hours(24))
+        .fetch_optional(p).await)?;
+    Ok(found.is_some())
+}
+
+/// The opt-outs of these addresses: address → channel → why.
+pub async fn opt_outs(db: &Db, addresses: &[String]) -> Result<OptOuts, AppError> {
+    let mut out = OptOuts::default();
+    if addresses.is_empty() {
+        return Ok(out);
+    }
+    let marks = (1..=addresses.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT address, channel, at, source FROM contact_opt_outs WHERE address IN ({marks})"
+    );
+    let rows: Vec<(String, Channel, DateTime<Utc>, String)> = on_db!(db, p => {
+        let mut q = sqlx::query_as(&sql);
+        for a in addresses {
+            q = q.bind(a);
+        }
+        q.fetch_all(p).await
+    })?;
+    for (address, channel, at, source) in rows {
+        let why = format!(
+            "{address} pidió no recibir más por {} ({}, {source}).",
+            channel.label(),
+            at.format("%d/%m/%Y")
+        );
+        out.0.insert((address, channel), why);
+    }
+    Ok(out)
+}
+
+/// Opt-outs by address and channel, with the sentence that explains each.
+#[derive(Clone, Debug, Default)]
+pub struct OptOuts(HashMap<(String, Channel), String>);
+
+impl OptOuts {
+    pub fn reason(&self, address: &str, channel: Channel) -> Option<&str> {
+        self.0
+            .get(&(address.to_string(), channel))
+            .map(String::as_str)
+    }
+
+    /// The channels each address refused, as the composer's contact points carry them.
+    pub fn refused(&self, address: &str) -> Vec<(Channel, String)> {
+        self.0
+            .iter()
+            .filter(|((a, _), _)| a == address)
+            .map(|((_, c), why)| (*c, why.clone()))
+            .collect()
+    }
+}
+
+/// Judges a contact at `at` with the debtor's contacts already read.
+pub fn judge(
+    policies: &Policies,
+    target: &Target<'_>,
+    history: &[(Channel, DateTime<Utc>)],
+    opt_outs: &OptOuts,
+    reply: bool,
+    at: DateTime<Utc>,
+) -> Decision {
+    let policy = policies.policy(target.country);
+    let tz = policies.zone(target.time_zone);
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
+    let past: Vec<PastContact> = history
+        .iter()
+        .map(|(channel, t)| PastContact {
+            at: local(*t),
+            channel: *channel,
+        })
+        .collect();
+    let attempt = Attempt {
+        at: local(at),
+        channel: target.channel,
+        reply,
+    };
+    let mut decision =
+        governance::preflight(&policy, policies.holidays(target.country), &past, &attempt);
+    if let Some(why) = opt_outs.reason(target.address, target.channel) {
+        decision.add(CONSENT_RULE, Action::Block, why.to_string());
+        decision.next_allowed = None;
+    }
+    if let Some(why) = disclosure(target.tab.role, target.text) {
+        decision.add(DISCLOSURE_RULE, policy.reference_disclosure, why);
+    }
+    decision
+}
+
+/// The full preflight of one contact now: reads what it needs and judges.
+pub async fn check(
+    db: &Db,
+    policies: &Policies,
+    target: &Target<'_>,
+    at: DateTime<Utc>,
+) -> Result<Decision, AppError> {
+    let history = history(db, target.tab.client_id, at).await?;
+    let opt_outs = opt_outs(db, &[target.address.to_string()]).await?;
+    let reply = target.channel != Channel::Call
+        && replying(db, target.tab, target.channel, at).await?;
+    Ok(judge(policies, target, &history, &opt_outs, reply, at))
+}
+
+/// The next allowed moment of a decision as an instant.
+pub fn next_instant(policies: &Policies, time_zone: &str, decision: &Decision) -> Option<DateTime<Utc>> {
+    decision
+        .next_allowed
+        .map(|local| first_instant(policies.zone(time_zone), local))
+}
+
+/// Who asked for a decision.
+#[derive(Clone, Copy, Debug)]
+pub enum Asker<'a> {
+    User { id: i64, override_reason: &'a str },
+    Job(&'a str),
+}
+
+/// Stores a decision in the caller's transaction.
+pub async fn record(
+    tx: &mut Tx,
+    tab: PartyRef,
+    channel: Channel,
+    decision: &Decision,
+    asker: Asker<'_>,
+    message_id: Option<i64>,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let (user_id, reason, job) = match asker {
+        Asker::User {
+            id,
+            override_reason,
+        } => (Some(id), override_reason, ""),
+        Asker::Job(job) => (None, "", job),
+    };
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO contact_decisions (client_id, party_role, party_ordinal, channel, verdict, rules,
+            reasons, override_reason, user_id, job, message_id, decided_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+        .bind(tab.client_id).bind(tab.role.as_str()).bind(tab.ordinal).bind(channel.as_str())
+        .bind(decision.verdict.as_str()).bind(decision.rules()).bind(decision.explain())
+        .bind(reason.trim()).bind(user_id).bind(job).bind(message_id).bind(at)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Records that `address` asked for no more messages on `channel` (and its sibling
+/// WhatsApp line), with a note in each tab the request landed in.
+pub async fn opt_out(
+    tx: &mut Tx,
+    address: &str,
+    channel: Channel,
+    source: &str,
+    tabs: &[PartyRef],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    for c in opted_out_channels(channel) {
+        on_tx!(tx, conn => sqlx::query(
+            "INSERT INTO contact_opt_outs (address, channel, at, source) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (address, channel) DO NOTHING")
+            .bind(address).bind(c.as_str()).bind(now).bind(source)
+            .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
+    }
+    let text = format!(
+        "Baja registrada: {address} pidió no recibir más mensajes por {} ({source}). Recaudo no enviará nada más a esa dirección por ese canal.",
+        channel.label()
+    );
+    for tab in tabs {
+        let note = super::NewMessage::note(*tab, &text, now);
+        super::note(tx, &note, now).await?;
+    }
+    Ok(())
+}
