@@ -20,6 +20,7 @@ use crate::ui::conversations::view::ConversationPane;
 use crate::ui::conversations::{CallsLayout, InboxLayout, NoConversation};
 use crate::ui::login::LoginPage;
 use crate::ui::payments::PaymentsPage;
+use crate::ui::policies::ContactPolicyPage;
 use crate::ui::portal::PortalRoute;
 use crate::ui::reports::{IndicatorsPage, InteractionsPage};
 use crate::ui::templates::TemplatesPage;
@@ -79,6 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("estrategias/eventos") view=EventsPage />
                     <Route path=path!("estrategias/campanas") view=CampaignsPage />
                     <Route path=path!("ajustes/canales") view=ChannelSettingsPage />
+                    <Route path=path!("ajustes/politica-de-contacto") view=ContactPolicyPage />
                     <Route path=path!("usuarios") view=UsersPage />
                     <Route path=path!("usuarios/nuevo") view=NewUserPage />
                     <Route path=path!("usuarios/:id") view=EditUserPage />
@@ -151,6 +153,7 @@ fn Nav(info: SessionInfo) -> impl IntoView {
                     <a href="/clientes/importar">"Importar cartera"</a>
                     <a href="/usuarios">"Usuarios"</a>
                     <a href="/ajustes/canales">"Canales"</a>
+                    <a href="/ajustes/politica-de-contacto">"Política de contacto"</a>
                 </Show>
             </nav>
             <div class="who">

@@ -9,6 +9,7 @@ pub mod calls;
 pub mod channels;
 pub mod clients;
 pub mod conversations;
+pub mod policies;
 pub mod portal;
 pub mod reports;
 pub mod templates;

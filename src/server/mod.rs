@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod conversations;
 pub mod db;
+pub mod governance;
 pub mod http;
 pub mod import;
 pub mod indicators;

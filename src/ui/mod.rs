@@ -8,6 +8,7 @@ pub mod components;
 pub mod conversations;
 pub mod login;
 pub mod payments;
+pub mod policies;
 pub mod portal;
 pub mod reports;
 pub mod templates;

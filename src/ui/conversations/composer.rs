@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::gestion::Phones;
-use crate::api::conversations::{reply, simulate_reply};
+use crate::api::conversations::{contact_check, reply, simulate_reply};
 use crate::domain::calls::Phone;
 use crate::domain::client::PartyRole;
 use crate::domain::compose::{
@@ -13,6 +13,7 @@ use crate::domain::compose::{
 };
 use crate::domain::conversation::ReplyInput;
 use crate::domain::error::AppError;
+use crate::domain::governance::{ContactVerdict, Verdict};
 use crate::domain::message::Channel;
 use crate::domain::templates::TAGS;
 use crate::ui::components::{
@@ -36,6 +37,8 @@ pub struct Draft {
     documents: RwSignal<Vec<DocumentRef>>,
     /// Bumped to empty the file input.
     files: RwSignal<u64>,
+    /// Why the advisor goes ahead despite the contact policy's warning.
+    reason: RwSignal<String>,
     feedback: FormFeedback,
 }
 
@@ -51,6 +54,7 @@ impl Draft {
             template: RwSignal::new(None),
             documents: RwSignal::new(Vec::new()),
             files: RwSignal::new(0),
+            reason: RwSignal::new(String::new()),
             feedback: FormFeedback::default(),
         }
     }
@@ -64,6 +68,7 @@ impl Draft {
         self.template.set(None);
         self.documents.set(Vec::new());
         self.files.update(|n| *n += 1);
+        self.reason.set(String::new());
         self.feedback.clear();
     }
 
@@ -178,6 +183,32 @@ pub fn Composer(
             channel: *c,
         })
     });
+    // The contact policy's verdict before sending, asked again whenever the recipient
+    // or channel changes and, for a reference, as the text changes (what a third party
+    // may read). Browser-only: the server judges again on send.
+    let verdict = LocalResource::new(move || {
+        let p = party.get();
+        let c = channel.get();
+        let text = if role == PartyRole::Reference {
+            let template = chosen_template.get().map(|t| format!("{}\n{}", t.subject, t.preview));
+            template.unwrap_or_else(|| draft.body.get())
+        } else {
+            String::new()
+        };
+        async move {
+            let c = c?;
+            let target = ReplyTarget {
+                client_id,
+                party_role: p.role,
+                party_ordinal: p.ordinal,
+                channel: c,
+            };
+            contact_check(target, text).await.ok()
+        }
+    });
+    let check = move || -> Option<ContactVerdict> { verdict.try_get().flatten().flatten() };
+    let blocked = move || check().is_some_and(|c| c.verdict == Verdict::Block);
+    let warned = move || check().is_some_and(|c| c.verdict == Verdict::Warn);
     let feedback = draft.feedback;
     let send = Action::new_local(move |input: &ReplyInput| {
         let mut input = input.clone();
@@ -232,6 +263,7 @@ pub fn Composer(
             } else {
                 Vec::new()
             },
+            override_reason: draft.reason.get_untracked(),
         });
     };
     let insert = move |text: &str| {
@@ -283,6 +315,20 @@ pub fn Composer(
                 }).collect_view()}
             </div>
             <FieldMessage errors name="channel" />
+            {move || check().filter(|c| c.verdict != Verdict::Allow).map(|c| view! {
+                <p class="notice policy" class:error=c.verdict == Verdict::Block role="status">{c.message}</p>
+            })}
+            <Show when=warned>
+                <div class="field">
+                    <label for="override_reason">"Motivo para contactar pese a la advertencia"</label>
+                    <textarea id="override_reason" rows="2"
+                        aria-invalid=move || errors.with(|e| e.iter().any(|e| e.field == "override_reason")).then_some("true")
+                        prop:value=move || draft.reason.get()
+                        on:input=move |ev| draft.reason.set(event_target_value(&ev))></textarea>
+                </div>
+            </Show>
+            <FieldMessage errors name="override_reason" />
+            <FieldMessage errors name="policy" />
             {move || match channel.get() {
                 None => view! { <p class="empty">"Ningún canal disponible para este destinatario."</p> }.into_any(),
                 Some(Channel::Call) => {
@@ -398,7 +444,7 @@ pub fn Composer(
                         <FieldMessage errors name="party" />
                         {feedback.view()}
                         <div class="actions">
-                            <button type="submit" disabled=move || send.pending().get()
+                            <button type="submit" disabled=move || send.pending().get() || blocked()
                                 >{move || if send.pending().get() { "Enviando…" } else { "Enviar" }}</button>
                             <Show when=move || sandboxed.with_value(|s| s.contains(&c))>
                                 <button type="button" class="secondary small"

@@ -579,6 +579,10 @@ where
                     <Show when=move || broken>
                         <span class="tag broken">"Compromiso incumplido"</span>
                     </Show>
+                    {(tray == Tray::Calls).then(|| row.call_blocked.clone()).flatten().map(|why| {
+                        let text = why.clone();
+                        view! { <span class="row-policy" title=why>{text}</span> }
+                    })}
                     <span class="row-subject">{row.last_subject.clone()}</span>
                     <span class="row-advisor">{row.advisor_name.clone().unwrap_or_else(|| "Sin asignar".into())}</span>
                 </span>
