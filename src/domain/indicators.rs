@@ -176,6 +176,43 @@ pub struct Indicators {
     pub advisors: Vec<GroupRates>,
     pub teams: Vec<GroupRates>,
     pub receivables: Vec<Receivables>,
+    pub blocked: Blocked,
+}
+
+/// "Contactos bloqueados por política" over the period: per advisor's portfolio and per
+/// rule. An attempt stopped by two rules counts once for the advisor and once per rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocked {
+    pub total: i64,
+    pub by_advisor: Vec<(String, i64)>,
+    pub by_rule: Vec<(String, i64)>,
+}
+
+impl Blocked {
+    /// From counts per (advisor's name, the rules as the audit stores them), biggest
+    /// first, then by name.
+    pub fn tally(counts: &[(String, String, i64)]) -> Blocked {
+        let mut advisors: std::collections::BTreeMap<&str, i64> = Default::default();
+        let mut rules: std::collections::BTreeMap<&str, i64> = Default::default();
+        let mut total = 0;
+        for (advisor, stored, n) in counts {
+            total += n;
+            *advisors.entry(advisor).or_default() += n;
+            for rule in stored.split(", ").filter(|r| !r.is_empty()) {
+                *rules.entry(rule).or_default() += n;
+            }
+        }
+        let sorted = |m: std::collections::BTreeMap<&str, i64>| {
+            let mut v: Vec<(String, i64)> = m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v
+        };
+        Blocked {
+            total,
+            by_advisor: sorted(advisors),
+            by_rule: sorted(rules),
+        }
+    }
 }
 
 /// How many clients, per contactability value and under each alert.
@@ -335,6 +372,22 @@ mod tests {
             vec![0.5, 1.0, 0.0]
         );
         assert_eq!(bar_shares(&[bar(0.0)]), vec![0.0]);
+    }
+
+    #[test]
+    fn blocked_attempts_count_per_advisor_and_per_rule() {
+        let b = Blocked::tally(&[
+            ("Ana".into(), "Horario".into(), 3),
+            ("Ana".into(), "Horario, Un contacto al día".into(), 1),
+            ("Beto".into(), "Un contacto al día".into(), 5),
+        ]);
+        assert_eq!(b.total, 9);
+        assert_eq!(b.by_advisor, vec![("Beto".into(), 5), ("Ana".into(), 4)]);
+        assert_eq!(
+            b.by_rule,
+            vec![("Un contacto al día".into(), 6), ("Horario".into(), 4)]
+        );
+        assert_eq!(Blocked::tally(&[]), Blocked::default());
     }
 
     #[test]

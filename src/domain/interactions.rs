@@ -23,6 +23,7 @@ text_enum! {
         Payment => ("payment", "Pago a verificar"),
         Promise => ("promise", "Compromiso de pago"),
         Visit => ("visit", "Visita a la web de cobros"),
+        Decision => ("decision", "Intento de contacto"),
     }
 }
 
@@ -59,14 +60,25 @@ text_enum! {
     }
 }
 
-/// The "Estado" filter: a message's delivery, a payment's review, a promise's state or a
-/// visit's furthest step. Stored names do not collide across the four.
+text_enum! {
+    /// What the contact policy did to an attempt the report lists: only the attempts it
+    /// stopped or that went ahead over a warning are rows; allowed ones are the messages.
+    pub enum PolicyStatus {
+        Blocked => ("policy_blocked", "Bloqueado por política"),
+        Overridden => ("policy_overridden", "Enviado pese a advertencia"),
+    }
+}
+
+/// The "Estado" filter: a message's delivery, a payment's review, a promise's state, a
+/// visit's furthest step or a contact attempt's policy verdict. Stored names do not
+/// collide across the five.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum StatusFilter {
     Delivery(DeliveryStatus),
     Payment(PaymentStatus),
     Promise(PromiseState),
     Visit(VisitState),
+    Policy(PolicyStatus),
 }
 
 impl StatusFilter {
@@ -78,6 +90,7 @@ impl StatusFilter {
         v.extend(PaymentStatus::ALL.iter().map(|s| StatusFilter::Payment(*s)));
         v.extend(PromiseState::ALL.iter().map(|s| StatusFilter::Promise(*s)));
         v.extend(VisitState::ALL.iter().map(|s| StatusFilter::Visit(*s)));
+        v.extend(PolicyStatus::ALL.iter().map(|s| StatusFilter::Policy(*s)));
         v
     }
 
@@ -87,6 +100,7 @@ impl StatusFilter {
             StatusFilter::Payment(s) => s.as_str(),
             StatusFilter::Promise(s) => s.as_str(),
             StatusFilter::Visit(s) => s.as_str(),
+            StatusFilter::Policy(s) => s.as_str(),
         }
     }
 
@@ -96,6 +110,7 @@ impl StatusFilter {
             StatusFilter::Payment(s) => format!("Pago: {}", s.label()),
             StatusFilter::Promise(s) => format!("Compromiso: {}", s.label()),
             StatusFilter::Visit(s) => format!("Visita: {}", s.label()),
+            StatusFilter::Policy(s) => format!("Contacto: {}", s.label()),
         }
     }
 
@@ -107,6 +122,7 @@ impl StatusFilter {
             .or_else(|_| s.parse().map(StatusFilter::Payment))
             .or_else(|_| s.parse().map(StatusFilter::Promise))
             .or_else(|_| s.parse().map(StatusFilter::Visit))
+            .or_else(|_| s.parse().map(StatusFilter::Policy))
             .ok()
     }
 
@@ -117,6 +133,7 @@ impl StatusFilter {
             StatusFilter::Payment(_) => Kind::Payment,
             StatusFilter::Promise(_) => Kind::Promise,
             StatusFilter::Visit(_) => Kind::Visit,
+            StatusFilter::Policy(_) => Kind::Decision,
         }
     }
 }
@@ -171,6 +188,7 @@ impl InteractionQuery {
             ],
             Kind::Outcome | Kind::Payment | Kind::Promise => &[RecordType::Management],
             Kind::Visit => &[RecordType::Inbound],
+            Kind::Decision => &[RecordType::Outbound],
         };
         let channels: &[ChannelFilter] = match kind {
             Kind::Message => &[
@@ -183,9 +201,16 @@ impl InteractionQuery {
             ],
             Kind::Outcome => &[ChannelFilter::Call],
             Kind::Payment | Kind::Promise | Kind::Visit => &[ChannelFilter::Portal],
+            Kind::Decision => &[
+                ChannelFilter::WhatsApp,
+                ChannelFilter::WhatsAppBusiness,
+                ChannelFilter::Email,
+                ChannelFilter::Sms,
+                ChannelFilter::Call,
+            ],
         };
         let origin_ok = match (kind, self.origin) {
-            (_, None) | (Kind::Message, _) => true,
+            (_, None) | (Kind::Message | Kind::Decision, _) => true,
             (Kind::Visit, Some(_)) => false,
             (_, Some(o)) => o == Origin::Manual,
         };
@@ -509,17 +534,25 @@ mod tests {
         let only = |q: InteractionQuery| -> Vec<Kind> {
             Kind::ALL.iter().copied().filter(|k| q.admits(*k)).collect()
         };
-        assert_eq!(only(InteractionQuery::default()).len(), 5);
+        assert_eq!(only(InteractionQuery::default()).len(), 6);
         let email = InteractionQuery {
             channel: Some(ChannelFilter::Email),
             ..Default::default()
         };
-        assert_eq!(only(email), vec![Kind::Message]);
+        assert_eq!(only(email), vec![Kind::Message, Kind::Decision]);
         let calls = InteractionQuery {
             channel: Some(ChannelFilter::Call),
             ..Default::default()
         };
-        assert_eq!(only(calls), vec![Kind::Message, Kind::Outcome]);
+        assert_eq!(
+            only(calls),
+            vec![Kind::Message, Kind::Outcome, Kind::Decision]
+        );
+        let stopped = InteractionQuery {
+            status: Some(StatusFilter::Policy(PolicyStatus::Blocked)),
+            ..Default::default()
+        };
+        assert_eq!(only(stopped), vec![Kind::Decision]);
         let kept = InteractionQuery {
             status: Some(StatusFilter::Promise(PromiseState::Kept)),
             ..Default::default()
@@ -534,14 +567,20 @@ mod tests {
             origin: Some(Origin::Campaign),
             ..Default::default()
         };
-        assert_eq!(only(campaign), vec![Kind::Message]);
+        assert_eq!(only(campaign), vec![Kind::Message, Kind::Decision]);
         let manual = InteractionQuery {
             origin: Some(Origin::Manual),
             ..Default::default()
         };
         assert_eq!(
             only(manual),
-            vec![Kind::Message, Kind::Outcome, Kind::Payment, Kind::Promise]
+            vec![
+                Kind::Message,
+                Kind::Outcome,
+                Kind::Payment,
+                Kind::Promise,
+                Kind::Decision
+            ]
         );
         for (i, k) in Kind::ALL.iter().enumerate() {
             assert_eq!(Kind::from_rank(i as i64), Some(*k));

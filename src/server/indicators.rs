@@ -9,7 +9,7 @@ use chrono::{Duration, NaiveDate};
 
 use crate::domain::error::AppError;
 use crate::domain::indicators::{
-    bucket_of, tally_keys, GroupRates, IndicatorQuery, Indicators, Rates, Receivables, DSO_DAYS,
+    bucket_of, tally_keys, Blocked, GroupRates, IndicatorQuery, Indicators, Rates, Receivables, DSO_DAYS,
 };
 use crate::domain::report_params::Period;
 use crate::domain::user::{Scope, Viewer};
@@ -86,7 +86,39 @@ pub async fn indicators(
         advisors,
         teams,
         receivables: receivables(db, scope, query, today).await?,
+        blocked: blocked(db, scope, query, period, &names).await?,
     })
+}
+
+/// The contact attempts the policy blocked in the period, on the portfolio's clients.
+async fn blocked(
+    db: &Db,
+    scope: Scope,
+    query: &IndicatorQuery,
+    (from_at, to_at): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+    names: &BTreeMap<i64, String>,
+) -> Result<Blocked, AppError> {
+    let mut sql = Sql::new(
+        "SELECT c.advisor_id, d.rules, COUNT(*) FROM contact_decisions d
+         JOIN clients c ON c.id = d.client_id WHERE d.verdict = 'block' AND d.decided_at >= ",
+    );
+    sql.bind(Value::Time(from_at))
+        .push(" AND d.decided_at < ")
+        .bind(Value::Time(to_at));
+    portfolio(&mut sql, scope, query);
+    sql.push(" GROUP BY c.advisor_id, d.rules");
+    let counts: Vec<(String, String, i64)> = sql
+        .rows::<(Option<i64>, String, i64)>(db)
+        .await?
+        .into_iter()
+        .map(|(advisor, rules, n)| {
+            let name = advisor
+                .and_then(|id| names.get(&id).cloned())
+                .unwrap_or_else(|| "Sin asesor".to_string());
+            (name, rules, n)
+        })
+        .collect();
+    Ok(Blocked::tally(&counts))
 }
 
 /// Two counts for one advisor or team (`None`: the clients without one).

@@ -10,7 +10,7 @@ use crate::api::reports::{list_interactions, load_indicators, report_choices};
 use crate::domain::alerts::AlertKind;
 use crate::domain::error::AppError;
 use crate::domain::indicators::{
-    bar_shares, bucket_label, percent, Bar, GroupRates, IndicatorQuery, Indicators, Receivables,
+    bar_shares, bucket_label, percent, Bar, Blocked, GroupRates, IndicatorQuery, Indicators, Receivables,
 };
 use crate::domain::interactions::{
     ChannelFilter, Column, Cursor, InteractionChoices, InteractionQuery, InteractionRow,
@@ -560,9 +560,31 @@ fn IndicatorsView(ind: Indicators) -> impl IntoView {
             <RatesTable caption="Por asesor" who="Asesor" groups=ind.advisors />
             <RatesTable caption="Por equipo de supervisor" who="Equipo" groups=ind.teams />
         </section>
+        <BlockedView blocked=ind.blocked />
         <section aria-labelledby="ind-vencida">
             <h2 id="ind-vencida">"Cartera vencida y pagos a verificar"</h2>
             {ind.receivables.into_iter().map(|r| view! { <ReceivablesView r /> }).collect_view()}
+        </section>
+    }
+}
+
+#[component]
+fn BlockedView(blocked: Blocked) -> impl IntoView {
+    let bars = |counts: &[(String, i64)]| -> Vec<Bar> {
+        counts.iter().map(|(name, n)| count_bar(name, *n)).collect()
+    };
+    let by_advisor = bars(&blocked.by_advisor);
+    let by_rule = bars(&blocked.by_rule);
+    view! {
+        <section aria-labelledby="ind-politica">
+            <h2 id="ind-politica">"Contactos bloqueados por política"</h2>
+            <dl class="kpis">
+                <div><dt>"Intentos bloqueados en el periodo"</dt><dd>{blocked.total}</dd></div>
+            </dl>
+            <div class="charts">
+                <BarChart title="Por asesor".to_string() bars=by_advisor />
+                <BarChart title="Por regla".to_string() bars=by_rule />
+            </div>
         </section>
     }
 }

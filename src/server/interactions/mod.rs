@@ -259,6 +259,24 @@ impl Reading {
                 );
                 "r.visited_at"
             }
+            Kind::Decision => {
+                sql.push(
+                    "SELECT CAST(5 AS BIGINT) AS rank, r.id AS id, r.decided_at AS at, r.decided_at AS registered_at,
+                        r.client_id AS client_id, 'outbound' AS record_type, r.channel AS channel, ",
+                )
+                .push(DECISION_ORIGIN)
+                .push(" AS origin, ")
+                .push(DECISION_STATUS)
+                .push(
+                    " AS status, CAST(NULL AS BIGINT) AS template_id, r.reasons AS detail,
+                        CAST(NULL AS TEXT) AS outcome, CAST(NULL AS BIGINT) AS amount_cents,
+                        CAST(NULL AS TEXT) AS currency, '' AS error, r.override_reason AS notes,
+                        r.user_id AS user_id
+                     FROM contact_decisions r JOIN clients c ON c.id = r.client_id
+                     WHERE r.verdict <> 'allow' AND ",
+                );
+                "r.decided_at"
+            }
         };
         sql.push(at).push(" >= ").bind(Value::Time(start));
         // One upper bound only: the period's end on the first page, then the cursor,
@@ -332,6 +350,24 @@ impl Reading {
             }
             return;
         }
+        if kind == Kind::Decision {
+            if let Some(c) = q.channel {
+                sql.push(" AND r.channel = ").bind(text(c.as_str()));
+            }
+            if let Some(s) = q.status {
+                sql.push(" AND ")
+                    .push(DECISION_STATUS)
+                    .push(" = ")
+                    .bind(text(s.as_str()));
+            }
+            if let Some(o) = q.origin {
+                sql.push(" AND ")
+                    .push(DECISION_ORIGIN)
+                    .push(" = ")
+                    .bind(text(o.as_str()));
+            }
+            return;
+        }
         let by = match kind {
             Kind::Payment => Some("r.declared_by"),
             Kind::Promise => Some("r.created_by"),
@@ -362,6 +398,13 @@ impl Reading {
 /// A visit's status: the last step the debtor reached on the portal.
 const VISIT_STATE: &str = "(SELECT vs.state FROM portal_visit_states vs WHERE vs.visit_id = r.id
     ORDER BY vs.at DESC, vs.id DESC LIMIT 1)";
+
+/// A stopped contact attempt's status: blocked, or sent over a warning with a reason.
+const DECISION_STATUS: &str =
+    "CASE r.verdict WHEN 'block' THEN 'policy_blocked' ELSE 'policy_overridden' END";
+
+/// Who attempted it: an advisor by hand, or the scheduler job named after the origin.
+const DECISION_ORIGIN: &str = "CASE WHEN r.job = '' THEN 'manual' ELSE r.job END";
 
 /// The channel and origin columns of a payment or promise: the portal's when the debtor
 /// declared it there (`by` is then the portal's user), a user's by hand otherwise.
