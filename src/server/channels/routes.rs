@@ -10,6 +10,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::Utc;
 
+use super::email::mime::escape;
+use super::email::unsubscribe;
 use super::webhooks::{self, Callback, SIGNATURE_HEADER};
 use super::{secret, twilio, voice, whatsapp, WHATSAPP_VERIFY_KEY};
 use crate::domain::error::AppError;
@@ -36,7 +38,69 @@ pub fn router<S: Clone + Send + Sync + 'static>(db: Db, origin: String) -> Route
             "/api/webhooks/whatsapp/{channel}",
             get(whatsapp_handshake).post(whatsapp_webhook),
         )
+        .route(
+            &format!("{}{{token}}", unsubscribe::PATH),
+            get(unsubscribe_page).post(unsubscribe_post),
+        )
         .with_state(Webhooks { db, origin })
+}
+
+/// A small page of its own: the debtor is not signed in and may be on any mail client.
+fn unsubscribe_html(status: StatusCode, body: &str) -> Response {
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"es\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Baja de correos de cobranza</title></head><body><main>\
+         <h1>Baja de correos de cobranza</h1>{body}</main></body></html>"
+    );
+    (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+}
+
+/// The link opened in a browser: it asks before acting, because mail scanners open
+/// links on their own and must not unsubscribe anybody.
+async fn unsubscribe_page(
+    State(state): State<Webhooks>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    let key = match unsubscribe::key(&state.db).await {
+        Ok(k) => k,
+        Err(e) => return e.into_response(),
+    };
+    match unsubscribe::check(&key, &token) {
+        None => unsubscribe_html(
+            StatusCode::NOT_FOUND,
+            "<p>El enlace de baja no es válido. Responde al correo pidiendo la baja.</p>",
+        ),
+        Some(address) => unsubscribe_html(
+            StatusCode::OK,
+            &format!(
+                "<p>Dejarás de recibir correos de cobranza en <strong>{}</strong>.</p>\
+                 <form method=\"post\"><button type=\"submit\">Confirmar la baja</button></form>",
+                escape(&address)
+            ),
+        ),
+    }
+}
+
+/// The one-click POST of the mail client, or the page's button.
+async fn unsubscribe_post(
+    State(state): State<Webhooks>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    match unsubscribe::apply(&state.db, &token, Utc::now()).await {
+        Ok(address) => unsubscribe_html(
+            StatusCode::OK,
+            &format!(
+                "<p>Listo: no enviaremos más correos de cobranza a <strong>{}</strong>.</p>",
+                escape(&address)
+            ),
+        ),
+        Err(AppError::Invalid(_)) => unsubscribe_html(
+            StatusCode::NOT_FOUND,
+            "<p>El enlace de baja no es válido. Responde al correo pidiendo la baja.</p>",
+        ),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// A provider's callback: checked against `key` before anything is read, applied, and

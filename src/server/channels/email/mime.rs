@@ -315,7 +315,7 @@ pub fn sanitize_html(html: &str) -> String {
         .to_string()
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -5,6 +5,7 @@
 pub mod imap;
 pub mod mime;
 pub mod smtp;
+pub mod unsubscribe;
 
 use std::time::Duration;
 

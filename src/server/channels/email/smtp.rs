@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -62,6 +62,42 @@ fn mailboxes(list: &[String]) -> Result<Vec<Mailbox>, String> {
         .collect()
 }
 
+/// `List-Unsubscribe`: where the debtor's mail client posts an unsubscribe.
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.to_string()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `List-Unsubscribe-Post`: the link takes a one-click POST (RFC 8058).
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_string())
+    }
+}
+
 /// The MIME message for one send.
 pub fn build(m: &Outgoing, from: &Mailbox) -> Result<Message, String> {
     let mut builder = Message::builder()
@@ -74,6 +110,11 @@ pub fn build(m: &Outgoing, from: &Mailbox) -> Result<Message, String> {
     }
     for bcc in mailboxes(&m.bcc)? {
         builder = builder.bcc(bcc);
+    }
+    if let Some(url) = &m.unsubscribe {
+        builder = builder
+            .header(ListUnsubscribe(format!("<{url}>")))
+            .header(ListUnsubscribePost);
     }
     if let Some(last) = m.thread.last() {
         builder = builder.in_reply_to(format!("<{last}>")).references(
