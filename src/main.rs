@@ -36,9 +36,11 @@ enum Command {
     /// o «alerts» (Clientes y Recibidos con cada filtro de alertas) o «webhooks» (avisos
     /// de estado de WhatsApp firmados, enviados por un segundo proceso durante --seconds)
     /// o «flows» (una pasada diaria del programador: flujo, eventos, campañas) o
-    /// «export» (descarga del reporte de Interacciones de --rows filas en CSV y XLSX).
+    /// «export» (descarga del reporte de Interacciones de --rows filas en CSV y XLSX) o
+    /// «governance» (costo de la política de contacto: verificación del redactor y pasada
+    /// diaria con y sin políticas).
     Bench {
-        #[arg(value_parser = ["clients", "inbox", "calls", "alerts", "webhooks", "flows", "export"], default_value = "clients")]
+        #[arg(value_parser = ["clients", "inbox", "calls", "alerts", "webhooks", "flows", "export", "governance"], default_value = "clients")]
         kind: String,
         #[arg(long, default_value_t = 100_000)]
         clients: usize,
@@ -223,6 +225,7 @@ async fn run(command: Command) -> Result<(), CommandError> {
                     "alerts" => bench::BenchKind::Alerts,
                     "webhooks" => bench::BenchKind::Webhooks,
                     "flows" => bench::BenchKind::Flows,
+                    "governance" => bench::BenchKind::Governance,
                     "export" => bench::BenchKind::Export,
                     _ => bench::BenchKind::Clients,
                 },

@@ -41,7 +41,7 @@ fn cond(variable: Variable, op: Op, value: &str) -> Rule {
     })
 }
 
-async fn setup(db: &Db) -> Result<(), String> {
+pub(super) async fn setup(db: &Db) -> Result<(), String> {
     let err = |e: crate::domain::error::AppError| e.to_string();
     let admin = super::demo_viewer(db, "admin@demo.recaudo").await?;
     let now = Utc::now();

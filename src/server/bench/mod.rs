@@ -4,12 +4,14 @@
 //! registering an outcome and the promise job (`calls`), or the lists under the alert
 //! filters (`alerts`), or signed WhatsApp callbacks posted by a second process
 //! (`webhooks`), or one daily pass of the scheduler (`flows`), or the Interacciones
-//! download of N rows as CSV and XLSX (`export`).
+//! download of N rows as CSV and XLSX (`export`), or what the contact policies cost
+//! (`governance`).
 
 mod alerts;
 mod calls;
 pub mod export;
 mod flows;
+mod governance;
 mod inbox;
 pub mod webhooks;
 
@@ -36,6 +38,7 @@ pub enum BenchKind {
     Webhooks,
     Flows,
     Export,
+    Governance,
 }
 
 pub struct BenchArgs {
@@ -231,6 +234,7 @@ pub async fn run(args: BenchArgs, config: &Config) -> Result<(), String> {
         BenchKind::Webhooks => webhooks::measure(&db, &args, config).await,
         BenchKind::Flows => flows::measure(&db, &args, config).await,
         BenchKind::Export => export::measure(&db, &args, config, &scratch.url()).await,
+        BenchKind::Governance => governance::measure(&db, &args, config).await,
     };
     scratch.remove(db).await;
     result

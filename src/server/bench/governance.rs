@@ -1,0 +1,154 @@
+//! `recaudo bench governance`: what the contact policies cost. First the composer's
+//! check ("Enviar" waits for it) on a Colombian debtor with 1,000 contacts in the last
+//! week, the worst history the policy reads, and the policy's judgement alone on that
+//! history; then the daily scheduler pass of `bench flows` with the policies, against
+//! the same pass on an identically seeded database with them turned off.
+
+use std::time::Instant;
+
+use chrono::Duration;
+
+use super::{flows, sample, seed_clients, BenchArgs, Figure, Scratch};
+use crate::domain::client::PartyRole;
+use crate::domain::compose::ReplyTarget;
+use crate::domain::governance::{preflight as judge_only, Attempt, PastContact};
+use crate::domain::message::{Channel, Origin};
+use crate::on_db;
+use crate::server::automation::scheduler;
+use crate::server::config::{Config, Sending};
+use crate::server::conversations::compose;
+use crate::server::db::Db;
+use crate::server::messages::preflight::Policies;
+use crate::server::messages::{self, NewMessage, PartyRef, Route};
+
+fn text<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+/// The past contacts the preflight figure's debtor holds.
+const PAST_CONTACTS: i64 = 1_000;
+
+pub async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), String> {
+    let engine = db.engine();
+    db.migrate().await.map_err(text)?;
+    seed_clients(db, args.clients, config.clock()).await?;
+    flows::setup(db).await?;
+    db.refresh_statistics().await.map_err(text)?;
+    let clock = config.clock();
+    let admin = super::demo_viewer(db, "admin@demo.recaudo").await?;
+
+    let (client_id, address): (i64, String) = on_db!(db, p => sqlx::query_as(
+        "SELECT c.id, cp.value FROM clients c JOIN contact_points cp ON cp.client_id = c.id
+         WHERE c.country = 'CO' AND cp.kind = 'phone' ORDER BY c.id LIMIT 1")
+        .fetch_one(p).await)
+    .map_err(text)?;
+    let tab = PartyRef::new(client_id, PartyRole::Client, 1);
+    let mut tx = db.begin().await.map_err(text)?;
+    let channels = [Channel::Sms, Channel::WhatsApp, Channel::Email, Channel::Call];
+    for i in 0..PAST_CONTACTS {
+        let at = clock.now - Duration::minutes(10 * (i + 1));
+        let channel = channels[i as usize % channels.len()];
+        let m = NewMessage::outbound(tab, channel, &address, "Recordatorio", Origin::Manual, at);
+        messages::send(&mut tx, &m, &[], Route::Direct, at)
+            .await
+            .map_err(text)?;
+    }
+    tx.commit().await.map_err(text)?;
+    db.refresh_statistics().await.map_err(text)?;
+
+    let sending = Sending {
+        demo: true,
+        ..config.sending()
+    };
+    let target = ReplyTarget {
+        client_id,
+        party_role: PartyRole::Client,
+        party_ordinal: 1,
+        channel: Channel::Sms,
+    };
+    let (p50, p95) = sample(args.iterations, |_| {
+        let admin = admin.clone();
+        let sending = sending.clone();
+        async move {
+            compose::contact_check(db, &admin, target, "Hola", &sending, clock)
+                .await
+                .map(|_| ())
+                .map_err(text)
+        }
+    })
+    .await?;
+    let mut figures = vec![Figure {
+        name: "governance_preflight".into(),
+        p50_ms: p50,
+        p95_ms: p95,
+    }];
+    let policies = Policies::load(db, clock.tz).await.map_err(text)?;
+    let policy = policies.policy("CO");
+    let history: Vec<PastContact> = (0..PAST_CONTACTS)
+        .map(|i| PastContact {
+            at: clock.local(clock.now - Duration::minutes(10 * (i + 1))),
+            channel: channels[i as usize % channels.len()],
+        })
+        .collect();
+    let attempt = Attempt {
+        at: clock.local(clock.now),
+        channel: Channel::Sms,
+        reply: false,
+    };
+    let (p50, p95) = sample(args.iterations, |_| {
+        let d = judge_only(&policy, policies.holidays("CO"), &history, &attempt);
+        std::hint::black_box(d);
+        async { Ok(()) }
+    })
+    .await?;
+    figures.push(Figure {
+        name: "governance_judge".into(),
+        p50_ms: p50,
+        p95_ms: p95,
+    });
+    super::print_figures(engine, &format!("{PAST_CONTACTS} past contacts"), &figures);
+
+    // The baseline on a second database seeded the same way, so that neither pass sees
+    // what the other wrote.
+    let (bare, scratch) = Scratch::create(args.database_url.as_deref()).await?;
+    let baseline = async {
+        bare.migrate().await.map_err(text)?;
+        seed_clients(&bare, args.clients, clock).await?;
+        flows::setup(&bare).await?;
+        bare.refresh_statistics().await.map_err(text)?;
+        let started = Instant::now();
+        let report = scheduler::run_once_ungoverned(&bare, &sending, clock)
+            .await
+            .map_err(text)?;
+        Ok::<_, String>((started.elapsed().as_secs_f64(), report))
+    }
+    .await;
+    scratch.remove(bare).await;
+    let (without, bare_report) = baseline?;
+    let started = Instant::now();
+    let report = scheduler::run_once(db, &sending, clock)
+        .await
+        .map_err(text)?;
+    let with = started.elapsed().as_secs_f64();
+    let held: (i64,) = on_db!(db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM contact_decisions WHERE verdict <> 'allow' AND job <> ''")
+        .fetch_one(p).await)
+    .map_err(text)?;
+    let engine = engine.as_str();
+    println!();
+    println!("daily scheduler pass over {} clients ({engine})", args.clients);
+    println!("  without policies: {without:.2} s  {}", bare_report.describe());
+    println!("  with policies:    {with:.2} s  {}", report.describe());
+    println!("  held by a policy: {}", held.0);
+    println!("  ratio: {:.2}× (target ≤ 1.20×)", with / without);
+    println!();
+    println!(
+        "BENCH governance_pass_ungoverned engine={engine} p50_ms={0:.1} p95_ms={0:.1}",
+        without * 1000.0
+    );
+    println!(
+        "BENCH governance_pass engine={engine} p50_ms={0:.1} p95_ms={0:.1}",
+        with * 1000.0
+    );
+    Ok(())
+}
