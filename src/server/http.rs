@@ -165,9 +165,12 @@ fn is_asset(path: &str) -> bool {
         || (!path.starts_with("/api/") && path.rsplit('/').next().unwrap_or("").contains('.'))
 }
 
-/// The payment portal: public, authorised by its signed link.
+/// The payment portal and the e-mail unsubscribe page: public, authorised by their
+/// signed links.
 fn is_public_page(path: &str) -> bool {
-    path == "/login" || path.starts_with("/pago/")
+    path == "/login"
+        || path.starts_with("/pago/")
+        || path.starts_with(channels::email::unsubscribe::PATH)
 }
 
 /// Page loads that need a session (not server functions, assets or public pages).

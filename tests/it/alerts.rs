@@ -560,7 +560,7 @@ async fn filters_list_exactly_the_flagged_clients_in_each_scope(db: Db) {
     };
     let mut got = Vec::new();
     loop {
-        let page = calls::calls_tray(&db, &t.admin, &q, today()).await.unwrap();
+        let page = calls::calls_tray(&db, &t.admin, &q, clock()).await.unwrap();
         got.extend(page.rows.iter().map(|r| r.id));
         match page.next {
             Some(c) => {

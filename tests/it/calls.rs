@@ -100,7 +100,7 @@ async fn tray(db: &Db, v: &Viewer, on: NaiveDate) -> (Vec<ClientRow>, i64) {
     let mut rows = Vec::new();
     let mut due = None;
     loop {
-        let page = calls::calls_tray(db, v, &q, on).await.unwrap();
+        let page = calls::calls_tray(db, v, &q, clock_on(on)).await.unwrap();
         // The counter comes with the first page.
         due.get_or_insert(page.calls_due);
         rows.extend(page.rows);

@@ -667,7 +667,8 @@ async fn summaries_always_match_the_messages(db: Db) {
             &own,
             Some(&reference),
         );
-        ids.push(client(&db, &t.admin, &input).await);
+        // Replies every few minutes: Colombia's caps would refuse most of them.
+        ids.push(client(&db, &t.admin, &ungoverned(input)).await);
     }
     let admin = t.admin.clone();
     let mut seen: HashMap<i64, i64> = HashMap::new();
@@ -698,10 +699,14 @@ async fn summaries_always_match_the_messages(db: Db) {
                 let channel = *[Channel::Sms, Channel::WhatsApp, Channel::Note]
                     .choose(&mut rng)
                     .unwrap();
+                // The steps run through the night, outside the organisation's hours,
+                // where the policy lets a reply go with a written reason.
+                let mut input = note_or_reply(id, role, channel, "respuesta");
+                input.override_reason = "El deudor pidió respuesta de inmediato.".into();
                 let sent = conversations::reply(
                     &db,
                     &admin,
-                    note_or_reply(id, role, channel, "respuesta"),
+                    input,
                     &sending(),
                     Clock { now: at, ..clock() },
                 )

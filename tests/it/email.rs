@@ -43,7 +43,10 @@ fn dispatcher(db: &Db) -> Dispatcher {
             base_delay: chrono::Duration::milliseconds(100),
             ..Policy::default()
         },
-        Providers::new(std::time::Duration::from_secs(10), false, silent_sandbox()),
+        Providers {
+            origin: Some("https://recaudo.test".into()),
+            ..Providers::new(std::time::Duration::from_secs(10), false, silent_sandbox())
+        },
     )
 }
 
@@ -143,6 +146,20 @@ async fn mail_goes_out_threads_and_comes_back(db: Db) {
     assert!(header(&raw, "Content-Type")
         .unwrap()
         .starts_with("multipart/mixed"));
+    let unsubscribe = header(&raw, "List-Unsubscribe").unwrap();
+    let token = unsubscribe
+        .strip_prefix("<https://recaudo.test/baja/")
+        .and_then(|t| t.strip_suffix('>'))
+        .unwrap_or_else(|| panic!("{unsubscribe}"));
+    let key = recaudo::server::channels::email::unsubscribe::key(&db).await.unwrap();
+    assert_eq!(
+        recaudo::server::channels::email::unsubscribe::check(&key, token).as_deref(),
+        Some("ana@deudores.test")
+    );
+    assert_eq!(
+        header(&raw, "List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
     assert!(raw.contains("multipart/alternative"));
     assert!(raw.contains("Content-Type: text/plain"));
     assert!(raw.contains("Content-Type: text/html"));

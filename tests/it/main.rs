@@ -13,6 +13,7 @@ mod clients;
 mod compose;
 mod conversations;
 mod email;
+mod governance;
 mod http;
 mod import;
 mod notify;

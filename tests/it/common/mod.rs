@@ -307,6 +307,28 @@ pub fn client_input(
     input
 }
 
+/// Moves a test debtor to Peru (Lima keeps Bogotá's offset), a country Recaudo ships no
+/// legal contact policy for: the organisation's contact hours apply and no cap counts
+/// how often the test writes. For tests about something other than contact governance,
+/// which Colombia's "one contact a day" would otherwise decide. The debtor's numbers
+/// stay Colombian: a local number gets +57 before Peru's code could claim it.
+pub fn ungoverned(mut input: ClientInput) -> ClientInput {
+    fn colombian(numbers: &mut [String]) {
+        for n in numbers.iter_mut().filter(|n| !n.trim_start().starts_with('+')) {
+            *n = format!("+57 {n}");
+        }
+    }
+    input.country = "PE".into();
+    input.time_zone = "America/Lima".into();
+    colombian(&mut input.contacts.phones);
+    colombian(&mut input.contacts.whatsapps);
+    for party in &mut input.related {
+        colombian(&mut party.contacts.phones);
+        colombian(&mut party.contacts.whatsapps);
+    }
+    input
+}
+
 pub fn debt(number: &str, due: &str, amount: &str, paid: &str) -> DebtInput {
     DebtInput {
         number: number.into(),
