@@ -1,4 +1,5 @@
 import { defineConfig, devices } from "@playwright/test";
+import { clockStart } from "./tests/clock";
 
 // The server under test is the binary `cargo leptos build` produced, started on a fresh
 // SQLite database in demo mode. scripts/test.sh builds it and sets RECAUDO_BIN.
@@ -57,6 +58,7 @@ export default defineConfig({
       RECAUDO_BIND_ADDRESS: `127.0.0.1:${port}`,
       RECAUDO_DEMO: "true",
       LEPTOS_SITE_ROOT: "target/site",
+      RECAUDO_CLOCK_START: clockStart.toISOString(),
       RUST_LOG: "warn",
     },
   },

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { expect, test } from "@playwright/test";
+import { serverDay } from "./clock";
 import { login, open, uniqueDocument } from "./helpers";
 
 /** A channel failure on the e2e database, as the channel adapters report it. */
@@ -11,8 +12,7 @@ function simulateFailure(address: string, problem: string) {
 }
 
 function isoDaysAgo(days: number): string {
-  const d = new Date(Date.now() - days * 86_400_000);
-  return d.toISOString().slice(0, 10);
+  return serverDay(-days);
 }
 
 test("an administrator segments with Y/O, attaches a flow and the scheduler sends it", async ({ page }) => {

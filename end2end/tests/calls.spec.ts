@@ -1,4 +1,5 @@
 import { expect, Locator, Page, test } from "@playwright/test";
+import { serverDay } from "./clock";
 import { login } from "./helpers";
 
 function tray(page: Page): Locator {
@@ -11,8 +12,7 @@ async function callsDue(page: Page): Promise<number> {
 
 /** Today in the organisation's zone, as the server counts days. */
 function isoToday(plusDays = 0): string {
-  const now = new Date(Date.now() + plusDays * 86_400_000);
-  return now.toLocaleDateString("en-CA", { timeZone: "America/Bogota" });
+  return serverDay(plusDays);
 }
 
 async function openGestion(page: Page): Promise<Locator> {

@@ -1,9 +1,10 @@
 import { expect, test } from "@playwright/test";
+import { serverDay } from "./clock";
 import { hydrated, login } from "./helpers";
 
 /** Today in the organisation's zone, as a date input takes it. */
 function today(): string {
-  return new Date().toLocaleDateString("en-CA", { timeZone: "America/Bogota" });
+  return serverDay();
 }
 
 test("a debtor opens the Paga aquí link, declares a payment, and the advisor sees the visit and the payment to verify", async ({ page, browser }) => {

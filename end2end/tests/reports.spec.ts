@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
+import { serverDay } from "./clock";
 import { login, open } from "./helpers";
 
 /** Today in the organisation's zone, as the server counts days. */
 function isoToday(): string {
-  return new Date().toLocaleDateString("en-CA", { timeZone: "America/Bogota" });
+  return serverDay();
 }
 
 /** Splits one line of the report's CSV (";" between fields, quotes around some). */
