@@ -410,21 +410,32 @@ fn weekdays_plural(d: NaiveDate) -> String {
 
 /// The rules of days, hours and caps at one moment (consent and disclosure are the
 /// caller's: they depend on the address and the text, not the time).
-fn judge(policy: &Policy, holidays: &[NaiveDate], history: &[PastContact], a: &Attempt) -> Decision {
+fn judge(
+    policy: &Policy,
+    holidays: &[NaiveDate],
+    history: &[PastContact],
+    a: &Attempt,
+) -> Decision {
     let mut d = Decision::allow();
     let day = a.at.date();
     if policy.closed_on_holidays && holidays.contains(&day) {
         d.add(
             HOURS_RULE,
             policy.hours_action,
-            format!("{} es festivo: no se contacta a los deudores.", day.format("%d/%m/%Y")),
+            format!(
+                "{} es festivo: no se contacta a los deudores.",
+                day.format("%d/%m/%Y")
+            ),
         );
     } else {
         match policy.hours[day.weekday().num_days_from_monday() as usize] {
             None => d.add(
                 HOURS_RULE,
                 policy.hours_action,
-                format!("Los {} no se contacta a los deudores.", weekdays_plural(day)),
+                format!(
+                    "Los {} no se contacta a los deudores.",
+                    weekdays_plural(day)
+                ),
             ),
             Some(h) if a.at.time() < h.open || a.at.time() >= h.close => d.add(
                 HOURS_RULE,
@@ -605,11 +616,8 @@ fn amount_in(text: &str) -> Option<String> {
                 || ["cop", "clp", "pen", "mxn", "usd", "s/"]
                     .iter()
                     .any(|code| before.to_lowercase().trim_end().ends_with(code));
-            let grouped = figure
-                .split(['.', ','])
-                .skip(1)
-                .any(|g| g.len() == 3)
-                && figure.len() >= 5;
+            let grouped =
+                figure.split(['.', ',']).skip(1).any(|g| g.len() == 3) && figure.len() >= 5;
             if prefixed || grouped {
                 return Some(figure);
             }
@@ -761,25 +769,67 @@ mod tests {
     }
 
     fn contact(s: &str, channel: Channel) -> PastContact {
-        PastContact {
-            at: at(s),
-            channel,
-        }
+        PastContact { at: at(s), channel }
     }
+
+    /// (local time of the attempt, past contacts, channel, verdict, next allowed time)
+    type Case<'a> = (
+        &'a str,
+        &'a [PastContact],
+        Channel,
+        Verdict,
+        Option<&'a str>,
+    );
 
     /// 2026-11-23 is a Monday; 2026-12-08 a holiday in both countries.
     #[test]
     fn colombia_at_its_edges() {
         let co = Policy::colombia();
         let holidays = [day("2026-12-08")];
-        let cases: &[(&str, &[PastContact], Channel, Verdict, Option<&str>)] = &[
+        let cases: &[Case] = &[
             ("2026-11-23 18:59", &[], Channel::Sms, Verdict::Allow, None),
-            ("2026-11-23 19:00", &[], Channel::Sms, Verdict::Block, Some("2026-11-24 07:00")),
-            ("2026-11-23 06:59", &[], Channel::Call, Verdict::Block, Some("2026-11-23 07:00")),
-            ("2026-11-28 14:59", &[], Channel::Email, Verdict::Allow, None),
-            ("2026-11-28 15:00", &[], Channel::Email, Verdict::Block, Some("2026-11-30 07:00")),
-            ("2026-11-29 10:00", &[], Channel::WhatsApp, Verdict::Block, Some("2026-11-30 07:00")),
-            ("2026-12-08 10:00", &[], Channel::Sms, Verdict::Block, Some("2026-12-09 07:00")),
+            (
+                "2026-11-23 19:00",
+                &[],
+                Channel::Sms,
+                Verdict::Block,
+                Some("2026-11-24 07:00"),
+            ),
+            (
+                "2026-11-23 06:59",
+                &[],
+                Channel::Call,
+                Verdict::Block,
+                Some("2026-11-23 07:00"),
+            ),
+            (
+                "2026-11-28 14:59",
+                &[],
+                Channel::Email,
+                Verdict::Allow,
+                None,
+            ),
+            (
+                "2026-11-28 15:00",
+                &[],
+                Channel::Email,
+                Verdict::Block,
+                Some("2026-11-30 07:00"),
+            ),
+            (
+                "2026-11-29 10:00",
+                &[],
+                Channel::WhatsApp,
+                Verdict::Block,
+                Some("2026-11-30 07:00"),
+            ),
+            (
+                "2026-12-08 10:00",
+                &[],
+                Channel::Sms,
+                Verdict::Block,
+                Some("2026-12-09 07:00"),
+            ),
             (
                 "2026-11-23 15:00",
                 &[contact("2026-11-23 09:00", Channel::Sms)],
@@ -813,10 +863,22 @@ mod tests {
     fn chile_at_its_edges() {
         let cl = Policy::chile();
         let holidays = [day("2026-12-08")];
-        let cases: &[(&str, &[PastContact], Channel, Verdict, Option<&str>)] = &[
+        let cases: &[Case] = &[
             ("2026-11-28 19:59", &[], Channel::Call, Verdict::Allow, None),
-            ("2026-11-28 20:00", &[], Channel::Call, Verdict::Block, Some("2026-11-30 08:00")),
-            ("2026-12-08 12:00", &[], Channel::Email, Verdict::Block, Some("2026-12-09 08:00")),
+            (
+                "2026-11-28 20:00",
+                &[],
+                Channel::Call,
+                Verdict::Block,
+                Some("2026-11-30 08:00"),
+            ),
+            (
+                "2026-12-08 12:00",
+                &[],
+                Channel::Email,
+                Verdict::Block,
+                Some("2026-12-09 08:00"),
+            ),
             (
                 "2026-11-24 10:00",
                 &[contact("2026-11-23 10:00", Channel::Sms)],
@@ -869,13 +931,22 @@ mod tests {
         let history = [contact("2026-11-23 09:00", Channel::Sms)];
         let mut reply = attempt("2026-11-23 15:00", Channel::WhatsApp);
         reply.reply = true;
-        assert_eq!(preflight(&co, &[], &history, &reply).verdict, Verdict::Allow);
+        assert_eq!(
+            preflight(&co, &[], &history, &reply).verdict,
+            Verdict::Allow
+        );
         reply.at = at("2026-11-23 20:00");
-        assert_eq!(preflight(&co, &[], &history, &reply).verdict, Verdict::Block);
+        assert_eq!(
+            preflight(&co, &[], &history, &reply).verdict,
+            Verdict::Block
+        );
         let mut strict = co.clone();
         strict.replies_exempt = false;
         reply.at = at("2026-11-23 15:00");
-        assert_eq!(preflight(&strict, &[], &history, &reply).verdict, Verdict::Block);
+        assert_eq!(
+            preflight(&strict, &[], &history, &reply).verdict,
+            Verdict::Block
+        );
     }
 
     #[test]
@@ -901,8 +972,14 @@ mod tests {
             &attempt("2026-11-29 10:00", Channel::Sms),
         );
         let s = describe(&d, "America/Bogota");
-        assert!(s.starts_with("Bloqueado: Los domingos no se contacta"), "{s}");
-        assert!(s.ends_with("Próximo horario permitido: lunes 30/11 07:00 (hora de Bogotá)."), "{s}");
+        assert!(
+            s.starts_with("Bloqueado: Los domingos no se contacta"),
+            "{s}"
+        );
+        assert!(
+            s.ends_with("Próximo horario permitido: lunes 30/11 07:00 (hora de Bogotá)."),
+            "{s}"
+        );
         assert_eq!(zone_city("America/Mexico_City"), "Ciudad de México");
         assert_eq!(zone_city("America/Santiago"), "Santiago");
     }
@@ -911,18 +988,32 @@ mod tests {
     fn references_do_not_read_the_debt() {
         use PartyRole::*;
         assert!(disclosure(Reference, "Le enviamos su estado de cuenta").is_some());
-        assert!(disclosure(Reference, "Paga aquí: {{link_pago}}").unwrap().contains("{{link_pago}}"));
-        assert!(disclosure(Reference, "Debe $ 1.250.000").unwrap().contains("1.250.000"));
+        assert!(disclosure(Reference, "Paga aquí: {{link_pago}}")
+            .unwrap()
+            .contains("{{link_pago}}"));
+        assert!(disclosure(Reference, "Debe $ 1.250.000")
+            .unwrap()
+            .contains("1.250.000"));
         assert!(disclosure(Reference, "Son COP 80000 pendientes").is_some());
         assert!(disclosure(Reference, "Saldo 1,250,000").is_some());
-        assert!(disclosure(Reference, "Buenos días, ¿podría pedirle a Ana que nos llame al 3001234567?").is_none());
+        assert!(disclosure(
+            Reference,
+            "Buenos días, ¿podría pedirle a Ana que nos llame al 3001234567?"
+        )
+        .is_none());
         assert!(disclosure(Client, "Su estado de cuenta: $ 1.250.000").is_none());
         assert!(disclosure(Guarantor, "{{deuda_vencida}}").is_none());
     }
 
     #[test]
     fn opt_out_words_are_whole_messages_on_chat_channels() {
-        for yes in ["BAJA", "baja.", " Stop ", "No me escriban!!", "no más mensajes"] {
+        for yes in [
+            "BAJA",
+            "baja.",
+            " Stop ",
+            "No me escriban!!",
+            "no más mensajes",
+        ] {
             assert!(is_opt_out(Channel::WhatsApp, yes), "{yes}");
             assert!(is_opt_out(Channel::Sms, yes), "{yes}");
         }
@@ -939,17 +1030,30 @@ mod tests {
         p.caps[0].limit = 0;
         p.caps[1].name = "llamadas por semana".into();
         p.caps[2].channels.clear();
-        let fields: Vec<String> = p.validate().unwrap_err().into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["hours_0", "cap_0_limit", "cap_1_name", "cap_2_channels"]);
+        let fields: Vec<String> = p
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["hours_0", "cap_0_limit", "cap_1_name", "cap_2_channels"]
+        );
         assert!(Policy::colombia().validate().is_ok());
     }
 
     /// The policy written out the long way: every rule from its definition, with no
     /// shared code, so that the property below compares two readings of it.
-    fn model_allows(p: &Policy, holidays: &[NaiveDate], history: &[PastContact], a: &Attempt) -> bool {
+    fn model_allows(
+        p: &Policy,
+        holidays: &[NaiveDate],
+        history: &[PastContact],
+        a: &Attempt,
+    ) -> bool {
         let d = a.at.date();
         let wd = d.weekday().num_days_from_monday() as usize;
-        let open = !(p.closed_on_holidays && holidays.iter().any(|h| *h == d))
+        let open = !(p.closed_on_holidays && holidays.contains(&d))
             && p.hours[wd].is_some_and(|h| h.open <= a.at.time() && a.at.time() < h.close);
         if !open {
             return false;
@@ -957,39 +1061,52 @@ mod tests {
         if a.reply && p.replies_exempt {
             return true;
         }
-        p.caps.iter().filter(|c| c.channels.contains(&a.channel)).all(|cap| {
-            let counted: Vec<&PastContact> = history
-                .iter()
-                .filter(|c| cap.channels.contains(&c.channel))
-                .filter(|c| match cap.window {
-                    Window::Day => c.at.date() == d,
-                    Window::IsoWeek => {
-                        c.at.iso_week().year() == d.iso_week().year()
-                            && c.at.iso_week().week() == d.iso_week().week()
+        p.caps
+            .iter()
+            .filter(|c| c.channels.contains(&a.channel))
+            .all(|cap| {
+                let counted: Vec<&PastContact> = history
+                    .iter()
+                    .filter(|c| cap.channels.contains(&c.channel))
+                    .filter(|c| match cap.window {
+                        Window::Day => c.at.date() == d,
+                        Window::IsoWeek => {
+                            c.at.iso_week().year() == d.iso_week().year()
+                                && c.at.iso_week().week() == d.iso_week().week()
+                        }
+                        Window::Rolling7 => {
+                            let gap = if c.at > a.at {
+                                c.at - a.at
+                            } else {
+                                a.at - c.at
+                            };
+                            gap.num_seconds() < 7 * 24 * 3600
+                        }
+                    })
+                    .collect();
+                match cap.measure {
+                    Measure::Contacts => (counted.len() as u32) < cap.limit,
+                    Measure::Channels => {
+                        let wa = |c: Channel| {
+                            if c == Channel::WhatsAppBusiness {
+                                Channel::WhatsApp
+                            } else {
+                                c
+                            }
+                        };
+                        let mut set = std::collections::HashSet::new();
+                        set.insert(wa(a.channel));
+                        for c in &counted {
+                            set.insert(wa(c.channel));
+                        }
+                        set.len() as u32 <= cap.limit
                     }
-                    Window::Rolling7 => {
-                        let gap = if c.at > a.at { c.at - a.at } else { a.at - c.at };
-                        gap.num_seconds() < 7 * 24 * 3600
-                    }
-                })
-                .collect();
-            match cap.measure {
-                Measure::Contacts => (counted.len() as u32) < cap.limit,
-                Measure::Channels => {
-                    let wa = |c: Channel| if c == Channel::WhatsAppBusiness { Channel::WhatsApp } else { c };
-                    let mut set = std::collections::HashSet::new();
-                    set.insert(wa(a.channel));
-                    for c in &counted {
-                        set.insert(wa(c.channel));
-                    }
-                    set.len() as u32 <= cap.limit
+                    Measure::DaysApart => counted.iter().all(|c| {
+                        let gap = (c.at.date() - d).num_days();
+                        gap >= i64::from(cap.limit) || -gap >= i64::from(cap.limit)
+                    }),
                 }
-                Measure::DaysApart => counted.iter().all(|c| {
-                    let gap = (c.at.date() - d).num_days();
-                    gap >= i64::from(cap.limit) || -gap >= i64::from(cap.limit)
-                }),
-            }
-        })
+            })
     }
 
     struct Rng(u64);
@@ -1015,20 +1132,35 @@ mod tests {
             } else {
                 let open = r.below(12) as u32;
                 let close = open + 1 + r.below(11) as u32;
-                Some(DayHours { open: t(open, 0), close: t(close, 30) })
+                Some(DayHours {
+                    open: t(open, 0),
+                    close: t(close, 30),
+                })
             };
         }
         p.closed_on_holidays = r.below(2) == 0;
         p.replies_exempt = r.below(2) == 0;
-        p.hours_action = if r.below(2) == 0 { Action::Block } else { Action::Warn };
+        p.hours_action = if r.below(2) == 0 {
+            Action::Block
+        } else {
+            Action::Warn
+        };
         p.caps = (0..r.below(4))
             .map(|i| Cap {
                 name: format!("Tope {i}"),
-                channels: CONTACT_CHANNELS.iter().copied().filter(|_| r.below(2) == 0).collect(),
+                channels: CONTACT_CHANNELS
+                    .iter()
+                    .copied()
+                    .filter(|_| r.below(2) == 0)
+                    .collect(),
                 window: Window::ALL[r.below(3) as usize],
                 measure: Measure::ALL[r.below(3) as usize],
                 limit: 1 + r.below(3) as u32,
-                action: if r.below(2) == 0 { Action::Block } else { Action::Warn },
+                action: if r.below(2) == 0 {
+                    Action::Block
+                } else {
+                    Action::Warn
+                },
             })
             .collect();
         p
@@ -1057,13 +1189,26 @@ mod tests {
             };
             let d = preflight(&p, &holidays, &history, &a);
             let allowed = model_allows(&p, &holidays, &history, &a);
-            assert_eq!(d.verdict == Verdict::Allow, allowed, "case {case}: {p:?} {history:?} {a:?} {d:?}");
+            assert_eq!(
+                d.verdict == Verdict::Allow,
+                allowed,
+                "case {case}: {p:?} {history:?} {a:?} {d:?}"
+            );
             if let Some(next) = d.next_allowed {
                 assert!(next >= a.at, "case {case}");
                 let later = Attempt { at: next, ..a };
-                assert!(model_allows(&p, &holidays, &history, &later), "case {case}: next {next}");
-                let before = Attempt { at: next - Duration::minutes(1), ..a };
-                assert!(next == a.at || !model_allows(&p, &holidays, &history, &before), "case {case}: {next} is not the first");
+                assert!(
+                    model_allows(&p, &holidays, &history, &later),
+                    "case {case}: next {next}"
+                );
+                let before = Attempt {
+                    at: next - Duration::minutes(1),
+                    ..a
+                };
+                assert!(
+                    next == a.at || !model_allows(&p, &holidays, &history, &before),
+                    "case {case}: {next} is not the first"
+                );
             }
         }
     }

@@ -203,7 +203,8 @@ impl Blocked {
             }
         }
         let sorted = |m: std::collections::BTreeMap<&str, i64>| {
-            let mut v: Vec<(String, i64)> = m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+            let mut v: Vec<(String, i64)> =
+                m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
             v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             v
         };

@@ -30,7 +30,11 @@ fn country_name(code: &str) -> Result<&'static str, AppError> {
 
 /// Every country debtors can be from, with where its policy comes from.
 #[tracing::instrument(skip_all)]
-pub async fn summaries(db: &Db, viewer: &Viewer, clock: Clock) -> Result<Vec<PolicySummary>, AppError> {
+pub async fn summaries(
+    db: &Db,
+    viewer: &Viewer,
+    clock: Clock,
+) -> Result<Vec<PolicySummary>, AppError> {
     admin(viewer)?;
     let policies = Policies::load(db, clock.tz).await?;
     Ok(geo::COUNTRIES
@@ -49,7 +53,12 @@ pub async fn summaries(db: &Db, viewer: &Viewer, clock: Clock) -> Result<Vec<Pol
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn detail(db: &Db, viewer: &Viewer, country: &str, clock: Clock) -> Result<PolicyDetail, AppError> {
+pub async fn detail(
+    db: &Db,
+    viewer: &Viewer,
+    country: &str,
+    clock: Clock,
+) -> Result<PolicyDetail, AppError> {
     admin(viewer)?;
     let name = country_name(country)?;
     let policies = Policies::load(db, clock.tz).await?;
@@ -72,7 +81,12 @@ pub async fn detail(db: &Db, viewer: &Viewer, country: &str, clock: Clock) -> Re
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn save(db: &Db, viewer: &Viewer, policy: Policy, now: DateTime<Utc>) -> Result<(), AppError> {
+pub async fn save(
+    db: &Db,
+    viewer: &Viewer,
+    policy: Policy,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     admin(viewer)?;
     country_name(&policy.country)?;
     policy.validate().map_err(AppError::Invalid)?;
@@ -92,37 +106,71 @@ pub async fn save(db: &Db, viewer: &Viewer, policy: Policy, now: DateTime<Utc>) 
         .bind(&policy.country).bind(&rules).bind(now).bind(viewer.user_id)
         .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     let subject = format!("country:{}", policy.country);
-    audit::record(&mut tx, Some(viewer.user_id), "contact_policy.save", &subject, &rules, now).await?;
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "contact_policy.save",
+        &subject,
+        &rules,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Back to the policy shipped with the application.
 #[tracing::instrument(skip_all)]
-pub async fn reset(db: &Db, viewer: &Viewer, country: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+pub async fn reset(
+    db: &Db,
+    viewer: &Viewer,
+    country: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     admin(viewer)?;
     country_name(country)?;
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, c => sqlx::query("DELETE FROM contact_policies WHERE country = $1")
         .bind(country).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     let subject = format!("country:{country}");
-    audit::record(&mut tx, Some(viewer.user_id), "contact_policy.reset", &subject, "", now).await?;
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "contact_policy.reset",
+        &subject,
+        "",
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn add_holiday(db: &Db, viewer: &Viewer, country: &str, day: &str, name: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+pub async fn add_holiday(
+    db: &Db,
+    viewer: &Viewer,
+    country: &str,
+    day: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     admin(viewer)?;
     country_name(country)?;
     let mut errors = Vec::new();
     let parsed = NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").ok();
     if parsed.is_none() {
-        errors.push(FieldError::new("holiday_day", "Elige la fecha del festivo."));
+        errors.push(FieldError::new(
+            "holiday_day",
+            "Elige la fecha del festivo.",
+        ));
     }
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 80 {
-        errors.push(FieldError::new("holiday_name", "Nombra el festivo (hasta 80 caracteres)."));
+        errors.push(FieldError::new(
+            "holiday_name",
+            "Nombra el festivo (hasta 80 caracteres).",
+        ));
     }
     let Some(day) = parsed.filter(|_| errors.is_empty()) else {
         return Err(AppError::Invalid(errors));
@@ -139,13 +187,27 @@ pub async fn add_holiday(db: &Db, viewer: &Viewer, country: &str, day: &str, nam
     }
     let subject = format!("country:{country}");
     let detail = format!("{day} {name}");
-    audit::record(&mut tx, Some(viewer.user_id), "holiday.add", &subject, &detail, now).await?;
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "holiday.add",
+        &subject,
+        &detail,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn delete_holiday(db: &Db, viewer: &Viewer, country: &str, day: NaiveDate, now: DateTime<Utc>) -> Result<(), AppError> {
+pub async fn delete_holiday(
+    db: &Db,
+    viewer: &Viewer,
+    country: &str,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     admin(viewer)?;
     let mut tx = db.begin().await?;
     let n = on_tx!(&mut tx, c => sqlx::query("DELETE FROM holidays WHERE country = $1 AND day = $2")
@@ -154,7 +216,15 @@ pub async fn delete_holiday(db: &Db, viewer: &Viewer, country: &str, day: NaiveD
         return Err(AppError::NotFound);
     }
     let subject = format!("country:{country}");
-    audit::record(&mut tx, Some(viewer.user_id), "holiday.delete", &subject, &day.to_string(), now).await?;
+    audit::record(
+        &mut tx,
+        Some(viewer.user_id),
+        "holiday.delete",
+        &subject,
+        &day.to_string(),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

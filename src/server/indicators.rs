@@ -9,7 +9,8 @@ use chrono::{Duration, NaiveDate};
 
 use crate::domain::error::AppError;
 use crate::domain::indicators::{
-    bucket_of, tally_keys, Blocked, GroupRates, IndicatorQuery, Indicators, Rates, Receivables, DSO_DAYS,
+    bucket_of, tally_keys, Blocked, GroupRates, IndicatorQuery, Indicators, Rates, Receivables,
+    DSO_DAYS,
 };
 use crate::domain::report_params::Period;
 use crate::domain::user::{Scope, Viewer};

@@ -149,9 +149,7 @@ async fn conversation(
     // so there the exchange starts with the debtor.
     let opens = sendable && !matches!(channel, Channel::WhatsApp | Channel::WhatsAppBusiness);
     let opened = if opens {
-        unless_refused(
-            conversations::reply(db, advisor, out(texts[0]), &sending, at(start)).await,
-        )?
+        unless_refused(conversations::reply(db, advisor, out(texts[0]), &sending, at(start)).await)?
     } else {
         None
     };

@@ -72,10 +72,7 @@ fn PolicyList() -> impl IntoView {
 fn PolicyPage(country: String) -> impl IntoView {
     let version = RwSignal::new(0u32);
     let code = country.clone();
-    let detail = Resource::new(
-        move || version.get(),
-        move |_| contact_policy(code.clone()),
-    );
+    let detail = Resource::new(move || version.get(), move |_| contact_policy(code.clone()));
     view! {
         <p><a href=PAGE>"← Todas las políticas"</a></p>
         <Transition fallback=|| view! { <p class="loading">"Cargando…"</p> }>
@@ -128,7 +125,9 @@ fn PolicyEditor(detail: PolicyDetail, version: RwSignal<u32>) -> impl IntoView {
     let reset = Action::new(move |c: &String| reset_contact_policy(c.clone()));
     Effect::new(move |_| match save.value().get() {
         Some(Ok(())) => {
-            saved.set(Some("Política guardada: rige desde ahora para todos los contactos."));
+            saved.set(Some(
+                "Política guardada: rige desde ahora para todos los contactos.",
+            ));
             version.update(|v| *v += 1);
         }
         Some(Err(e)) => feedback.failure(e),
@@ -246,9 +245,19 @@ fn PolicyEditor(detail: PolicyDetail, version: RwSignal<u32>) -> impl IntoView {
 }
 
 #[component]
-fn CapFields(policy: RwSignal<Policy>, i: usize, errors: RwSignal<Vec<crate::domain::error::FieldError>>) -> impl IntoView {
+fn CapFields(
+    policy: RwSignal<Policy>,
+    i: usize,
+    errors: RwSignal<Vec<crate::domain::error::FieldError>>,
+) -> impl IntoView {
     let cap = move || policy.with(|p| p.caps.get(i).cloned());
-    let edit = move |f: &dyn Fn(&mut Cap)| policy.update(|p| if let Some(c) = p.caps.get_mut(i) { f(c) });
+    let edit = move |f: &dyn Fn(&mut Cap)| {
+        policy.update(|p| {
+            if let Some(c) = p.caps.get_mut(i) {
+                f(c)
+            }
+        })
+    };
     let id = |what: &str| format!("cap_{i}_{what}");
     view! {
         <fieldset class="cap">
@@ -314,7 +323,9 @@ fn Holidays(country: String, holidays: Vec<Holiday>, version: RwSignal<u32>) -> 
     let errors = feedback.errors;
     let day = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
-    let add = Action::new(move |(c, d, n): &(String, String, String)| add_holiday(c.clone(), d.clone(), n.clone()));
+    let add = Action::new(move |(c, d, n): &(String, String, String)| {
+        add_holiday(c.clone(), d.clone(), n.clone())
+    });
     let remove = Action::new(move |(c, d): &(String, NaiveDate)| delete_holiday(c.clone(), *d));
     Effect::new(move |_| match add.value().get() {
         Some(Ok(())) => version.update(|v| *v += 1),

@@ -10,7 +10,8 @@ use crate::api::reports::{list_interactions, load_indicators, report_choices};
 use crate::domain::alerts::AlertKind;
 use crate::domain::error::AppError;
 use crate::domain::indicators::{
-    bar_shares, bucket_label, percent, Bar, Blocked, GroupRates, IndicatorQuery, Indicators, Receivables,
+    bar_shares, bucket_label, percent, Bar, Blocked, GroupRates, IndicatorQuery, Indicators,
+    Receivables,
 };
 use crate::domain::interactions::{
     ChannelFilter, Column, Cursor, InteractionChoices, InteractionQuery, InteractionRow,

@@ -151,7 +151,9 @@ async fn mail_goes_out_threads_and_comes_back(db: Db) {
         .strip_prefix("<https://recaudo.test/baja/")
         .and_then(|t| t.strip_suffix('>'))
         .unwrap_or_else(|| panic!("{unsubscribe}"));
-    let key = recaudo::server::channels::email::unsubscribe::key(&db).await.unwrap();
+    let key = recaudo::server::channels::email::unsubscribe::key(&db)
+        .await
+        .unwrap();
     assert_eq!(
         recaudo::server::channels::email::unsubscribe::check(&key, token).as_deref(),
         Some("ana@deudores.test")

@@ -21,10 +21,10 @@ use recaudo::server::automation::{self, scheduler};
 use recaudo::server::channels::dispatcher::Dispatcher;
 use recaudo::server::channels::email::unsubscribe;
 use recaudo::server::channels::providers::Providers;
-use recaudo::server::messages::outbox::Policy as OutboxPolicy;
 use recaudo::server::clock::Clock;
 use recaudo::server::conversations::{self, compose};
 use recaudo::server::db::Db;
+use recaudo::server::messages::outbox::Policy as OutboxPolicy;
 use recaudo::server::{governance, segments, templates};
 
 struct World {
@@ -56,7 +56,9 @@ async fn world(db: &Db) -> World {
 
 /// A debtor of the advisor in `country`, with its own zone.
 async fn debtor(db: &Db, w: &World, doc: &str, country: &str, zone: &str) -> i64 {
-    let advisor = recaudo::server::users::get(db, w.advisor.user_id).await.unwrap();
+    let advisor = recaudo::server::users::get(db, w.advisor.user_id)
+        .await
+        .unwrap();
     let mut input = client_input(doc, "Ana", &format!("Cliente {doc}"), Some(&advisor));
     input.country = country.into();
     input.time_zone = zone.into();
@@ -70,7 +72,10 @@ async fn debtor(db: &Db, w: &World, doc: &str, country: &str, zone: &str) -> i64
 
 fn at(zone: chrono_tz::Tz, local: &str) -> DateTime<Utc> {
     let t = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M").unwrap();
-    zone.from_local_datetime(&t).earliest().unwrap().with_timezone(&Utc)
+    zone.from_local_datetime(&t)
+        .earliest()
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn clock_at(now: DateTime<Utc>) -> Clock {
@@ -106,9 +111,10 @@ async fn campaign_to(
     template: i64,
     now: DateTime<Utc>,
 ) -> (Option<DateTime<Utc>>, String, bool, DateTime<Utc>) {
-    let doc: (String,) = on_db!(db, p => sqlx::query_as("SELECT document_number FROM clients WHERE id = $1")
+    let doc: (String,) =
+        on_db!(db, p => sqlx::query_as("SELECT document_number FROM clients WHERE id = $1")
         .bind(client_id).fetch_one(p).await)
-    .unwrap();
+        .unwrap();
     let rule = Rule::Condition(Condition {
         variable: Variable::Portfolio,
         op: Op::Eq,
@@ -150,7 +156,13 @@ async fn campaign_to(
     .unwrap()
 }
 
-async fn composer_verdict(db: &Db, w: &World, client_id: i64, channel: Channel, now: DateTime<Utc>) -> (Verdict, String) {
+async fn composer_verdict(
+    db: &Db,
+    w: &World,
+    client_id: i64,
+    channel: Channel,
+    now: DateTime<Utc>,
+) -> (Verdict, String) {
     let c = compose::contact_check(
         db,
         &w.advisor,
@@ -205,8 +217,14 @@ async fn the_composer_and_the_scheduler_agree(db: Db) {
                 assert_eq!(verdict, Verdict::Block, "{local}: {message}");
                 let expected = at(*zone, n);
                 assert_eq!(due, Some(expected), "{local}: {message}");
-                assert_eq!(occurred, expected, "a waiting message is dated when it leaves");
-                let shown = expected.with_timezone(zone).format("%d/%m %H:%M").to_string();
+                assert_eq!(
+                    occurred, expected,
+                    "a waiting message is dated when it leaves"
+                );
+                let shown = expected
+                    .with_timezone(zone)
+                    .format("%d/%m %H:%M")
+                    .to_string();
                 assert!(message.contains(&shown), "{local}: {message} names {shown}");
             }
         }
@@ -215,7 +233,13 @@ async fn the_composer_and_the_scheduler_agree(db: Db) {
     // held by the pass, with the reason in the conversation.
     let id = debtor(&db, &w, "7000000200", "CO", "America/Bogota").await;
     let monday = at(bogota, "2026-11-23 10:00");
-    let first = ReplyInput::text(id, PartyRole::Client, Channel::Email, "Su cuenta", "Buenos días");
+    let first = ReplyInput::text(
+        id,
+        PartyRole::Client,
+        Channel::Email,
+        "Su cuenta",
+        "Buenos días",
+    );
     conversations::reply(&db, &w.advisor, first, &sending(), clock_at(monday))
         .await
         .unwrap();
@@ -250,9 +274,13 @@ async fn an_opt_out_by_webhook_stops_what_follows(db: Db) {
         .bind(id).fetch_one(p).await)
     .unwrap();
     let started = std::time::Instant::now();
-    conversations::ingest(&db, InboundMessage::new(Channel::Sms, &phone.0, "BAJA", now()), now())
-        .await
-        .unwrap();
+    conversations::ingest(
+        &db,
+        InboundMessage::new(Channel::Sms, &phone.0, "BAJA", now()),
+        now(),
+    )
+    .await
+    .unwrap();
     let took = started.elapsed();
     assert!(took < std::time::Duration::from_secs(1), "{took:?}");
     let stored: (String, String) = on_db!(db, p => sqlx::query_as(
@@ -260,7 +288,9 @@ async fn an_opt_out_by_webhook_stops_what_follows(db: Db) {
         .bind(&phone.0).fetch_one(p).await)
     .unwrap();
     assert_eq!(stored.0, "sms");
-    let conversation = conversations::conversation(&db, &w.advisor, id, clock()).await.unwrap();
+    let conversation = conversations::conversation(&db, &w.advisor, id, clock())
+        .await
+        .unwrap();
     assert!(
         conversation
             .messages
@@ -268,13 +298,21 @@ async fn an_opt_out_by_webhook_stops_what_follows(db: Db) {
             .any(|m| m.body.starts_with("Baja registrada")),
         "the conversation shows the opt-out"
     );
-    let ctx = compose::context(&db, &w.advisor, id, &sending(), clock()).await.unwrap();
+    let ctx = compose::context(&db, &w.advisor, id, &sending(), clock())
+        .await
+        .unwrap();
     let sms = ctx.parties[0]
         .options
         .iter()
         .find(|o| o.channel == Channel::Sms)
         .unwrap();
-    assert!(sms.blocked.as_deref().unwrap_or("").contains("pidió no recibir"), "{sms:?}");
+    assert!(
+        sms.blocked
+            .as_deref()
+            .unwrap_or("")
+            .contains("pidió no recibir"),
+        "{sms:?}"
+    );
     let template = sms_template(&db, &w, "Recordatorio").await;
     let later = now() + Duration::days(1);
     let (_, status, held, _) = campaign_to(&db, &w, id, template, later).await;
@@ -283,7 +321,10 @@ async fn an_opt_out_by_webhook_stops_what_follows(db: Db) {
         "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.address = $1")
         .bind(&phone.0).fetch_one(p).await)
     .unwrap();
-    assert_eq!(queued.0, 0, "nothing queued to the address after its opt-out");
+    assert_eq!(
+        queued.0, 0,
+        "nothing queued to the address after its opt-out"
+    );
 }
 
 /// Decisions are stored with the rule, the user or the job, and the time; a warning
@@ -298,7 +339,13 @@ async fn decisions_are_audited(db: Db) {
     let night = at(chrono_tz::America::Lima, "2026-11-23 21:00");
     let body = |reason: &str| ReplyInput {
         override_reason: reason.into(),
-        ..ReplyInput::text(id, PartyRole::Client, Channel::Sms, "", "Le escribimos por su cuenta")
+        ..ReplyInput::text(
+            id,
+            PartyRole::Client,
+            Channel::Sms,
+            "",
+            "Le escribimos por su cuenta",
+        )
     };
     let asked = conversations::reply(&db, &w.advisor, body(""), &sending(), clock_at(night)).await;
     assert!(
@@ -317,11 +364,19 @@ async fn decisions_are_audited(db: Db) {
     // A reference never reads the debt: refused, and the refusal is a decision.
     let reference = ReplyInput {
         party_role: PartyRole::Reference,
-        ..ReplyInput::text(id, PartyRole::Reference, Channel::Sms, "", "Le enviamos el estado de cuenta")
+        ..ReplyInput::text(
+            id,
+            PartyRole::Reference,
+            Channel::Sms,
+            "",
+            "Le enviamos el estado de cuenta",
+        )
     };
     let refused = conversations::reply(&db, &w.advisor, reference, &sending(), clock()).await;
     assert!(refused.is_err(), "{refused:?}");
-    let rows: Vec<(String, String, String, Option<i64>, Option<i64>)> = on_db!(db, p => sqlx::query_as(
+    /// (verdict, rules, override reason, user, message)
+    type Decided = (String, String, String, Option<i64>, Option<i64>);
+    let rows: Vec<Decided> = on_db!(db, p => sqlx::query_as(
         "SELECT verdict, rules, override_reason, user_id, message_id FROM contact_decisions
          WHERE client_id = $1 ORDER BY id")
         .bind(id).fetch_all(p).await)
@@ -345,21 +400,40 @@ async fn holidays_are_data(db: Db) {
     let id = debtor(&db, &w, "7000000500", "CO", "America/Bogota").await;
     let (verdict, _) = composer_verdict(&db, &w, id, Channel::Email, now()).await;
     assert_eq!(verdict, Verdict::Allow);
-    governance::add_holiday(&db, &w.admin, "CO", &today().to_string(), "Día cívico", now())
-        .await
-        .unwrap();
+    governance::add_holiday(
+        &db,
+        &w.admin,
+        "CO",
+        &today().to_string(),
+        "Día cívico",
+        now(),
+    )
+    .await
+    .unwrap();
     let (verdict, message) = composer_verdict(&db, &w, id, Channel::Email, now()).await;
     assert_eq!(verdict, Verdict::Block);
     assert!(message.contains("festivo"), "{message}");
-    let again = governance::add_holiday(&db, &w.admin, "CO", &today().to_string(), "Otro", now()).await;
+    let again =
+        governance::add_holiday(&db, &w.admin, "CO", &today().to_string(), "Otro", now()).await;
     assert!(matches!(&again, Err(AppError::Invalid(e)) if e[0].field == "holiday_day"));
     let bad = governance::add_holiday(&db, &w.admin, "CO", "mañana", "", now()).await;
-    let Err(AppError::Invalid(e)) = bad else { panic!("{bad:?}") };
+    let Err(AppError::Invalid(e)) = bad else {
+        panic!("{bad:?}")
+    };
     let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["holiday_day", "holiday_name"]);
-    assert!(governance::add_holiday(&db, &w.advisor, "CO", "2027-02-01", "X", now()).await.is_err());
-    let detail = governance::detail(&db, &w.admin, "CL", clock()).await.unwrap();
-    assert!(detail.holidays.iter().any(|h| h.day == NaiveDate::from_ymd_opt(2027, 9, 18).unwrap()));
+    assert!(
+        governance::add_holiday(&db, &w.advisor, "CO", "2027-02-01", "X", now())
+            .await
+            .is_err()
+    );
+    let detail = governance::detail(&db, &w.admin, "CL", clock())
+        .await
+        .unwrap();
+    assert!(detail
+        .holidays
+        .iter()
+        .any(|h| h.day == NaiveDate::from_ymd_opt(2027, 9, 18).unwrap()));
     assert!(detail.policy.source.contains("art. 37"));
 }
 
@@ -383,14 +457,22 @@ async fn an_email_unsubscribe_stops_what_is_queued(db: Db) {
         Err(AppError::Invalid(_))
     ));
     let token = unsubscribe::token(&key, &address);
-    assert_eq!(unsubscribe::apply(&db, &token, now()).await.unwrap(), address);
+    assert_eq!(
+        unsubscribe::apply(&db, &token, now()).await.unwrap(),
+        address
+    );
     assert_eq!(
         unsubscribe::apply(&db, &token, now()).await.unwrap(),
         address,
         "asking twice changes nothing"
     );
     let sandbox = Providers::new(std::time::Duration::from_secs(5), true, silent_sandbox());
-    drain(Dispatcher::new(db.clone(), OutboxPolicy::default(), sandbox)).await;
+    drain(Dispatcher::new(
+        db.clone(),
+        OutboxPolicy::default(),
+        sandbox,
+    ))
+    .await;
     let (status,): (String,) = on_db!(db, p => sqlx::query_as(
         "SELECT status FROM messages WHERE id = $1").bind(queued).fetch_one(p).await)
     .unwrap();

@@ -11,6 +11,7 @@ use crate::domain::compose::{
     channel_options, check_channel, whatsapp_window_open, ChannelCheck, OrgChannel,
 };
 use crate::domain::error::{AppError, FieldError};
+use crate::domain::governance::{describe, Decision, Verdict};
 use crate::domain::message::{Channel, Origin, MAX_BODY_CHARS};
 use crate::domain::templates::{render_message, tag_params, tag_values, Template};
 use crate::domain::user::Scope;
@@ -18,7 +19,6 @@ use crate::server::clock::Clock;
 use crate::server::config::Sending;
 use crate::server::conversations::compose::{last_inbound, points};
 use crate::server::db::{Db, Tx};
-use crate::domain::governance::{describe, Decision, Verdict};
 use crate::server::messages::preflight::{self, Asker, Policies, Target};
 use crate::server::messages::{self, NewMessage, PartyRef, Route};
 use crate::server::{channels, clients, portal};
@@ -172,11 +172,12 @@ impl<'a> Sender<'a> {
         };
         let mut at = self.due_at();
         let history = preflight::history(self.db, client.id, at).await?;
-        let opt_outs = preflight::opt_outs(self.db, &[draft.address.clone()]).await?;
+        let opt_outs = preflight::opt_outs(self.db, std::slice::from_ref(&draft.address)).await?;
         // Each round moves to a later opening of either calendar; both repeat weekly,
         // so a handful of rounds settles it or shows they never meet.
         for _ in 0..16 {
-            let decision = preflight::judge(&self.policies, &target, &history, &opt_outs, false, at);
+            let decision =
+                preflight::judge(&self.policies, &target, &history, &opt_outs, false, at);
             if decision.verdict == Verdict::Allow {
                 draft.due = Some(at);
                 draft.decision = Some(decision);
@@ -190,7 +191,10 @@ impl<'a> Sender<'a> {
                 Some(t) => at = open_at(&self.settings.contact, self.clock.with_now(t)),
                 None => {
                     let zone = self.policies.zone(&client.time_zone).name();
-                    draft.blocked = Some(format!("Política de contacto. {}", describe(&decision, zone)));
+                    draft.blocked = Some(format!(
+                        "Política de contacto. {}",
+                        describe(&decision, zone)
+                    ));
                     draft.decision = Some(decision);
                     return Ok(());
                 }

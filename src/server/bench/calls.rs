@@ -135,7 +135,11 @@ pub(super) async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Resul
     };
     let page = |viewer: &Viewer, q: InboxQuery| {
         let viewer = viewer.clone();
-        async move { calls::calls_tray(db, &viewer, &q, config.clock()).await.map_err(err) }
+        async move {
+            calls::calls_tray(db, &viewer, &q, config.clock())
+                .await
+                .map_err(err)
+        }
     };
 
     for (scope, viewer) in &scopes {

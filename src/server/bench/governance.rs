@@ -44,7 +44,12 @@ pub async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), S
     .map_err(text)?;
     let tab = PartyRef::new(client_id, PartyRole::Client, 1);
     let mut tx = db.begin().await.map_err(text)?;
-    let channels = [Channel::Sms, Channel::WhatsApp, Channel::Email, Channel::Call];
+    let channels = [
+        Channel::Sms,
+        Channel::WhatsApp,
+        Channel::Email,
+        Channel::Call,
+    ];
     for i in 0..PAST_CONTACTS {
         let at = clock.now - Duration::minutes(10 * (i + 1));
         let channel = channels[i as usize % channels.len()];
@@ -136,8 +141,14 @@ pub async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), S
     .map_err(text)?;
     let engine = engine.as_str();
     println!();
-    println!("daily scheduler pass over {} clients ({engine})", args.clients);
-    println!("  without policies: {without:.2} s  {}", bare_report.describe());
+    println!(
+        "daily scheduler pass over {} clients ({engine})",
+        args.clients
+    );
+    println!(
+        "  without policies: {without:.2} s  {}",
+        bare_report.describe()
+    );
     println!("  with policies:    {with:.2} s  {}", report.describe());
     println!("  held by a policy: {}", held.0);
     println!("  ratio: {:.2}× (target ≤ 1.20×)", with / without);

@@ -5,13 +5,13 @@
 use crate::domain::channels::ProviderKind;
 use crate::domain::client::PartyRole;
 use crate::domain::error::AppError;
+use crate::domain::governance::{describe, Verdict};
 use crate::domain::message::{Channel, Origin};
 use crate::domain::user::Viewer;
 use crate::on_db;
 use crate::server::channels::{load, voice, ChannelSetting};
-use crate::server::db::Db;
-use crate::domain::governance::{describe, Verdict};
 use crate::server::clock::Clock;
+use crate::server::db::Db;
 use crate::server::messages::preflight::{self, Asker, Policies, Target};
 use crate::server::messages::{self, status, NewMessage, PartyRef, Route};
 use crate::server::{access, users};
@@ -101,7 +101,16 @@ pub async fn click_to_call(
         .author(viewer.user_id);
     let mut tx = db.begin().await?;
     let message_id = messages::send(&mut tx, &call, &[], Route::Direct, now).await?;
-    preflight::record(&mut tx, tab, Channel::Call, &decision, asker, Some(message_id), now).await?;
+    preflight::record(
+        &mut tx,
+        tab,
+        Channel::Call,
+        &decision,
+        asker,
+        Some(message_id),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     match voice::place_call(http, &setting, &advisor_phone, &number, origin).await {
         Ok(sid) => {

@@ -6,14 +6,14 @@ use chrono::Utc;
 use futures::StreamExt;
 use rand::Rng;
 
+use super::email::unsubscribe;
 use super::providers::Providers;
 use super::{load_all, ChannelSetting};
 use crate::domain::error::AppError;
 use crate::domain::message::Channel;
 use crate::server::db::Db;
-use super::email::unsubscribe;
-use crate::server::messages::preflight;
 use crate::server::messages::outbox::{claim, outgoing, settle, Delivery, Policy};
+use crate::server::messages::preflight;
 
 /// Delivers the outbox, batch after batch, in one process. It is woken when this
 /// process queues a message to go out now, and looks every `policy.poll` for rows
@@ -87,7 +87,9 @@ impl Dispatcher {
                 "{} no está activo para la organización.",
                 m.channel.label()
             )),
-            (None, None) => Delivery::Rejected(format!("{} no se envía por el outbox.", m.channel.label())),
+            (None, None) => {
+                Delivery::Rejected(format!("{} no se envía por el outbox.", m.channel.label()))
+            }
         };
         settle(
             &self.db,

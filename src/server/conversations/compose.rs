@@ -16,6 +16,7 @@ use crate::domain::compose::{
 use crate::domain::contact::ContactKind;
 use crate::domain::conversation::ReplyInput;
 use crate::domain::error::{AppError, FieldError};
+use crate::domain::governance::{describe, ContactVerdict};
 use crate::domain::message::{
     check_attachments, AttachmentInput, AttachmentMeta, Channel, MAX_BODY_CHARS,
 };
@@ -25,7 +26,6 @@ use crate::on_db;
 use crate::server::clock::Clock;
 use crate::server::config::Sending;
 use crate::server::db::Db;
-use crate::domain::governance::{describe, ContactVerdict};
 use crate::server::messages::preflight::{self, OptOuts, Policies, Target};
 use crate::server::messages::PartyRef;
 use crate::server::{channels, clients, portal, templates};
@@ -475,8 +475,12 @@ pub async fn simulate_reply(
             "La respuesta simulada solo existe en los canales del sandbox.",
         ));
     }
-    let from = crate::domain::compose::pick_address(channel, &points(party, &OptOuts::default()), &party.name)
-        .map_err(|e| AppError::invalid("channel", e))?;
+    let from = crate::domain::compose::pick_address(
+        channel,
+        &points(party, &OptOuts::default()),
+        &party.name,
+    )
+    .map_err(|e| AppError::invalid("channel", e))?;
     let sandbox = crate::server::channels::providers::Sandbox {
         callback_url,
         key: channels::secret(db, channels::SANDBOX_KEY).await?,

@@ -17,6 +17,7 @@ use crate::domain::conversation::{
     UnregisteredMessage,
 };
 use crate::domain::error::AppError;
+use crate::domain::governance::{describe, is_opt_out, Verdict};
 use crate::domain::message::{
     AttachmentMeta, Channel, DeliveryStatus, Direction, Handling, Origin, StatusEntry, VisitState,
 };
@@ -24,7 +25,6 @@ use crate::domain::user::Viewer;
 use crate::server::clock::Clock;
 use crate::server::config::Sending;
 use crate::server::db::{Db, Tx};
-use crate::domain::governance::{describe, is_opt_out, Verdict};
 use crate::server::messages::preflight::{self, Asker, Policies, Target};
 use crate::server::messages::{self, NewMessage, PartyRef, Route};
 use crate::server::{access, alerts, audit, clients};
@@ -165,7 +165,10 @@ pub async fn reply(
     }
     let prepared = compose::prepare(db, viewer, &input, sending, clock).await?;
     let policies = Policies::load(db, clock.tz).await?;
-    let text = format!("{}\n{}\n{}", prepared.raw_text, prepared.subject, prepared.body);
+    let text = format!(
+        "{}\n{}\n{}",
+        prepared.raw_text, prepared.subject, prepared.body
+    );
     let target = Target {
         tab,
         country: &prepared.country,

@@ -95,7 +95,11 @@ pub struct Target<'a> {
 }
 
 /// A debtor's contacts (outbound, not held back) on every tab around `at`.
-pub async fn history(db: &Db, client_id: i64, at: DateTime<Utc>) -> Result<Vec<(Channel, DateTime<Utc>)>, AppError> {
+pub async fn history(
+    db: &Db,
+    client_id: i64,
+    at: DateTime<Utc>,
+) -> Result<Vec<(Channel, DateTime<Utc>)>, AppError> {
     let rows: Vec<(Channel, DateTime<Utc>)> = on_db!(db, p => sqlx::query_as(
         "SELECT channel, occurred_at FROM messages
          WHERE client_id = $1 AND occurred_at >= $2 AND occurred_at < $3
@@ -138,8 +142,16 @@ pub async fn histories(
 
 /// Whether the party wrote on this channel in the last 24 hours: an answer to it is
 /// information the debtor asked for.
-pub async fn replying(db: &Db, tab: PartyRef, channel: Channel, now: DateTime<Utc>) -> Result<bool, AppError> {
-    let channels: Vec<&str> = opted_out_channels(channel).iter().map(|c| c.as_str()).collect();
+pub async fn replying(
+    db: &Db,
+    tab: PartyRef,
+    channel: Channel,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let channels: Vec<&str> = opted_out_channels(channel)
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
     let other = channels.last().copied().unwrap_or("");
     let found: Option<(i64,)> = on_db!(db, p => sqlx::query_as(
         "SELECT id FROM messages WHERE client_id = $1 AND party_role = $2 AND party_ordinal = $3
@@ -247,13 +259,17 @@ pub async fn check(
 ) -> Result<Decision, AppError> {
     let history = history(db, target.tab.client_id, at).await?;
     let opt_outs = opt_outs(db, &[target.address.to_string()]).await?;
-    let reply = target.channel != Channel::Call
-        && replying(db, target.tab, target.channel, at).await?;
+    let reply =
+        target.channel != Channel::Call && replying(db, target.tab, target.channel, at).await?;
     Ok(judge(policies, target, &history, &opt_outs, reply, at))
 }
 
 /// The next allowed moment of a decision as an instant.
-pub fn next_instant(policies: &Policies, time_zone: &str, decision: &Decision) -> Option<DateTime<Utc>> {
+pub fn next_instant(
+    policies: &Policies,
+    time_zone: &str,
+    decision: &Decision,
+) -> Option<DateTime<Utc>> {
     decision
         .next_allowed
         .map(|local| first_instant(policies.zone(time_zone), local))

@@ -190,7 +190,9 @@ pub fn Composer(
         let p = party.get();
         let c = channel.get();
         let text = if role == PartyRole::Reference {
-            let template = chosen_template.get().map(|t| format!("{}\n{}", t.subject, t.preview));
+            let template = chosen_template
+                .get()
+                .map(|t| format!("{}\n{}", t.subject, t.preview));
             template.unwrap_or_else(|| draft.body.get())
         } else {
             String::new()

@@ -314,7 +314,10 @@ pub fn client_input(
 /// stay Colombian: a local number gets +57 before Peru's code could claim it.
 pub fn ungoverned(mut input: ClientInput) -> ClientInput {
     fn colombian(numbers: &mut [String]) {
-        for n in numbers.iter_mut().filter(|n| !n.trim_start().starts_with('+')) {
+        for n in numbers
+            .iter_mut()
+            .filter(|n| !n.trim_start().starts_with('+'))
+        {
             *n = format!("+57 {n}");
         }
     }
