@@ -162,6 +162,9 @@ fn field_errors(errors: &[FieldError]) -> String {
 
 async fn run(command: Command) -> Result<(), CommandError> {
     let config = Config::load().map_err(CommandError::Config)?;
+    if let Some(start) = config.clock_start {
+        server::clock::start_at(start);
+    }
     match command {
         Command::Serve => server::serve(config).await,
         Command::Migrate => {
@@ -274,7 +277,7 @@ async fn run(command: Command) -> Result<(), CommandError> {
         }
         Command::Simulate { messages } => {
             let db = server::open_database(&config).await?;
-            let landed = server::sandbox::simulate(&db, messages, chrono::Utc::now())
+            let landed = server::sandbox::simulate(&db, messages, server::clock::now())
                 .await
                 .map_err(CommandError::service("No se pudieron simular los mensajes"))?;
             println!("{messages} mensajes simulados; llegaron a {landed} conversaciones.");
@@ -283,7 +286,7 @@ async fn run(command: Command) -> Result<(), CommandError> {
         Command::SimulateFailure { address, problem } => {
             let db = server::open_database(&config).await?;
             let flagged =
-                server::sandbox::simulate_failure(&db, &address, &problem, chrono::Utc::now())
+                server::sandbox::simulate_failure(&db, &address, &problem, server::clock::now())
                     .await
                     .map_err(CommandError::service("No se pudo simular la falla"))?;
             println!("{address}: alerta de contactabilidad en {flagged} clientes.");
@@ -299,7 +302,7 @@ async fn run(command: Command) -> Result<(), CommandError> {
                     source,
                 })?;
             let db = server::open_database(&config).await?;
-            let taken = server::channels::email::receive(&db, &raw, chrono::Utc::now())
+            let taken = server::channels::email::receive(&db, &raw, server::clock::now())
                 .await
                 .map_err(CommandError::service("No se pudo guardar el correo"))?;
             match taken {
@@ -354,7 +357,7 @@ async fn run(command: Command) -> Result<(), CommandError> {
             let valid = input
                 .validate(true)
                 .map_err(|errors| CommandError::Input(field_errors(&errors)))?;
-            let user = users::create(&db, None, valid, false, chrono::Utc::now())
+            let user = users::create(&db, None, valid, false, server::clock::now())
                 .await
                 .map_err(|e| match e {
                     AppError::Invalid(errors) => CommandError::Input(field_errors(&errors)),

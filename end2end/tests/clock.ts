@@ -3,8 +3,10 @@ import { join } from "node:path";
 
 // The contact policy decides what may be sent by the debtor's day and hour, so the
 // server under test runs its clock from a fixed moment (RECAUDO_CLOCK_START): 10:00 in
-// Bogotá on the latest working day (Monday–Friday, not a Colombian or Chilean holiday)
-// no later than today. The holidays are the migration's own data.
+// Bogotá on the latest Monday–Thursday no later than today that is a working day followed
+// by another (neither a Colombian or Chilean holiday), so a contact refused for the day
+// is next allowed at 07:00 the following morning. The holidays are the migration's own
+// data.
 
 const HOUR_UTC = 15;
 const DAY_MS = 86_400_000;
@@ -21,7 +23,8 @@ function workingDay(): Date {
   for (;;) {
     const d = new Date(day);
     const weekday = d.getUTCDay();
-    if (weekday >= 1 && weekday <= 5 && !closed.has(d.toISOString().slice(0, 10))) {
+    const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
+    if (weekday >= 1 && weekday <= 4 && !closed.has(iso(day)) && !closed.has(iso(day + DAY_MS))) {
       return d;
     }
     day -= DAY_MS;

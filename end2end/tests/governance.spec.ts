@@ -135,7 +135,8 @@ test("the contact policy page lists every country with its source and edits holi
   await add.getByLabel("Fecha").fill("2027-12-31");
   await add.getByLabel("Nombre").fill("Otra vez");
   await add.getByRole("button", { name: "Agregar festivo" }).click();
-  await expect(page.getByRole("alert").filter({ hasText: /ya/i })).toBeVisible();
+  await expect(add.getByText("El 31/12/2027 ya es festivo.")).toBeVisible();
+  await expect(page.getByRole("alert")).toContainText("Revisa el campo marcado.");
   await remove.click();
   await expect(remove).toHaveCount(0);
 });

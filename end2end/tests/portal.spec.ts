@@ -23,7 +23,8 @@ test("a debtor opens the Paga aquí link, declares a payment, and the advisor se
     }
   }
   expect(found, "a client reachable by SMS").toBe(true);
-  const name = (await page.getByRole("heading", { level: 2 }).innerText()).trim();
+  // The name's own button: the heading also carries the client's alert flags.
+  const name = (await page.getByRole("heading", { level: 2 }).getByRole("button").first().innerText()).trim();
 
   // The "Paga aquí" insert becomes the client's signed link when the message is written.
   await form.getByLabel("Mensaje").fill("Puede pagar aquí:");

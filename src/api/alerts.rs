@@ -11,5 +11,5 @@ use crate::domain::error::AppError;
 pub async fn lift_alert(input: LiftInput) -> Result<(), AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    crate::server::alerts::lift(&state.db, &viewer, &input, chrono::Utc::now()).await
+    crate::server::alerts::lift(&state.db, &viewer, &input, crate::server::clock::now()).await
 }

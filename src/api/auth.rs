@@ -47,7 +47,7 @@ pub async fn login(email: String, password: String, next: String) -> Result<Stri
         &email,
         &password,
         &super::ctx::client_ip(),
-        chrono::Utc::now(),
+        crate::server::clock::now(),
     )
     .await?;
     let cookie = auth::session_cookie(Some(&token), policy, state.config.secure_cookies);

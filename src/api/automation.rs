@@ -37,14 +37,14 @@ pub async fn count_segment(rule: Rule) -> Result<i64, AppError> {
 pub async fn save_segment(id: Option<i64>, input: SegmentInput) -> Result<i64, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::admin()?;
-    crate::server::segments::save(&state.db, &viewer, id, input, chrono::Utc::now()).await
+    crate::server::segments::save(&state.db, &viewer, id, input, crate::server::clock::now()).await
 }
 
 #[server(input = Json, endpoint = "delete_segment")]
 pub async fn delete_segment(id: i64) -> Result<(), AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::admin()?;
-    crate::server::segments::delete(&state.db, &viewer, id, chrono::Utc::now()).await
+    crate::server::segments::delete(&state.db, &viewer, id, crate::server::clock::now()).await
 }
 
 #[server(input = Json, endpoint = "list_flows")]
@@ -58,14 +58,16 @@ pub async fn list_flows() -> Result<Vec<Flow>, AppError> {
 pub async fn save_flow(id: Option<i64>, input: FlowInput) -> Result<i64, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::admin()?;
-    crate::server::automation::save_flow(&state.db, &viewer, id, input, chrono::Utc::now()).await
+    crate::server::automation::save_flow(&state.db, &viewer, id, input, crate::server::clock::now())
+        .await
 }
 
 #[server(input = Json, endpoint = "delete_flow")]
 pub async fn delete_flow(id: i64) -> Result<(), AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::admin()?;
-    crate::server::automation::delete_flow(&state.db, &viewer, id, chrono::Utc::now()).await
+    crate::server::automation::delete_flow(&state.db, &viewer, id, crate::server::clock::now())
+        .await
 }
 
 #[server(input = Json, endpoint = "list_events")]
@@ -79,14 +81,22 @@ pub async fn list_events() -> Result<Vec<EventRule>, AppError> {
 pub async fn save_event(id: Option<i64>, input: EventRuleInput) -> Result<i64, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::admin()?;
-    crate::server::automation::save_event(&state.db, &viewer, id, input, chrono::Utc::now()).await
+    crate::server::automation::save_event(
+        &state.db,
+        &viewer,
+        id,
+        input,
+        crate::server::clock::now(),
+    )
+    .await
 }
 
 #[server(input = Json, endpoint = "delete_event")]
 pub async fn delete_event(id: i64) -> Result<(), AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::admin()?;
-    crate::server::automation::delete_event(&state.db, &viewer, id, chrono::Utc::now()).await
+    crate::server::automation::delete_event(&state.db, &viewer, id, crate::server::clock::now())
+        .await
 }
 
 #[server(input = Json, endpoint = "list_campaigns")]
@@ -109,7 +119,8 @@ pub async fn create_campaign(input: CampaignInput) -> Result<i64, AppError> {
 pub async fn cancel_campaign(id: i64) -> Result<u64, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::admin()?;
-    crate::server::automation::cancel_campaign(&state.db, &viewer, id, chrono::Utc::now()).await
+    crate::server::automation::cancel_campaign(&state.db, &viewer, id, crate::server::clock::now())
+        .await
 }
 
 #[server(input = Json, endpoint = "load_automation_settings")]
@@ -123,7 +134,8 @@ pub async fn load_automation_settings() -> Result<AutomationSettings, AppError> 
 pub async fn save_automation_settings(input: AutomationSettings) -> Result<(), AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::admin()?;
-    crate::server::automation::save_settings(&state.db, &viewer, input, chrono::Utc::now()).await
+    crate::server::automation::save_settings(&state.db, &viewer, input, crate::server::clock::now())
+        .await
 }
 
 /// Runs one scheduler pass now, as the server does every minute.

@@ -42,7 +42,14 @@ pub async fn save_client(id: Option<i64>, input: ClientInput) -> Result<i64, App
 pub async fn assign_clients(ids: Vec<i64>, advisor_id: Option<i64>) -> Result<u64, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    crate::server::clients::assign(&state.db, &viewer, &ids, advisor_id, chrono::Utc::now()).await
+    crate::server::clients::assign(
+        &state.db,
+        &viewer,
+        &ids,
+        advisor_id,
+        crate::server::clock::now(),
+    )
+    .await
 }
 
 /// The users the viewer may assign clients to.

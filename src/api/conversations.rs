@@ -86,7 +86,8 @@ pub async fn get_composer(client_id: i64) -> Result<ComposerContext, AppError> {
 pub async fn dismiss(target: DismissTarget) -> Result<u64, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    crate::server::conversations::dismiss(&state.db, &viewer, target, chrono::Utc::now()).await
+    crate::server::conversations::dismiss(&state.db, &viewer, target, crate::server::clock::now())
+        .await
 }
 
 #[server(input = Json, endpoint = "list_unregistered")]
@@ -114,7 +115,7 @@ pub async fn link_message(
         &document_number,
         party_role,
         party_ordinal,
-        chrono::Utc::now(),
+        crate::server::clock::now(),
     )
     .await
 }

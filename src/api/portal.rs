@@ -31,7 +31,7 @@ pub async fn portal_viewed_debt(token: String, visit_id: i64) -> Result<(), AppE
         &token,
         visit_id,
         crate::domain::message::VisitState::ViewedDebt,
-        chrono::Utc::now(),
+        crate::server::clock::now(),
     )
     .await?;
     Ok(())

@@ -18,14 +18,14 @@ pub async fn list_templates() -> Result<Vec<Template>, AppError> {
 pub async fn save_template(id: Option<i64>, input: TemplateInput) -> Result<i64, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    crate::server::templates::save(&state.db, &viewer, id, input, chrono::Utc::now()).await
+    crate::server::templates::save(&state.db, &viewer, id, input, crate::server::clock::now()).await
 }
 
 #[server(input = Json, endpoint = "delete_template")]
 pub async fn delete_template(id: i64) -> Result<(), AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    crate::server::templates::delete(&state.db, &viewer, id, chrono::Utc::now()).await
+    crate::server::templates::delete(&state.db, &viewer, id, crate::server::clock::now()).await
 }
 
 /// The text with a real client's values, as the form is typed.

@@ -25,7 +25,7 @@ pub async fn save_user(id: Option<i64>, input: UserInput) -> Result<User, AppErr
     let state = super::ctx::state()?;
     let admin = super::ctx::admin()?;
     let valid = input.validate(id.is_none()).map_err(AppError::Invalid)?;
-    let now = chrono::Utc::now();
+    let now = crate::server::clock::now();
     match id {
         None => users::create(&state.db, Some(admin.user_id), valid, false, now).await,
         Some(id) => users::update(&state.db, &admin, id, valid, now).await,

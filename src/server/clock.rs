@@ -2,8 +2,26 @@
 //! one value passed to services instead of an instant, a day and a zone in varying
 //! orders.
 
+use std::sync::OnceLock;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+
+/// How far the process's clock runs from the real one: set once at start-up when the
+/// configuration starts the clock elsewhere (demos and browser tests).
+static OFFSET: OnceLock<chrono::Duration> = OnceLock::new();
+
+/// Starts this process's clock at `start`; it runs at the real pace from there. Every
+/// reading after this, requests, jobs, webhooks and the dispatcher alike, is shifted the
+/// same, so what they record agrees. Only the first call counts.
+pub fn start_at(start: DateTime<Utc>) {
+    let _ = OFFSET.set(start - Utc::now());
+}
+
+/// The server's now: the real instant, unless [`start_at`] moved the clock.
+pub fn now() -> DateTime<Utc> {
+    Utc::now() + OFFSET.get().copied().unwrap_or_default()
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Clock {

@@ -48,9 +48,6 @@ pub struct Config {
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// When the process read its configuration: a started clock runs from here.
-static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-
 /// What writing a message to a debtor needs from the configuration.
 #[derive(Clone, Debug)]
 pub struct Sending {
@@ -257,7 +254,6 @@ impl Config {
                 ),
             },
         };
-        STARTED.get_or_init(std::time::Instant::now);
         if !(5..=3600).contains(&config.mail_poll_secs) {
             return Err("mail_poll_secs: entre 5 y 3600".into());
         }
@@ -312,14 +308,7 @@ impl Config {
 
     /// Now, in the organisation's time zone.
     pub fn clock(&self) -> Clock {
-        let now = match self.clock_start {
-            None => chrono::Utc::now(),
-            Some(start) => {
-                let ran = STARTED.get_or_init(std::time::Instant::now).elapsed();
-                start + chrono::Duration::from_std(ran).unwrap_or_default()
-            }
-        };
-        Clock::at(now, self.time_zone)
+        Clock::at(crate::server::clock::now(), self.time_zone)
     }
 
     /// Today in the organisation's time zone.

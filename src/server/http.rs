@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
@@ -202,7 +202,14 @@ async fn session_layer(State(state): State<AppState>, mut req: Request, next: Ne
     let token = cookie_value(req.headers(), SESSION_COOKIE);
     let viewer = match &token {
         Some(t) => {
-            match auth::resolve_session(&state.db, state.session_policy(), t, Utc::now()).await {
+            match auth::resolve_session(
+                &state.db,
+                state.session_policy(),
+                t,
+                crate::server::clock::now(),
+            )
+            .await
+            {
                 Ok(v) => v,
                 Err(_) => {
                     return (
@@ -269,7 +276,8 @@ async fn conversation_events(
 ) -> Result<Response, AppError> {
     use axum::response::sse::{Event, KeepAlive, Sse};
     let viewer = signed_in(viewer)?;
-    crate::server::access::ensure_visible(&state.db, &viewer, id, Utc::now()).await?;
+    crate::server::access::ensure_visible(&state.db, &viewer, id, crate::server::clock::now())
+        .await?;
     let receiver = state.db.notifier().subscribe();
     let events = futures::stream::unfold(receiver, move |mut rx| async move {
         loop {
@@ -301,7 +309,7 @@ async fn download_attachment(
 ) -> Result<Response, AppError> {
     let viewer = signed_in(viewer)?;
     let (file_name, content_type, content) =
-        conversations::attachment(&state.db, &viewer, id, Utc::now()).await?;
+        conversations::attachment(&state.db, &viewer, id, crate::server::clock::now()).await?;
     Ok(download(&file_name, &content_type, content))
 }
 
@@ -313,7 +321,7 @@ async fn download_management_file(
 ) -> Result<Response, AppError> {
     let viewer = signed_in(viewer)?;
     let (file_name, content_type, content) =
-        crate::server::calls::file(&state.db, &viewer, id, Utc::now()).await?;
+        crate::server::calls::file(&state.db, &viewer, id, crate::server::clock::now()).await?;
     Ok(download(&file_name, &content_type, content))
 }
 

@@ -71,6 +71,9 @@ fn PolicyList() -> impl IntoView {
 #[component]
 fn PolicyPage(country: String) -> impl IntoView {
     let version = RwSignal::new(0u32);
+    // Kept by the page: saving reloads the policy and rebuilds the editor below, and
+    // the confirmation must outlive it.
+    let saved = RwSignal::new(None::<&'static str>);
     let code = country.clone();
     let detail = Resource::new(move || version.get(), move |_| contact_policy(code.clone()));
     view! {
@@ -79,7 +82,7 @@ fn PolicyPage(country: String) -> impl IntoView {
             {move || Suspend::new(async move {
                 match detail.await {
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                    Ok(d) => view! { <PolicyEditor detail=d version /> }.into_any(),
+                    Ok(d) => view! { <PolicyEditor detail=d version saved /> }.into_any(),
                 }
             })}
         </Transition>
@@ -115,12 +118,15 @@ fn action_select(
 }
 
 #[component]
-fn PolicyEditor(detail: PolicyDetail, version: RwSignal<u32>) -> impl IntoView {
+fn PolicyEditor(
+    detail: PolicyDetail,
+    version: RwSignal<u32>,
+    saved: RwSignal<Option<&'static str>>,
+) -> impl IntoView {
     let policy = RwSignal::new(detail.policy.clone());
     let country = detail.policy.country.clone();
     let feedback = FormFeedback::default();
     let errors = feedback.errors;
-    let saved = RwSignal::new(None::<&'static str>);
     let save = Action::new(move |p: &Policy| save_contact_policy(p.clone()));
     let reset = Action::new(move |c: &String| reset_contact_policy(c.clone()));
     Effect::new(move |_| match save.value().get() {

@@ -154,7 +154,8 @@ pub fn InteractionsPage() -> impl IntoView {
                         let more_cols = cols.clone();
                         view! {
                             <p class="hint">{period}</p>
-                            <div class="table-scroll">
+                            // Focusable so a keyboard can scroll its columns sideways.
+                            <div class="table-scroll" tabindex="0" role="region" aria-label="Interacciones">
                                 <table class="interactions">
                                     <caption class="visually-hidden">"Interacciones"</caption>
                                     <thead>
@@ -593,7 +594,7 @@ fn BlockedView(blocked: Blocked) -> impl IntoView {
 #[component]
 fn RatesTable(caption: &'static str, who: &'static str, groups: Vec<GroupRates>) -> impl IntoView {
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label=caption>
             <table class="rates">
                 <caption>{caption}</caption>
                 <thead>

@@ -2,7 +2,6 @@
 //! ([`crate::server::messages::outbox`]) and delivers them through the channel's
 //! provider, a batch at a time, several messages at once.
 
-use chrono::Utc;
 use futures::StreamExt;
 use rand::Rng;
 
@@ -42,7 +41,13 @@ impl Dispatcher {
 
     /// Claims one batch and delivers it; returns how many rows it handled.
     pub async fn run_once(&self) -> Result<usize, AppError> {
-        let claimed = claim(&self.db, &self.worker, Utc::now(), &self.policy).await?;
+        let claimed = claim(
+            &self.db,
+            &self.worker,
+            crate::server::clock::now(),
+            &self.policy,
+        )
+        .await?;
         if claimed.is_empty() {
             return Ok(0);
         }
@@ -97,7 +102,7 @@ impl Dispatcher {
             message_id,
             attempts,
             delivery,
-            Utc::now(),
+            crate::server::clock::now(),
             &self.policy,
         )
         .await

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use rand::Rng;
 use serde::Deserialize;
 
@@ -237,7 +236,7 @@ impl Sandbox {
             for (wait, mut event) in events {
                 tokio::time::sleep(Duration::from_secs_f64(wait)).await;
                 if let CallbackEvent::Status { at, .. } = &mut event {
-                    *at = Some(Utc::now());
+                    *at = Some(crate::server::clock::now());
                 }
                 let body = serde_json::to_vec(&Callback {
                     events: vec![event],
@@ -256,7 +255,7 @@ impl Sandbox {
             channel: channel.as_str().into(),
             from: from.into(),
             body: body.into(),
-            at: Some(Utc::now()),
+            at: Some(crate::server::clock::now()),
         };
         let body = serde_json::to_vec(&Callback {
             events: vec![event],

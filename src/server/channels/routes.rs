@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::Utc;
 
 use super::email::mime::escape;
 use super::email::unsubscribe;
@@ -87,7 +86,7 @@ async fn unsubscribe_post(
     State(state): State<Webhooks>,
     axum::extract::Path(token): axum::extract::Path<String>,
 ) -> Response {
-    match unsubscribe::apply(&state.db, &token, Utc::now()).await {
+    match unsubscribe::apply(&state.db, &token, crate::server::clock::now()).await {
         Ok(address) => unsubscribe_html(
             StatusCode::OK,
             &format!(
@@ -136,7 +135,7 @@ async fn applied(state: &Webhooks, parsed: Result<Callback, String>) -> Response
             return (StatusCode::BAD_REQUEST, format!("Cuerpo inválido: {e}")).into_response()
         }
     };
-    match webhooks::apply(&state.db, callback, Utc::now()).await {
+    match webhooks::apply(&state.db, callback, crate::server::clock::now()).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => e.into_response(),
     }

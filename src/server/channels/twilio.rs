@@ -5,7 +5,6 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use chrono::Utc;
 use serde::Deserialize;
 
 use super::providers::snippet;
@@ -78,7 +77,7 @@ pub fn callback(fields: &[(String, String)]) -> Result<Callback, String> {
             events: vec![CallbackEvent::Status {
                 id: sid,
                 status: status.into(),
-                at: Some(Utc::now()),
+                at: Some(crate::server::clock::now()),
                 error: code.map(|c| {
                     format!(
                         "Twilio {c}: {}",
@@ -98,7 +97,7 @@ pub fn callback(fields: &[(String, String)]) -> Result<Callback, String> {
             channel: "sms".into(),
             from: get("From").ok_or("falta From")?.to_string(),
             body: get("Body").unwrap_or_default().to_string(),
-            at: Some(Utc::now()),
+            at: Some(crate::server::clock::now()),
         }],
     })
 }

@@ -3,8 +3,6 @@
 //! the two. The dial's outcome (with how long the debtor was on the line) and a failure
 //! of the advisor's leg come back as callbacks signed like Twilio's SMS callbacks.
 
-use chrono::Utc;
-
 use super::providers::snippet;
 use super::twilio::{account, Created, TwilioError};
 use super::webhooks::{Callback, CallbackEvent};
@@ -93,7 +91,7 @@ fn status(id: &str, status: &str, detail: String) -> Callback {
         events: vec![CallbackEvent::Status {
             id: id.to_string(),
             status: status.into(),
-            at: Some(Utc::now()),
+            at: Some(crate::server::clock::now()),
             error: Some(detail),
             problem: None,
             retry: false,

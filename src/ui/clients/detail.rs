@@ -32,6 +32,10 @@ pub fn ClientDetailPage() -> impl IntoView {
     let viewer = use_session().viewer;
     let may_reassign = viewer.may_reassign();
     let (id, client) = client_from_route();
+    // The server renders this page before the client is read, the browser hydrates it
+    // with the client already known: the control appears once hydrated, so both agree.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
         <Transition fallback=|| view! { <p class="loading">"Cargando cliente…"</p> }>
             {move || Suspend::new(async move {
@@ -48,7 +52,7 @@ pub fn ClientDetailPage() -> impl IntoView {
         </Transition>
         // Outside the transition: reloading the client after a reassignment keeps the
         // control and its confirmation on screen.
-        <Show when=move || may_reassign && client.get().is_some_and(|r| r.is_ok())>
+        <Show when=move || may_reassign && hydrated.get() && client.get().is_some_and(|r| r.is_ok())>
             <section class="card" aria-label="Reasignar cliente">
                 <AssignControl
                     selected=Signal::derive(move || id.get().into_iter().collect())

@@ -7,31 +7,41 @@ use crate::domain::client::{ClientInput, ContactsInput, DebtInput, PartyRole};
 use crate::domain::contact::ContactKind;
 use crate::domain::error::FieldError;
 use crate::domain::geo;
-use crate::domain::user::Role;
+use crate::domain::user::{Assignee, Role};
 use crate::ui::clients::detail::client_from_route;
 use crate::ui::components::{ErrorNotice, FormFeedback, SelectField, TextField};
 use crate::ui::use_session;
 
 #[component]
 pub fn NewClientPage() -> impl IntoView {
+    let assignees = Resource::new(|| (), |_| list_assignees());
     view! {
         <Title text="Nuevo cliente · Recaudo" />
         <h1>"Nuevo cliente"</h1>
-        <ClientForm id=None initial=ClientInput::blank() />
+        <Transition fallback=|| view! { <p class="loading">"Cargando asesores…"</p> }>
+            {move || Suspend::new(async move {
+                let assignees = assignees.await.unwrap_or_default();
+                view! { <ClientForm id=None initial=ClientInput::blank() assignees /> }
+            })}
+        </Transition>
     }
 }
 
 #[component]
 pub fn EditClientPage() -> impl IntoView {
     let (_, client) = client_from_route();
+    // Read beside the client, not in a suspense nested in the form: a resource created
+    // while a suspended view renders is not found again when the page hydrates.
+    let assignees = Resource::new(|| (), |_| list_assignees());
     view! {
         <Title text="Editar cliente · Recaudo" />
         <Transition fallback=|| view! { <p class="loading">"Cargando cliente…"</p> }>
             {move || Suspend::new(async move {
-                match client.await {
+                let (client, assignees) = (client.await, assignees.await.unwrap_or_default());
+                match client {
                     Ok(c) => view! {
                         <h1>"Editar: "{c.display_name.clone()}</h1>
-                        <ClientForm id=Some(c.id) initial=c.to_input() />
+                        <ClientForm id=Some(c.id) initial=c.to_input() assignees />
                     }.into_any(),
                     Err(error) => view! { <h1>"Editar cliente"</h1><ErrorNotice error /> }.into_any(),
                 }
@@ -250,7 +260,7 @@ fn DebtEditor(
 }
 
 #[component]
-fn ClientForm(id: Option<i64>, initial: ClientInput) -> impl IntoView {
+fn ClientForm(id: Option<i64>, initial: ClientInput, assignees: Vec<Assignee>) -> impl IntoView {
     let viewer = use_session().viewer;
     let is_admin = viewer.role == Role::Admin;
     let mut initial = initial;
@@ -260,7 +270,6 @@ fn ClientForm(id: Option<i64>, initial: ClientInput) -> impl IntoView {
     let input = RwSignal::new(initial);
     let feedback = FormFeedback::default();
     let errors = feedback.errors;
-    let assignees = Resource::new(|| (), |_| list_assignees());
     let save = Action::new(move |(id, input): &(Option<i64>, ClientInput)| {
         let (id, input) = (*id, input.clone());
         async move { save_client(id, input).await }
@@ -318,6 +327,16 @@ fn ClientForm(id: Option<i64>, initial: ClientInput) -> impl IntoView {
     });
     let set_advisor =
         Callback::new(move |v: String| input.update(|c| c.advisor_id = v.parse().ok()));
+    let mut options: Vec<(String, String)> = Vec::new();
+    if is_admin {
+        options.push((String::new(), "Sin asignar".into()));
+    }
+    options.extend(
+        assignees
+            .into_iter()
+            .map(|a| (a.id.to_string(), format!("{} ({})", a.name, a.role.label()))),
+    );
+    let assignee_options = Signal::derive(move || options.clone());
     let debt_count = Memo::new(move |_| input.with(|c| c.debts.len()));
     let related_count = input.with_untracked(|c| c.related.len());
     let add_debt = move |_| {
@@ -362,17 +381,7 @@ fn ClientForm(id: Option<i64>, initial: ClientInput) -> impl IntoView {
                     <TextField label="Segmento" name="segment" value=segment on_input=set_segment errors />
                     <SelectField label="País" name="country" value=country on_change=set_country errors options=countries />
                     <SelectField label="Zona horaria" name="time_zone" value=time_zone on_change=set_time_zone errors options=zones />
-                    <Suspense fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            let list = assignees.await.unwrap_or_default();
-                            let mut options: Vec<(String, String)> = Vec::new();
-                            if is_admin {
-                                options.push((String::new(), "Sin asignar".into()));
-                            }
-                            options.extend(list.into_iter().map(|a| (a.id.to_string(), format!("{} ({})", a.name, a.role.label()))));
-                            view! { <SelectField label="Asesor" name="advisor_id" value=advisor on_change=set_advisor errors options=Signal::derive(move || options.clone()) /> }
-                        })}
-                    </Suspense>
+                    <SelectField label="Asesor" name="advisor_id" value=advisor on_change=set_advisor errors options=assignee_options />
                 </div>
             </fieldset>
             {view! {

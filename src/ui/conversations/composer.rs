@@ -185,8 +185,12 @@ pub fn Composer(
     });
     // The contact policy's verdict before sending, asked again whenever the recipient
     // or channel changes and, for a reference, as the text changes (what a third party
-    // may read). Browser-only: the server judges again on send.
-    let verdict = LocalResource::new(move || {
+    // may read). Asked from an effect, after hydration and outside any suspense: the
+    // page the server rendered and the one the browser hydrates stay the same. Only the
+    // latest question's answer is shown. The server judges again on send.
+    let verdict = RwSignal::new(None::<ContactVerdict>);
+    let asked = StoredValue::new(0u64);
+    Effect::new(move |_| {
         let p = party.get();
         let c = channel.get();
         let text = if role == PartyRole::Reference {
@@ -197,18 +201,26 @@ pub fn Composer(
         } else {
             String::new()
         };
-        async move {
-            let c = c?;
-            let target = ReplyTarget {
-                client_id,
-                party_role: p.role,
-                party_ordinal: p.ordinal,
-                channel: c,
-            };
-            contact_check(target, text).await.ok()
-        }
+        asked.update_value(|n| *n += 1);
+        let this = asked.get_value();
+        let Some(c) = c else {
+            verdict.set(None);
+            return;
+        };
+        let target = ReplyTarget {
+            client_id,
+            party_role: p.role,
+            party_ordinal: p.ordinal,
+            channel: c,
+        };
+        leptos::task::spawn_local(async move {
+            let answer = contact_check(target, text).await.ok();
+            if asked.try_get_value() == Some(this) {
+                verdict.set(answer);
+            }
+        });
     });
-    let check = move || -> Option<ContactVerdict> { verdict.try_get().flatten().flatten() };
+    let check = move || verdict.get();
     let blocked = move || check().is_some_and(|c| c.verdict == Verdict::Block);
     let warned = move || check().is_some_and(|c| c.verdict == Verdict::Warn);
     let feedback = draft.feedback;
@@ -325,6 +337,7 @@ pub fn Composer(
                     <label for="override_reason">"Motivo para contactar pese a la advertencia"</label>
                     <textarea id="override_reason" rows="2"
                         aria-invalid=move || errors.with(|e| e.iter().any(|e| e.field == "override_reason")).then_some("true")
+                        aria-describedby=move || errors.with(|e| e.iter().any(|e| e.field == "override_reason")).then_some("override_reason-error")
                         prop:value=move || draft.reason.get()
                         on:input=move |ev| draft.reason.set(event_target_value(&ev))></textarea>
                 </div>

@@ -161,18 +161,20 @@ async fn bounced(db: &Db, bounce: Bounce, now: DateTime<Utc>) -> Result<Vec<i64>
 pub async fn poll_forever(db: Db, interval: Duration) {
     loop {
         match super::load(&db, Channel::Email).await {
-            Ok(s) if reads_mailbox(&s) => match imap::poll(&db, &s, Utc::now()).await {
-                Ok(report) if report.read > 0 => {
-                    tracing::info!(
-                        read = report.read,
-                        taken_in = report.taken_in,
-                        bounces = report.bounces,
-                        "mailbox read"
-                    )
+            Ok(s) if reads_mailbox(&s) => {
+                match imap::poll(&db, &s, crate::server::clock::now()).await {
+                    Ok(report) if report.read > 0 => {
+                        tracing::info!(
+                            read = report.read,
+                            taken_in = report.taken_in,
+                            bounces = report.bounces,
+                            "mailbox read"
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "mailbox not read"),
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "mailbox not read"),
-            },
+            }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e.reason(), "channel settings not read"),
         }
