@@ -66,6 +66,8 @@ test("with Twilio on Llamada, Llamar rings the advisor's phone first and the cal
     expect(twilio.calls[0].get("Twiml")).toContain(`<Number>${number}</Number>`);
 
     await advisor.reload();
+    // The call is in the client's tab; the conversation may open on another with pending messages.
+    await advisor.getByRole("tab", { name: /^Cliente/ }).click();
     const call = advisor.getByRole("listitem").filter({ hasText: `Llamada a ${number}` }).last();
     await expect(call).toBeVisible();
     await expect(call.getByRole("button", { name: "Estado: Llamando" })).toBeVisible();
