@@ -459,7 +459,7 @@ fn judge(
         }
         let near: Vec<&PastContact> = history
             .iter()
-            .filter(|c| cap.channels.contains(&c.channel) && in_window(cap.window, c.at, a.at))
+            .filter(|c| in_window(cap.window, c.at, a.at) && cap.channels.contains(&c.channel))
             .collect();
         let broken = match cap.measure {
             Measure::Contacts => near.len() as u32 >= cap.limit,
@@ -537,6 +537,12 @@ fn next_allowed(
     attempt: &Attempt,
 ) -> Option<NaiveDateTime> {
     let start = attempt.at.date();
+    // Inside a day's hours only a rolling cap can change the verdict; without one the
+    // day's first candidate settles that day.
+    let rolling = policy
+        .caps
+        .iter()
+        .any(|c| c.window == Window::Rolling7 && c.channels.contains(&attempt.channel));
     for offset in 0..=LOOKAHEAD_DAYS {
         let day = start + Duration::days(offset);
         let Some(h) = policy.open_on(day, holidays) else {
@@ -551,6 +557,9 @@ fn next_allowed(
             let probe = Attempt { at, ..*attempt };
             if judge(policy, holidays, history, &probe).verdict == Verdict::Allow {
                 return Some(at);
+            }
+            if !rolling {
+                break;
             }
             // The next moment a contact leaves a rolling window around `at`.
             let leaves = history
