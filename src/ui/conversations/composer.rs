@@ -39,6 +39,9 @@ pub struct Draft {
     files: RwSignal<u64>,
     /// Why the advisor goes ahead despite the contact policy's warning.
     reason: RwSignal<String>,
+    /// Whether the template picker is open: kept here so a reload of the conversation
+    /// (a status arriving, another user's change) does not close it under the advisor.
+    picking: RwSignal<bool>,
     feedback: FormFeedback,
 }
 
@@ -55,6 +58,7 @@ impl Draft {
             documents: RwSignal::new(Vec::new()),
             files: RwSignal::new(0),
             reason: RwSignal::new(String::new()),
+            picking: RwSignal::new(false),
             feedback: FormFeedback::default(),
         }
     }
@@ -69,6 +73,7 @@ impl Draft {
         self.documents.set(Vec::new());
         self.files.update(|n| *n += 1);
         self.reason.set(String::new());
+        self.picking.set(false);
         self.feedback.clear();
     }
 
@@ -160,7 +165,7 @@ pub fn Composer(
         let id = draft.template.get()?;
         templates.with_value(|ts| ts.iter().find(|t| t.id == id).cloned())
     });
-    let picking = RwSignal::new(false);
+    let picking = draft.picking;
     let search = RwSignal::new(String::new());
     let offered = move || -> Vec<TemplateChoice> {
         let (c, only_approved) = (channel.get(), templates_only());
