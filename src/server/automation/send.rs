@@ -19,7 +19,7 @@ use crate::server::clock::Clock;
 use crate::server::config::Sending;
 use crate::server::conversations::compose::{last_inbound, points};
 use crate::server::db::{Db, Tx};
-use crate::server::messages::preflight::{self, Asker, Policies, Target};
+use crate::server::messages::preflight::{self, Asker, OptOuts, Policies, Target};
 use crate::server::messages::{self, NewMessage, PartyRef, Route};
 use crate::server::{channels, clients, portal};
 
@@ -54,6 +54,9 @@ pub struct Draft {
     pub due: Option<DateTime<Utc>>,
     /// The contact policy's judgement, stored with the message.
     pub decision: Option<Decision>,
+    /// The opt-outs of the party's addresses, read once for the channel's choice and
+    /// the policy's judgement.
+    opt_outs: OptOuts,
 }
 
 impl<'a> Sender<'a> {
@@ -172,12 +175,17 @@ impl<'a> Sender<'a> {
         };
         let mut at = self.due_at();
         let history = preflight::history(self.db, client.id, at).await?;
-        let opt_outs = preflight::opt_outs(self.db, std::slice::from_ref(&draft.address)).await?;
         // Each round moves to a later opening of either calendar; both repeat weekly,
         // so a handful of rounds settles it or shows they never meet.
         for _ in 0..16 {
-            let decision =
-                preflight::judge(&self.policies, &target, &history, &opt_outs, false, at);
+            let decision = preflight::judge(
+                &self.policies,
+                &target,
+                &history,
+                &draft.opt_outs,
+                false,
+                at,
+            );
             if decision.verdict == Verdict::Allow {
                 draft.due = Some(at);
                 draft.decision = Some(decision);
@@ -273,6 +281,7 @@ impl<'a> Sender<'a> {
             blocked,
             due: None,
             decision: None,
+            opt_outs,
         })
     }
 

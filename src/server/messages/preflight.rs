@@ -100,13 +100,10 @@ pub async fn history(
     client_id: i64,
     at: DateTime<Utc>,
 ) -> Result<Vec<(Channel, DateTime<Utc>)>, AppError> {
-    let rows: Vec<(Channel, DateTime<Utc>)> = on_db!(db, p => sqlx::query_as(
-        "SELECT channel, occurred_at FROM messages
-         WHERE client_id = $1 AND occurred_at >= $2 AND occurred_at < $3
-           AND direction = 'outbound' AND NOT held")
-        .bind(client_id).bind(at - Duration::days(HISTORY_DAYS)).bind(at + Duration::days(HISTORY_DAYS))
-        .fetch_all(p).await)?;
-    Ok(rows)
+    Ok(histories(db, &[client_id], at)
+        .await?
+        .remove(&client_id)
+        .unwrap_or_default())
 }
 
 /// The contacts of many debtors around `at`, in one query (the calls tray).
