@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -14,13 +15,19 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 use crate::domain::error::AppError;
+use crate::server::messages::preflight::Policies;
 use crate::server::notify::{Notifier, CHANNEL_SQL};
 
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: Pool,
     notifier: Notifier,
+    policies: PolicyMemo,
 }
+
+/// The contact policies as last read, with the revision they were read at: shared by
+/// every clone of the handle, so requests and scheduler passes skip reading them again.
+pub type PolicyMemo = Arc<Mutex<Option<(i64, Arc<Policies>)>>>;
 
 #[derive(Clone, Debug)]
 pub enum Pool {
@@ -141,6 +148,7 @@ impl Db {
         Db {
             pool,
             notifier: Notifier::default(),
+            policies: PolicyMemo::default(),
         }
     }
 
@@ -151,6 +159,10 @@ impl Db {
     /// This process's announcements: what open screens and the dispatcher listen to.
     pub fn notifier(&self) -> &Notifier {
         &self.notifier
+    }
+
+    pub fn policy_memo(&self) -> &PolicyMemo {
+        &self.policies
     }
 
     /// On PostgreSQL, starts hearing the announcements of every server process
@@ -181,6 +193,7 @@ impl Db {
                 Ok(Db {
                     pool: Pool::Sqlite(pool),
                     notifier: self.notifier.clone(),
+                    policies: self.policies.clone(),
                 })
             }
         }

@@ -36,7 +36,7 @@ pub async fn summaries(
     clock: Clock,
 ) -> Result<Vec<PolicySummary>, AppError> {
     admin(viewer)?;
-    let policies = Policies::load(db, clock.tz).await?;
+    let policies = Policies::current(db, clock.tz).await?;
     Ok(geo::COUNTRIES
         .iter()
         .map(|c| {
@@ -61,7 +61,7 @@ pub async fn detail(
 ) -> Result<PolicyDetail, AppError> {
     admin(viewer)?;
     let name = country_name(country)?;
-    let policies = Policies::load(db, clock.tz).await?;
+    let policies = Policies::current(db, clock.tz).await?;
     let days: Vec<(NaiveDate, String)> = on_db!(db, p => sqlx::query_as(
         "SELECT day, name FROM holidays WHERE country = $1 ORDER BY day")
         .bind(country).fetch_all(p).await)?;
@@ -106,6 +106,7 @@ pub async fn save(
         .bind(&policy.country).bind(&rules).bind(now).bind(viewer.user_id)
         .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     let subject = format!("country:{}", policy.country);
+    Policies::changed(&mut tx).await?;
     audit::record(
         &mut tx,
         Some(viewer.user_id),
@@ -133,6 +134,7 @@ pub async fn reset(
     on_tx!(&mut tx, c => sqlx::query("DELETE FROM contact_policies WHERE country = $1")
         .bind(country).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     let subject = format!("country:{country}");
+    Policies::changed(&mut tx).await?;
     audit::record(
         &mut tx,
         Some(viewer.user_id),
@@ -187,6 +189,7 @@ pub async fn add_holiday(
     }
     let subject = format!("country:{country}");
     let detail = format!("{day} {name}");
+    Policies::changed(&mut tx).await?;
     audit::record(
         &mut tx,
         Some(viewer.user_id),
@@ -216,6 +219,7 @@ pub async fn delete_holiday(
         return Err(AppError::NotFound);
     }
     let subject = format!("country:{country}");
+    Policies::changed(&mut tx).await?;
     audit::record(
         &mut tx,
         Some(viewer.user_id),

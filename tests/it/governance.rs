@@ -6,7 +6,10 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
 use crate::common::*;
-use recaudo::domain::automation::{AutomationSettings, CampaignInput, ContactHours};
+use recaudo::domain::automation::{
+    AutomationSettings, CampaignInput, ContactHours, EventRuleInput, Trigger,
+};
+use recaudo::domain::calls::DeclareInput;
 use recaudo::domain::client::PartyRole;
 use recaudo::domain::compose::ReplyTarget;
 use recaudo::domain::conversation::{InboundMessage, ReplyInput};
@@ -25,7 +28,7 @@ use recaudo::server::clock::Clock;
 use recaudo::server::conversations::{self, compose};
 use recaudo::server::db::Db;
 use recaudo::server::messages::outbox::Policy as OutboxPolicy;
-use recaudo::server::{governance, segments, templates};
+use recaudo::server::{calls, governance, segments, templates};
 
 struct World {
     admin: Viewer,
@@ -489,7 +492,101 @@ async fn an_email_unsubscribe_stops_what_is_queued(db: Db) {
     assert_eq!(notes.0, 1, "one note, however often the link is used");
 }
 
+/// A pass reads the policy's inputs once for a batch of debtors: a second message to
+/// a debtor in the same batch still counts the first, so Colombia's one contact a day
+/// holds it.
+async fn a_second_message_in_one_pass_counts_the_first(db: Db) {
+    let w = world(&db).await;
+    let id = debtor(&db, &w, "7000000300", "CO", "America/Bogota").await;
+    let template = sms_template(&db, &w, "Pago recibido").await;
+    automation::save_event(
+        &db,
+        &w.admin,
+        None,
+        EventRuleInput {
+            name: "Pago a verificar".into(),
+            trigger: Trigger::PaymentToVerify,
+            days_before: 0,
+            template_id: Some(template),
+            active: true,
+        },
+        now(),
+    )
+    .await
+    .unwrap();
+    let monday = at(chrono_tz::America::Bogota, "2026-11-23 10:00");
+    for amount in ["1000", "2000"] {
+        let payment = DeclareInput {
+            client_id: id,
+            payment: true,
+            date: "2026-11-20".into(),
+            amount: amount.into(),
+            ..DeclareInput::default()
+        };
+        calls::declare(&db, &w.advisor, payment, clock_at(monday))
+            .await
+            .unwrap();
+    }
+    let report = scheduler::run_once(&db, &sending(), clock_at(monday + Duration::minutes(1)))
+        .await
+        .unwrap();
+    assert_eq!(report.event_messages, 2, "{}", report.describe());
+    let written: Vec<(bool, String)> = on_db!(db, p => sqlx::query_as(
+        "SELECT held, status FROM messages WHERE client_id = $1 AND origin = 'event' ORDER BY id")
+        .bind(id).fetch_all(p).await)
+    .unwrap();
+    assert_eq!(written.len(), 2);
+    assert!(!written[0].0, "the first leaves: {written:?}");
+    assert!(written[1].0, "the second is held: {written:?}");
+    let (rules,): (String,) = on_db!(db, p => sqlx::query_as(
+        "SELECT rules FROM contact_decisions WHERE client_id = $1 AND job = 'event'")
+        .bind(id).fetch_one(p).await)
+    .unwrap();
+    assert!(rules.contains("Un contacto al día"), "{rules}");
+}
+
+/// Each process keeps the policies in memory; a holiday added through another process
+/// (another connection pool on the same database) counts at this one's next check.
+async fn a_change_in_another_process_counts_at_once(t: TestDb) {
+    let db = t.db.clone();
+    let w = world(&db).await;
+    let id = debtor(&db, &w, "7000000400", "CO", "America/Bogota").await;
+    let (verdict, message) = composer_verdict(&db, &w, id, Channel::Email, now()).await;
+    assert_eq!(verdict, Verdict::Allow, "{message}");
+    let other = Db::connect(&t.url()).await.unwrap();
+    governance::add_holiday(
+        &other,
+        &w.admin,
+        "CO",
+        &today().to_string(),
+        "Día cívico",
+        now(),
+    )
+    .await
+    .unwrap();
+    other.close().await;
+    let (verdict, message) = composer_verdict(&db, &w, id, Channel::Email, now()).await;
+    assert_eq!(verdict, Verdict::Block, "{message}");
+    assert!(message.contains("festivo"), "{message}");
+}
+
+mod a_change_in_another_process_counts_at_once {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::a_change_in_another_process_counts_at_once(crate::common::TestDb::sqlite().await)
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(t) = crate::common::TestDb::postgres().await {
+            super::a_change_in_another_process_counts_at_once(t).await;
+        }
+    }
+}
+
 on_both_engines!(
+    a_second_message_in_one_pass_counts_the_first,
     the_composer_and_the_scheduler_agree,
     an_opt_out_by_webhook_stops_what_follows,
     an_email_unsubscribe_stops_what_is_queued,

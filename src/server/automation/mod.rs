@@ -67,7 +67,8 @@ pub async fn save_settings(
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, x => sqlx::query(
         "UPDATE automation_settings SET contact_days = $1, contact_start = $2, contact_end = $3,
-            fallback_enabled = $4, fallback_body = $5, updated_at = $6, updated_by = $7 WHERE id = 1")
+            fallback_enabled = $4, fallback_body = $5, updated_at = $6, updated_by = $7,
+            policy_revision = policy_revision + 1 WHERE id = 1")
         .bind(c.days_text()).bind(&start).bind(&end).bind(input.fallback_enabled).bind(body)
         .bind(now).bind(viewer.user_id).execute(&mut *x).await.map(|r| r.rows_affected()))?;
     audit::record(

@@ -32,6 +32,8 @@ use super::send::{write, Draft, Sender};
 
 /// Campaign clients written per batch: between batches a cancellation is seen.
 const CAMPAIGN_BATCH: i64 = 500;
+/// Debtors whose contacts and opt-outs the contact policy reads in one go.
+const POLICY_BATCH: usize = 500;
 /// How far back an event or a failure is still acted on.
 const LOOKBACK_DAYS: i64 = 2;
 
@@ -158,45 +160,58 @@ async fn flows(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppError> 
                 .bind(Value::Int(step.id))
                 .push(" AND fs.client_id = c.id) ORDER BY c.id");
             let candidates: Vec<Candidate> = sql.rows(db).await?;
-            for c in candidates {
-                let client_id = c.id;
-                if suspension(c.flow_stop, c.flow_paused_until, c.promise_pending, today).is_some()
-                {
-                    report.suspended_skipped += 1;
-                    continue;
-                }
-                let draft = match &step.template {
-                    Some(t) => match s.template(client_id, t).await? {
-                        Some(d) => Some(d),
-                        None => continue,
-                    },
-                    None => None,
-                };
-                let mut tx = db.begin().await?;
-                let claimed: Option<(i64,)> = on_tx!(&mut tx, c => sqlx::query_as(
+            for chunk in candidates.chunks(POLICY_BATCH) {
+                let ids: Vec<i64> = chunk.iter().map(|c| c.id).collect();
+                let mut batch = s.batch(&ids).await?;
+                for c in chunk {
+                    let client_id = c.id;
+                    if suspension(c.flow_stop, c.flow_paused_until, c.promise_pending, today)
+                        .is_some()
+                    {
+                        report.suspended_skipped += 1;
+                        continue;
+                    }
+                    let draft = match &step.template {
+                        Some(t) => match s.template(client_id, t, &batch).await? {
+                            Some(d) => Some(d),
+                            None => continue,
+                        },
+                        None => None,
+                    };
+                    let mut tx = db.begin().await?;
+                    let claimed: Option<(i64,)> = on_tx!(&mut tx, c => sqlx::query_as(
                     "INSERT INTO flow_sends (step_id, client_id, sent_on) VALUES ($1, $2, $3)
                      ON CONFLICT DO NOTHING RETURNING client_id")
                     .bind(step.id).bind(client_id).bind(today).fetch_optional(&mut *c).await)?;
-                if claimed.is_none() {
-                    continue;
-                }
-                match &draft {
-                    Some(d) => {
-                        let message = write(&mut tx, d, Origin::Flow, due, now).await?;
-                        on_tx!(&mut tx, c => sqlx::query(
+                    if claimed.is_none() {
+                        continue;
+                    }
+                    match &draft {
+                        Some(d) => {
+                            let message =
+                                write(&mut tx, d, Origin::Flow, &mut batch, due, now).await?;
+                            on_tx!(&mut tx, c => sqlx::query(
                             "UPDATE flow_sends SET message_id = $3 WHERE step_id = $1 AND client_id = $2")
                             .bind(step.id).bind(client_id).bind(message)
                             .execute(&mut *c).await.map(|r| r.rows_affected()))?;
-                        report.flow_messages += 1;
-                    }
-                    None => {
-                        let call_day = clock.local_day(due);
-                        calls::schedule(&mut tx, client_id, call_day, CallReason::Flow, None, now)
+                            report.flow_messages += 1;
+                        }
+                        None => {
+                            let call_day = clock.local_day(due);
+                            calls::schedule(
+                                &mut tx,
+                                client_id,
+                                call_day,
+                                CallReason::Flow,
+                                None,
+                                now,
+                            )
                             .await?;
-                        report.flow_calls += 1;
+                            report.flow_calls += 1;
+                        }
                     }
+                    tx.commit().await?;
                 }
-                tx.commit().await?;
             }
             if !report.days.contains(&day) {
                 report.days.push(day);
@@ -264,24 +279,28 @@ async fn events(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppError>
             event_sources(trigger, rule_id, since, s.clock.today, days_before)
                 .rows(db)
                 .await?;
-        for (source_id, client_id) in sources {
-            let Some(draft) = s.template(client_id, &template).await? else {
-                continue;
-            };
-            let mut tx = db.begin().await?;
-            let claimed: Option<(i64,)> = on_tx!(&mut tx, c => sqlx::query_as(
+        for chunk in sources.chunks(POLICY_BATCH) {
+            let ids: Vec<i64> = chunk.iter().map(|(_, c)| *c).collect();
+            let mut batch = s.batch(&ids).await?;
+            for &(source_id, client_id) in chunk {
+                let Some(draft) = s.template(client_id, &template, &batch).await? else {
+                    continue;
+                };
+                let mut tx = db.begin().await?;
+                let claimed: Option<(i64,)> = on_tx!(&mut tx, c => sqlx::query_as(
                 "INSERT INTO event_sends (rule_id, source_id, client_id, sent_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT DO NOTHING RETURNING rule_id")
                 .bind(rule_id).bind(source_id).bind(client_id).bind(now).fetch_optional(&mut *c).await)?;
-            if claimed.is_none() {
-                continue;
-            }
-            let message = write(&mut tx, &draft, Origin::Event, due, now).await?;
-            on_tx!(&mut tx, c => sqlx::query(
+                if claimed.is_none() {
+                    continue;
+                }
+                let message = write(&mut tx, &draft, Origin::Event, &mut batch, due, now).await?;
+                on_tx!(&mut tx, c => sqlx::query(
                 "UPDATE event_sends SET message_id = $3 WHERE rule_id = $1 AND source_id = $2")
                 .bind(rule_id).bind(source_id).bind(message).execute(&mut *c).await.map(|r| r.rows_affected()))?;
-            tx.commit().await?;
-            report.event_messages += 1;
+                tx.commit().await?;
+                report.event_messages += 1;
+            }
         }
     }
     Ok(())
@@ -336,17 +355,19 @@ async fn campaigns(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppErr
             if state != CampaignState::Running {
                 break;
             }
-            let batch: Vec<(i64,)> = campaign_batch(&tree, clock, campaign, after)
+            let clients: Vec<(i64,)> = campaign_batch(&tree, clock, campaign, after)
                 .rows(db)
                 .await?;
-            let Some(&(last,)) = batch.last() else {
+            let Some(&(last,)) = clients.last() else {
                 on_db!(db, p => sqlx::query(
                     "UPDATE campaigns SET state = 'done', finished_at = $2 WHERE id = $1 AND state = 'running'")
                     .bind(campaign).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
                 break;
             };
-            for (client_id,) in batch {
-                let Some(draft) = s.template(client_id, &template).await? else {
+            let ids: Vec<i64> = clients.iter().map(|(c,)| *c).collect();
+            let mut batch = s.batch(&ids).await?;
+            for (client_id,) in clients {
+                let Some(draft) = s.template(client_id, &template, &batch).await? else {
                     continue;
                 };
                 let mut tx = db.begin().await?;
@@ -358,7 +379,8 @@ async fn campaigns(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppErr
                 if claimed.is_none() {
                     continue;
                 }
-                let message = write(&mut tx, &draft, Origin::Campaign, due, now).await?;
+                let message =
+                    write(&mut tx, &draft, Origin::Campaign, &mut batch, due, now).await?;
                 on_tx!(&mut tx, c => sqlx::query(
                     "UPDATE campaign_sends SET message_id = $3 WHERE campaign_id = $1 AND client_id = $2")
                     .bind(campaign).bind(client_id).bind(message).execute(&mut *c).await.map(|r| r.rows_affected()))?;
@@ -401,6 +423,8 @@ async fn fallbacks(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppErr
          ORDER BY m.id LIMIT 1000")
         .bind(now - Duration::days(LOOKBACK_DAYS)).fetch_all(p).await)?;
     let due = s.due_at();
+    let ids: Vec<i64> = failed.iter().map(|f| f.client_id).collect();
+    let mut batch = s.batch(&ids).await?;
     for Failed {
         id: message_id,
         client_id,
@@ -418,8 +442,14 @@ async fn fallbacks(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppErr
             .bind(client_id).bind(role).bind(ordinal).bind(channel).fetch_optional(p).await)?;
         let draft: Option<Draft> = match last {
             Some((c,)) => {
-                s.text(client_id, (role, ordinal), c, &s.settings.fallback_body)
-                    .await?
+                s.text(
+                    client_id,
+                    (role, ordinal),
+                    c,
+                    &s.settings.fallback_body,
+                    &batch,
+                )
+                .await?
             }
             None => None,
         };
@@ -437,7 +467,7 @@ async fn fallbacks(s: &Sender<'_>, report: &mut PassReport) -> Result<(), AppErr
             continue;
         }
         if let Some(d) = &draft {
-            let id = write(&mut tx, d, origin, due, now).await?;
+            let id = write(&mut tx, d, origin, &mut batch, due, now).await?;
             on_tx!(&mut tx, c => sqlx::query(
                 "UPDATE fallbacks SET fallback_message_id = $2 WHERE failed_message_id = $1")
                 .bind(message_id).bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;

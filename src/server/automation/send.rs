@@ -3,6 +3,9 @@
 //! applies. What cannot go out is still written, failed with its reason, so that the
 //! conversation shows it and the fallback channel can take over.
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use crate::domain::automation::{AutomationSettings, ContactHours};
@@ -34,9 +37,41 @@ pub struct Sender<'a> {
     /// The portal links' key, read once per pass instead of once per message.
     link_key: Vec<u8>,
     /// The contact policies every automated message passes.
-    policies: Policies,
+    policies: Arc<Policies>,
     /// Off only in `recaudo bench governance`, to measure what the policies cost.
     governed: bool,
+}
+
+/// What the policy reads of a batch of debtors, read for the whole batch at once:
+/// their contacts around the pass and the opt-outs of their addresses. What the pass
+/// writes is added as it goes, so a second message to a debtor counts the first.
+#[derive(Default)]
+pub struct Batch {
+    histories: BTreeMap<i64, Vec<(Channel, DateTime<Utc>)>>,
+    opt_outs: HashMap<i64, OptOuts>,
+}
+
+impl Batch {
+    fn history(&self, client_id: i64) -> Result<&[(Channel, DateTime<Utc>)], AppError> {
+        self.histories
+            .get(&client_id)
+            .map(Vec::as_slice)
+            .ok_or_else(|| not_read(client_id))
+    }
+
+    fn opt_outs(&self, client_id: i64) -> Result<OptOuts, AppError> {
+        self.opt_outs
+            .get(&client_id)
+            .cloned()
+            .ok_or_else(|| not_read(client_id))
+    }
+}
+
+/// A debtor judged without what the policy reads would be judged on nothing: refuse.
+fn not_read(client_id: i64) -> AppError {
+    AppError::internal(format!(
+        "client {client_id} was not read into the scheduler's batch"
+    ))
 }
 
 /// A message ready to be written.
@@ -73,7 +108,7 @@ impl<'a> Sender<'a> {
             org: channels::org_channels(&settings, sending.demo),
             settings: super::settings(db).await?,
             link_key: portal::link_key(db).await?,
-            policies: Policies::load(db, clock.tz).await?,
+            policies: Policies::current(db, clock.tz).await?,
             governed: true,
         })
     }
@@ -87,13 +122,33 @@ impl<'a> Sender<'a> {
         }
     }
 
+    /// Reads what the contact policy needs of these debtors, in two queries.
+    pub async fn batch(&self, client_ids: &[i64]) -> Result<Batch, AppError> {
+        if !self.governed {
+            return Ok(Batch::default());
+        }
+        let mut histories = preflight::histories(self.db, client_ids, self.due_at()).await?;
+        for id in client_ids {
+            histories.entry(*id).or_default();
+        }
+        Ok(Batch {
+            histories,
+            opt_outs: preflight::clients_opt_outs(self.db, client_ids).await?,
+        })
+    }
+
     /// The first moment at or after the pass's within the contact hours.
     pub fn due_at(&self) -> DateTime<Utc> {
         open_at(&self.settings.contact, self.clock)
     }
 
     /// The template for the client, addressed to the party it is written for.
-    pub async fn template(&self, client_id: i64, t: &Template) -> Result<Option<Draft>, AppError> {
+    pub async fn template(
+        &self,
+        client_id: i64,
+        t: &Template,
+        batch: &Batch,
+    ) -> Result<Option<Draft>, AppError> {
         let Some(client) = self.client(client_id).await? else {
             return Ok(None);
         };
@@ -103,15 +158,13 @@ impl<'a> Sender<'a> {
             .filter(|p| p.role == t.recipient)
             .min_by_key(|p| p.ordinal);
         let ordinal = party.map_or(1, |p| p.ordinal);
-        let mut draft = self
-            .draft(
-                &client,
-                (t.recipient, ordinal),
-                t.channel,
-                &t.subject,
-                &t.body,
-            )
-            .await?;
+        let mut draft = self.draft(
+            &client,
+            (t.recipient, ordinal),
+            t.channel,
+            (&t.subject, &t.body),
+            batch,
+        )?;
         draft.template_id = Some(t.id);
         if party.is_none() {
             draft.blocked = Some(format!(
@@ -123,7 +176,7 @@ impl<'a> Sender<'a> {
         }
         if draft.blocked.is_none() {
             let raw = format!("{}\n{}", t.subject, t.body);
-            self.govern(&client, &mut draft, &raw).await?;
+            self.govern(&client, &mut draft, &raw, batch)?;
         }
         Ok(Some(draft))
     }
@@ -135,18 +188,23 @@ impl<'a> Sender<'a> {
         party: (PartyRole, i32),
         channel: Channel,
         body: &str,
+        batch: &Batch,
     ) -> Result<Option<Draft>, AppError> {
         let Some(client) = self.client(client_id).await? else {
             return Ok(None);
         };
-        let mut draft = self
-            .draft(&client, party, channel, "Aviso sobre su cuenta", body)
-            .await?;
+        let mut draft = self.draft(
+            &client,
+            party,
+            channel,
+            ("Aviso sobre su cuenta", body),
+            batch,
+        )?;
         if draft.blocked.is_none() {
             draft.blocked = self.window(&draft, None).await?;
         }
         if draft.blocked.is_none() {
-            self.govern(&client, &mut draft, body).await?;
+            self.govern(&client, &mut draft, body, batch)?;
         }
         Ok(Some(draft))
     }
@@ -155,11 +213,12 @@ impl<'a> Sender<'a> {
     /// organisation's contact hours and the debtor's policy allow, or, stopped by a cap,
     /// the debtor's consent or the third-party guard, it is held with the reason. A job
     /// cannot write a reason, so a warning holds it too.
-    async fn govern(
+    fn govern(
         &self,
         client: &ClientDetail,
         draft: &mut Draft,
         raw: &str,
+        batch: &Batch,
     ) -> Result<(), AppError> {
         if !self.governed {
             return Ok(());
@@ -174,18 +233,12 @@ impl<'a> Sender<'a> {
             text: &text,
         };
         let mut at = self.due_at();
-        let history = preflight::history(self.db, client.id, at).await?;
+        let history = batch.history(client.id)?;
         // Each round moves to a later opening of either calendar; both repeat weekly,
         // so a handful of rounds settles it or shows they never meet.
         for _ in 0..16 {
-            let decision = preflight::judge(
-                &self.policies,
-                &target,
-                &history,
-                &draft.opt_outs,
-                false,
-                at,
-            );
+            let decision =
+                preflight::judge(&self.policies, &target, history, &draft.opt_outs, false, at);
             if decision.verdict == Verdict::Allow {
                 draft.due = Some(at);
                 draft.decision = Some(decision);
@@ -218,24 +271,22 @@ impl<'a> Sender<'a> {
         clients::load_detail(self.db, Scope::All, id, self.clock.today).await
     }
 
-    async fn draft(
+    fn draft(
         &self,
         client: &ClientDetail,
         (role, ordinal): (PartyRole, i32),
         channel: Channel,
-        subject: &str,
-        body: &str,
+        (subject, body): (&str, &str),
+        batch: &Batch,
     ) -> Result<Draft, AppError> {
         let party = client
             .parties
             .iter()
             .find(|p| p.role == role && p.ordinal == ordinal);
-        let opt_outs = match party {
-            Some(p) if self.governed => {
-                let addresses: Vec<String> = p.contacts.iter().map(|c| c.value.clone()).collect();
-                preflight::opt_outs(self.db, &addresses).await?
-            }
-            _ => Default::default(),
+        let opt_outs = if self.governed {
+            batch.opt_outs(client.id)?
+        } else {
+            OptOuts::default()
         };
         let option = party.and_then(|p| {
             channel_options(&self.org, &points(p, &opt_outs), &p.name)
@@ -336,16 +387,24 @@ pub fn open_at(hours: &ContactHours, clock: Clock) -> DateTime<Utc> {
 }
 
 /// Writes the draft in `tx`: queued for when it may leave (the pass's `due`, or later
-/// where the debtor's policy says so), or failed with why it cannot go; the policy's
-/// decision is stored with it. A message that waits is dated when it leaves.
+/// where the debtor's policy says so), or failed with why it cannot go. A decision the
+/// policy took against it is stored with it; one that let it go as the pass planned is
+/// not, since the message itself records that, and storing it would double the rows
+/// every automated message writes. A message that waits is dated when it leaves.
 pub async fn write(
     tx: &mut Tx,
     draft: &Draft,
     origin: Origin,
+    batch: &mut Batch,
     due: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
     let due = draft.due.unwrap_or(due).max(now);
+    if draft.blocked.is_none() {
+        if let Some(history) = batch.histories.get_mut(&draft.to.client_id) {
+            history.push((draft.channel, due));
+        }
+    }
     let message = NewMessage::outbound(
         draft.to,
         draft.channel,
@@ -361,7 +420,11 @@ pub async fn write(
         Some(reason) => Route::Blocked(reason.clone()),
     };
     let id = messages::send(tx, &message, &[], route, now).await?;
-    if let Some(decision) = &draft.decision {
+    if let Some(decision) = draft
+        .decision
+        .as_ref()
+        .filter(|d| d.verdict != Verdict::Allow)
+    {
         let asker = Asker::Job(origin.as_str());
         preflight::record(tx, draft.to, draft.channel, decision, asker, Some(id), now).await?;
     }

@@ -70,7 +70,7 @@ pub async fn click_to_call(
     let (country, time_zone): (String, String) = on_db!(db, p => sqlx::query_as(
         "SELECT country, time_zone FROM clients WHERE id = $1")
         .bind(client_id).fetch_one(p).await)?;
-    let policies = Policies::load(db, clock.tz).await?;
+    let policies = Policies::current(db, clock.tz).await?;
     let target = Target {
         tab,
         country: &country,
@@ -79,7 +79,8 @@ pub async fn click_to_call(
         address: &number,
         text: "",
     };
-    let decision = preflight::check(db, &policies, &target, now).await?;
+    let opt_outs = preflight::opt_outs(db, std::slice::from_ref(&number)).await?;
+    let decision = preflight::check(db, &policies, &target, &opt_outs, now).await?;
     let asker = Asker::User {
         id: viewer.user_id,
         override_reason: "",

@@ -140,7 +140,7 @@ async fn mark_blocked(db: &Db, rows: &mut [ClientRow], clock: Clock) -> Result<(
     let places: HashMap<i64, (String, String)> =
         places.into_iter().map(|(id, c, z)| (id, (c, z))).collect();
     let histories = preflight::histories(db, &ids, clock.now).await?;
-    let policies = Policies::load(db, clock.tz).await?;
+    let policies = Policies::current(db, clock.tz).await?;
     let none = OptOuts::default();
     for r in rows.iter_mut() {
         let Some((country, time_zone)) = places.get(&r.id) else {

@@ -46,6 +46,8 @@ pub(super) struct Prepared {
     pub time_zone: String,
     /// What the advisor wrote or picked, tags unrendered, for the third-party guard.
     pub raw_text: String,
+    /// The opt-outs of the client's addresses, read for the channel's choice.
+    pub opt_outs: OptOuts,
 }
 
 pub(crate) fn points(party: &Party, opt_outs: &OptOuts) -> Vec<PointInfo> {
@@ -403,6 +405,7 @@ pub(super) async fn prepare(
         template_params: serde_json::to_string(&params).map_err(AppError::internal)?,
         country: client.country.clone(),
         time_zone: client.time_zone.clone(),
+        opt_outs,
     })
 }
 
@@ -427,7 +430,7 @@ pub async fn contact_check(
         .find(|o| o.channel == target.channel)
         .and_then(|o| o.address)
         .unwrap_or_default();
-    let policies = Policies::load(db, clock.tz).await?;
+    let policies = Policies::current(db, clock.tz).await?;
     let tab = PartyRef::new(client.id, party.role, party.ordinal);
     let check = Target {
         tab,
@@ -437,7 +440,7 @@ pub async fn contact_check(
         address: &address,
         text,
     };
-    let decision = preflight::check(db, &policies, &check, clock.now).await?;
+    let decision = preflight::check(db, &policies, &check, &opt_outs, clock.now).await?;
     Ok(ContactVerdict {
         verdict: decision.verdict,
         message: describe(&decision, policies.zone(&client.time_zone).name()),

@@ -164,7 +164,7 @@ pub async fn reply(
         return Ok(id);
     }
     let prepared = compose::prepare(db, viewer, &input, sending, clock).await?;
-    let policies = Policies::load(db, clock.tz).await?;
+    let policies = Policies::current(db, clock.tz).await?;
     let text = format!(
         "{}\n{}\n{}",
         prepared.raw_text, prepared.subject, prepared.body
@@ -177,7 +177,7 @@ pub async fn reply(
         address: &prepared.address,
         text: &text,
     };
-    let decision = preflight::check(db, &policies, &target, now).await?;
+    let decision = preflight::check(db, &policies, &target, &prepared.opt_outs, now).await?;
     let zone = policies.zone(&prepared.time_zone).name();
     match decision.verdict {
         Verdict::Block => {
