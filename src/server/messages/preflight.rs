@@ -18,7 +18,7 @@ use crate::domain::governance::{
 };
 use crate::domain::message::Channel;
 use crate::server::clock::first_instant;
-use crate::server::db::{Db, Tx};
+use crate::server::db::{Db, Engine, Tx};
 use crate::server::messages::PartyRef;
 use crate::{on_db, on_tx};
 
@@ -145,20 +145,56 @@ pub async fn histories(
         return Ok(out);
     }
     let list = id_list(client_ids);
-    // The ids are integers of our own: formatting them in is safe and lets one
-    // statement serve both engines.
+    // One row per debtor with the contacts joined into one text: a debtor written to a
+    // thousand times in a week would otherwise cost a thousand rows through the driver
+    // (about 3 µs each), three times the rest of the check. SQLite keeps the instants
+    // as RFC 3339 text; PostgreSQL gives them as microseconds since the epoch. The ids
+    // are integers of our own, so formatting them in is safe.
+    let joined = match db.engine() {
+        Engine::Sqlite => "group_concat(channel || ' ' || occurred_at, ',')",
+        Engine::Postgres => {
+            "string_agg(channel || ' ' || CAST(EXTRACT(EPOCH FROM occurred_at) * 1000000 AS BIGINT), ',')"
+        }
+    };
     let sql = format!(
-        "SELECT client_id, channel, occurred_at FROM messages
+        "SELECT client_id, {joined} FROM messages
          WHERE client_id IN ({list}) AND occurred_at >= $1 AND occurred_at < $2
-           AND direction = 'outbound' AND NOT held"
+           AND direction = 'outbound' AND NOT held
+         GROUP BY client_id"
     );
-    let rows: Vec<(i64, Channel, DateTime<Utc>)> = on_db!(db, p => sqlx::query_as(&sql)
+    let rows: Vec<(i64, String)> = on_db!(db, p => sqlx::query_as(&sql)
         .bind(at - Duration::days(HISTORY_DAYS)).bind(at + Duration::days(HISTORY_DAYS))
         .fetch_all(p).await)?;
-    for (client_id, channel, t) in rows {
-        out.entry(client_id).or_default().push((channel, t));
+    for (client_id, joined) in rows {
+        let contacts = joined
+            .split(',')
+            .map(|c| contact(db.engine(), c))
+            .collect::<Result<_, _>>()?;
+        out.insert(client_id, contacts);
     }
     Ok(out)
+}
+
+/// One contact as `histories` joins them: "channel instant".
+fn contact(engine: Engine, text: &str) -> Result<(Channel, DateTime<Utc>), AppError> {
+    let bad = || crate::server::db::corrupt("contact history", text.to_string());
+    let (channel, at) = text.split_once(' ').ok_or_else(bad)?;
+    let channel: Channel = channel.parse().map_err(|_| bad())?;
+    let at = match engine {
+        // What the driver writes, else the plain form the driver also reads.
+        Engine::Sqlite => DateTime::parse_from_rfc3339(at)
+            .map(|t| t.with_timezone(&Utc))
+            .or_else(|_| {
+                chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S%.f")
+                    .map(|t| t.and_utc())
+            })
+            .ok(),
+        Engine::Postgres => at
+            .parse::<i64>()
+            .ok()
+            .and_then(DateTime::from_timestamp_micros),
+    };
+    Ok((channel, at.ok_or_else(bad)?))
 }
 
 /// Whether the party wrote on this channel in the last 24 hours: an answer to it is
@@ -396,4 +432,35 @@ pub async fn opt_out(
         super::note(tx, &note, now).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joined_contacts_keep_the_exact_instant_on_both_engines() {
+        let at = DateTime::from_timestamp_micros(1_795_453_200_123_456).unwrap();
+        let sqlite = format!(
+            "sms {}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+        );
+        assert_eq!(
+            contact(Engine::Sqlite, &sqlite).unwrap(),
+            (Channel::Sms, at)
+        );
+        assert_eq!(
+            contact(Engine::Sqlite, "call 2026-11-23 15:00:00")
+                .unwrap()
+                .1,
+            DateTime::from_timestamp(1_795_446_000, 0).unwrap()
+        );
+        assert_eq!(
+            contact(Engine::Postgres, "whatsapp 1795453200123456").unwrap(),
+            (Channel::WhatsApp, at)
+        );
+        for bad in ["sms", "fax 1795453200123456", "sms mañana"] {
+            assert!(contact(Engine::Postgres, bad).is_err(), "{bad}");
+        }
+    }
 }
