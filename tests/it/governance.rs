@@ -396,15 +396,10 @@ async fn decisions_are_audited(db: Db) {
     assert_eq!(audit.0, 1);
 }
 
-/// A holiday an administrator adds closes the day for that country's debtors; an
-/// unknown country or a bad date is refused with the field named.
-async fn holidays_are_data(db: Db) {
-    let w = world(&db).await;
-    let id = debtor(&db, &w, "7000000500", "CO", "America/Bogota").await;
-    let (verdict, _) = composer_verdict(&db, &w, id, Channel::Email, now()).await;
-    assert_eq!(verdict, Verdict::Allow);
+/// Today becomes a Colombian holiday, added through `db`.
+async fn civic_day_today(db: &Db, w: &World) {
     governance::add_holiday(
-        &db,
+        db,
         &w.admin,
         "CO",
         &today().to_string(),
@@ -413,6 +408,16 @@ async fn holidays_are_data(db: Db) {
     )
     .await
     .unwrap();
+}
+
+/// A holiday an administrator adds closes the day for that country's debtors; an
+/// unknown country or a bad date is refused with the field named.
+async fn holidays_are_data(db: Db) {
+    let w = world(&db).await;
+    let id = debtor(&db, &w, "7000000500", "CO", "America/Bogota").await;
+    let (verdict, _) = composer_verdict(&db, &w, id, Channel::Email, now()).await;
+    assert_eq!(verdict, Verdict::Allow);
+    civic_day_today(&db, &w).await;
     let (verdict, message) = composer_verdict(&db, &w, id, Channel::Email, now()).await;
     assert_eq!(verdict, Verdict::Block);
     assert!(message.contains("festivo"), "{message}");
@@ -554,16 +559,7 @@ async fn a_change_in_another_process_counts_at_once(t: TestDb) {
     let (verdict, message) = composer_verdict(&db, &w, id, Channel::Email, now()).await;
     assert_eq!(verdict, Verdict::Allow, "{message}");
     let other = Db::connect(&t.url()).await.unwrap();
-    governance::add_holiday(
-        &other,
-        &w.admin,
-        "CO",
-        &today().to_string(),
-        "Día cívico",
-        now(),
-    )
-    .await
-    .unwrap();
+    civic_day_today(&other, &w).await;
     other.close().await;
     let (verdict, message) = composer_verdict(&db, &w, id, Channel::Email, now()).await;
     assert_eq!(verdict, Verdict::Block, "{message}");
