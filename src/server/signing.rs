@@ -105,6 +105,39 @@ mod tests {
         );
     }
 
+    /// Meta documents `X-Hub-Signature-256` as "sha256=" and the hex HMAC-SHA256 of
+    /// the raw body keyed with the app secret, without publishing a worked example;
+    /// the HMAC itself is pinned to RFC 4231's test cases 1 and 2.
+    #[test]
+    fn the_meta_header_is_the_rfc_4231_hmac_of_the_body() {
+        let case_1 = sign(&[0x0b; 20], b"Hi There");
+        assert_eq!(
+            case_1,
+            "sha256=b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        let case_2 = "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+        assert_eq!(sign(b"Jefe", b"what do ya want for nothing?"), case_2);
+        assert!(verify(
+            b"Jefe",
+            b"what do ya want for nothing?",
+            Some(case_2)
+        ));
+        assert!(verify(
+            b"Jefe",
+            b"what do ya want for nothing?",
+            Some(&case_2.to_uppercase().replace("SHA256=", "sha256="))
+        ));
+    }
+
+    /// Twilio's SMS callbacks carry base64 HMAC-SHA1: RFC 2202's test case 2.
+    #[test]
+    fn hmac_sha1_is_rfc_2202() {
+        assert_eq!(
+            hex(&hmac_sha1(b"Jefe", &[b"what do ya ", b"want for nothing?"])),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
+        );
+    }
+
     #[test]
     fn hex_round_trips_and_refuses_what_is_not_hex() {
         assert_eq!(hex(&[0, 15, 255]), "000fff");

@@ -24,10 +24,12 @@ const UNREACHABLE: [&str; 5] = ["30003", "30005", "30006", "21211", "21614"];
 /// Twilio's codes for too many requests or messages.
 const RATE_LIMITED: [i64; 2] = [20429, 14107];
 
-/// What Twilio signs: the URL, then each field's name and value in name order.
+/// What Twilio signs: the URL, then each field's name and value in name order. A field
+/// repeated with the same value counts once, as Twilio's own validators read it.
 fn signed_parts<'a>(url: &'a str, fields: &'a [(String, String)]) -> Vec<&'a [u8]> {
     let mut sorted: Vec<&(String, String)> = fields.iter().collect();
     sorted.sort();
+    sorted.dedup();
     std::iter::once(url.as_bytes())
         .chain(
             sorted
@@ -43,11 +45,54 @@ pub fn signature(token: &str, url: &str, fields: &[(String, String)]) -> String 
 }
 
 /// Whether `header` is the signature of this request, compared in constant time.
+/// Twilio signs the URL as it called it, which may carry the scheme's default port or
+/// not ("https://host:443/…"): the signature is checked against both spellings, as
+/// Twilio's own validators do.
 pub fn verify(token: &str, url: &str, fields: &[(String, String)], header: Option<&str>) -> bool {
     let Some(given) = header.and_then(|h| STANDARD.decode(h.trim()).ok()) else {
         return false;
     };
-    verify_sha1(token.as_bytes(), &signed_parts(url, fields), &given)
+    port_spellings(url)
+        .iter()
+        .any(|u| verify_sha1(token.as_bytes(), &signed_parts(u, fields), &given))
+}
+
+/// The URL as given, without its port and with the scheme's default port.
+fn port_spellings(url: &str) -> Vec<String> {
+    let mut out = vec![url.to_string()];
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return out;
+    };
+    let default = match scheme {
+        "https" => "443",
+        "http" => "80",
+        _ => return out,
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let (credentials, host) = match authority.rsplit_once('@') {
+        Some((c, h)) => (format!("{c}@"), h),
+        None => (String::new(), authority),
+    };
+    let bare = match host.rsplit_once(':') {
+        Some((h, port))
+            if !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && (!h.starts_with('[') || h.ends_with(']')) =>
+        {
+            h
+        }
+        _ => host,
+    };
+    for spelling in [
+        format!("{scheme}://{credentials}{bare}{path}"),
+        format!("{scheme}://{credentials}{bare}:{default}{path}"),
+    ] {
+        if !out.contains(&spelling) {
+            out.push(spelling);
+        }
+    }
+    out
 }
 
 /// The form fields of a body.
@@ -230,6 +275,86 @@ pub(super) mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    /// The request Twilio's own SDKs validate in their tests (twilio-php and
+    /// twilio-csharp, `RequestValidatorTest`): auth token "12345".
+    fn documented_request() -> (&'static str, Vec<(String, String)>) {
+        (
+            "https://mycompany.com/myapp.php?foo=1&bar=2",
+            f(&[
+                ("CallSid", "CA1234567890ABCDE"),
+                ("Caller", "+14158675309"),
+                ("Digits", "1234"),
+                ("From", "+14158675309"),
+                ("To", "+18005551212"),
+            ]),
+        )
+    }
+
+    #[test]
+    fn twilio_s_published_signatures_verify() {
+        let (url, fields) = documented_request();
+        assert_eq!(
+            signature("12345", url, &fields),
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+        );
+        assert!(verify(
+            "12345",
+            url,
+            &fields,
+            Some("RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+        ));
+        assert!(!verify("12345", url, &fields, Some("FAIL")));
+        // A field sent several times, one value repeated.
+        let repeated = f(&[
+            ("Sid", "CA123"),
+            ("SidAccount", "AC123"),
+            ("Digits", "5678"),
+            ("Digits", "1234"),
+            ("Digits", "1234"),
+        ]);
+        assert!(verify(
+            "12345",
+            url,
+            &repeated,
+            Some("IK+Dwps556ElfBT0I3Rgjkr1wJU=")
+        ));
+        // Signed with the default port, received without it, and the other way round.
+        assert!(verify(
+            "12345",
+            url,
+            &fields,
+            Some("kvajT1Ptam85bY51eRf/AJRuM3w=")
+        ));
+        let http = url.replace("https", "http");
+        assert!(verify(
+            "12345",
+            &http,
+            &fields,
+            Some("0ZXoZLH/DfblKGATFgpif+LLRf4=")
+        ));
+        let with_port = url.replace(".com", ".com:1234");
+        assert!(verify(
+            "12345",
+            &with_port,
+            &fields,
+            Some("RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+        ));
+        // Credentials in the URL are part of what is signed.
+        let creds = "https://user:pass@mycompany.com/myapp.php?foo=1&bar=2";
+        assert!(verify(
+            "12345",
+            creds,
+            &fields,
+            Some("CukzLTc1tT5dXEDIHm/tKBanW10=")
+        ));
+        assert!(verify(
+            "12345",
+            creds,
+            &fields,
+            Some("ZQFR1PTIZXF2MXB8ZnKCvnnA+rI=")
+        ));
     }
 
     #[test]
