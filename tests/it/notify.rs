@@ -47,7 +47,7 @@ async fn a_status_change_is_announced_once(db: Db) {
             retry: false,
         }],
     };
-    webhooks::apply(&db, delivered, now()).await.unwrap();
+    webhooks::apply(&db, delivered, None, now()).await.unwrap();
     let heard = tokio::time::timeout(Duration::from_secs(5), screens.recv())
         .await
         .expect("the change was announced")

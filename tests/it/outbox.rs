@@ -13,18 +13,20 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use recaudo::domain::client::PartyRole;
 use recaudo::domain::conversation::{InboundMessage, ReplyInput};
-use recaudo::domain::message::Channel;
+use recaudo::domain::error::AppError;
+use recaudo::domain::message::{Channel, DeliveryStatus};
 use recaudo::domain::user::{Role, Viewer};
 use recaudo::on_db;
 use recaudo::server::channels::dispatcher::Dispatcher;
 use recaudo::server::channels::providers::{Providers, Sandbox};
-use recaudo::server::channels::webhooks::{Callback, CallbackEvent, SIGNATURE_HEADER};
+use recaudo::server::channels::webhooks::{self, Callback, CallbackEvent, SIGNATURE_HEADER};
 use recaudo::server::channels::{self, SANDBOX_KEY};
 use recaudo::server::config::Sending;
 use recaudo::server::conversations;
 use recaudo::server::db::Db;
 use recaudo::server::messages::outbox::Outgoing;
 use recaudo::server::messages::outbox::Policy;
+use recaudo::server::messages::status;
 use recaudo::server::signing::sign;
 
 const TOKEN: &str = "token-de-prueba";
@@ -379,6 +381,77 @@ fn status_callback(id: &str, status: &str) -> Vec<u8> {
     .unwrap()
 }
 
+async fn a_status_before_its_message_is_kept_and_applied_when_the_message_is(db: Db) {
+    provider(&db, Arc::new(|_, _| (Duration::ZERO, 200))).await;
+    let (a, ids) = advisor_with_clients(&db, &["9101"]).await;
+    let id = send(&db, &a, ids[0], Channel::Sms, "Hola").await;
+    let pid = format!("prov-recaudo-{id}-1");
+    let early =
+        |channel, status, at| status::from_provider(&db, &pid, Some(channel), status, "", None, at);
+    // The provider's callbacks outrun its answer to the send, out of order, and one
+    // arrives at another channel's endpoint.
+    let read = early(Channel::Sms, DeliveryStatus::Read, now());
+    assert_eq!(read.await.unwrap(), None);
+    let delivered = early(
+        Channel::Sms,
+        DeliveryStatus::Delivered,
+        now() - chrono::Duration::seconds(1),
+    );
+    assert_eq!(delivered.await.unwrap(), None);
+    let elsewhere = early(Channel::Email, DeliveryStatus::Failed, now());
+    assert_eq!(elsewhere.await.unwrap(), None);
+    drain(dispatcher(&db, Policy::default(), false, silent_sandbox())).await;
+    let (status, recorded, _, _, history, _) = outcome(&db, id).await;
+    assert_eq!(recorded.as_deref(), Some(pid.as_str()));
+    assert_eq!(status, "read");
+    assert_eq!(history, ["queued", "sent", "delivered", "read"]);
+    let (left,): (i64,) = on_db!(&db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM parked_statuses").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(left, 0, "applied or dropped, never kept");
+    // Once the message is known, another channel's endpoint is refused outright.
+    let refused = early(Channel::Email, DeliveryStatus::Failed, now()).await;
+    assert!(matches!(refused, Err(AppError::Invalid(_))), "{refused:?}");
+
+    // An inbound message at an endpoint of another channel is refused; one dated in the
+    // year 9999 is dated when it arrived.
+    let inbound = |id: &str, channel: &str, at| Callback {
+        events: vec![CallbackEvent::Message {
+            id: id.into(),
+            channel: channel.into(),
+            from: "+573000010000".into(),
+            body: "Hola".into(),
+            at,
+        }],
+    };
+    let stray = webhooks::apply(
+        &db,
+        inbound("in-1", "whatsapp", None),
+        Some(Channel::Sms),
+        now(),
+    );
+    assert!(matches!(stray.await, Err(AppError::Invalid(_))));
+    let year_9999 = chrono::DateTime::parse_from_rfc3339("9999-12-31T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    webhooks::apply(
+        &db,
+        inbound("in-2", "sms", Some(year_9999)),
+        Some(Channel::Sms),
+        now(),
+    )
+    .await
+    .unwrap();
+    let (at,): (chrono::DateTime<chrono::Utc>,) = on_db!(&db, p => sqlx::query_as(
+        "SELECT occurred_at FROM messages WHERE provider_message_id = 'in-2'").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(at, now());
+    let (stored,): (i64,) = on_db!(&db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM messages WHERE provider_message_id = 'in-1'").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(stored, 0);
+}
+
 async fn the_sandbox_reports_through_the_signed_webhook(db: Db) {
     let base = serve(db.clone()).await;
     let (a, ids) = advisor_with_clients(&db, &["9001"]).await;
@@ -477,12 +550,17 @@ async fn the_sandbox_reports_through_the_signed_webhook(db: Db) {
     assert_eq!(s, "read", "and moves nothing back");
     assert_eq!(history, ["queued", "sent", "delivered", "read"]);
 
-    // A status for an id not recorded yet is not acknowledged, so the provider retries.
+    // A status for an id not recorded yet is acknowledged and kept for its message.
     let unknown = status_callback("desconocido", "delivered");
     let r = post(unknown.clone(), Some(sign(&key, &unknown)))
         .await
         .unwrap();
-    assert_eq!(r.status(), reqwest::StatusCode::NOT_FOUND);
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let (parked,): (i64,) = on_db!(&db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM parked_statuses WHERE provider_message_id = 'desconocido'")
+        .fetch_one(p).await)
+    .unwrap();
+    assert_eq!(parked, 1);
 
     // An inbound message delivered twice is stored once.
     let inbound = serde_json::to_vec(&Callback {
@@ -519,6 +597,10 @@ fn server_process(url: &str) -> std::process::Child {
         .env("RECAUDO_DATABASE_URL", url)
         .env("RECAUDO_BIND_ADDRESS", format!("127.0.0.1:{port}"))
         .env("RECAUDO_DEMO", "false")
+        .env(
+            "RECAUDO_PAYMENT_INSTRUCTIONS",
+            "Transferencia a la cuenta 123 del Banco Real.",
+        )
         .env("RECAUDO_OUTBOX_LEASE_SECS", "20")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -599,4 +681,5 @@ on_both_engines!(
     failures_are_retried_with_backoff_until_success_or_a_terminal_failure,
     a_dispatcher_killed_mid_delivery_loses_nothing,
     the_sandbox_reports_through_the_signed_webhook,
+    a_status_before_its_message_is_kept_and_applied_when_the_message_is,
 );

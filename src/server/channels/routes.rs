@@ -106,6 +106,7 @@ async fn unsubscribe_post(
 /// acknowledged only once stored.
 async fn webhook(
     state: &Webhooks,
+    endpoint: Option<Channel>,
     key: &[u8],
     signature_header: &str,
     headers: &HeaderMap,
@@ -116,7 +117,7 @@ async fn webhook(
     if !crate::server::signing::verify(key, body, signature) {
         return (StatusCode::UNAUTHORIZED, "Firma inválida.").into_response();
     }
-    applied(state, parse(body)).await
+    applied(state, endpoint, parse(body)).await
 }
 
 /// The secret a channel's provider signs its callbacks with.
@@ -128,14 +129,18 @@ async fn webhook_secret(state: &Webhooks, channel: Channel) -> Result<Vec<u8>, A
 }
 
 /// Applies a verified callback and answers the provider: 200 only once it is stored.
-async fn applied(state: &Webhooks, parsed: Result<Callback, String>) -> Response {
+async fn applied(
+    state: &Webhooks,
+    endpoint: Option<Channel>,
+    parsed: Result<Callback, String>,
+) -> Response {
     let callback = match parsed {
         Ok(c) => c,
         Err(e) => {
             return (StatusCode::BAD_REQUEST, format!("Cuerpo inválido: {e}")).into_response()
         }
     };
-    match webhooks::apply(&state.db, callback, crate::server::clock::now()).await {
+    match webhooks::apply(&state.db, callback, endpoint, crate::server::clock::now()).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => e.into_response(),
     }
@@ -147,7 +152,18 @@ async fn sandbox_webhook(
     body: axum::body::Bytes,
 ) -> Response {
     match super::secret(&state.db, super::SANDBOX_KEY).await {
-        Ok(key) => webhook(&state, &key, SIGNATURE_HEADER, &headers, &body, own_shape).await,
+        Ok(key) => {
+            webhook(
+                &state,
+                None,
+                &key,
+                SIGNATURE_HEADER,
+                &headers,
+                &body,
+                own_shape,
+            )
+            .await
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -160,14 +176,23 @@ async fn relay_webhook(
     body: axum::body::Bytes,
 ) -> Response {
     // An unknown channel has no secret: its callbacks fail the signature check.
-    let key = match channel.parse() {
+    let (endpoint, key) = match channel.parse() {
         Ok(channel) => match webhook_secret(&state, channel).await {
-            Ok(key) => key,
+            Ok(key) => (Some(channel), key),
             Err(e) => return e.into_response(),
         },
-        Err(_) => Vec::new(),
+        Err(_) => (None, Vec::new()),
     };
-    webhook(&state, &key, SIGNATURE_HEADER, &headers, &body, own_shape).await
+    webhook(
+        &state,
+        endpoint,
+        &key,
+        SIGNATURE_HEADER,
+        &headers,
+        &body,
+        own_shape,
+    )
+    .await
 }
 
 /// The callbacks of the sandbox and the relay: Recaudo's own shape.
@@ -205,7 +230,7 @@ async fn twilio_signed(
     if !twilio::verify(&token, &url, &fields, signature) {
         return (StatusCode::UNAUTHORIZED, "Firma inválida.").into_response();
     }
-    applied(state, parse(&fields)).await
+    applied(state, Some(channel), parse(&fields)).await
 }
 
 /// Twilio's SMS callbacks: statuses and inbound messages.
@@ -309,6 +334,7 @@ async fn whatsapp_webhook(
     };
     webhook(
         &state,
+        Some(channel),
         &key,
         whatsapp::SIGNATURE_HEADER,
         &headers,

@@ -3,10 +3,10 @@
 //! checked (`routes`) before the body is parsed; every event is applied in its own
 //! transaction and only a fully applied callback is acknowledged, so a provider's redelivery is
 //! safe: a status already reached changes nothing and a known message id is not
-//! stored twice. A status for a message id not stored yet is answered 404, so that
-//! the provider tries again once the send's answer is recorded.
+//! stored twice. A status for a message id not stored yet is parked and applied when
+//! the send's answer is recorded.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::alerts::ContactProblem;
@@ -50,10 +50,29 @@ pub enum CallbackEvent {
     },
 }
 
+/// How far a provider's own clock may run ahead of ours.
+const PROVIDER_SKEW: Duration = Duration::minutes(5);
+/// How late a provider may deliver a callback (Meta retries for up to a week).
+const PROVIDER_LATE: Duration = Duration::days(7);
+
+/// The instant a provider gives an event, when it is believable; otherwise now. A
+/// message dated in the year 9999 would otherwise sit on top of every list for ever.
+pub fn provider_time(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
+    at.filter(|t| *t <= now + PROVIDER_SKEW && *t >= now - PROVIDER_LATE)
+        .unwrap_or(now)
+}
+
 /// Applies a verified callback's events, each in its own transaction, which announces
-/// what it changed when it commits.
+/// what it changed when it commits. `channel` is the channel whose endpoint received
+/// the callback (`None`: the sandbox's, which serves every channel); an event of
+/// another channel is refused.
 #[tracing::instrument(skip_all)]
-pub async fn apply(db: &Db, callback: Callback, now: DateTime<Utc>) -> Result<(), AppError> {
+pub async fn apply(
+    db: &Db,
+    callback: Callback,
+    endpoint: Option<Channel>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     for event in callback.events {
         match event {
             CallbackEvent::Status {
@@ -80,9 +99,10 @@ pub async fn apply(db: &Db, callback: Callback, now: DateTime<Utc>) -> Result<()
                         })
                     })
                     .transpose()?;
-                let at = at.unwrap_or(now);
+                let at = provider_time(at, now);
                 let detail = error.unwrap_or_default();
-                messages::status::from_provider(db, &id, status, &detail, problem, at).await?;
+                messages::status::from_provider(db, &id, endpoint, status, &detail, problem, at)
+                    .await?;
             }
             CallbackEvent::Message {
                 id,
@@ -94,7 +114,14 @@ pub async fn apply(db: &Db, callback: Callback, now: DateTime<Utc>) -> Result<()
                 let channel: Channel = channel.parse().map_err(|_| {
                     AppError::invalid("channel", format!("Canal desconocido: «{channel}»."))
                 })?;
-                let mut message = InboundMessage::new(channel, &from, &body, at.unwrap_or(now));
+                if endpoint.is_some_and(|e| e != channel) {
+                    return Err(AppError::invalid(
+                        "channel",
+                        format!("Un mensaje de {} no llega por este canal.", channel.label()),
+                    ));
+                }
+                let at = provider_time(at, now);
+                let mut message = InboundMessage::new(channel, &from, &body, at);
                 message.provider_message_id = Some(id);
                 conversations::ingest(db, message, now).await?;
             }
@@ -106,6 +133,25 @@ pub async fn apply(db: &Db, callback: Callback, now: DateTime<Utc>) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn provider_times_are_believed_only_near_now() {
+        let now = DateTime::parse_from_rfc3339("2026-11-24T15:00:00Z")
+            .unwrap()
+            .to_utc();
+        let far = DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(provider_time(Some(far), now), now);
+        assert_eq!(provider_time(Some(DateTime::<Utc>::MIN_UTC), now), now);
+        assert_eq!(provider_time(None, now), now);
+        let late = now - Duration::hours(30);
+        assert_eq!(provider_time(Some(late), now), late);
+        let skewed = now + Duration::minutes(4);
+        assert_eq!(provider_time(Some(skewed), now), skewed);
+        assert_eq!(provider_time(Some(now + Duration::minutes(6)), now), now);
+        assert_eq!(provider_time(Some(now - Duration::days(8)), now), now);
+    }
 
     #[test]
     fn callbacks_read_the_documented_shape() {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::status::{advance, set_provider_id};
+use super::status::{advance, provider_took};
 use crate::domain::error::AppError;
 use crate::domain::message::{AttachmentInput, Channel, DeliveryStatus};
 use crate::domain::templates::whatsapp_name;
@@ -266,8 +266,7 @@ pub async fn settle(
     }
     match (&delivery, terminal) {
         (Delivery::Accepted(provider_id), _) => {
-            set_provider_id(&mut tx, message_id, provider_id).await?;
-            advance(&mut tx, message_id, DeliveryStatus::Sent, "", now).await?;
+            provider_took(&mut tx, message_id, provider_id, "", now).await?;
         }
         (_, Some(detail)) => {
             advance(&mut tx, message_id, DeliveryStatus::Failed, &detail, now).await?;

@@ -119,6 +119,7 @@ async fn bounced(db: &Db, bounce: Bounce, now: DateTime<Utc>) -> Result<Vec<i64>
                     if let Some(applied) = status::from_provider(
                         db,
                         original,
+                        Some(Channel::Email),
                         DeliveryStatus::Failed,
                         &detail,
                         None,
