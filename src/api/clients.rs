@@ -27,7 +27,11 @@ pub async fn save_client(id: Option<i64>, input: ClientInput) -> Result<i64, App
     use crate::server::clients;
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    let valid = input.validate().map_err(AppError::Invalid)?;
+    let max_debts = state.config.max_debts_per_client;
+    let valid = tokio::task::spawn_blocking(move || input.validate_within(max_debts))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::Invalid)?;
     let clock = state.config.clock();
     match id {
         None => clients::create(&state.db, &viewer, valid, clock).await,
@@ -68,5 +72,13 @@ pub async fn list_assignees() -> Result<Vec<Assignee>, AppError> {
 pub async fn import_portfolio(csv: String) -> Result<ImportSummary, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::admin()?;
-    crate::server::import::import_csv(&state.db, &viewer, &csv, state.config.clock()).await
+    let config = &state.config;
+    crate::server::import::import_csv(
+        &state.db,
+        &viewer,
+        &csv,
+        config.max_debts_per_client,
+        config.clock(),
+    )
+    .await
 }

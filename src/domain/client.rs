@@ -1,6 +1,8 @@
 //! Clients (debtors), their related parties and contact points, and the one validation
 //! every write goes through (the form, the portfolio import and the demo seed).
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -458,8 +460,19 @@ fn contacts(
     out
 }
 
+/// Debts one client may hold unless the organisation sets another limit
+/// (`max_debts_per_client`).
+pub const DEFAULT_MAX_DEBTS: usize = 200;
+
 impl ClientInput {
+    /// Validates with the default limit of debts.
     pub fn validate(&self) -> Result<ValidClient, Vec<FieldError>> {
+        self.validate_within(DEFAULT_MAX_DEBTS)
+    }
+
+    /// Validates, refusing every debt past the first `max_debts`: only those are read,
+    /// so a request with a hundred thousand debts costs what one at the limit does.
+    pub fn validate_within(&self, max_debts: usize) -> Result<ValidClient, Vec<FieldError>> {
         let mut errors = Vec::new();
         let kind = match self.kind.as_str() {
             "person" => Some(ClientKind::Person),
@@ -579,9 +592,17 @@ impl ClientInput {
         let mut debts: Vec<ValidDebt> = Vec::new();
         // Duplicates and mixed currencies are judged against every debt as typed, not
         // only the ones that are otherwise valid, so one error does not hide another.
-        let mut numbers_seen: Vec<String> = Vec::new();
+        let mut numbers_seen: HashSet<String> = HashSet::new();
         let mut first_currency: Option<String> = None;
-        for (i, d) in self.debts.iter().enumerate() {
+        for i in max_debts..self.debts.len() {
+            errors.push(FieldError::new(
+                format!("debts.{i}.number"),
+                format!(
+                    "Un cliente admite hasta {max_debts} deudas: quita esta, o regístrala en otro cliente."
+                ),
+            ));
+        }
+        for (i, d) in self.debts.iter().enumerate().take(max_debts) {
             let f = |name: &str| format!("debts.{i}.{name}");
             let number = text(
                 &mut errors,
@@ -590,14 +611,11 @@ impl ClientInput {
                 40,
                 Some("Escribe el número de orden."),
             );
-            if !number.is_empty() {
-                if numbers_seen.contains(&number) {
-                    errors.push(FieldError::new(
-                        f("number"),
-                        "Este número de orden ya está en la lista.",
-                    ));
-                }
-                numbers_seen.push(number.clone());
+            if !number.is_empty() && !numbers_seen.insert(number.clone()) {
+                errors.push(FieldError::new(
+                    f("number"),
+                    "Este número de orden ya está en la lista.",
+                ));
             }
             let product = text(&mut errors, &f("product"), &d.product, 60, None);
             let issue_date = parse_date(&d.issue_date)
@@ -759,6 +777,29 @@ mod tests {
         );
         assert_eq!(v.debts[0].amount_cents, 125_000_000);
         assert_eq!(v.debts[0].paid_cents, 0);
+    }
+
+    #[test]
+    fn debts_past_the_limit_are_refused_one_by_one_and_duplicates_still_found() {
+        let mut input = person();
+        let first = input.debts[0].clone();
+        input.debts = (0..50_000)
+            .map(|i| DebtInput {
+                number: format!("F-{i}"),
+                ..first.clone()
+            })
+            .collect();
+        input.debts[3].number = "F-1".into();
+        let errors = input.validate_within(10).unwrap_err();
+        assert_eq!(errors.len(), 50_000 - 10 + 1);
+        assert_eq!(errors[0].field, "debts.10.number");
+        assert!(errors[0].message.contains("hasta 10 deudas"));
+        assert!(errors
+            .iter()
+            .any(|e| e.field == "debts.3.number" && e.message.contains("ya está en la lista")));
+        input.debts.truncate(10);
+        input.debts[3].number = "F-3".into();
+        assert_eq!(input.validate_within(10).unwrap().debts.len(), 10);
     }
 
     #[test]

@@ -291,10 +291,23 @@ struct Group {
     has_advisor: bool,
 }
 
+/// A header as an error names it: cut short, so that a file cannot make its error
+/// list as large as itself.
+fn header_shown(h: &str) -> String {
+    const SHOWN: usize = 60;
+    let t = h.trim();
+    if t.chars().count() <= SHOWN {
+        t.to_string()
+    } else {
+        format!("{}…", t.chars().take(SHOWN).collect::<String>())
+    }
+}
+
 pub fn plan(
     headers: &[String],
     rows: &[Vec<String>],
     advisor: &AdvisorLookup<'_>,
+    max_debts: usize,
 ) -> Result<Vec<ImportedClient>, (Vec<RowError>, usize)> {
     let mut errors: Vec<RowError> = Vec::new();
     let err = |errors: &mut Vec<RowError>, row: usize, column: &str, message: String| {
@@ -308,20 +321,20 @@ pub fn plan(
     let mut cols: Vec<Option<Col>> = Vec::new();
     for h in headers {
         let col = column_for(h);
+        let shown = header_shown(h);
         match col {
             None if h.trim().is_empty() => {}
             None => err(
                 &mut errors,
                 1,
-                h,
+                &shown,
                 format!(
-                    "Columna desconocida «{}». Columnas válidas: {}.",
-                    h.trim(),
+                    "Columna desconocida «{shown}». Columnas válidas: {}.",
                     template_headers().join(", ")
                 ),
             ),
             Some(c) if cols.contains(&Some(c)) => {
-                err(&mut errors, 1, h, "Columna repetida.".into())
+                err(&mut errors, 1, &shown, "Columna repetida.".into())
             }
             Some(_) => {}
         }
@@ -612,7 +625,7 @@ pub fn plan(
                 };
         }
         let first_row = group.rows[0];
-        match group.input.validate() {
+        match group.input.validate_within(max_debts) {
             Ok(mut client) => {
                 if !group.has_advisor {
                     client.advisor_id = None;
@@ -682,6 +695,7 @@ fn column_name_for_field(field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::client::DEFAULT_MAX_DEBTS;
 
     fn table(csv: &str) -> (Vec<String>, Vec<Vec<String>>) {
         let mut lines = csv.lines();
@@ -707,7 +721,7 @@ mod tests {
              10.203.040;Ana;Ríos;CO;;3001112299;;;F-2;2026-02-01;2026-03-01;500000;100000;COP\n\
              90807060;Beto;Sala;PE;11;;;;F-9;2026-01-01;2026-02-01;50,50;;PEN"
         ));
-        let plan = plan(&h, &rows, &advisors).unwrap();
+        let plan = plan(&h, &rows, &advisors, DEFAULT_MAX_DEBTS).unwrap();
         assert_eq!(plan.len(), 2);
         let ana = &plan[0];
         assert_eq!(ana.rows, vec![2, 3]);
@@ -727,7 +741,7 @@ mod tests {
              10203040;Anita;Ríos;CO;;;;;F-1;2026-01-01;2026-02-01;10;0;USD\n\
              ;Sin;Doc;CO;;;;;F-3;2026-01-01;2026-02-01;10;0;COP"
         ));
-        let (errors, total) = plan(&h, &rows, &advisors).unwrap_err();
+        let (errors, total) = plan(&h, &rows, &advisors, DEFAULT_MAX_DEBTS).unwrap_err();
         assert_eq!(total, errors.len());
         let found =
             |row: usize, column: &str| errors.iter().any(|e| e.row == row && e.column == column);
@@ -744,12 +758,21 @@ mod tests {
     #[test]
     fn header_problems_stop_before_any_row() {
         let (h, rows) = table("Documento;Nombres;Colorido\n1;2;3");
-        let (errors, _) = plan(&h, &rows, &advisors).unwrap_err();
+        let (errors, _) = plan(&h, &rows, &advisors, DEFAULT_MAX_DEBTS).unwrap_err();
         assert!(errors.iter().all(|e| e.row == 1));
         assert!(errors
             .iter()
             .any(|e| e.column == "Colorido" && e.message.contains("desconocida")));
         assert!(errors.iter().any(|e| e.column == "País"));
+    }
+
+    #[test]
+    fn a_huge_header_is_named_cut_short() {
+        let huge = "x".repeat(100_000);
+        let (errors, _) = plan(&[huge], &[], &advisors, DEFAULT_MAX_DEBTS).unwrap_err();
+        assert!(errors
+            .iter()
+            .all(|e| e.column.len() < 100 && e.message.len() < 1_000));
     }
 
     #[test]
@@ -774,7 +797,7 @@ mod tests {
         let (h, rows) = table(&format!(
             "{HEADER}\n10203040;Ana;Ríos;CO;;;;3104445566;F-1;2026-01-01;2026-02-01;10;0;COP"
         ));
-        let (errors, _) = plan(&h, &rows, &advisors).unwrap_err();
+        let (errors, _) = plan(&h, &rows, &advisors, DEFAULT_MAX_DEBTS).unwrap_err();
         assert_eq!(
             (errors[0].row, errors[0].column.as_str()),
             (2, "Referencia 1")
@@ -783,7 +806,9 @@ mod tests {
 
     fn one(csv_rows: &str) -> ImportedClient {
         let (h, rows) = table(&format!("{HEADER}\n{csv_rows}"));
-        plan(&h, &rows, &advisors).unwrap().remove(0)
+        plan(&h, &rows, &advisors, DEFAULT_MAX_DEBTS)
+            .unwrap()
+            .remove(0)
     }
 
     #[test]
@@ -832,8 +857,24 @@ mod tests {
             csv.push_str(&format!("\n{};A;B;CO;;;;;F;x;y;z;0;COP", 100000 + i));
         }
         let (h, rows) = table(&csv);
-        let (errors, total) = plan(&h, &rows, &advisors).unwrap_err();
+        let (errors, total) = plan(&h, &rows, &advisors, DEFAULT_MAX_DEBTS).unwrap_err();
         assert_eq!(errors.len(), MAX_LISTED_ERRORS);
         assert!(total > MAX_LISTED_ERRORS);
+    }
+
+    #[test]
+    fn rows_past_the_debts_limit_are_each_pointed_out() {
+        let mut csv = HEADER.to_string();
+        for i in 0..5 {
+            csv.push_str(&format!(
+                "\n10203040;Ana;Ríos;CO;;;;;F-{i};2026-01-01;2026-02-01;100;0;COP"
+            ));
+        }
+        let (h, rows) = table(&csv);
+        assert_eq!(plan(&h, &rows, &advisors, 5).unwrap().len(), 1);
+        let (errors, total) = plan(&h, &rows, &advisors, 3).unwrap_err();
+        assert_eq!(total, 2, "{errors:?}");
+        assert_eq!(errors.iter().map(|e| e.row).collect::<Vec<_>>(), [5, 6]);
+        assert!(errors[0].message.contains("hasta 3 deudas"), "{errors:?}");
     }
 }

@@ -23,7 +23,7 @@ pub struct Config {
     pub time_zone: chrono_tz::Tz,
     pub session_idle_minutes: i64,
     pub session_absolute_hours: i64,
-    /// Mark the session cookie `Secure` (set when served behind TLS).
+    /// Mark the session cookie `Secure`; on by default when the public origin is https.
     pub secure_cookies: bool,
     /// The origin browsers use to reach the app, when a proxy changes the Host header.
     pub public_origin: Option<String>,
@@ -35,6 +35,8 @@ pub struct Config {
     pub sms_max_segments: usize,
     /// How long a "Paga aquí" link opens the payment portal.
     pub portal_link_days: i64,
+    /// The most debts one client may hold (the form and the import refuse more).
+    pub max_debts_per_client: usize,
     /// What the payment portal tells debtors about how to pay.
     pub payment_instructions: String,
     /// How long an outbox dispatcher holds the messages it claimed: a dispatcher that
@@ -77,6 +79,7 @@ struct FileConfig {
     promise_kept_threshold_pct: Option<u32>,
     sms_max_segments: Option<usize>,
     portal_link_days: Option<i64>,
+    max_debts_per_client: Option<usize>,
     payment_instructions: Option<String>,
     outbox_lease_secs: Option<i64>,
     mail_poll_secs: Option<u64>,
@@ -208,11 +211,13 @@ impl Config {
                 file.session_absolute_hours,
                 12,
             )?,
+            // Served over https, the session cookie never travels in the clear unless
+            // an operator says otherwise.
             secure_cookies: pick(
                 &env,
                 &["RECAUDO_SECURE_COOKIES"],
                 file.secure_cookies,
-                false,
+                public_origin.starts_with("https://"),
             )?,
             public_origin: Some(public_origin.trim_end_matches('/').to_string())
                 .filter(|s| !s.is_empty()),
@@ -229,6 +234,12 @@ impl Config {
                 &["RECAUDO_PORTAL_LINK_DAYS"],
                 file.portal_link_days,
                 30,
+            )?,
+            max_debts_per_client: pick(
+                &env,
+                &["RECAUDO_MAX_DEBTS_PER_CLIENT"],
+                file.max_debts_per_client,
+                crate::domain::client::DEFAULT_MAX_DEBTS,
             )?,
             payment_instructions: pick(
                 &env,
@@ -269,6 +280,9 @@ impl Config {
         }
         if !(1..=365).contains(&config.portal_link_days) {
             return Err("portal_link_days: entre 1 y 365".into());
+        }
+        if !(1..=10_000).contains(&config.max_debts_per_client) {
+            return Err("max_debts_per_client: entre 1 y 10000".into());
         }
         if config.refresh_interval_secs < 10 {
             return Err("refresh_interval_secs: mínimo 10 segundos".into());
@@ -328,6 +342,33 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn an_https_origin_makes_cookies_secure_unless_told_otherwise() {
+        let plain = Config::from_sources(FileConfig::default(), env(&[])).unwrap();
+        assert!(!plain.secure_cookies);
+        let https = env(&[("RECAUDO_PUBLIC_ORIGIN", "https://cobranzas.example")]);
+        assert!(
+            Config::from_sources(FileConfig::default(), https)
+                .unwrap()
+                .secure_cookies
+        );
+        let http = env(&[("RECAUDO_PUBLIC_ORIGIN", "http://10.0.0.5:3000")]);
+        assert!(
+            !Config::from_sources(FileConfig::default(), http)
+                .unwrap()
+                .secure_cookies
+        );
+        let told = env(&[
+            ("RECAUDO_PUBLIC_ORIGIN", "https://cobranzas.example"),
+            ("RECAUDO_SECURE_COOKIES", "false"),
+        ]);
+        assert!(
+            !Config::from_sources(FileConfig::default(), told)
+                .unwrap()
+                .secure_cookies
+        );
     }
 
     #[test]

@@ -96,14 +96,13 @@ pub async fn import_csv(
     db: &Db,
     viewer: &Viewer,
     text: &str,
+    max_debts: usize,
     clock: Clock,
 ) -> Result<ImportSummary, AppError> {
     let now = clock.now;
     if !viewer.is_admin() {
         return Err(AppError::Forbidden);
     }
-    let (headers, rows) = decode(text)?;
-
     let assignees: HashMap<i64, Assignee> = users::assignees(db)
         .await?
         .into_iter()
@@ -111,23 +110,33 @@ pub async fn import_csv(
         .collect();
     let emails: Vec<AdvisorKey> = on_db!(db, p => sqlx::query_as("SELECT id, email FROM users WHERE role <> 'admin' AND email <> $1").bind(crate::server::users::PORTAL_USER_EMAIL).fetch_all(p).await)?;
     let by_email: HashMap<String, i64> = emails.into_iter().map(|k| (k.email, k.id)).collect();
-    let lookup = |cell: &str| -> Result<i64, String> {
-        let cell = cell.trim();
-        let id = cell
-            .parse::<i64>()
-            .ok()
-            .filter(|id| assignees.contains_key(id))
-            .or_else(|| by_email.get(&cell.to_lowercase()).copied());
-        match id.and_then(|id| assignees.get(&id)) {
-            Some(a) if a.active => Ok(a.id),
-            Some(_) => Err(format!("El usuario «{cell}» está desactivado.")),
-            None => Err(format!(
-                "No hay un asesor o supervisor «{cell}» (usa su ID o su correo)."
-            )),
-        }
-    };
-    let planned = plan(&headers, &rows, &lookup)
-        .map_err(|(errors, total)| AppError::InvalidFile(errors, total))?;
+    // Reading and validating a file of tens of thousands of rows takes CPU for a while:
+    // it runs beside the async workers, which keep answering everyone else.
+    let text = text.to_string();
+    let known = assignees.clone();
+    let (rows, planned) = tokio::task::spawn_blocking(move || {
+        let (headers, rows) = decode(&text)?;
+        let lookup = |cell: &str| -> Result<i64, String> {
+            let cell = cell.trim();
+            let id = cell
+                .parse::<i64>()
+                .ok()
+                .filter(|id| known.contains_key(id))
+                .or_else(|| by_email.get(&cell.to_lowercase()).copied());
+            match id.and_then(|id| known.get(&id)) {
+                Some(a) if a.active => Ok(a.id),
+                Some(_) => Err(format!("El usuario «{cell}» está desactivado.")),
+                None => Err(format!(
+                    "No hay un asesor o supervisor «{cell}» (usa su ID o su correo)."
+                )),
+            }
+        };
+        plan(&headers, &rows, &lookup, max_debts)
+            .map(|planned| (rows.len(), planned))
+            .map_err(|(errors, total)| AppError::InvalidFile(errors, total))
+    })
+    .await
+    .map_err(AppError::internal)??;
 
     let mut existing: HashMap<String, i64> = HashMap::new();
     for chunk in planned.chunks(1000) {
@@ -213,7 +222,7 @@ pub async fn import_csv(
         Err(e) => return Err(e.into()),
     }
     let summary = ImportSummary {
-        rows: rows.len(),
+        rows,
         created: new_items.len(),
         updated: updates.len(),
         debts: planned.iter().map(|p| p.client.debts.len()).sum(),

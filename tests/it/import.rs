@@ -1,6 +1,7 @@
 //! Portfolio import against a real database, on SQLite and PostgreSQL.
 
 use crate::common::*;
+use recaudo::domain::client::DEFAULT_MAX_DEBTS;
 use recaudo::domain::error::AppError;
 use recaudo::domain::listing::ClientListQuery;
 use recaudo::domain::user::Role;
@@ -23,7 +24,7 @@ async fn the_template_imports_and_reimports_without_duplicates(db: Db) {
         .unwrap();
     let admin = viewer(&db, &admin_user).await;
 
-    let first = import::import_csv(&db, &admin, TEMPLATE, clock())
+    let first = import::import_csv(&db, &admin, TEMPLATE, DEFAULT_MAX_DEBTS, clock())
         .await
         .unwrap();
     assert_eq!(
@@ -42,7 +43,7 @@ async fn the_template_imports_and_reimports_without_duplicates(db: Db) {
         counts.push(count(&db, t).await);
     }
 
-    let again = import::import_csv(&db, &admin, TEMPLATE, clock())
+    let again = import::import_csv(&db, &admin, TEMPLATE, DEFAULT_MAX_DEBTS, clock())
         .await
         .unwrap();
     assert_eq!((again.created, again.updated), (0, 2));
@@ -83,7 +84,7 @@ async fn the_template_imports_and_reimports_without_duplicates(db: Db) {
     // A later file updates a debt and adds a phone; what it leaves empty is kept.
     let update = "Documento;Nombres;Apellidos;País;Teléfono;Número de orden;Fecha de emisión;Fecha de vencimiento;Monto;Monto pagado;Moneda\n\
                   1020304050;Ana María;Ríos Pérez;CO;311 000 1111;F-1001;2026-08-01;2026-09-01;1.250.000;1.250.000;COP";
-    let third = import::import_csv(&db, &admin, update, clock())
+    let third = import::import_csv(&db, &admin, update, DEFAULT_MAX_DEBTS, clock())
         .await
         .unwrap();
     assert_eq!((third.created, third.updated), (0, 1));
@@ -101,7 +102,7 @@ async fn an_invalid_file_lists_its_errors_and_imports_nothing(db: Db) {
                11111111;Ana;Uno;CO;;F-1;2026-01-01;2026-02-01;100;COP\n\
                22222222;Beto;Dos;CO;nadie@x.co;F-1;2026-01-01;2026-13-01;diez;COP\n\
                33333333;;Tres;ZZ;;F-1;2026-01-01;2026-02-01;100;COP";
-    let err = import::import_csv(&db, &admin, bad, clock())
+    let err = import::import_csv(&db, &admin, bad, DEFAULT_MAX_DEBTS, clock())
         .await
         .unwrap_err();
     let AppError::InvalidFile(errors, total) = err else {
@@ -128,7 +129,7 @@ async fn an_invalid_file_lists_its_errors_and_imports_nothing(db: Db) {
 async fn only_admins_import(db: Db) {
     let sup = viewer(&db, &user(&db, "sup@x.co", Role::Supervisor, None).await).await;
     assert_eq!(
-        import::import_csv(&db, &sup, TEMPLATE, clock()).await,
+        import::import_csv(&db, &sup, TEMPLATE, DEFAULT_MAX_DEBTS, clock()).await,
         Err(AppError::Forbidden)
     );
 }
