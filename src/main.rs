@@ -276,6 +276,11 @@ async fn run(command: Command) -> Result<(), CommandError> {
             Ok(())
         }
         Command::Simulate { messages } => {
+            if !config.demo {
+                return Err(CommandError::DemoOnly(
+                    "los mensajes simulados llegarían a deudores reales",
+                ));
+            }
             let db = server::open_database(&config).await?;
             let landed = server::sandbox::simulate(&db, messages, server::clock::now())
                 .await
@@ -284,6 +289,11 @@ async fn run(command: Command) -> Result<(), CommandError> {
             Ok(())
         }
         Command::SimulateFailure { address, problem } => {
+            if !config.demo {
+                return Err(CommandError::DemoOnly(
+                    "una falla simulada marcaría una dirección real",
+                ));
+            }
             let db = server::open_database(&config).await?;
             let flagged =
                 server::sandbox::simulate_failure(&db, &address, &problem, server::clock::now())

@@ -14,7 +14,7 @@ function header(page: Page): Locator {
 function simulateFailure(address: string, problem: string) {
   execFileSync(process.env.RECAUDO_BIN!, ["simulate-failure", "--address", address, "--problem", problem], {
     cwd: "..",
-    env: { ...process.env, RECAUDO_DATABASE_URL: "sqlite://end2end/.e2e-data/e2e.db", RUST_LOG: "warn" },
+    env: { ...process.env, RECAUDO_DEMO: "true", RECAUDO_DATABASE_URL: "sqlite://end2end/.e2e-data/e2e.db", RUST_LOG: "warn" },
   });
 }
 

@@ -17,7 +17,9 @@ pub async fn channel_settings() -> Result<Vec<ChannelSettingView>, AppError> {
 pub async fn save_channel_setting(input: ChannelSettingInput) -> Result<(), AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::admin()?;
-    crate::server::channels::save(&state.db, &viewer, input, crate::server::clock::now()).await
+    let demo = state.config.demo;
+    crate::server::channels::save(&state.db, &viewer, input, demo, crate::server::clock::now())
+        .await
 }
 
 /// "Probar conexión": the channel's credentials checked against its provider.

@@ -34,7 +34,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::domain::error::AppError;
-use crate::server::config::Config;
+use crate::server::config::{Config, DEFAULT_PAYMENT_INSTRUCTIONS};
 use crate::server::db::Db;
 use crate::server::http::AppState;
 
@@ -61,6 +61,14 @@ pub enum CommandError {
         seed::DEMO_DOMAIN
     )]
     DemoUsers,
+    #[error(
+        "Las instrucciones de pago son las del ejemplo (una cuenta bancaria ficticia): los deudores \
+         pagarían a una cuenta que no existe. Escribe las de tu organización en payment_instructions \
+         (Leptos.toml) o RECAUDO_PAYMENT_INSTRUCTIONS antes de arrancar fuera del modo demo."
+    )]
+    PlaceholderPaymentInstructions,
+    #[error("Este comando solo existe en modo demostración (RECAUDO_DEMO=true): {0}")]
+    DemoOnly(&'static str),
     #[error("Configuración de Leptos: {0}")]
     Leptos(String),
     #[error("No se pudo escuchar las notificaciones de PostgreSQL: {0}")]
@@ -122,6 +130,9 @@ pub fn redact(url: &str) -> String {
 
 /// Runs the web application until Ctrl-C.
 pub async fn serve(config: Config) -> Result<(), CommandError> {
+    if !config.demo && config.payment_instructions == DEFAULT_PAYMENT_INSTRUCTIONS {
+        return Err(CommandError::PlaceholderPaymentInstructions);
+    }
     let db = open_database(&config).await?;
     if config.demo {
         let report = seed::seed(&db, DEMO_CLIENTS, config.clock())

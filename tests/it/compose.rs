@@ -429,14 +429,14 @@ async fn channel_credentials_stay_on_the_server(db: Db) {
         )
     };
     assert!(matches!(
-        channels::save(&db, &s.a, input.clone(), now()).await,
+        channels::save(&db, &s.a, input.clone(), false, now()).await,
         Err(AppError::Forbidden)
     ));
     assert!(matches!(
         channels::views(&db, &s.a, "").await,
         Err(AppError::Forbidden)
     ));
-    channels::save(&db, &s.admin, input.clone(), now())
+    channels::save(&db, &s.admin, input.clone(), false, now())
         .await
         .unwrap();
     let views = channels::views(&db, &s.admin, "https://app.example")
@@ -460,13 +460,34 @@ async fn channel_credentials_stay_on_the_server(db: Db) {
         sender: "COBROS".into(),
         ..input
     };
-    channels::save(&db, &s.admin, kept, now()).await.unwrap();
+    channels::save(&db, &s.admin, kept, false, now())
+        .await
+        .unwrap();
     let stored = channels::load_all(&db).await.unwrap();
     let sms = stored.iter().find(|c| c.channel == Channel::Sms).unwrap();
     assert_eq!(
         (sms.secret.as_str(), sms.sender.as_str()),
         ("sk_live_supersecreto_1234", "COBROS")
     );
+
+    // The sandbox delivers nothing: it is chosen only in demo mode, and one chosen then
+    // sends nothing once the demo is over.
+    let sandbox = provider_setting(Channel::Sms, Some(ProviderKind::Sandbox), "", "", "");
+    let refused = channels::save(&db, &s.admin, sandbox.clone(), false, now()).await;
+    assert!(
+        matches!(&refused, Err(e) if e.field_message("provider").is_some()),
+        "{refused:?}"
+    );
+    channels::save(&db, &s.admin, sandbox, true, now())
+        .await
+        .unwrap();
+    let stored = channels::load_all(&db).await.unwrap();
+    let sms = stored.iter().find(|c| c.channel == Channel::Sms).unwrap();
+    assert_eq!(
+        channels::effective_provider(sms, true),
+        Some(ProviderKind::Sandbox)
+    );
+    assert_eq!(channels::effective_provider(sms, false), None);
 }
 
 async fn the_sandbox_plays_the_debtor_answering(db: Db) {

@@ -108,9 +108,15 @@ async fn setup(db: &Db) -> (Viewer, Viewer, i64) {
 async fn mail_goes_out_threads_and_comes_back(db: Db) {
     let mail = MailServer::start();
     let (admin, a, id) = setup(&db).await;
-    channels::save(&db, &admin, mail_setting(&mail, MAIL_PASSWORD), now())
-        .await
-        .unwrap();
+    channels::save(
+        &db,
+        &admin,
+        mail_setting(&mail, MAIL_PASSWORD),
+        false,
+        now(),
+    )
+    .await
+    .unwrap();
 
     let mut input = email(
         id,
@@ -251,9 +257,15 @@ Content-Type: text/html; charset=utf-8
 async fn a_bounce_fails_the_message_and_flags_the_address(db: Db) {
     let mail = MailServer::start();
     let (admin, a, _) = setup(&db).await;
-    channels::save(&db, &admin, mail_setting(&mail, MAIL_PASSWORD), now())
-        .await
-        .unwrap();
+    channels::save(
+        &db,
+        &admin,
+        mail_setting(&mail, MAIL_PASSWORD),
+        false,
+        now(),
+    )
+    .await
+    .unwrap();
     let advisor = recaudo::server::users::find_by_email(&db, "a@x.co")
         .await
         .unwrap()
@@ -314,7 +326,7 @@ async fn a_bounce_fails_the_message_and_flags_the_address(db: Db) {
 async fn wrong_credentials_fail_clearly(db: Db) {
     let mail = MailServer::start();
     let (admin, a, id) = setup(&db).await;
-    channels::save(&db, &admin, mail_setting(&mail, "otra-clave"), now())
+    channels::save(&db, &admin, mail_setting(&mail, "otra-clave"), false, now())
         .await
         .unwrap();
     let probing = Providers::new(std::time::Duration::from_secs(10), false, silent_sandbox());
@@ -332,9 +344,15 @@ async fn wrong_credentials_fail_clearly(db: Db) {
         .unwrap_err();
     assert!(err.contains("rechazó el usuario o la contraseña"), "{err}");
 
-    channels::save(&db, &admin, mail_setting(&mail, MAIL_PASSWORD), now())
-        .await
-        .unwrap();
+    channels::save(
+        &db,
+        &admin,
+        mail_setting(&mail, MAIL_PASSWORD),
+        false,
+        now(),
+    )
+    .await
+    .unwrap();
     let ok = channels::probe(&db, &admin, Channel::Email, &probing)
         .await
         .unwrap();

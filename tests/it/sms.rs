@@ -132,6 +132,7 @@ async fn sms_go_through_twilio_and_its_signed_callbacks(db: Db) {
             "+15005550006",
             TOKEN,
         ),
+        false,
         now(),
     )
     .await

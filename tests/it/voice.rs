@@ -107,6 +107,7 @@ async fn calls_ring_the_advisor_then_the_debtor(db: Db) {
             CALLER_ID,
             TOKEN,
         ),
+        false,
         now(),
     )
     .await

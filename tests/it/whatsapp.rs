@@ -128,6 +128,7 @@ async fn meta_webhooks_are_verified_idempotent_and_move_statuses_forward(db: Db)
             webhook_secret: APP_SECRET.into(),
             ..provider_setting(Channel::WhatsApp, None, "", "", "")
         },
+        false,
         now(),
     )
     .await
@@ -395,6 +396,7 @@ async fn sends_go_to_the_cloud_api_as_text_template_and_media(db: Db) {
                 "EAAG-token-de-prueba",
             )
         },
+        false,
         now(),
     )
     .await
@@ -534,7 +536,9 @@ async fn sends_go_to_the_cloud_api_as_text_template_and_media(db: Db) {
         "106540352242922",
         "token-vencido",
     );
-    channels::save(&db, &admin, wrong, now()).await.unwrap();
+    channels::save(&db, &admin, wrong, false, now())
+        .await
+        .unwrap();
     match channels::probe(&db, &admin, Channel::WhatsApp, &probing).await {
         Err(recaudo::domain::error::AppError::Invalid(f)) => assert_eq!(
             f[0].message,

@@ -103,10 +103,17 @@ pub async fn save(
     db: &Db,
     viewer: &Viewer,
     input: ChannelSettingInput,
+    demo: bool,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     if !viewer.is_admin() {
         return Err(AppError::Forbidden);
+    }
+    if input.provider == Some(ProviderKind::Sandbox) && !demo {
+        return Err(AppError::invalid(
+            "provider",
+            "El proveedor Sandbox (pruebas) solo se elige en modo demostración: sus mensajes no llegan a nadie.",
+        ));
     }
     let stored = load(db, input.channel).await?;
     input
@@ -171,7 +178,11 @@ pub async fn probe(
 /// The provider that delivers a channel: the configured one, or in demo mode the
 /// sandbox when none is.
 pub fn effective_provider(setting: &ChannelSetting, demo: bool) -> Option<ProviderKind> {
-    setting.provider.or(demo.then_some(ProviderKind::Sandbox))
+    // A sandbox chosen while in demo mode sends nothing once the demo is over.
+    let chosen = setting
+        .provider
+        .filter(|p| demo || *p != ProviderKind::Sandbox);
+    chosen.or(demo.then_some(ProviderKind::Sandbox))
 }
 
 /// The settings as the composer weighs them.
