@@ -46,3 +46,17 @@ test("the navigation shows who is signed in and hides admin pages from advisors"
   await open(page, "/usuarios");
   await expect(page.getByRole("alert")).toContainText("No tienes permiso");
 });
+
+test("a login link that hides another site behind a tab stays on this site", async ({ page }) => {
+  for (const next of ["/%09/evil.example/x", "/%0A/evil.example/x", "/%0D%0A/evil.example/x"]) {
+    await page.context().clearCookies();
+    await open(page, `/login?next=${next}`);
+    const site = new URL(page.url()).host;
+    await page.getByLabel("Correo").fill("asesor2@demo.recaudo");
+    await page.getByLabel("Contraseña").fill("recaudo-demo");
+    await page.getByRole("button", { name: "Ingresar" }).click();
+    await expect(page.getByRole("button", { name: "Salir" })).toBeVisible();
+    expect(new URL(page.url()).host, next).toBe(site);
+    expect(new URL(page.url()).pathname, next).not.toContain("evil.example");
+  }
+});

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { column, login, uniqueDocument } from "./helpers";
+import { column, login, open, PASSWORD, uniqueDocument } from "./helpers";
 
 test("an admin creates an advisor, unlocks their filter, and the new advisor sees all clients", async ({ browser }) => {
   const page = await (await browser.newContext()).newPage();
@@ -45,4 +45,46 @@ test("an admin cannot lock themselves out", async ({ page }) => {
   await page.getByRole("button", { name: "Guardar usuario" }).click();
   await expect(page.getByLabel("Activo", { exact: true })).toHaveAccessibleDescription("No puedes desactivar tu propio usuario.");
   await expect(page.getByRole("alert")).toHaveText("Revisa el campo marcado.");
+});
+
+test("failed logins on an account alert the administrators instead of locking it", async ({ browser }) => {
+  const admin = await (await browser.newContext()).newPage();
+  await login(admin, "admin@demo.recaudo", PASSWORD, "/usuarios/nuevo");
+  const email = `blanco.${uniqueDocument()}@recaudo.co`;
+  await admin.getByLabel("Nombre").fill("Blanco de Ataques");
+  await admin.getByLabel("Correo").fill(email);
+  await admin.getByLabel("Contraseña").fill("una-clave-segura");
+  await admin.getByRole("button", { name: "Guardar usuario" }).click();
+  await expect(admin).toHaveURL(/\/usuarios$/);
+  await expect(admin.getByRole("alert")).toHaveCount(0);
+
+  // Someone guesses: three tries at once, then each waits longer than the one before.
+  const guesser = await (await browser.newContext()).newPage();
+  await open(guesser, "/login");
+  const attempt = async (status: number) => {
+    await guesser.getByLabel("Correo").fill(email);
+    await guesser.getByLabel("Contraseña").fill("no-es-la-clave");
+    const [answer] = await Promise.all([
+      guesser.waitForResponse((r) => r.url().endsWith("/api/login")),
+      guesser.getByRole("button", { name: "Ingresar" }).click(),
+    ]);
+    expect(answer.status()).toBe(status);
+  };
+  const guess = async () => {
+    await attempt(401);
+    await expect(guesser.getByRole("alert")).toHaveText("Correo o contraseña incorrectos.");
+  };
+  for (let i = 0; i < 3; i++) await guess();
+  await attempt(429);
+  await expect(guesser.getByRole("alert")).toContainText("Demasiados intentos");
+  await guesser.waitForTimeout(5_500);
+  await guess();
+  await guesser.waitForTimeout(10_500);
+  await guess();
+
+  await open(admin, "/usuarios");
+  const notice = admin.getByRole("alert");
+  await expect(notice.getByRole("heading", { name: "Intentos de ingreso fallidos" })).toBeVisible();
+  await expect(notice).toContainText(`${email}: 5 intentos fallidos de ingreso desde 1 dirección`);
+  await expect(notice).toContainText("La cuenta sigue activa");
 });

@@ -15,11 +15,14 @@ pub mod reports;
 pub mod templates;
 pub mod users;
 
-/// Where to go after logging in: only paths of this site, never another host.
+/// Where to go after logging in: only paths of this site, never another host. A
+/// browser drops tabs and line breaks from a URL before reading it, so "/\t/host"
+/// would become "//host": no control character or blank is let through anywhere.
 pub fn safe_next(next: &str) -> String {
     let ok = next.starts_with('/')
         && !next.starts_with("//")
         && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace())
         && next != "/login";
     if ok {
         next.to_string()
@@ -95,6 +98,12 @@ mod tests {
             "",
             "clientes",
             "/login",
+            "/\t/evil.example/x",
+            "/\n/evil.example/x",
+            "/\r\n/evil.example",
+            "/ /evil.example",
+            "/clientes\u{0}",
+            "/\u{a0}/evil.example",
         ] {
             assert_eq!(safe_next(bad), "/", "{bad}");
         }

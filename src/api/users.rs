@@ -2,13 +2,21 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use crate::domain::error::AppError;
-use crate::domain::user::{User, UserInput};
+use crate::domain::user::{LoginAlert, User, UserInput};
 
 #[server(input = Json, endpoint = "list_users")]
 pub async fn list_users() -> Result<Vec<User>, AppError> {
     let state = super::ctx::state()?;
     super::ctx::admin()?;
     crate::server::users::list(&state.db).await
+}
+
+/// Accounts with repeated failed logins, for the administrators.
+#[server(input = Json, endpoint = "login_alerts")]
+pub async fn login_alerts() -> Result<Vec<LoginAlert>, AppError> {
+    let state = super::ctx::state()?;
+    super::ctx::admin()?;
+    crate::server::auth::login_alerts(&state.db, state.config.clock()).await
 }
 
 #[server(input = Json, endpoint = "get_user")]

@@ -38,6 +38,34 @@ pub struct User {
     pub phone: String,
 }
 
+/// An account that received many failed logins in the last day: the administrators
+/// see it on the users page instead of the account being locked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginAlert {
+    pub email: String,
+    pub failures: i64,
+    /// Distinct client addresses the failures came from.
+    pub addresses: i64,
+    /// The last failure, in the organisation's time.
+    pub last_at: chrono::NaiveDateTime,
+}
+
+impl LoginAlert {
+    pub fn sentence(&self) -> String {
+        let from = if self.addresses == 1 {
+            "1 dirección".to_string()
+        } else {
+            format!("{} direcciones", self.addresses)
+        };
+        format!(
+            "{}: {} intentos fallidos de ingreso desde {from} en las últimas 24 horas (el último a las {}). La cuenta sigue activa; si no fue su titular, cambie la contraseña.",
+            self.email,
+            self.failures,
+            self.last_at.format("%d/%m/%Y %H:%M")
+        )
+    }
+}
+
 impl User {
     /// The form's starting point when editing this user (the password stays empty).
     pub fn to_input(&self) -> UserInput {

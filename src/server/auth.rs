@@ -11,17 +11,29 @@ use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::domain::error::AppError;
-use crate::domain::user::{Role, Viewer};
+use crate::domain::error::{AppError, FieldError};
+use crate::domain::user::{LoginAlert, Role, Viewer};
+use crate::server::clock::Clock;
 use crate::server::db::Db;
 use crate::{on_db, on_tx};
 
 pub const SESSION_COOKIE: &str = "recaudo_session";
 
-/// Failed logins allowed per e-mail and per client address within the window.
-pub const MAX_FAILURES_PER_EMAIL: i64 = 5;
+/// Failed logins one address may make on one e-mail before each next try waits
+/// [`FIRST_DELAY_SECONDS`], doubled at every further failure, up to the window.
+pub const FREE_FAILURES_PER_PAIR: i64 = 3;
+pub const FIRST_DELAY_SECONDS: i64 = 5;
+/// Failed logins allowed per client address, on any e-mail, within the window.
 pub const MAX_FAILURES_PER_IP: i64 = 30;
 pub const FAILURE_WINDOW_MINUTES: i64 = 15;
+/// Failed logins on one e-mail, from any address, within the window, at which the
+/// administrators are told. The account is never locked: a lock would let anyone
+/// keep its owner out.
+pub const ALERT_FAILURES_PER_EMAIL: i64 = 5;
+/// What the login form takes: the longest e-mail address SMTP allows, and a password
+/// far longer than anyone types. Checked before anything is counted or stored.
+pub const MAX_EMAIL_CHARS: usize = 254;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// A session is touched at most this often: reads stay reads.
 const TOUCH_EVERY_SECONDS: i64 = 60;
@@ -94,13 +106,33 @@ pub async fn login(
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
     let email = email.trim().to_lowercase();
+    let mut too_long = Vec::new();
+    if email.chars().count() > MAX_EMAIL_CHARS {
+        too_long.push(FieldError::new(
+            "email",
+            format!("El correo no puede tener más de {MAX_EMAIL_CHARS} caracteres."),
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        too_long.push(FieldError::new(
+            "password",
+            format!("La contraseña no puede tener más de {MAX_PASSWORD_BYTES} caracteres."),
+        ));
+    }
+    if !too_long.is_empty() {
+        return Err(AppError::Invalid(too_long));
+    }
     let since = now - Duration::minutes(FAILURE_WINDOW_MINUTES);
-    let (by_email, by_ip): (i64, i64) = on_db!(db, p => sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM login_failures WHERE email = $1 AND at > $3),
-                (SELECT COUNT(*) FROM login_failures WHERE ip = $2 AND at > $3)")
-        .bind(&email).bind(ip).bind(since)
-        .fetch_one(p).await)?;
-    if by_email >= MAX_FAILURES_PER_EMAIL || by_ip >= MAX_FAILURES_PER_IP {
+    let (by_ip,): (i64,) = on_db!(db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM login_failures WHERE ip = $1 AND at > $2")
+        .bind(ip).bind(since).fetch_one(p).await)?;
+    let pair: Vec<(DateTime<Utc>,)> = on_db!(db, p => sqlx::query_as(
+        "SELECT at FROM login_failures WHERE email = $1 AND ip = $2 AND at > $3 ORDER BY at DESC")
+        .bind(&email).bind(ip).bind(since).fetch_all(p).await)?;
+    let waits_until = pair
+        .first()
+        .and_then(|(last,)| Some(*last + pair_delay(pair.len() as i64)?));
+    if by_ip >= MAX_FAILURES_PER_IP || waits_until.is_some_and(|t| now < t) {
         tracing::warn!(%email, %ip, "login rate limited");
         return Err(AppError::RateLimited);
     }
@@ -113,8 +145,7 @@ pub async fn login(
         None => (None, None),
     };
     if !verify_password(hash, password.to_string()).await {
-        on_db!(db, p => sqlx::query("INSERT INTO login_failures (email, ip, at) VALUES ($1, $2, $3)")
-            .bind(&email).bind(ip).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+        failed(db, &email, ip, user_id, now).await?;
         return Err(AppError::BadCredentials);
     }
     let user_id = user_id.expect("a verified password belongs to a user");
@@ -122,13 +153,87 @@ pub async fn login(
     let token = new_token();
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, c => {
-        sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(&email).execute(&mut *c).await.map(|r| r.rows_affected())?;
+        sqlx::query("DELETE FROM login_failures WHERE email = $1 AND ip = $2").bind(&email).bind(ip).execute(&mut *c).await.map(|r| r.rows_affected())?;
         sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)")
             .bind(token_hash(&token)).bind(user_id).bind(now).bind(now + policy.absolute)
             .execute(&mut *c).await.map(|r| r.rows_affected())?;
     });
     tx.commit().await?;
     Ok(token)
+}
+
+/// How long one address waits after its `failures`-th failure on one e-mail.
+fn pair_delay(failures: i64) -> Option<Duration> {
+    if failures < FREE_FAILURES_PER_PAIR {
+        return None;
+    }
+    let doublings = failures - FREE_FAILURES_PER_PAIR;
+    let seconds = FIRST_DELAY_SECONDS
+        .checked_shl(doublings.min(20) as u32)
+        .unwrap_or(i64::MAX)
+        .min(FAILURE_WINDOW_MINUTES * 60);
+    Some(Duration::seconds(seconds))
+}
+
+/// Counts a failed login; when a user's e-mail reaches the alert level, records it for
+/// the administrators, once per window.
+async fn failed(
+    db: &Db,
+    email: &str,
+    ip: &str,
+    user_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let since = now - Duration::minutes(FAILURE_WINDOW_MINUTES);
+    let mut tx = db.begin().await?;
+    let (failures, addresses): (i64, i64) = on_tx!(&mut tx, c => {
+        sqlx::query("INSERT INTO login_failures (email, ip, at) VALUES ($1, $2, $3)")
+            .bind(email).bind(ip).bind(now).execute(&mut *c).await?;
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT ip) FROM login_failures WHERE email = $1 AND at > $2")
+            .bind(email).bind(since).fetch_one(&mut *c).await
+    })?;
+    if let (true, Some(id)) = (failures >= ALERT_FAILURES_PER_EMAIL, user_id) {
+        let subject = format!("user:{id}");
+        let (told,): (i64,) = on_tx!(&mut tx, c => sqlx::query_as(
+            "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND subject = $2 AND at > $3")
+            .bind(LOGIN_ALERT).bind(&subject).bind(since).fetch_one(&mut *c).await)?;
+        if told == 0 {
+            tracing::warn!(%email, failures, addresses, "repeated failed logins on an account");
+            crate::server::audit::record(
+                &mut tx,
+                None,
+                LOGIN_ALERT,
+                &subject,
+                &format!("{failures} intentos fallidos desde {addresses} direcciones"),
+                now,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The audit action of repeated failed logins on an account.
+pub const LOGIN_ALERT: &str = "login.failures";
+
+/// The accounts of active users with [`ALERT_FAILURES_PER_EMAIL`] failed logins or
+/// more in the last 24 hours, last attacked first.
+pub async fn login_alerts(db: &Db, clock: Clock) -> Result<Vec<LoginAlert>, AppError> {
+    let rows: Vec<(String, i64, i64, DateTime<Utc>)> = on_db!(db, p => sqlx::query_as(
+        "SELECT f.email, COUNT(*), COUNT(DISTINCT f.ip), MAX(f.at)
+         FROM login_failures f JOIN users u ON u.email = f.email AND u.active
+         WHERE f.at > $1 GROUP BY f.email HAVING COUNT(*) >= $2 ORDER BY MAX(f.at) DESC")
+        .bind(clock.now - Duration::hours(24)).bind(ALERT_FAILURES_PER_EMAIL).fetch_all(p).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(email, failures, addresses, last)| LoginAlert {
+            email,
+            failures,
+            addresses,
+            last_at: clock.local(last),
+        })
+        .collect())
 }
 
 #[derive(sqlx::FromRow)]

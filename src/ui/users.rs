@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
-use crate::api::users::{get_user, list_users, save_user};
+use crate::api::users::{get_user, list_users, login_alerts, save_user};
 use crate::domain::error::AppError;
 use crate::domain::user::{Role, UserInput, MIN_PASSWORD_CHARS};
 use crate::ui::components::{
@@ -12,12 +12,29 @@ use crate::ui::components::{
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let users = Resource::new(|| (), |_| list_users());
+    let alerts = Resource::new(|| (), |_| login_alerts());
     view! {
         <Title text="Usuarios · Recaudo" />
         <div class="page-head">
             <h1>"Usuarios"</h1>
             <div class="actions"><a class="button" href="/usuarios/nuevo">"Nuevo usuario"</a></div>
         </div>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match alerts.await {
+                    Ok(list) if !list.is_empty() => view! {
+                        <section class="notice error" role="alert" aria-labelledby="login-alerts">
+                            <h2 id="login-alerts">"Intentos de ingreso fallidos"</h2>
+                            <ul>
+                                {list.iter().map(|a| view! { <li>{a.sentence()}</li> }).collect_view()}
+                            </ul>
+                        </section>
+                    }.into_any(),
+                    // A refusal is already shown by the list below.
+                    _ => ().into_any(),
+                }
+            })}
+        </Transition>
         <Transition fallback=|| view! { <p class="loading">"Cargando usuarios…"</p> }>
             {move || Suspend::new(async move {
                 match users.await {

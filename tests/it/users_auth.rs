@@ -4,7 +4,10 @@ use crate::common::*;
 use chrono::Duration;
 use recaudo::domain::error::AppError;
 use recaudo::domain::user::{Role, UserInput};
-use recaudo::server::auth::{self, SessionPolicy, MAX_FAILURES_PER_EMAIL};
+use recaudo::server::auth::{
+    self, SessionPolicy, ALERT_FAILURES_PER_EMAIL, FAILURE_WINDOW_MINUTES, FIRST_DELAY_SECONDS,
+    FREE_FAILURES_PER_PAIR, MAX_EMAIL_CHARS, MAX_FAILURES_PER_IP, MAX_PASSWORD_BYTES,
+};
 use recaudo::server::db::Db;
 use recaudo::server::{audit, users};
 
@@ -110,21 +113,93 @@ async fn bad_credentials_are_generic_and_rate_limited(db: Db) {
         "an unknown e-mail reads the same"
     );
 
-    for _ in 1..MAX_FAILURES_PER_EMAIL {
-        auth::login(&db, POLICY, "ana@x.co", "incorrecta", "10.0.0.3", now())
+    // One address guessing: free tries, then a wait that doubles at every failure.
+    let t0 = now();
+    let from = |ip: &'static str, password: &'static str, at| {
+        let db = db.clone();
+        async move { auth::login(&db, POLICY, "ana@x.co", password, ip, at).await }
+    };
+    for _ in 0..FREE_FAILURES_PER_PAIR {
+        assert_eq!(
+            from("10.0.0.3", "incorrecta", t0).await,
+            Err(AppError::BadCredentials)
+        );
+    }
+    assert_eq!(
+        from("10.0.0.3", PASSWORD, t0).await,
+        Err(AppError::RateLimited),
+        "even the right password waits"
+    );
+    let first = Duration::seconds(FIRST_DELAY_SECONDS);
+    assert_eq!(
+        from("10.0.0.3", "incorrecta", t0 + first).await,
+        Err(AppError::BadCredentials)
+    );
+    assert_eq!(
+        from("10.0.0.3", PASSWORD, t0 + first * 2).await,
+        Err(AppError::RateLimited),
+        "the wait doubled"
+    );
+    assert!(from("10.0.0.3", PASSWORD, t0 + first * 3).await.is_ok());
+
+    // Failures from anywhere never lock the owner out: another address logs in at once,
+    // and the administrators are told once the account reaches the alert level.
+    for ip in ["10.0.0.5", "10.0.0.6", "10.0.0.7", "10.0.0.8", "10.0.0.9"] {
+        assert_eq!(
+            from(ip, "incorrecta", t0).await,
+            Err(AppError::BadCredentials)
+        );
+    }
+    assert!(from("10.0.0.4", PASSWORD, t0).await.is_ok());
+    let alerts = auth::login_alerts(&db, clock()).await.unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].email, "ana@x.co");
+    assert!(alerts[0].failures >= ALERT_FAILURES_PER_EMAIL && alerts[0].addresses >= 5);
+    assert!(alerts[0].sentence().contains("intentos fallidos"));
+    let told: (i64,) = recaudo::on_db!(&db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM audit_log WHERE action = $1").bind(auth::LOGIN_ALERT).fetch_one(p).await).unwrap();
+    assert_eq!(told.0, 1, "one alert per window");
+
+    // One address trying many accounts is stopped at the per-address cap.
+    for i in 0..MAX_FAILURES_PER_IP {
+        let email = format!("nadie{i}@x.co");
+        auth::login(&db, POLICY, &email, "x", "10.0.0.66", t0)
             .await
             .unwrap_err();
     }
-    // Locked even with the right password, until the window passes.
     assert_eq!(
-        auth::login(&db, POLICY, "ana@x.co", PASSWORD, "10.0.0.4", now()).await,
+        from("10.0.0.66", PASSWORD, t0).await,
         Err(AppError::RateLimited)
     );
-    let later = now() + Duration::minutes(16);
-    assert!(
-        auth::login(&db, POLICY, "ana@x.co", PASSWORD, "10.0.0.4", later)
-            .await
-            .is_ok()
+    let later = t0 + Duration::minutes(FAILURE_WINDOW_MINUTES + 1);
+    assert!(from("10.0.0.66", PASSWORD, later).await.is_ok());
+}
+
+async fn oversized_credentials_are_refused_before_anything_is_stored(db: Db) {
+    user(&db, "ana@x.co", Role::Admin, None).await;
+    let huge_email = format!("{}@x.co", "a".repeat(2 * 1024 * 1024));
+    let huge_password = "p".repeat(MAX_PASSWORD_BYTES + 1);
+    for (email, password, field) in [
+        (huge_email.as_str(), "incorrecta", "email"),
+        ("ana@x.co", huge_password.as_str(), "password"),
+    ] {
+        match auth::login(&db, POLICY, email, password, "10.0.0.2", now()).await {
+            Err(AppError::Invalid(errors)) => {
+                assert_eq!(errors.len(), 1);
+                assert_eq!(errors[0].field, field);
+            }
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    let stored: (i64,) = recaudo::on_db!(&db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM login_failures").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(stored.0, 0);
+    let longest = format!("{}@x.co", "a".repeat(MAX_EMAIL_CHARS - 5));
+    assert_eq!(
+        auth::login(&db, POLICY, &longest, "incorrecta", "10.0.0.2", now()).await,
+        Err(AppError::BadCredentials),
+        "the longest address allowed is counted like any other"
     );
 }
 
@@ -244,6 +319,7 @@ async fn user_rules_are_reported_beside_the_field(db: Db) {
 on_both_engines!(
     login_opens_a_session_that_expires,
     bad_credentials_are_generic_and_rate_limited,
+    oversized_credentials_are_refused_before_anything_is_stored,
     deactivating_a_user_ends_their_sessions,
     user_rules_are_reported_beside_the_field,
 );
