@@ -85,7 +85,7 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
     }
     for format in ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"] {
         if let Ok(d) = NaiveDate::parse_from_str(s, format) {
-            if !(1900..=2200).contains(&chrono::Datelike::year(&d)) {
+            if !crate::domain::report_params::YEARS.contains(&chrono::Datelike::year(&d)) {
                 return Err(format!("La fecha «{s}» está fuera de rango."));
             }
             return Ok(d);

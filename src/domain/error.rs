@@ -138,12 +138,24 @@ impl AppError {
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// What the framework itself refused or failed, in words for the user. A decoder's
+    /// own text (which names our types and fields) is logged on the server, never sent.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
                 AppError::Request("no hay conexión con el servidor".into())
             }
-            other => AppError::Request(other.to_string()),
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::Deserialization(_) => {
+                #[cfg(feature = "ssr")]
+                tracing::debug!(error = %value, "server function input refused");
+                AppError::Request("los datos enviados no tienen el formato esperado".into())
+            }
+            ServerFnErrorErr::Registration(_) | ServerFnErrorErr::UnsupportedRequestMethod(_) => {
+                AppError::Request("esa operación no existe".into())
+            }
+            other => AppError::internal(other),
         }
     }
 }

@@ -7,6 +7,23 @@ use chrono::{Duration, NaiveDate};
 /// The period shown when none is chosen: the last 30 days, today included.
 pub const DEFAULT_DAYS: i64 = 30;
 
+/// The years any date given to the API may name. Far inside what the calendar types
+/// hold, so that a day or a week added to an accepted date can never overflow.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
+/// A date given to the API, refused outside [`YEARS`] with a sentence naming it.
+pub fn bounded(day: NaiveDate, label: &str) -> Result<NaiveDate, String> {
+    if YEARS.contains(&chrono::Datelike::year(&day)) {
+        Ok(day)
+    } else {
+        Err(format!(
+            "«{label}»: la fecha {day} está fuera de rango (años {} a {}).",
+            YEARS.start(),
+            YEARS.end()
+        ))
+    }
+}
+
 /// The first and last local day a report covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Period {
@@ -21,8 +38,11 @@ impl Period {
         to: Option<NaiveDate>,
         today: NaiveDate,
     ) -> Result<Period, String> {
-        let to = to.unwrap_or(today);
-        let from = from.unwrap_or_else(|| to - Duration::days(DEFAULT_DAYS - 1));
+        let to = bounded(to.unwrap_or(today), "Hasta")?;
+        let from = match from {
+            Some(from) => bounded(from, "Desde")?,
+            None => to - Duration::days(DEFAULT_DAYS - 1),
+        };
         if from > to {
             return Err(format!(
                 "El período empieza el {from} y termina antes, el {to}: elija un «Desde» anterior al «Hasta»."
@@ -58,9 +78,11 @@ impl<G: Fn(&str) -> Option<String>> Params<G> {
     pub fn date(&self, key: &str, label: &str) -> Result<Option<NaiveDate>, String> {
         self.text(key)
             .map(|s| {
-                NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| {
-                    format!("«{s}» no es una fecha válida para «{label}» (AAAA-MM-DD).")
-                })
+                NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                    .map_err(|_| {
+                        format!("«{s}» no es una fecha válida para «{label}» (AAAA-MM-DD).")
+                    })
+                    .and_then(|d| bounded(d, label))
             })
             .transpose()
     }
@@ -104,5 +126,30 @@ mod tests {
         assert_eq!(p.id("z", "Asesor"), Ok(None));
         assert!(p.id("b", "Asesor").unwrap_err().contains("«doce»"));
         assert!(p.date("d", "Desde").unwrap_err().contains("«Desde»"));
+    }
+
+    #[test]
+    fn dates_at_the_calendar_edges_are_refused_not_computed_with() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        for (from, to, field) in [
+            (None, Some(NaiveDate::MAX), "«Hasta»"),
+            (None, Some(NaiveDate::MIN), "«Hasta»"),
+            (Some(NaiveDate::MIN), None, "«Desde»"),
+            (Some(NaiveDate::MIN), Some(NaiveDate::MAX), "«Hasta»"),
+            (NaiveDate::from_ymd_opt(1899, 12, 31), None, "«Desde»"),
+            (None, NaiveDate::from_ymd_opt(2201, 1, 1), "«Hasta»"),
+        ] {
+            let e = Period::settle(from, to, today).unwrap_err();
+            assert!(e.contains(field) && e.contains("fuera de rango"), "{e}");
+        }
+        let edge = Period::settle(
+            NaiveDate::from_ymd_opt(1900, 1, 1),
+            NaiveDate::from_ymd_opt(2200, 12, 31),
+            today,
+        );
+        assert!(edge.is_ok());
+        let get = |k: &str| (k == "hasta").then(|| "+262142-12-31".to_string());
+        let e = Params(get).date("hasta", "Hasta").unwrap_err();
+        assert!(e.contains("fuera de rango"), "{e}");
     }
 }

@@ -27,8 +27,33 @@ use crate::server::config::Config;
 use crate::server::db::Db;
 use crate::server::{channels, conversations, tables};
 
-/// Uploads (the portfolio CSV) travel inside server-function bodies.
-const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// The portfolio CSV and messages with attachments (base64 inside the server
+/// function's JSON) are the large bodies.
+const UPLOAD_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// A provider's callback, or a batch of them.
+const WEBHOOK_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Every other request: a login, a filter, a form.
+const SMALL_BODY_BYTES: usize = 256 * 1024;
+
+/// The server functions that carry files.
+const UPLOAD_ROUTES: [&str; 5] = [
+    "/api/import_portfolio",
+    "/api/reply",
+    "/api/declare",
+    "/api/portal_declare",
+    "/api/register_outcome",
+];
+
+/// The largest body a request to `path` may carry.
+fn body_limit_for(path: &str) -> usize {
+    if UPLOAD_ROUTES.contains(&path) {
+        UPLOAD_BODY_BYTES
+    } else if path.starts_with("/api/webhooks/") {
+        WEBHOOK_BODY_BYTES
+    } else {
+        SMALL_BODY_BYTES
+    }
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -96,7 +121,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             session_layer,
         ))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(server_fn_status))
+        .layer(axum::middleware::from_fn(body_limit))
+        .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(request_span))
         .with_state(state)
@@ -114,14 +141,20 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Cross-site state changes are refused: a browser always sends `Origin` with a POST,
-/// and it must be this site. Requests without it do not come from another site's page.
-fn origin_allowed(headers: &HeaderMap, config: &Config) -> bool {
+/// Cross-site state changes are refused. A browser sends `Origin` with every POST and
+/// `Sec-Fetch-Site` with every request: the origin must be this site, scheme included.
+/// A state change carrying neither comes from a program, and only two are expected:
+/// the providers' callbacks (signed) and the mail clients' one-click unsubscribe
+/// (carrying its token).
+fn origin_allowed(headers: &HeaderMap, config: &Config, path: &str) -> bool {
     let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return !matches!(
-            headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
-            Some("cross-site" | "same-site")
-        );
+        return match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+            Some(site) => site == "same-origin",
+            None => {
+                path.starts_with("/api/webhooks/")
+                    || path.starts_with(channels::email::unsubscribe::PATH)
+            }
+        };
     };
     if let Some(public) = &config.public_origin {
         return origin == public;
@@ -130,10 +163,12 @@ fn origin_allowed(headers: &HeaderMap, config: &Config) -> bool {
         .get(HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-        .is_some_and(|o| !host.is_empty() && o == host)
+    let scheme = if config.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    !host.is_empty() && origin == format!("{scheme}://{host}")
 }
 
 /// The address the login rate limit counts by. Behind a proxy (a public origin is
@@ -187,13 +222,10 @@ fn redirect(to: &str) -> Response {
 }
 
 async fn session_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    if !req.method().is_safe() && !origin_allowed(req.headers(), &state.config) {
+    if !req.method().is_safe() && !origin_allowed(req.headers(), &state.config, req.uri().path()) {
         tracing::warn!(path = %req.uri().path(), "cross-origin request refused");
-        return (
-            StatusCode::FORBIDDEN,
-            "Solicitud rechazada: origen no permitido.",
-        )
-            .into_response();
+        let error = AppError::Request("origen no permitido".into());
+        return (StatusCode::FORBIDDEN, axum::Json(&error)).into_response();
     }
     // Assets need no viewer: resolving the session for them would cost a query each.
     if is_asset(req.uri().path()) {
@@ -246,21 +278,54 @@ async fn session_layer(State(state): State<AppState>, mut req: Request, next: Ne
 }
 
 /// The HTTP answer for a refused request outside the server functions.
+/// The status that says what kind of error this is, so that monitoring tells a refused
+/// or mistaken request from a failure; the body keeps the Spanish message.
+pub fn error_status(error: &AppError) -> StatusCode {
+    match error {
+        AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden => StatusCode::FORBIDDEN,
+        AppError::NotFound => StatusCode::NOT_FOUND,
+        AppError::Invalid(_) | AppError::InvalidFile(..) => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Request(_) => StatusCode::BAD_REQUEST,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = match self {
-            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Invalid(_) | AppError::InvalidFile(..) | AppError::Request(_) => {
-                StatusCode::BAD_REQUEST
-            }
-            AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::BadCredentials | AppError::RateLimited => StatusCode::FORBIDDEN,
-            AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        (status, self.to_string()).into_response()
+        (error_status(&self), self.to_string()).into_response()
     }
+}
+
+/// The largest server-function error body read to find its status: an error is a
+/// sentence or a list of field messages, far below this.
+const ERROR_BODY_BYTES: usize = 1024 * 1024;
+
+/// Server functions answer every error with 500; here the error in the body decides
+/// the status instead ([`error_status`]). Other responses pass untouched.
+async fn server_fn_status(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let server_fn = req.method() == Method::POST
+        && path.starts_with("/api/")
+        && !path.starts_with("/api/webhooks/");
+    let res = next.run(req).await;
+    if !server_fn || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let size = axum::body::HttpBody::size_hint(&body).upper();
+    if size.is_none_or(|n| n > ERROR_BODY_BYTES as u64) {
+        return Response::from_parts(parts, body);
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, ERROR_BODY_BYTES).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = error_status(&error);
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 fn signed_in(viewer: CurrentViewer) -> Result<Viewer, AppError> {
@@ -409,6 +474,29 @@ async fn request_span(req: Request, next: Next) -> Response {
     next.run(req).instrument(span).await
 }
 
+/// Refuses a body over its route's limit: at once when it declares its length, and as
+/// soon as it streams past it otherwise, so nothing larger is ever buffered. Server
+/// functions read their bodies without axum's extractors, so axum's own limit would
+/// not reach them.
+async fn body_limit(req: Request, next: Next) -> Response {
+    let limit = body_limit_for(req.uri().path());
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        let error = AppError::Request(format!(
+            "el contenido enviado supera el máximo de {} KB.",
+            limit / 1024
+        ));
+        return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(&error)).into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
+}
+
 async fn security_headers(req: Request, next: Next) -> Response {
     let cacheable = req.uri().path().starts_with("/pkg/");
     let mut res = next.run(req).await;
@@ -448,42 +536,72 @@ mod tests {
     }
 
     #[test]
+    fn each_kind_of_error_has_its_own_status() {
+        let cases = [
+            (AppError::Unauthenticated, 401),
+            (AppError::BadCredentials, 401),
+            (AppError::Forbidden, 403),
+            (AppError::NotFound, 404),
+            (AppError::Request("x".into()), 400),
+            (AppError::invalid("a", "b".to_string()), 422),
+            (AppError::InvalidFile(vec![], 0), 422),
+            (AppError::Conflict("x".into()), 409),
+            (AppError::RateLimited, 429),
+            (AppError::internal("x"), 500),
+        ];
+        for (error, status) in cases {
+            assert_eq!(error_status(&error).as_u16(), status, "{error:?}");
+        }
+    }
+
+    #[test]
     fn same_origin_posts_pass_and_cross_site_ones_do_not() {
         let c = config(None);
-        assert!(origin_allowed(
-            &headers(&[
-                ("origin", "http://127.0.0.1:3000"),
-                ("host", "127.0.0.1:3000")
-            ]),
-            &c
-        ));
-        assert!(!origin_allowed(
-            &headers(&[
-                ("origin", "http://evil.example"),
-                ("host", "127.0.0.1:3000")
-            ]),
-            &c
-        ));
-        assert!(!origin_allowed(
-            &headers(&[("origin", "null"), ("host", "127.0.0.1:3000")]),
-            &c
-        ));
+        let allowed = |pairs: &[(&str, &str)], c: &Config| {
+            origin_allowed(&headers(pairs), c, "/api/assign_clients")
+        };
+        let site = ("host", "127.0.0.1:3000");
+        assert!(allowed(&[("origin", "http://127.0.0.1:3000"), site], &c));
+        assert!(!allowed(&[("origin", "http://evil.example"), site], &c));
+        assert!(!allowed(&[("origin", "null"), site], &c));
         assert!(
-            origin_allowed(&headers(&[]), &c),
-            "non-browser clients send no Origin"
+            !allowed(&[("origin", "https://127.0.0.1:3000"), site], &c),
+            "the scheme counts"
         );
+        assert!(!allowed(&[("sec-fetch-site", "cross-site")], &c));
+        assert!(!allowed(&[("sec-fetch-site", "same-site")], &c));
+        assert!(allowed(&[("sec-fetch-site", "same-origin")], &c));
+        assert!(
+            !allowed(&[site], &c),
+            "a state change with neither header is not a browser's"
+        );
+        for machine in ["/api/webhooks/twilio/sms", "/baja/tok"] {
+            assert!(
+                origin_allowed(&headers(&[site]), &c, machine),
+                "{machine}: providers and mail clients send neither"
+            );
+        }
         assert!(!origin_allowed(
-            &headers(&[("sec-fetch-site", "cross-site")]),
-            &c
+            &headers(&[("origin", "http://evil.example")]),
+            &c,
+            "/api/webhooks/twilio/sms"
         ));
         let behind_proxy = config(Some("https://cobranzas.example"));
-        assert!(origin_allowed(
-            &headers(&[
+        assert!(allowed(
+            &[
                 ("origin", "https://cobranzas.example"),
                 ("host", "10.0.0.5")
-            ]),
+            ],
             &behind_proxy
         ));
+        assert!(!allowed(
+            &[("origin", "http://cobranzas.example"), ("host", "10.0.0.5")],
+            &behind_proxy
+        ));
+        let mut tls = config(None);
+        tls.secure_cookies = true;
+        assert!(allowed(&[("origin", "https://127.0.0.1:3000"), site], &tls));
+        assert!(!allowed(&[("origin", "http://127.0.0.1:3000"), site], &tls));
     }
 
     #[test]

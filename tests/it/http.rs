@@ -38,6 +38,7 @@ impl App {
         let client = browser();
         let res = client
             .post(format!("{}/api/login", self.base))
+            .header(ORIGIN, self.base.as_str())
             .header(ACCEPT, "application/json")
             .form(&[
                 ("email", email),
@@ -59,6 +60,7 @@ impl App {
     ) -> (Result<T, AppError>, String) {
         let res = client
             .post(format!("{}/api/{name}", self.base))
+            .header(ORIGIN, self.base.as_str())
             .header(ACCEPT, "application/json")
             .json(&body)
             .send()
@@ -73,6 +75,22 @@ impl App {
                 .unwrap_or_else(|e| panic!("{name} ({status}): {e}: {text}")))
         };
         (result, text)
+    }
+}
+
+impl App {
+    /// A server function's raw answer: its status and body.
+    async fn raw(&self, client: &reqwest::Client, name: &str, body: &str) -> (StatusCode, String) {
+        let res = client
+            .post(format!("{}/api/{name}", self.base))
+            .header(ORIGIN, self.base.as_str())
+            .header(ACCEPT, "application/json")
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.text().await.unwrap())
     }
 }
 
@@ -232,6 +250,15 @@ async fn cross_site_posts_are_refused(db: Db) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    // Without any header a browser would send, a state change is refused too.
+    let res = admin
+        .post(format!("{}/api/assign_clients", app.base))
+        .header(ACCEPT, "application/json")
+        .json(&json!({ "ids": [assigned.0], "advisor_id": null }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
 
 async fn invalid_client_fields_come_back_by_field_and_save_nothing(db: Db) {
@@ -337,7 +364,271 @@ async fn the_clients_export_holds_the_viewers_portfolio_with_its_alerts(db: Db) 
         .is_some_and(|a| a.contains("No quiere pagar"))));
 }
 
+async fn bodies_over_their_route_limit_are_refused_before_anything_is_stored(db: Db) {
+    demo(&db).await;
+    let app = start(db).await;
+    let failures = || async {
+        let (n,): (i64,) = recaudo::on_db!(&app.db, p => sqlx::query_as(
+            "SELECT COUNT(*) FROM login_failures").fetch_one(p).await)
+        .unwrap();
+        n
+    };
+    // Refused on its declared length alone: the server may answer before the client
+    // has finished writing it, so the client can see the connection close instead.
+    let huge = format!("{}@demo.recaudo", "a".repeat(20 * 1024 * 1024));
+    let over = format!("{}@demo.recaudo", "a".repeat(300 * 1024));
+    for email in [&over, &huge] {
+        let sent = browser()
+            .post(format!("{}/api/login", app.base))
+            .header(ORIGIN, app.base.as_str())
+            .header(ACCEPT, "application/json")
+            .form(&[("email", email.as_str()), ("password", "x"), ("next", "/")])
+            .send()
+            .await;
+        match sent {
+            Ok(res) => {
+                assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+                let error: AppError = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+                assert!(error.to_string().contains("256 KB"), "{error}");
+            }
+            Err(e) => assert!(email.len() > 1024 * 1024, "{e}"),
+        }
+    }
+    assert_eq!(failures().await, 0);
+
+    // The same body without a declared length is cut off as it streams past the limit.
+    let mut raw = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = app.base.trim_start_matches("http://");
+    let head = format!(
+        "POST /api/login HTTP/1.1\r\nHost: {host}\r\nOrigin: {}\r\nAccept: application/json\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n",
+        app.base
+    );
+    raw.write_all(head.as_bytes()).await.unwrap();
+    let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "a".repeat(64 * 1024));
+    let mut sent = 0;
+    for _ in 0..16 {
+        if raw.write_all(chunk.as_bytes()).await.is_err() {
+            break;
+        }
+        sent += 1;
+    }
+    let _ = raw.write_all(b"0\r\n\r\n").await;
+    let mut answer = vec![0u8; 64];
+    let read = raw.read(&mut answer).await.unwrap_or(0);
+    let status = String::from_utf8_lossy(&answer[..read]).to_string();
+    assert!(
+        !status.starts_with("HTTP/1.1 2"),
+        "a streamed 1 MB login was taken ({sent} chunks sent): {status}"
+    );
+    assert_eq!(failures().await, 0);
+
+    // A login of ordinary size is still answered, and counted.
+    let (_, wrong) = app.login("asesor1@demo.recaudo", "no-es-la-clave").await;
+    assert_eq!(wrong.unwrap_err(), AppError::BadCredentials);
+    assert_eq!(failures().await, 1);
+
+    // A provider's callback has its own, larger limit; the portfolio upload a larger one.
+    let res = browser()
+        .post(format!("{}/api/webhooks/sandbox", app.base))
+        .body(vec![b' '; 5 * 1024 * 1024])
+        .send()
+        .await;
+    if let Ok(res) = res {
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    let res = browser()
+        .post(format!("{}/api/webhooks/sandbox", app.base))
+        .body(vec![b' '; 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "a 1 MB callback is read, and its signature checked"
+    );
+    let (admin, ok) = app.login("admin@demo.recaudo", seed::DEMO_PASSWORD).await;
+    ok.unwrap();
+    let csv = "x".repeat(1024 * 1024);
+    let (result, body) = app
+        .call::<serde_json::Value>(&admin, "import_portfolio", json!({ "csv": csv }))
+        .await;
+    assert!(
+        matches!(result, Err(AppError::InvalidFile(..))),
+        "a 1 MB file is read: {body}"
+    );
+}
+
+async fn server_function_errors_answer_the_status_they_mean(db: Db) {
+    demo(&db).await;
+    let app = start(db).await;
+    let (a1, ok) = app.login("asesor1@demo.recaudo", seed::DEMO_PASSWORD).await;
+    ok.unwrap();
+    let (admin, ok) = app.login("admin@demo.recaudo", seed::DEMO_PASSWORD).await;
+    ok.unwrap();
+    let (other,): (i64,) = recaudo::on_db!(&app.db, p => sqlx::query_as(
+        "SELECT c.id FROM clients c JOIN users u ON u.id = c.advisor_id
+         WHERE u.email = 'asesor2@demo.recaudo' ORDER BY c.id LIMIT 1").fetch_one(p).await)
+    .unwrap();
+    let invalid = json!({ "id": null, "input": recaudo::domain::client::ClientInput::blank() });
+    let cases = [
+        (
+            &a1,
+            "get_client",
+            json!({ "id": other }).to_string(),
+            StatusCode::NOT_FOUND,
+        ),
+        (&a1, "list_users", "{}".to_string(), StatusCode::FORBIDDEN),
+        (
+            &browser(),
+            "list_users",
+            "{}".to_string(),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            &admin,
+            "save_client",
+            invalid.to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &admin,
+            "get_client",
+            r#"{"id":"uno"}"#.to_string(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &admin,
+            "get_client",
+            "{".to_string(),
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (client, name, body, expected) in cases {
+        let (status, text) = app.raw(client, name, &body).await;
+        assert_eq!(status, expected, "{name} {body}: {text}");
+        let error: AppError = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{name}: not an error the browser reads ({e}): {text}"));
+        if expected == StatusCode::BAD_REQUEST {
+            assert!(
+                !text.contains("invalid type")
+                    && !text.contains("expected")
+                    && !text.contains("EOF"),
+                "the decoder's own words are not echoed: {text}"
+            );
+            assert!(
+                error.to_string().starts_with("No se pudo completar"),
+                "{error}"
+            );
+        }
+    }
+    // Wrong passwords: 401, then 429 once this address must wait.
+    for _ in 0..recaudo::server::auth::FREE_FAILURES_PER_PAIR {
+        let res = browser()
+            .post(format!("{}/api/login", app.base))
+            .header(ORIGIN, app.base.as_str())
+            .header(ACCEPT, "application/json")
+            .form(&[
+                ("email", "asesor3@demo.recaudo"),
+                ("password", "mala"),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = browser()
+        .post(format!("{}/api/login", app.base))
+        .header(ORIGIN, app.base.as_str())
+        .header(ACCEPT, "application/json")
+        .form(&[
+            ("email", "asesor3@demo.recaudo"),
+            ("password", seed::DEMO_PASSWORD),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn dates_at_the_calendar_edges_get_an_error_not_a_dropped_request(db: Db) {
+    demo(&db).await;
+    let app = start(db).await;
+    let (admin, logged) = app.login("admin@demo.recaudo", seed::DEMO_PASSWORD).await;
+    logged.unwrap();
+    // Dates the calendar holds but the API does not take are refused by name; the
+    // calendar's own ends do not even decode.
+    use recaudo::domain::indicators::IndicatorQuery;
+    use recaudo::domain::interactions::InteractionQuery;
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d);
+    let queries = |from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>| {
+        [
+            (
+                "list_interactions",
+                json!({ "query": InteractionQuery { from, to, ..Default::default() } }),
+            ),
+            (
+                "load_indicators",
+                json!({ "query": IndicatorQuery { from, to, ..Default::default() } }),
+            ),
+        ]
+    };
+    let refused = [
+        (None, day(9999, 12, 31)),
+        (day(1, 1, 1), None),
+        (day(1, 1, 1), day(9999, 12, 31)),
+        (None, day(1899, 12, 31)),
+    ];
+    for (from, to) in refused {
+        for (name, query) in queries(from, to) {
+            let (result, body) = app.call::<serde_json::Value>(&admin, name, query).await;
+            assert!(
+                matches!(result, Err(AppError::Invalid(_))) && body.contains("fuera de rango"),
+                "{name} {from:?} {to:?}: {body}"
+            );
+        }
+    }
+    // The calendar's own ends: refused as well, whether or not they decode.
+    for (from, to) in [
+        (None, Some(chrono::NaiveDate::MAX)),
+        (Some(chrono::NaiveDate::MIN), None),
+    ] {
+        for (name, query) in queries(from, to) {
+            let (result, body) = app.call::<serde_json::Value>(&admin, name, query).await;
+            assert!(
+                matches!(result, Err(AppError::Request(_) | AppError::Invalid(_))),
+                "{name} {from:?} {to:?}: {body}"
+            );
+        }
+    }
+    // The same dates typed in the address bar: the pages and the download answer.
+    for path in [
+        "/api/interactions/export?hasta=%2B262142-12-31",
+        "/api/interactions/export?desde=-262143-01-01",
+        "/interacciones?hasta=%2B262142-12-31",
+        "/indicadores?hasta=%2B262142-12-31&desde=-262143-01-01",
+    ] {
+        let res = admin
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: no answer: {e}"));
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert!(text.contains("fuera de rango"), "{path} ({status}): {text}");
+    }
+}
+
 on_both_engines!(
+    server_function_errors_answer_the_status_they_mean,
+    bodies_over_their_route_limit_are_refused_before_anything_is_stored,
+    dates_at_the_calendar_edges_get_an_error_not_a_dropped_request,
     the_clients_export_holds_the_viewers_portfolio_with_its_alerts,
     a_client_of_another_advisor_is_not_found_through_the_api,
     login_errors_reveal_nothing_and_sessions_end,

@@ -623,6 +623,7 @@ async fn login(base: &str, email: &str) -> reqwest::Client {
         .unwrap();
     let res = client
         .post(format!("{base}/api/login"))
+        .header(reqwest::header::ORIGIN, base)
         .header(ACCEPT, "application/json")
         .form(&[("email", email), ("password", PASSWORD), ("next", "/")])
         .send()
@@ -715,14 +716,14 @@ async fn downloads_hold_exactly_the_table_and_only_what_the_viewer_may_see(db: D
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(res.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await.unwrap().contains("«fax»"));
     let res = admin
         .get(format!("{base}/api/interactions/export?formato=pdf"))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(res.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
     let res = reqwest::get(format!("{base}/api/interactions/export"))
         .await
         .unwrap();
