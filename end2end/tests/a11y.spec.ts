@@ -18,12 +18,21 @@ async function accessible(page: Page, url: string) {
   expect(bad, `${url}\n${bad.join("\n")}`).toEqual([]);
 }
 
-/** Every screen opened directly by its address, as a bookmark or a shared link does. */
+/** Every screen opened directly by its address, as a bookmark or a shared link does:
+ * it hydrates (a mismatch between the server's page and the browser's shows up as an
+ * error in the console or an exception), and it passes axe-core. */
 async function sweep(page: Page, urls: string[]) {
+  const problems: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(m.text());
+  });
+  page.on("pageerror", (e) => problems.push(e.message));
   for (const url of urls) {
+    problems.length = 0;
     await open(page, url);
     await expect(page.locator("h1").first()).toBeVisible();
     await expect(page.locator(".loading")).toHaveCount(0);
+    expect(problems, url).toEqual([]);
     await accessible(page, url);
   }
 }

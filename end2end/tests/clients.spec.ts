@@ -79,6 +79,17 @@ test("an advisor edits a client and the change is kept", async ({ page }) => {
   await expect(page.getByText("Revisado en el navegador")).toBeVisible();
 });
 
+test("the edit form opened directly by its address works like one reached by a link", async ({ page }) => {
+  await login(page, "asesor3@demo.recaudo");
+  const first = clientsTable(page).getByRole("row").nth(1).getByRole("link").first();
+  const href = await first.getAttribute("href");
+  await open(page, `${href}/editar`);
+  await page.getByLabel("Segmento").fill("Editado desde un enlace");
+  await page.getByRole("button", { name: "Guardar cliente" }).click();
+  await expect(page).toHaveURL(new RegExp(`${href}$`));
+  await expect(page.getByText("Editado desde un enlace")).toBeVisible();
+});
+
 test("sorting, loading more and searching the list", async ({ page }) => {
   await login(page, "admin@demo.recaudo");
   await page.getByLabel("Ordenar por").selectOption({ label: "Monto: mayor a menor" });
