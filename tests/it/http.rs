@@ -9,101 +9,6 @@ use reqwest::header::{ACCEPT, LOCATION, ORIGIN};
 use reqwest::StatusCode;
 use serde_json::json;
 
-struct App {
-    base: String,
-    db: Db,
-}
-
-async fn start(db: Db) -> App {
-    App {
-        base: serve(db.clone()).await,
-        db,
-    }
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-impl App {
-    async fn login(
-        &self,
-        email: &str,
-        password: &str,
-    ) -> (reqwest::Client, Result<String, AppError>) {
-        let client = browser();
-        let res = client
-            .post(format!("{}/api/login", self.base))
-            .header(ORIGIN, self.base.as_str())
-            .header(ACCEPT, "application/json")
-            .form(&[
-                ("email", email),
-                ("password", password),
-                ("next", "/clientes"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let result = decode::<String>(res).await;
-        (client, result)
-    }
-
-    async fn call<T: serde::de::DeserializeOwned>(
-        &self,
-        client: &reqwest::Client,
-        name: &str,
-        body: serde_json::Value,
-    ) -> (Result<T, AppError>, String) {
-        let res = client
-            .post(format!("{}/api/{name}", self.base))
-            .header(ORIGIN, self.base.as_str())
-            .header(ACCEPT, "application/json")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        let result = if status.is_success() {
-            Ok(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}: {text}")))
-        } else {
-            Err(serde_json::from_str::<AppError>(&text)
-                .unwrap_or_else(|e| panic!("{name} ({status}): {e}: {text}")))
-        };
-        (result, text)
-    }
-}
-
-impl App {
-    /// A server function's raw answer: its status and body.
-    async fn raw(&self, client: &reqwest::Client, name: &str, body: &str) -> (StatusCode, String) {
-        let res = client
-            .post(format!("{}/api/{name}", self.base))
-            .header(ORIGIN, self.base.as_str())
-            .header(ACCEPT, "application/json")
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        (res.status(), res.text().await.unwrap())
-    }
-}
-
-async fn decode<T: serde::de::DeserializeOwned>(res: reqwest::Response) -> Result<T, AppError> {
-    let ok = res.status().is_success();
-    let text = res.text().await.unwrap();
-    if ok {
-        Ok(serde_json::from_str(&text).unwrap())
-    } else {
-        Err(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
-    }
-}
-
 async fn demo(db: &Db) {
     seed::seed(db, 60, clock()).await.unwrap();
 }
@@ -209,6 +114,45 @@ async fn login_errors_reveal_nothing_and_sessions_end(db: Db) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    // Scripts run only from this site or with this response's nonce.
+    let policy = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let page = res.text().await.unwrap();
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("no nonce in {policy}"));
+    for directive in [
+        "script-src 'self' 'nonce-",
+        "'wasm-unsafe-eval'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(policy.contains(directive), "{directive} missing: {policy}");
+    }
+    let scripts = page.matches("<script").count();
+    assert!(scripts > 0);
+    assert_eq!(
+        page.matches(&format!("nonce=\"{nonce}\"")).count(),
+        scripts,
+        "every inline script carries the nonce: {page}"
+    );
+    let again = admin
+        .get(format!("{}/clientes", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !again.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains(nonce),
+        "a nonce serves one response"
+    );
     let (out, _) = app.call::<()>(&admin, "logout", json!({})).await;
     out.unwrap();
     let (after, _) = app

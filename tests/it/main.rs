@@ -21,6 +21,7 @@ mod outbox;
 mod portal;
 mod reports;
 mod schema;
+mod scope;
 mod segments;
 mod serve;
 mod sms;

@@ -2,7 +2,10 @@
 //! `TEST_DATABASE_URL` is set (a schema of its own, dropped afterwards).
 #![allow(dead_code)]
 
+pub mod app;
 pub mod mail;
+
+pub use app::{browser, start};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use recaudo::domain::client::{ClientInput, DebtInput, ValidClient};
