@@ -27,6 +27,8 @@ use crate::ui::templates::TemplatesPage;
 use crate::ui::users::{EditUserPage, NewUserPage, UsersPage};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::http::content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="es">

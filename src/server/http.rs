@@ -497,6 +497,35 @@ async fn body_limit(req: Request, next: Next) -> Response {
     next.run(Request::from_parts(parts, body)).await
 }
 
+/// The policy of every page: scripts only from this site or carrying the page's nonce
+/// (the hydration script Leptos writes inline), WebAssembly allowed to compile, no
+/// plugins, no `<base>`, no framing, and every fetch back to this site.
+fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// What a response that is not an app page gets (files, data, the unsubscribe page):
+/// it is never framed.
+const NON_PAGE_POLICY: &str = "frame-ancestors 'none'";
+
+/// Sets the page's Content-Security-Policy with the nonce Leptos gave this response.
+/// Called while the page renders on the server.
+pub fn content_security_policy() {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce.to_string())) {
+        response.insert_header(CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 async fn security_headers(req: Request, next: Next) -> Response {
     let cacheable = req.uri().path().starts_with("/pkg/");
     let mut res = next.run(req).await;
@@ -504,10 +533,12 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    h.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'none'"),
-    );
+    if !h.contains_key(CONTENT_SECURITY_POLICY) {
+        h.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(NON_PAGE_POLICY),
+        );
+    }
     if !cacheable {
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
