@@ -37,7 +37,7 @@ async function pickNextCallDay(form: Locator): Promise<string> {
   throw new Error("no day to call again in two months");
 }
 
-test("an advisor works the Llamadas tray: callback, promise and the payments queue", async ({ page }) => {
+test("an advisor works the Llamadas tray: callback, promise and the payments queue", async ({ page, browser }) => {
   await login(page, "asesor4@demo.recaudo", undefined, "/llamadas");
   const rows = tray(page).getByRole("listitem");
   await expect(rows.first()).toBeVisible();
@@ -92,23 +92,29 @@ test("an advisor works the Llamadas tray: callback, promise and the payments que
   await expect(panel.getByText(new RegExp(`^Compromiso de [A-Z]{3} 50\\.000,00 para el ${shown} — Pendiente$`))).toBeVisible();
   await expect(panel.getByText("Mateo Herrera").first()).toBeVisible();
 
-  // The payments this advisor's clients declared, approved from the queue.
+  // The payments this advisor registered wait for another person: the advisor may
+  // reject one (with a reason) but not approve it.
   await page.getByRole("link", { name: "Pagos a verificar" }).click();
   await expect(page.getByRole("heading", { name: "Pagos a verificar" })).toBeVisible();
   const payments = page.getByRole("table").getByRole("row");
   await expect(payments.nth(1)).toBeVisible();
-  const before = (await payments.count()) - 1;
   await expect(page.getByRole("link", { name: "comprobante.txt" })).toBeVisible();
-  const payer = (await payments.nth(1).getByRole("link").first().innerText()).trim();
-  await page.getByRole("button", { name: `Aprobar el pago de ${payer}` }).click();
-  await expect(payments).toHaveCount(before);
+  const mine = payments.filter({ hasText: "Lo registraste tú: lo aprueba otra persona" }).first();
+  await expect(mine).toBeVisible();
+  await expect(mine.getByRole("button", { name: /^Aprobar/ })).toHaveCount(0);
+  const payer = (await mine.getByRole("link").first().innerText()).trim();
+  await mine.getByRole("button", { name: "Rechazar" }).click();
+  await mine.getByRole("button", { name: "Confirmar rechazo" }).click();
+  await expect(page.getByText("Escribe por qué rechazas el pago.")).toBeVisible();
 
-  // Rejecting needs a reason.
-  if (before > 1) {
-    await payments.nth(1).getByRole("button", { name: "Rechazar" }).click();
-    await payments.nth(1).getByRole("button", { name: "Confirmar rechazo" }).click();
-    await expect(page.getByText("Escribe por qué rechazas el pago.")).toBeVisible();
-  }
+  // The team's supervisor approves it.
+  const supervisor = await (await browser.newContext()).newPage();
+  await login(supervisor, "supervisor2@demo.recaudo", undefined, "/pagos-a-verificar");
+  const queue = supervisor.getByRole("table").getByRole("row");
+  await expect(queue.nth(1)).toBeVisible();
+  const before = await queue.count();
+  await supervisor.getByRole("button", { name: `Aprobar el pago de ${payer}` }).first().click();
+  await expect(queue).toHaveCount(before - 1);
 });
 
 test("a supervisor's payment queue holds only their team's clients", async ({ page }) => {

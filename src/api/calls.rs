@@ -56,7 +56,8 @@ pub async fn declare(input: DeclareInput) -> Result<(), AppError> {
 pub async fn payments_to_verify() -> Result<Vec<QueuedPayment>, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    crate::server::calls::payments::queue(&state.db, &viewer, state.config.clock()).await
+    let approval = state.config.payment_approval();
+    crate::server::calls::payments::queue(&state.db, &viewer, approval, state.config.clock()).await
 }
 
 #[server(input = Json, endpoint = "review_payment")]
@@ -68,6 +69,7 @@ pub async fn review_payment(input: ReviewInput) -> Result<(), AppError> {
         &state.db,
         &viewer,
         input,
+        config.payment_approval(),
         config.promise_policy,
         config.clock(),
     )

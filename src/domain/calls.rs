@@ -446,6 +446,9 @@ pub struct Gestion {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueuedPayment {
     pub payment: PaymentEntry,
+    /// The viewer declared or registered it, and another person must approve it.
+    #[serde(default)]
+    pub approved_by_another: bool,
     pub client_name: String,
     pub document_number: String,
     pub advisor_name: Option<String>,

@@ -37,6 +37,9 @@ pub struct Config {
     pub portal_link_days: i64,
     /// The most debts one client may hold (the form and the import refuse more).
     pub max_debts_per_client: usize,
+    /// "Aprobación por otra persona": a payment is approved by someone other than who
+    /// declared or registered it.
+    pub payment_approval_by_other: bool,
     /// What the payment portal tells debtors about how to pay.
     pub payment_instructions: String,
     /// How long an outbox dispatcher holds the messages it claimed: a dispatcher that
@@ -80,6 +83,7 @@ struct FileConfig {
     sms_max_segments: Option<usize>,
     portal_link_days: Option<i64>,
     max_debts_per_client: Option<usize>,
+    payment_approval_by_other: Option<bool>,
     payment_instructions: Option<String>,
     outbox_lease_secs: Option<i64>,
     mail_poll_secs: Option<u64>,
@@ -241,6 +245,12 @@ impl Config {
                 file.max_debts_per_client,
                 crate::domain::client::DEFAULT_MAX_DEBTS,
             )?,
+            payment_approval_by_other: pick(
+                &env,
+                &["RECAUDO_PAYMENT_APPROVAL_BY_OTHER"],
+                file.payment_approval_by_other,
+                true,
+            )?,
             payment_instructions: pick(
                 &env,
                 &["RECAUDO_PAYMENT_INSTRUCTIONS"],
@@ -295,6 +305,12 @@ impl Config {
 
     /// The origin this server is reached at from outside: the public one, else the
     /// address it listens on (all interfaces stand for this machine).
+    pub fn payment_approval(&self) -> crate::server::calls::payments::Approval {
+        crate::server::calls::payments::Approval {
+            by_other: self.payment_approval_by_other,
+        }
+    }
+
     pub fn origin(&self) -> String {
         self.public_origin
             .clone()

@@ -82,11 +82,17 @@ fn PaymentRow(q: QueuedPayment, changed: Callback<()>) -> impl IntoView {
             }).collect_view()}</td>
             <td>
                 <div class="actions">
-                    <button type="button" aria-label=format!("Aprobar el pago de {who} por {amount}") disabled=move || review.pending().get()
-                        on:click=move |_| {
-                            feedback.clear();
-                            review.dispatch(ReviewInput { payment_id: id, approve: true, reason: String::new() });
-                        }>"Aprobar"</button>
+                    {if q.approved_by_another {
+                        view! { <p class="small">"Lo registraste tú: lo aprueba otra persona (tu supervisor o un administrador)."</p> }.into_any()
+                    } else {
+                        view! {
+                            <button type="button" aria-label=format!("Aprobar el pago de {who} por {amount}") disabled=move || review.pending().get()
+                                on:click=move |_| {
+                                    feedback.clear();
+                                    review.dispatch(ReviewInput { payment_id: id, approve: true, reason: String::new() });
+                                }>"Aprobar"</button>
+                        }.into_any()
+                    }}
                     <button type="button" class="secondary" aria-expanded=move || rejecting.get().to_string()
                         on:click=move |_| rejecting.update(|r| *r = !*r)>"Rechazar"</button>
                 </div>

@@ -11,6 +11,7 @@ use recaudo::domain::listing::{ClientRow, InboxQuery};
 use recaudo::domain::outcome::{Outcome, OutcomeInput, Situation};
 use recaudo::domain::user::{Role, User, Viewer};
 use recaudo::on_db;
+use recaudo::server::calls::payments::Approval;
 use recaudo::server::calls::{self, payments, promises};
 use recaudo::server::db::Db;
 use recaudo::server::{clients, conversations};
@@ -43,6 +44,10 @@ fn payment(date: NaiveDate, amount: &str) -> OutcomeInput {
         ..oc(Situation::Inbound, Outcome::PaymentMade)
     }
 }
+
+/// "Aprobación por otra persona" on, as shipped, and off.
+const OTHER: Approval = Approval { by_other: true };
+const SELF: Approval = Approval { by_other: false };
 
 struct Team {
     admin: Viewer,
@@ -477,6 +482,8 @@ async fn promises_kept_broken_partial_and_grace(db: Db) {
                         "No llegó".into()
                     },
                 },
+                // The advisor approves what it registered: promises are the subject here.
+                SELF,
                 policy,
                 Clock {
                     today: on,
@@ -657,7 +664,7 @@ async fn the_payment_queue_is_scoped_and_reviews_once(db: Db) {
     register(&db, &t.vb, theirs, payment(day(-1), "20.000"))
         .await
         .unwrap();
-    let queue = payments::queue(&db, &t.va, clock()).await.unwrap();
+    let queue = payments::queue(&db, &t.va, OTHER, clock()).await.unwrap();
     assert_eq!(
         queue
             .iter()
@@ -666,7 +673,10 @@ async fn the_payment_queue_is_scoped_and_reviews_once(db: Db) {
         [mine]
     );
     assert_eq!(
-        payments::queue(&db, &t.admin, clock()).await.unwrap().len(),
+        payments::queue(&db, &t.admin, OTHER, clock())
+            .await
+            .unwrap()
+            .len(),
         2
     );
     let policy = PromisePolicy::default();
@@ -676,10 +686,10 @@ async fn the_payment_queue_is_scoped_and_reviews_once(db: Db) {
         reason: reason.into(),
     };
     assert!(matches!(
-        payments::review(&db, &t.vb, input(true, ""), policy, clock()).await,
+        payments::review(&db, &t.vb, input(true, ""), OTHER, policy, clock()).await,
         Err(AppError::NotFound)
     ));
-    let e = payments::review(&db, &t.va, input(false, " "), policy, clock())
+    let e = payments::review(&db, &t.va, input(false, " "), OTHER, policy, clock())
         .await
         .unwrap_err();
     assert_eq!(
@@ -690,13 +700,14 @@ async fn the_payment_queue_is_scoped_and_reviews_once(db: Db) {
         &db,
         &t.va,
         input(false, "El banco no lo muestra"),
+        OTHER,
         policy,
         clock(),
     )
     .await
     .unwrap();
     assert!(matches!(
-        payments::review(&db, &t.va, input(true, ""), policy, clock()).await,
+        payments::review(&db, &t.admin, input(true, ""), OTHER, policy, clock()).await,
         Err(AppError::Conflict(_))
     ));
     // The rejection is visible in the conversation.
@@ -706,13 +717,77 @@ async fn the_payment_queue_is_scoped_and_reviews_once(db: Db) {
     let p = &conv.gestion.payments[0];
     assert_eq!(p.review_reason, "El banco no lo muestra");
     assert_eq!(p.reviewed_by_name.as_deref(), Some("a"));
-    assert!(payments::queue(&db, &t.va, clock())
+    assert!(payments::queue(&db, &t.va, OTHER, clock())
         .await
         .unwrap()
         .is_empty());
 }
 
+async fn a_payment_is_approved_by_someone_else_than_who_registered_it(db: Db) {
+    let mut t = team(&db).await;
+    let mine = debtor(&db, &t, "7101", &t.a, &[("2026-04-01", "100000")]).await;
+    t.seen_by_advisors(&db).await;
+    let registered = |amount: &'static str| {
+        let (db, v) = (db.clone(), t.va.clone());
+        async move {
+            register(&db, &v, mine, payment(day(-1), amount))
+                .await
+                .unwrap()
+                .payment_id
+                .unwrap()
+        }
+    };
+    let first = registered("30.000").await;
+    let policy = PromisePolicy::default();
+    let approve = |v: &Viewer, payment_id: i64, approval: Approval| {
+        let (db, v) = (db.clone(), v.clone());
+        async move {
+            let input = ReviewInput {
+                payment_id,
+                approve: true,
+                reason: String::new(),
+            };
+            payments::review(&db, &v, input, approval, policy, clock()).await
+        }
+    };
+    let queue = payments::queue(&db, &t.va, OTHER, clock()).await.unwrap();
+    assert!(queue[0].approved_by_another, "the advisor's queue says so");
+    let queue = payments::queue(&db, &t.admin, OTHER, clock())
+        .await
+        .unwrap();
+    assert!(!queue[0].approved_by_another);
+
+    let refused = approve(&t.va, first, OTHER).await;
+    assert!(
+        matches!(&refused, Err(AppError::Conflict(m)) if m.contains("otra persona")),
+        "{refused:?}"
+    );
+    let status = |id: i64| {
+        let db = db.clone();
+        async move {
+            let (s,): (String,) = on_db!(&db, p => sqlx::query_as(
+                "SELECT status FROM payments WHERE id = $1").bind(id).fetch_one(p).await)
+            .unwrap();
+            s
+        }
+    };
+    assert_eq!(status(first).await, "to_verify", "nothing applied");
+    approve(&t.admin, first, OTHER).await.unwrap();
+    assert_eq!(status(first).await, "approved");
+    let (by,): (Option<i64>,) = on_db!(&db, p => sqlx::query_as(
+        "SELECT user_id FROM audit_log WHERE action = 'payment.approve' AND subject = $1")
+        .bind(format!("payment:{first}")).fetch_one(p).await)
+    .unwrap();
+    assert_eq!(by, Some(t.admin.user_id));
+
+    // With the setting off, who registered it may approve it.
+    let second = registered("10.000").await;
+    approve(&t.va, second, SELF).await.unwrap();
+    assert_eq!(status(second).await, "approved");
+}
+
 on_both_engines!(
+    a_payment_is_approved_by_someone_else_than_who_registered_it,
     the_tray_holds_todays_calls_until_an_outcome,
     broken_promises_come_first_across_pages,
     each_outcome_does_what_the_catalogue_says,

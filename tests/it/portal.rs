@@ -101,7 +101,14 @@ async fn a_debtor_opens_the_link_and_declares_a_payment(db: Db) {
     .await
     .unwrap();
 
-    let queue = calls::payments::queue(&db, &a, clock()).await.unwrap();
+    let queue = calls::payments::queue(
+        &db,
+        &a,
+        calls::payments::Approval { by_other: true },
+        clock(),
+    )
+    .await
+    .unwrap();
     assert_eq!(queue.len(), 1);
     let p = &queue[0].payment;
     assert_eq!(

@@ -23,21 +23,43 @@ use crate::{on_db, on_tx};
 /// Most payments the queue shows at once, oldest first.
 pub const QUEUE_LIMIT: i64 = 200;
 
+const OWN_PAYMENT: &str = "Este pago lo registraste tú: debe aprobarlo otra persona con acceso al cliente (su supervisor o un administrador).";
+
 #[derive(sqlx::FromRow)]
 struct QueueRow {
     #[sqlx(flatten)]
     payment: PaymentRow,
+    declared_by: i64,
     display_name: String,
     document_number: String,
     advisor_name: Option<String>,
 }
 
+/// Whether a payment must be approved by someone else than who declared or registered
+/// it ("Aprobación por otra persona", on by default): an approval applies the amount to
+/// the debts, keeps promises and lifts alerts, so nobody approves their own word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Approval {
+    pub by_other: bool,
+}
+
+impl Approval {
+    fn refuses(self, viewer: &Viewer, declared_by: i64) -> bool {
+        self.by_other && viewer.user_id == declared_by
+    }
+}
+
 /// The payments to verify of the clients the viewer may read, oldest first.
 #[tracing::instrument(skip_all)]
-pub async fn queue(db: &Db, viewer: &Viewer, clock: Clock) -> Result<Vec<QueuedPayment>, AppError> {
+pub async fn queue(
+    db: &Db,
+    viewer: &Viewer,
+    approval: Approval,
+    clock: Clock,
+) -> Result<Vec<QueuedPayment>, AppError> {
     let rows: Vec<QueueRow> = on_db!(db, p => {
         let mut qb = QueryBuilder::new(format!(
-            "SELECT {PAYMENT_COLUMNS}, c.display_name, c.document_number, a.name AS advisor_name
+            "SELECT {PAYMENT_COLUMNS}, p.declared_by, c.display_name, c.document_number, a.name AS advisor_name
              FROM payments p JOIN clients c ON c.id = p.client_id
              JOIN users d ON d.id = p.declared_by
              LEFT JOIN users r ON r.id = p.reviewed_by
@@ -73,6 +95,7 @@ pub async fn queue(db: &Db, viewer: &Viewer, clock: Clock) -> Result<Vec<QueuedP
         .map(|r| {
             let attached = files.remove(&r.payment.id).unwrap_or_default();
             QueuedPayment {
+                approved_by_another: approval.refuses(viewer, r.declared_by),
                 payment: r.payment.entry(&clock, attached),
                 client_name: r.display_name,
                 document_number: r.document_number,
@@ -115,16 +138,20 @@ pub async fn review(
     db: &Db,
     viewer: &Viewer,
     input: ReviewInput,
+    approval: Approval,
     policy: PromisePolicy,
     clock: Clock,
 ) -> Result<(), AppError> {
     let (today, now) = (clock.today, clock.now);
     input.validate().map_err(AppError::Invalid)?;
-    let found: Option<(i64, i64)> = on_db!(db, p => sqlx::query_as(
-        "SELECT client_id, amount_cents FROM payments WHERE id = $1")
+    let found: Option<(i64, i64, i64)> = on_db!(db, p => sqlx::query_as(
+        "SELECT client_id, amount_cents, declared_by FROM payments WHERE id = $1")
         .bind(input.payment_id).fetch_optional(p).await)?;
-    let (client_id, amount) = found.ok_or(AppError::NotFound)?;
+    let (client_id, amount, declared_by) = found.ok_or(AppError::NotFound)?;
     access::ensure_visible(db, viewer, client_id, now).await?;
+    if input.approve && approval.refuses(viewer, declared_by) {
+        return Err(AppError::Conflict(OWN_PAYMENT.into()));
+    }
     let mut tx = db.begin().await?;
     let status = if input.approve {
         "approved"
