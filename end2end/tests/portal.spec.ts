@@ -35,6 +35,13 @@ test("a debtor opens the Paga aquí link, declares a payment, and the advisor se
   await expect(sent).toHaveCount(1);
   const link = (await sent.locator(".body").innerText()).match(/https?:\/\/\S+\/pago\/\S+/)![0];
 
+  // A chat app's link preview fetches the page without running it: no visit.
+  const visits = page.locator("li.visit").filter({ hasText: "Visita página de cobros — Paga aquí" });
+  const before = await visits.count();
+  const preview = await page.request.get(link, { headers: { "User-Agent": "WhatsApp/2.23.20.0 A" } });
+  expect(preview.status()).toBe(200);
+  expect(preview.headers()["content-security-policy"]).toContain("script-src 'self' 'nonce-");
+
   // The debtor, with no session, on the public page.
   const debtor = await (await browser.newContext()).newPage();
   await debtor.goto(link);
@@ -64,7 +71,8 @@ test("a debtor opens the Paga aquí link, declares a payment, and the advisor se
   // The advisor sees the visit with its states beside the messages, and the payment.
   await page.reload();
   await hydrated(page);
-  const visit = page.locator("li.visit").filter({ hasText: "Visita página de cobros — Paga aquí" }).last();
+  await expect(visits).toHaveCount(before + 1);
+  const visit = visits.last();
   await expect(visit.locator("ol.states li")).toHaveText([/^Abrió el enlace/, /^Consultó la deuda/, /^Declaró un pago/]);
   await expect(page.getByRole("complementary", { name: "Deuda" })).toContainText(/15\.000,00 del/);
   await page.goto("/pagos-a-verificar");

@@ -76,6 +76,19 @@ pub(crate) mod ctx {
             .and_then(|t| t.0.clone())
     }
 
+    /// The request's `User-Agent`, empty when it has none.
+    pub fn user_agent() -> String {
+        parts()
+            .ok()
+            .and_then(|p| {
+                p.headers
+                    .get(http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            })
+            .unwrap_or_default()
+    }
+
     pub fn client_ip() -> String {
         parts()
             .ok()

@@ -301,6 +301,9 @@ pub struct PortalVisit {
     pub page_name: String,
     pub at: NaiveDateTime,
     pub states: Vec<(VisitState, NaiveDateTime)>,
+    /// The link-preview robot that made the visit (its name); empty for a person.
+    #[serde(default)]
+    pub preview_agent: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

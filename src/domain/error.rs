@@ -44,7 +44,7 @@ pub enum AppError {
     NotFound,
     #[error("Correo o contraseña incorrectos.")]
     BadCredentials,
-    #[error("Demasiados intentos fallidos. Espera unos minutos e inténtalo de nuevo.")]
+    #[error("Demasiados intentos. Espera unos minutos e inténtalo de nuevo.")]
     RateLimited,
     #[error("{}", invalid_summary(.0))]
     Invalid(Vec<FieldError>),

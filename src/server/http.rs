@@ -36,17 +36,20 @@ const WEBHOOK_BODY_BYTES: usize = 4 * 1024 * 1024;
 const SMALL_BODY_BYTES: usize = 256 * 1024;
 
 /// The server functions that carry files.
-const UPLOAD_ROUTES: [&str; 5] = [
+const UPLOAD_ROUTES: [&str; 4] = [
     "/api/import_portfolio",
     "/api/reply",
     "/api/declare",
-    "/api/portal_declare",
     "/api/register_outcome",
 ];
+/// The public portal's declaration: one receipt (10 MB, in base64) and the form.
+const PORTAL_DECLARE_BYTES: usize = 16 * 1024 * 1024;
 
 /// The largest body a request to `path` may carry.
 fn body_limit_for(path: &str) -> usize {
-    if UPLOAD_ROUTES.contains(&path) {
+    if path == "/api/portal_declare" {
+        PORTAL_DECLARE_BYTES
+    } else if UPLOAD_ROUTES.contains(&path) {
         UPLOAD_BODY_BYTES
     } else if path.starts_with("/api/webhooks/") {
         WEBHOOK_BODY_BYTES
@@ -60,6 +63,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub config: Arc<Config>,
+    /// What the public endpoints counted in this process.
+    pub limits: Arc<crate::server::rate_limit::RateLimits>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -277,7 +282,6 @@ async fn session_layer(State(state): State<AppState>, mut req: Request, next: Ne
     next.run(req).await
 }
 
-/// The HTTP answer for a refused request outside the server functions.
 /// The status that says what kind of error this is, so that monitoring tells a refused
 /// or mistaken request from a failure; the body keeps the Spanish message.
 pub fn error_status(error: &AppError) -> StatusCode {
@@ -293,6 +297,7 @@ pub fn error_status(error: &AppError) -> StatusCode {
     }
 }
 
+/// The HTTP answer for a refused request outside the server functions.
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         (error_status(&self), self.to_string()).into_response()

@@ -22,6 +22,7 @@ pub mod interactions;
 pub mod messages;
 pub mod notify;
 pub mod portal;
+pub mod rate_limit;
 pub mod sandbox;
 pub mod seed;
 pub mod segments;
@@ -156,6 +157,7 @@ pub async fn serve(config: Config) -> Result<(), CommandError> {
         leptos_options: leptos.leptos_options,
         db: db.clone(),
         config: Arc::new(config.clone()),
+        limits: Arc::default(),
     };
     db.listen().await.map_err(CommandError::Listen)?;
     tokio::spawn(maintenance(state.clone()));

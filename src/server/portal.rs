@@ -119,8 +119,8 @@ async fn client(db: &Db, token: &str, now: DateTime<Utc>) -> Result<i64, AppErro
     client_of(db, token, now).await?.map_err(refused)
 }
 
-/// Opens a client's page: records the visit ("Abrió el enlace") and returns the client
-/// and what the debtor sees.
+/// What a client's page shows. Nothing is recorded: a server-rendered page is also
+/// what a link-preview robot or a mail scanner fetches ([`visit`] records the debtor).
 #[tracing::instrument(skip_all)]
 pub async fn open(
     db: &Db,
@@ -128,14 +128,11 @@ pub async fn open(
     instructions: &str,
     clock: Clock,
 ) -> Result<(i64, PortalPage), AppError> {
-    let now = clock.now;
-    let client_id = client(db, token, now).await?;
+    let client_id = client(db, token, clock.now).await?;
     let detail = clients::load_detail(db, Scope::All, client_id, clock.today)
         .await?
         .ok_or_else(|| refused(LinkError::Invalid))?;
-    let visit_id = visits::record(db, client_id, PAGE_NAME, &[(VisitState::Opened, now)]).await?;
     let page = PortalPage {
-        visit_id,
         client_name: detail.display_name,
         currency: detail.currency,
         overdue_total_cents: detail.summary.overdue_total_cents,
@@ -148,6 +145,21 @@ pub async fn open(
         instructions: instructions.to_string(),
     };
     Ok((client_id, page))
+}
+
+/// Records a visit ("Abrió el enlace") from the page running in a browser, marked with
+/// the robot's name when the `User-Agent` is a known link-preview one; returns the
+/// visit, to which the later states are added.
+#[tracing::instrument(skip_all)]
+pub async fn visit(
+    db: &Db,
+    token: &str,
+    user_agent: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let client_id = client(db, token, now).await?;
+    let agent = crate::domain::portal::preview_agent(user_agent);
+    visits::record(db, client_id, PAGE_NAME, agent, &[(VisitState::Opened, now)]).await
 }
 
 /// Adds a state to a visit of the token's client; returns the client.

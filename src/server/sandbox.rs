@@ -299,7 +299,7 @@ async fn visit(
             at + Duration::seconds(200),
         ));
     }
-    messages::visits::record(db, client_id, "Paga aquí", &states).await?;
+    messages::visits::record(db, client_id, "Paga aquí", None, &states).await?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::portal::{portal_open, portal_viewed_debt};
+use crate::api::portal::{portal_open, portal_viewed_debt, portal_visit};
 use crate::domain::error::AppError;
 use crate::domain::money::format_money;
 use crate::domain::portal::PortalPage;
@@ -45,17 +45,25 @@ fn Portal(p: PortalPage, token: String) -> impl IntoView {
     let detail = RwSignal::new(false);
     let declaring = RwSignal::new(None::<bool>);
     let declared = RwSignal::new(None::<bool>);
-    let visit = p.visit_id;
+    // The visit is recorded by the page running in a browser, never while the server
+    // renders it: link previews and mail scanners fetch that, and are not the debtor.
+    let opened = Action::new(move |token: &String| portal_visit(token.clone()));
+    Effect::new({
+        let token = token.clone();
+        move |_| {
+            opened.dispatch(token.clone());
+        }
+    });
+    let visit = Signal::derive(move || opened.value().get().and_then(Result::ok));
     let viewed = Action::new({
         let token = token.clone();
-        move |_: &()| portal_viewed_debt(token.clone(), visit)
+        move |visit: &i64| portal_viewed_debt(token.clone(), *visit)
     });
     let done = Callback::new(move |()| {
         declared.set(declaring.get_untracked());
         declaring.set(None);
     });
     let debts = p.debts.clone();
-    let portal = (token, visit);
     view! {
         <h1>{format!("Hola, {}", p.client_name)}</h1>
         <section class="card" aria-label="Tu deuda">
@@ -63,8 +71,8 @@ fn Portal(p: PortalPage, token: String) -> impl IntoView {
             <p class="small">{format!("{} días de atraso", p.days_overdue)}</p>
             <button type="button" class="secondary" aria-expanded=move || detail.get().to_string()
                 on:click=move |_| {
-                    if !detail.get_untracked() {
-                        viewed.dispatch(());
+                    if let (false, Some(visit)) = (detail.get_untracked(), visit.get_untracked()) {
+                        viewed.dispatch(visit);
                     }
                     detail.update(|d| *d = !*d);
                 }>"Ver detalle"</button>
@@ -101,8 +109,11 @@ fn Portal(p: PortalPage, token: String) -> impl IntoView {
             <button type="button" class="secondary" aria-expanded=move || (declaring.get() == Some(false)).to_string()
                 on:click=move |_| declaring.set(Some(false))>"Me comprometo a pagar"</button>
         </div>
-        {move || declaring.get().map(|payment| view! {
-            <DeclareForm client_id=0 payment on_done=done portal=portal.clone() />
+        {move || opened.value().get().and_then(Result::err).map(|error| view! {
+            <p class="notice error" role="alert">{error.to_string()}</p>
+        })}
+        {move || declaring.get().zip(visit.get()).map(|(payment, visit)| view! {
+            <DeclareForm client_id=0 payment on_done=done portal=(token.clone(), visit) />
         })}
     }
 }

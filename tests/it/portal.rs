@@ -38,6 +38,9 @@ async fn count(db: &Db, sql: &str) -> i64 {
     n
 }
 
+const BROWSER: &str =
+    "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36";
+
 fn payment() -> DeclareInput {
     DeclareInput {
         client_id: 0,
@@ -78,11 +81,17 @@ async fn a_debtor_opens_the_link_and_declares_a_payment(db: Db) {
         "paid debts are left out"
     );
     assert_eq!(page.instructions, INSTRUCTIONS);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM portal_visits").await,
+        0,
+        "rendering the page records nothing: a link preview does that too"
+    );
+    let visit_id = portal::visit(&db, &token, BROWSER, now()).await.unwrap();
 
     portal::step(
         &db,
         &token,
-        page.visit_id,
+        visit_id,
         VisitState::ViewedDebt,
         now() + Duration::seconds(20),
     )
@@ -91,7 +100,7 @@ async fn a_debtor_opens_the_link_and_declares_a_payment(db: Db) {
     portal::declare(
         &db,
         &token,
-        page.visit_id,
+        visit_id,
         payment(),
         Clock {
             now: now() + Duration::seconds(90),
@@ -144,23 +153,31 @@ async fn a_debtor_opens_the_link_and_declares_a_payment(db: Db) {
         "a visit is not an inbound message"
     );
 
-    // A promise from a second visit.
-    let (_, again) = portal::open(&db, &token, INSTRUCTIONS, clock())
+    // A robot previewing the link is marked as such; then a promise from a second visit.
+    let preview = portal::visit(&db, &token, "WhatsApp/2.23.20.0 A", now())
         .await
         .unwrap();
+    let again = portal::visit(&db, &token, BROWSER, now()).await.unwrap();
     let promise = DeclareInput {
         payment: false,
         date: "2026-11-30".into(),
         attachments: Vec::new(),
         ..payment()
     };
-    portal::declare(&db, &token, again.visit_id, promise, clock())
+    portal::declare(&db, &token, again, promise, clock())
         .await
         .unwrap();
     let c = conversations::conversation(&db, &a, id, clock())
         .await
         .unwrap();
-    assert_eq!(c.visits.len(), 2);
+    assert_eq!(c.visits.len(), 3);
+    let agents: Vec<(i64, &str)> = c
+        .visits
+        .iter()
+        .map(|v| (v.id, v.preview_agent.as_str()))
+        .collect();
+    assert!(agents.contains(&(preview, "WhatsApp")), "{agents:?}");
+    assert!(agents.contains(&(again, "")), "{agents:?}");
     assert!(c
         .gestion
         .promises
@@ -214,22 +231,20 @@ async fn tampered_expired_or_foreign_links_store_nothing(db: Db) {
 
     // A visit of another client's link, or a bad declaration, saves nothing either.
     let other_token = token_of(&portal::link(&db, "", other, 30, now()).await.unwrap());
-    let (_, foreign) = portal::open(&db, &other_token, INSTRUCTIONS, clock())
+    let foreign = portal::visit(&db, &other_token, BROWSER, now())
         .await
         .unwrap();
     assert!(matches!(
-        portal::declare(&db, &token, foreign.visit_id, payment(), clock()).await,
+        portal::declare(&db, &token, foreign, payment(), clock()).await,
         Err(AppError::NotFound)
     ));
-    let (_, own) = portal::open(&db, &token, INSTRUCTIONS, clock())
-        .await
-        .unwrap();
+    let own = portal::visit(&db, &token, BROWSER, now()).await.unwrap();
     let bad = DeclareInput {
         amount: "mucho".into(),
         ..payment()
     };
     assert!(matches!(
-        portal::declare(&db, &token, own.visit_id, bad, clock()).await,
+        portal::declare(&db, &token, own, bad, clock()).await,
         Err(AppError::Invalid(_))
     ));
     assert_eq!(count(&db, "SELECT COUNT(*) FROM payments").await, 0);
@@ -271,7 +286,44 @@ async fn the_portal_page_is_public_and_explains_a_bad_link(db: Db) {
         .await
         .unwrap();
     assert!(html.contains("Enlace no válido") && html.contains("Pide a tu asesor uno nuevo"));
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM portal_visits").await, 1);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM portal_visits").await,
+        0,
+        "a page fetched without running it (a link preview) is no visit"
+    );
+
+    // One link asking again and again is told to wait; another link is not.
+    let open = |token: String| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            http.post(format!("{base}/api/portal_open"))
+                .header(reqwest::header::ORIGIN, base.as_str())
+                .json(&serde_json::json!({ "token": token }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let mut answers = Vec::new();
+    for _ in 0..35 {
+        answers.push(open(token.clone()).await);
+    }
+    // The page fetched above counted too.
+    let first_refused = answers
+        .iter()
+        .position(|s| *s == reqwest::StatusCode::TOO_MANY_REQUESTS)
+        .unwrap_or_else(|| panic!("never refused: {answers:?}"));
+    assert!(first_refused >= 28, "{answers:?}");
+    assert!(
+        answers[..first_refused].iter().all(|s| s.is_success()),
+        "{answers:?}"
+    );
+    assert!(answers[first_refused..]
+        .iter()
+        .all(|s| *s == reqwest::StatusCode::TOO_MANY_REQUESTS));
+    let other = token_of(&portal::link(&db, "", id, 29, now()).await.unwrap());
+    assert!(open(other).await.is_success());
 }
 
 on_both_engines!(

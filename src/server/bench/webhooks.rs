@@ -211,6 +211,7 @@ pub async fn measure(db: &Db, args: &BenchArgs, _config: &Config) -> Result<(), 
             .build(),
         db: db.clone(),
         config: Arc::new(Config::defaults()),
+        limits: Arc::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -476,13 +476,14 @@ struct VisitStateRow {
     id: i64,
     page_name: String,
     visited_at: DateTime<Utc>,
+    preview_agent: String,
     state: VisitState,
     at: DateTime<Utc>,
 }
 
 async fn visits(db: &Db, client_id: i64, clock: Clock) -> Result<Vec<PortalVisit>, AppError> {
     let rows: Vec<VisitStateRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT v.id, v.page_name, v.visited_at, s.state, s.at FROM portal_visits v
+        "SELECT v.id, v.page_name, v.visited_at, v.preview_agent, s.state, s.at FROM portal_visits v
          JOIN portal_visit_states s ON s.visit_id = v.id
          WHERE v.client_id = $1 ORDER BY v.visited_at, v.id, s.at, s.id")
         .bind(client_id).fetch_all(p).await)?;
@@ -496,6 +497,7 @@ async fn visits(db: &Db, client_id: i64, clock: Clock) -> Result<Vec<PortalVisit
                 page_name: r.page_name,
                 at: clock.local(r.visited_at),
                 states: vec![state],
+                preview_agent: r.preview_agent,
             }),
         }
     }

@@ -9,12 +9,14 @@ use crate::domain::message::VisitState;
 use crate::on_tx;
 use crate::server::db::Db;
 
-/// Records a visit with the states it went through; returns its id.
+/// Records a visit with the states it went through, made by a person or by the named
+/// link-preview robot; returns its id.
 #[tracing::instrument(skip_all)]
 pub async fn record(
     db: &Db,
     client_id: i64,
     page_name: &str,
+    preview_agent: Option<&str>,
     states: &[(VisitState, DateTime<Utc>)],
 ) -> Result<i64, AppError> {
     let Some(first) = states.first() else {
@@ -25,8 +27,10 @@ pub async fn record(
     };
     let mut tx = db.begin().await?;
     let (id,): (i64,) = on_tx!(&mut tx, c => sqlx::query_as(
-        "INSERT INTO portal_visits (client_id, page_name, visited_at) VALUES ($1, $2, $3) RETURNING id")
-        .bind(client_id).bind(page_name).bind(first.1).fetch_one(&mut *c).await)?;
+        "INSERT INTO portal_visits (client_id, page_name, visited_at, preview_agent) VALUES ($1, $2, $3, $4)
+         RETURNING id")
+        .bind(client_id).bind(page_name).bind(first.1).bind(preview_agent.unwrap_or(""))
+        .fetch_one(&mut *c).await)?;
     for (state, at) in states {
         on_tx!(&mut tx, c => sqlx::query(
             "INSERT INTO portal_visit_states (visit_id, state, at) VALUES ($1, $2, $3)")

@@ -462,6 +462,9 @@ fn Visits(visits: Vec<PortalVisit>) -> impl IntoView {
             {visits.into_iter().map(|v| view! {
                 <li class="visit">
                     <strong>{format!("Visita página de cobros — {}", v.page_name)}</strong>
+                    {(!v.preview_agent.is_empty()).then(|| view! {
+                        <span class="small">{format!(" (vista previa de {}: no la abrió el deudor)", v.preview_agent)}</span>
+                    })}
                     <span class="when">{fmt_datetime(v.at)}</span>
                     <ol class="states">
                         {v.states.into_iter().map(|(s, at)| view! { <li>{s.label()}" · "{fmt_datetime(at)}</li> }).collect_view()}

@@ -181,6 +181,7 @@ pub async fn serve(db: Db) -> String {
             .build(),
         db,
         config: std::sync::Arc::new(recaudo::server::config::Config::defaults()),
+        limits: std::sync::Arc::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
