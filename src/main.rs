@@ -116,6 +116,12 @@ enum Command {
     /// entrega a un programa (el transporte pipe de Postfix): una respuesta entra en su
     /// conversación y un aviso de rebote marca la dirección.
     ReceiveMail,
+    /// Imprime una clave nueva para RECAUDO_SECRET_KEY (64 dígitos hexadecimales).
+    GenerateSecretKey,
+    /// Vuelve a sellar los secretos guardados con la clave de RECAUDO_NEW_SECRET_KEY
+    /// (los abre con la de RECAUDO_SECRET_KEY), en una sola transacción. Después,
+    /// arranca los servidores con la clave nueva en RECAUDO_SECRET_KEY.
+    RotateSecretKey,
     /// Crea un usuario.
     CreateUser {
         #[arg(long)]
@@ -329,6 +335,30 @@ async fn run(command: Command) -> Result<(), CommandError> {
                     return Err(CommandError::Input(format!("Correo no guardado: {why}")))
                 }
             }
+            Ok(())
+        }
+        Command::GenerateSecretKey => {
+            println!("{}", server::sealed::Sealer::generate());
+            Ok(())
+        }
+        Command::RotateSecretKey => {
+            let new = std::env::var("RECAUDO_NEW_SECRET_KEY").map_err(|_| {
+                CommandError::Input(
+                    "Falta RECAUDO_NEW_SECRET_KEY: la clave nueva (genera una con `recaudo generate-secret-key`).".into(),
+                )
+            })?;
+            let new = server::sealed::Sealer::from_hex(&new).map_err(CommandError::Input)?;
+            let db = server::open_database(&config).await?;
+            let old = db.sealer().clone();
+            let written =
+                server::sealed::reseal(&db, &old, &new)
+                    .await
+                    .map_err(CommandError::service(
+                        "No se pudieron volver a sellar los secretos",
+                    ))?;
+            println!(
+                "{written} secretos sellados con la clave nueva. Arranca los servidores con ella en RECAUDO_SECRET_KEY."
+            );
             Ok(())
         }
         Command::CreateUser {

@@ -10,6 +10,26 @@ use serde::Deserialize;
 use crate::domain::calls::{CallCalendar, PromisePolicy};
 use crate::server::clock::Clock;
 
+/// The key secrets are sealed with: read from the environment only, never printed.
+#[derive(Clone)]
+pub struct SecretKey(String);
+
+impl SecretKey {
+    pub fn new(hex: impl Into<String>) -> SecretKey {
+        SecretKey(hex.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(***)")
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub bind_address: SocketAddr,
@@ -51,6 +71,9 @@ pub struct Config {
     /// clock starts at this instant when the process starts and runs from there, so
     /// that what the contact policy allows does not depend on when the tests run.
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// `RECAUDO_SECRET_KEY`: what the channels' secrets and the server's keys are
+    /// sealed with in the database. Required outside demo mode.
+    pub secret_key: Option<SecretKey>,
 }
 
 /// What writing a message to a debtor needs from the configuration.
@@ -264,6 +287,9 @@ impl Config {
                 60,
             )?,
             mail_poll_secs: pick(&env, &["RECAUDO_MAIL_POLL_SECS"], file.mail_poll_secs, 30)?,
+            secret_key: env("RECAUDO_SECRET_KEY")
+                .filter(|k| !k.trim().is_empty())
+                .map(SecretKey::new),
             clock_start: match env("RECAUDO_CLOCK_START") {
                 None => None,
                 Some(raw) => Some(

@@ -23,6 +23,9 @@ pub struct Db {
     pool: Pool,
     notifier: Notifier,
     policies: PolicyMemo,
+    /// What seals the secrets stored in this database; the demo key until
+    /// `open_database` sets the configured one.
+    sealer: crate::server::sealed::Sealer,
 }
 
 /// The contact policies as last read, with the revision they were read at: shared by
@@ -149,7 +152,18 @@ impl Db {
             pool,
             notifier: Notifier::default(),
             policies: PolicyMemo::default(),
+            sealer: crate::server::sealed::Sealer::demo(),
         }
+    }
+
+    /// The handle, sealing and opening secrets with `sealer`.
+    pub fn with_sealer(mut self, sealer: crate::server::sealed::Sealer) -> Db {
+        self.sealer = sealer;
+        self
+    }
+
+    pub fn sealer(&self) -> &crate::server::sealed::Sealer {
+        &self.sealer
     }
 
     pub fn pool(&self) -> &Pool {
@@ -194,6 +208,7 @@ impl Db {
                     pool: Pool::Sqlite(pool),
                     notifier: self.notifier.clone(),
                     policies: self.policies.clone(),
+                    sealer: self.sealer.clone(),
                 })
             }
         }

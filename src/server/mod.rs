@@ -24,6 +24,7 @@ pub mod notify;
 pub mod portal;
 pub mod rate_limit;
 pub mod sandbox;
+pub mod sealed;
 pub mod seed;
 pub mod segments;
 pub mod signing;
@@ -68,6 +69,12 @@ pub enum CommandError {
          (Leptos.toml) o RECAUDO_PAYMENT_INSTRUCTIONS antes de arrancar fuera del modo demo."
     )]
     PlaceholderPaymentInstructions,
+    #[error(
+        "Falta RECAUDO_SECRET_KEY: la clave (64 dígitos hexadecimales) con la que se guardan \
+         sellados los secretos de los canales. Genera una con `recaudo generate-secret-key` y \
+         guárdala fuera de la base de datos; sin ella no se leen los secretos ya guardados."
+    )]
+    MissingSecretKey,
     #[error("Este comando solo existe en modo demostración (RECAUDO_DEMO=true): {0}")]
     DemoOnly(&'static str),
     #[error("Configuración de Leptos: {0}")]
@@ -105,13 +112,27 @@ impl CommandError {
 }
 
 pub async fn open_database(config: &Config) -> Result<Db, CommandError> {
+    let sealer = match (&config.secret_key, config.demo) {
+        (Some(key), _) => sealed::Sealer::from_hex(key.expose()).map_err(CommandError::Config)?,
+        (None, true) => sealed::Sealer::demo(),
+        (None, false) => return Err(CommandError::MissingSecretKey),
+    };
     let db = Db::connect(&config.database_url)
         .await
         .map_err(|source| CommandError::Open {
             url: redact(&config.database_url),
             source,
-        })?;
+        })?
+        .with_sealer(sealer);
     db.migrate().await?;
+    let sealed = sealed::seal_stored(&db)
+        .await
+        .map_err(CommandError::service(
+            "No se pudieron sellar los secretos guardados",
+        ))?;
+    if sealed > 0 {
+        tracing::info!(sealed, "secrets stored in the clear are now sealed");
+    }
     Ok(db)
 }
 

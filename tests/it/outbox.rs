@@ -602,6 +602,11 @@ fn server_process(url: &str) -> std::process::Child {
             "Transferencia a la cuenta 123 del Banco Real.",
         )
         .env("RECAUDO_OUTBOX_LEASE_SECS", "20")
+        // The key the test's own handle seals with.
+        .env(
+            "RECAUDO_SECRET_KEY",
+            recaudo::server::sealed::Sealer::demo_hex(),
+        )
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -41,7 +41,15 @@ const SETTING_COLUMNS: &str = "channel, active, visible, provider, base_url, sen
 #[tracing::instrument(skip_all)]
 pub async fn load_all(db: &Db) -> Result<Vec<ChannelSetting>, AppError> {
     let sql = format!("SELECT {SETTING_COLUMNS} FROM channel_settings ORDER BY channel");
-    Ok(on_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?)
+    let rows: Vec<ChannelSetting> = on_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?;
+    rows.into_iter().map(|s| opened(db, s)).collect()
+}
+
+/// A setting with its secrets as the providers take them.
+fn opened(db: &Db, mut setting: ChannelSetting) -> Result<ChannelSetting, AppError> {
+    setting.secret = db.sealer().open(&setting.secret)?;
+    setting.webhook_secret = db.sealer().open(&setting.webhook_secret)?;
+    Ok(setting)
 }
 
 /// One channel's settings: what a webhook or a single action needs, in one row's read.
@@ -50,7 +58,7 @@ pub async fn load(db: &Db, channel: Channel) -> Result<ChannelSetting, AppError>
     let sql = format!("SELECT {SETTING_COLUMNS} FROM channel_settings WHERE channel = $1");
     let row: Option<ChannelSetting> = on_db!(db, p => sqlx::query_as(&sql)
         .bind(channel).fetch_optional(p).await)?;
-    row.ok_or(AppError::NotFound)
+    opened(db, row.ok_or(AppError::NotFound)?)
 }
 
 /// The settings page's view: secrets as hints only. Administrators only.
@@ -127,8 +135,10 @@ pub async fn save(
             new.to_string()
         }
     };
-    let secret = keep(&input.secret, stored.secret);
-    let webhook_secret = keep(&input.webhook_secret, stored.webhook_secret);
+    let secret = db.sealer().seal(&keep(&input.secret, stored.secret));
+    let webhook_secret = db
+        .sealer()
+        .seal(&keep(&input.webhook_secret, stored.webhook_secret));
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, c => sqlx::query(
         "UPDATE channel_settings SET active = $2, visible = $3, provider = $4, base_url = $5, sender = $6,
@@ -212,17 +222,19 @@ pub async fn secret(db: &Db, name: &str) -> Result<Vec<u8>, AppError> {
     let read = || async {
         let found: Option<(String,)> = on_db!(db, p => sqlx::query_as(
             "SELECT value FROM app_secrets WHERE name = $1").bind(name).fetch_optional(p).await)?;
-        Ok::<_, AppError>(found.map(|(v,)| v.into_bytes()))
+        found
+            .map(|(v,)| db.sealer().open(&v).map(String::into_bytes))
+            .transpose()
     };
     if let Some(key) = read().await? {
         return Ok(key);
     }
     let mut fresh = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut fresh);
-    let hex = crate::server::signing::hex(&fresh);
+    let sealed = db.sealer().seal(&crate::server::signing::hex(&fresh));
     on_db!(db, p => sqlx::query(
         "INSERT INTO app_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-        .bind(name).bind(&hex).execute(p).await.map(|r| r.rows_affected()))?;
+        .bind(name).bind(&sealed).execute(p).await.map(|r| r.rows_affected()))?;
     read()
         .await?
         .ok_or_else(|| AppError::internal(format!("secret {name} missing after its insert")))
