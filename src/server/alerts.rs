@@ -277,11 +277,22 @@ pub async fn lift(
 ) -> Result<(), AppError> {
     let reason = input.reason()?;
     access::ensure_visible(db, viewer, input.client_id, now).await?;
-    let mut tx = db.begin().await?;
     let point = match input.kind {
         AlertKind::Contactability => input.contact_point_id,
         _ => None,
     };
+    if let Some(point) = point {
+        let owned: Option<(i64,)> = on_db!(db, p => sqlx::query_as(
+            "SELECT id FROM contact_points WHERE id = $1 AND client_id = $2")
+            .bind(point).bind(input.client_id).fetch_optional(p).await)?;
+        if owned.is_none() {
+            return Err(AppError::invalid(
+                "contact_point_id",
+                "Ese teléfono o correo no es de este cliente.",
+            ));
+        }
+    }
+    let mut tx = db.begin().await?;
     let evidence = Evidence::ManualLift {
         kind: input.kind,
         point,

@@ -79,7 +79,7 @@ fn entry(name: &str) -> Option<Entry> {
     use Entry::*;
     Some(match name {
         "login" | "logout" | "current_session" => Unscoped("the viewer's own session"),
-        "portal_open" | "portal_viewed_debt" | "portal_declare" => {
+        "portal_open" | "portal_visit" | "portal_viewed_debt" | "portal_declare" => {
             Unscoped("the payment link's token is the credential (tests/it/portal.rs)")
         }
         "calls_calendar" | "report_choices" | "list_assignees" | "contact_policies"
@@ -477,3 +477,83 @@ async fn every_server_function_keeps_to_the_viewers_scope(db: Db) {
 }
 
 on_both_engines!(every_server_function_keeps_to_the_viewers_scope);
+
+/// Every value of a body, one at a time, at the extremes a careless or hostile client
+/// sends: numbers at the ends of their range, texts as far dates and huge figures.
+fn extremes(body: &Value) -> Vec<Value> {
+    fn leaves(v: &Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, Value)>) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    path.push(k.clone());
+                    leaves(v, path, out);
+                    path.pop();
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    leaves(v, path, out);
+                    path.pop();
+                }
+            }
+            other => out.push((path.clone(), other.clone())),
+        }
+    }
+    let mut found = Vec::new();
+    leaves(body, &mut Vec::new(), &mut found);
+    let mut out = Vec::new();
+    for (path, value) in found {
+        let replacements: Vec<Value> = match value {
+            Value::Number(_) | Value::Null => vec![json!(i64::MAX), json!(i64::MIN), json!(-1)],
+            Value::String(_) => vec![
+                json!("9999-12-31"),
+                json!("+262142-12-31"),
+                json!("0000-01-01T00:00"),
+                json!("99999999999999999999999999"),
+                json!("-1"),
+            ],
+            _ => continue,
+        };
+        for r in replacements {
+            let mut changed = body.clone();
+            let pointer = format!("/{}", path.join("/"));
+            if let Some(slot) = changed.pointer_mut(&pointer) {
+                *slot = r;
+                out.push(changed);
+            }
+        }
+    }
+    out
+}
+
+async fn no_server_function_fails_on_extreme_values(db: Db) {
+    seed::seed(&db, 60, clock()).await.unwrap();
+    let records = records(&db).await;
+    let app = start(db).await;
+    let (admin, logged) = app.login("admin@demo.recaudo", seed::DEMO_PASSWORD).await;
+    logged.unwrap();
+    let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.trim_start_matches("/api/").to_string())
+        .collect();
+    let mut calls = 0;
+    for name in &registered {
+        let body = match entry(name) {
+            Some(Entry::Record(body) | Entry::List(body) | Entry::Admin(body)) => body(&records),
+            Some(Entry::Typed(body, _)) => body(&records),
+            _ => continue,
+        };
+        for variant in extremes(&body) {
+            let (status, text) = app.raw(&admin, name, &variant.to_string()).await;
+            calls += 1;
+            assert_ne!(
+                status,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{name} {variant}: {text}"
+            );
+        }
+    }
+    assert!(calls > 200, "{calls} calls");
+}
+
+on_both_engines!(no_server_function_fails_on_extreme_values);
