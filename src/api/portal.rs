@@ -52,9 +52,11 @@ fn limited(state: &crate::server::http::AppState, token: &str) -> Result<(), App
     let allowed = state
         .limits
         .allow(&format!("portal-link:{token}"), PER_LINK_PER_MINUTE, now)
-        && state
-            .limits
-            .allow(&format!("portal-address:{address}"), PER_ADDRESS_PER_MINUTE, now);
+        && state.limits.allow(
+            &format!("portal-address:{address}"),
+            PER_ADDRESS_PER_MINUTE,
+            now,
+        );
     if allowed {
         Ok(())
     } else {

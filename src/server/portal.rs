@@ -159,7 +159,14 @@ pub async fn visit(
 ) -> Result<i64, AppError> {
     let client_id = client(db, token, now).await?;
     let agent = crate::domain::portal::preview_agent(user_agent);
-    visits::record(db, client_id, PAGE_NAME, agent, &[(VisitState::Opened, now)]).await
+    visits::record(
+        db,
+        client_id,
+        PAGE_NAME,
+        agent,
+        &[(VisitState::Opened, now)],
+    )
+    .await
 }
 
 /// Adds a state to a visit of the token's client; returns the client.
