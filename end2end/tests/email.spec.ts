@@ -7,7 +7,7 @@ function receiveMail(raw: string) {
   execFileSync(process.env.RECAUDO_BIN!, ["receive-mail"], {
     cwd: "..",
     input: raw.replace(/\n/g, "\r\n"),
-    env: { ...process.env, RECAUDO_DATABASE_URL: "sqlite://end2end/.e2e-data/e2e.db", RUST_LOG: "warn" },
+    env: { ...process.env, RECAUDO_DEMO: "true", RECAUDO_DATABASE_URL: "sqlite://end2end/.e2e-data/e2e.db", RUST_LOG: "warn" },
   });
 }
 
