@@ -322,13 +322,7 @@ async fn bodies_over_their_route_limit_are_refused_before_anything_is_stored(db:
     let huge = format!("{}@demo.recaudo", "a".repeat(20 * 1024 * 1024));
     let over = format!("{}@demo.recaudo", "a".repeat(300 * 1024));
     for email in [&over, &huge] {
-        let sent = browser()
-            .post(format!("{}/api/login", app.base))
-            .header(ORIGIN, app.base.as_str())
-            .header(ACCEPT, "application/json")
-            .form(&[("email", email.as_str()), ("password", "x"), ("next", "/")])
-            .send()
-            .await;
+        let sent = app.post_login(&browser(), email, "x").await;
         match sent {
             Ok(res) => {
                 assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
@@ -472,33 +466,16 @@ async fn server_function_errors_answer_the_status_they_mean(db: Db) {
     }
     // Wrong passwords: 401, then 429 once this address must wait.
     for _ in 0..recaudo::server::auth::FREE_FAILURES_PER_PAIR {
-        let res = browser()
-            .post(format!("{}/api/login", app.base))
-            .header(ORIGIN, app.base.as_str())
-            .header(ACCEPT, "application/json")
-            .form(&[
-                ("email", "asesor3@demo.recaudo"),
-                ("password", "mala"),
-                ("next", "/"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let res = app
+            .post_login(&browser(), "asesor3@demo.recaudo", "mala")
+            .await;
+        assert_eq!(res.unwrap().status(), StatusCode::UNAUTHORIZED);
     }
-    let res = browser()
-        .post(format!("{}/api/login", app.base))
-        .header(ORIGIN, app.base.as_str())
-        .header(ACCEPT, "application/json")
-        .form(&[
-            ("email", "asesor3@demo.recaudo"),
-            ("password", seed::DEMO_PASSWORD),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let guessed = browser();
+    let res = app
+        .post_login(&guessed, "asesor3@demo.recaudo", seed::DEMO_PASSWORD)
+        .await;
+    assert_eq!(res.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 async fn dates_at_the_calendar_edges_get_an_error_not_a_dropped_request(db: Db) {

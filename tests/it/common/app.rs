@@ -29,13 +29,14 @@ pub fn browser() -> reqwest::Client {
 }
 
 impl App {
-    pub async fn login(
+    /// The login form posted by `client`, as the browser posts it.
+    pub async fn post_login(
         &self,
+        client: &reqwest::Client,
         email: &str,
         password: &str,
-    ) -> (reqwest::Client, Result<String, AppError>) {
-        let client = browser();
-        let res = client
+    ) -> reqwest::Result<reqwest::Response> {
+        client
             .post(format!("{}/api/login", self.base))
             .header(ORIGIN, self.base.as_str())
             .header(ACCEPT, "application/json")
@@ -46,7 +47,15 @@ impl App {
             ])
             .send()
             .await
-            .unwrap();
+    }
+
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> (reqwest::Client, Result<String, AppError>) {
+        let client = browser();
+        let res = self.post_login(&client, email, password).await.unwrap();
         let result = decode::<String>(res).await;
         (client, result)
     }
