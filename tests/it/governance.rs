@@ -550,6 +550,48 @@ async fn a_second_message_in_one_pass_counts_the_first(db: Db) {
     assert!(rules.contains("Un contacto al día"), "{rules}");
 }
 
+/// An answer to what the debtor wrote on a channel in the last 24 hours is information
+/// they asked for: the caps do not count it (Colombia's policy says so), on that channel
+/// only and only for a day.
+async fn an_answer_to_the_debtor_passes_the_caps(db: Db) {
+    let w = world(&db).await;
+    let bogota = chrono_tz::America::Bogota;
+    let id = debtor(&db, &w, "7000000500", "CO", "America/Bogota").await;
+    let phone: (String,) = on_db!(db, p => sqlx::query_as(
+        "SELECT value FROM contact_points WHERE client_id = $1 AND kind = 'phone'")
+        .bind(id).fetch_one(p).await)
+    .unwrap();
+    let monday = at(bogota, "2026-11-23 10:00");
+    let first = ReplyInput::text(id, PartyRole::Client, Channel::Email, "Su cuenta", "Hola");
+    conversations::reply(&db, &w.advisor, first, &sending(), clock_at(monday))
+        .await
+        .unwrap();
+    let noon = at(bogota, "2026-11-23 12:00");
+    let (verdict, message) = composer_verdict(&db, &w, id, Channel::Sms, noon).await;
+    assert_eq!(verdict, Verdict::Block, "one contact a day: {message}");
+    let wrote = at(bogota, "2026-11-23 11:00");
+    let question = InboundMessage::new(Channel::Sms, &phone.0, "¿Cuánto debo?", wrote);
+    conversations::ingest(&db, question, wrote).await.unwrap();
+    let (verdict, message) = composer_verdict(&db, &w, id, Channel::Sms, noon).await;
+    assert_eq!(verdict, Verdict::Allow, "an answer by SMS: {message}");
+    let (verdict, message) = composer_verdict(&db, &w, id, Channel::Email, noon).await;
+    assert_eq!(
+        verdict,
+        Verdict::Block,
+        "the debtor did not write by e-mail: {message}"
+    );
+    let within = at(bogota, "2026-11-24 10:59");
+    let (verdict, message) = composer_verdict(&db, &w, id, Channel::Sms, within).await;
+    assert_eq!(verdict, Verdict::Allow, "still within the day: {message}");
+    let after = at(bogota, "2026-11-24 11:01");
+    let (verdict, message) = composer_verdict(&db, &w, id, Channel::Sms, after).await;
+    assert_eq!(
+        verdict,
+        Verdict::Block,
+        "a second medium this week: {message}"
+    );
+}
+
 /// Each process keeps the policies in memory; a holiday added through another process
 /// (another connection pool on the same database) counts at this one's next check.
 async fn a_change_in_another_process_counts_at_once(t: TestDb) {
@@ -588,4 +630,5 @@ on_both_engines!(
     an_email_unsubscribe_stops_what_is_queued,
     decisions_are_audited,
     holidays_are_data,
+    an_answer_to_the_debtor_passes_the_caps,
 );

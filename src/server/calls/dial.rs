@@ -12,7 +12,7 @@ use crate::on_db;
 use crate::server::channels::{load, voice, ChannelSetting};
 use crate::server::clock::Clock;
 use crate::server::db::Db;
-use crate::server::messages::preflight::{self, Asker, Policies, Target};
+use crate::server::messages::preflight::{self, Asker, Target};
 use crate::server::messages::{self, status, NewMessage, PartyRef, Route};
 use crate::server::{access, users};
 
@@ -70,7 +70,6 @@ pub async fn click_to_call(
     let (country, time_zone): (String, String) = on_db!(db, p => sqlx::query_as(
         "SELECT country, time_zone FROM clients WHERE id = $1")
         .bind(client_id).fetch_one(p).await)?;
-    let policies = Policies::current(db, clock.tz).await?;
     let target = Target {
         tab,
         country: &country,
@@ -80,7 +79,7 @@ pub async fn click_to_call(
         text: "",
     };
     let opt_outs = preflight::opt_outs(db, std::slice::from_ref(&number)).await?;
-    let decision = preflight::check(db, &policies, &target, &opt_outs, now).await?;
+    let (policies, decision) = preflight::check(db, clock.tz, &target, &opt_outs, now).await?;
     let asker = Asker::User {
         id: viewer.user_id,
         override_reason: "",

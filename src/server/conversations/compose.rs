@@ -26,7 +26,7 @@ use crate::on_db;
 use crate::server::clock::Clock;
 use crate::server::config::Sending;
 use crate::server::db::Db;
-use crate::server::messages::preflight::{self, OptOuts, Policies, Target};
+use crate::server::messages::preflight::{self, OptOuts, Target};
 use crate::server::messages::PartyRef;
 use crate::server::{channels, clients, portal, templates};
 
@@ -430,7 +430,6 @@ pub async fn contact_check(
         .find(|o| o.channel == target.channel)
         .and_then(|o| o.address)
         .unwrap_or_default();
-    let policies = Policies::current(db, clock.tz).await?;
     let tab = PartyRef::new(client.id, party.role, party.ordinal);
     let check = Target {
         tab,
@@ -440,7 +439,7 @@ pub async fn contact_check(
         address: &address,
         text,
     };
-    let decision = preflight::check(db, &policies, &check, &opt_outs, clock.now).await?;
+    let (policies, decision) = preflight::check(db, clock.tz, &check, &opt_outs, clock.now).await?;
     Ok(ContactVerdict {
         verdict: decision.verdict,
         message: describe(&decision, policies.zone(&client.time_zone).name()),

@@ -25,7 +25,7 @@ use crate::domain::user::Viewer;
 use crate::server::clock::Clock;
 use crate::server::config::Sending;
 use crate::server::db::{Db, Tx};
-use crate::server::messages::preflight::{self, Asker, Policies, Target};
+use crate::server::messages::preflight::{self, Asker, Target};
 use crate::server::messages::{self, NewMessage, PartyRef, Route};
 use crate::server::{access, alerts, audit, clients};
 use crate::{on_db, on_tx};
@@ -164,7 +164,6 @@ pub async fn reply(
         return Ok(id);
     }
     let prepared = compose::prepare(db, viewer, &input, sending, clock).await?;
-    let policies = Policies::current(db, clock.tz).await?;
     let text = format!(
         "{}\n{}\n{}",
         prepared.raw_text, prepared.subject, prepared.body
@@ -177,7 +176,8 @@ pub async fn reply(
         address: &prepared.address,
         text: &text,
     };
-    let decision = preflight::check(db, &policies, &target, &prepared.opt_outs, now).await?;
+    let (policies, decision) =
+        preflight::check(db, clock.tz, &target, &prepared.opt_outs, now).await?;
     let zone = policies.zone(&prepared.time_zone).name();
     match decision.verdict {
         Verdict::Block => {

@@ -42,6 +42,11 @@ impl Policies {
     pub async fn current(db: &Db, org_tz: Tz) -> Result<Arc<Policies>, AppError> {
         let (revision,): (i64,) = on_db!(db, p => sqlx::query_as(
             "SELECT policy_revision FROM automation_settings WHERE id = 1").fetch_one(p).await)?;
+        Self::at_revision(db, org_tz, revision).await
+    }
+
+    /// The policies of `revision`, read just before by the caller.
+    async fn at_revision(db: &Db, org_tz: Tz, revision: i64) -> Result<Arc<Policies>, AppError> {
         let memo = db.policy_memo();
         if let Some((seen, policies)) = memo.lock().map_err(AppError::internal)?.as_ref() {
             if *seen == revision && policies.org_tz == org_tz {
@@ -122,18 +127,6 @@ pub struct Target<'a> {
     pub text: &'a str,
 }
 
-/// A debtor's contacts (outbound, not held back) on every tab around `at`.
-pub async fn history(
-    db: &Db,
-    client_id: i64,
-    at: DateTime<Utc>,
-) -> Result<Vec<(Channel, DateTime<Utc>)>, AppError> {
-    Ok(histories(db, &[client_id], at)
-        .await?
-        .remove(&client_id)
-        .unwrap_or_default())
-}
-
 /// The contacts of many debtors around `at`, in one query (the calls tray).
 pub async fn histories(
     db: &Db,
@@ -144,65 +137,100 @@ pub async fn histories(
     if client_ids.is_empty() {
         return Ok(out);
     }
-    let list = id_list(client_ids);
-    let (from, to) = (
-        at - Duration::days(HISTORY_DAYS),
-        at + Duration::days(HISTORY_DAYS),
-    );
+    let (from, to) = window(at);
     // One row per debtor: a debtor written to a thousand times in a week would
     // otherwise cost a thousand rows through the driver (about 3 µs each), three times
     // the rest of the check. The ids are integers of our own, so formatting them in is
     // safe.
     let filter = format!(
-        "FROM messages WHERE client_id IN ({list}) AND occurred_at >= $1 AND occurred_at < $2
-           AND direction = 'outbound' AND NOT held GROUP BY client_id"
+        "{CONTACTS} AND client_id IN ({}) GROUP BY client_id",
+        id_list(client_ids)
     );
     match db.pool() {
         // SQLite keeps the instants as RFC 3339 text: the contacts come joined in one.
         Pool::Sqlite(p) => {
-            let sql = format!(
-                "SELECT client_id, group_concat(channel || ' ' || occurred_at, ',') {filter}"
-            );
-            let rows: Vec<(i64, String)> = sqlx::query_as(&sql)
+            let sql = format!("SELECT client_id, {JOINED} {filter}");
+            let rows: Vec<(i64, String, String)> = sqlx::query_as(&sql)
                 .bind(from)
                 .bind(to)
                 .fetch_all(p)
                 .await?;
-            for (client_id, joined) in rows {
-                let contacts = joined.split(',').map(contact).collect::<Result<_, _>>()?;
-                out.insert(client_id, contacts);
+            for (client_id, channels, instants) in rows {
+                out.insert(client_id, split_joined(&channels, &instants)?);
             }
         }
         // PostgreSQL sends arrays in its binary form: nothing to build or parse as text.
         Pool::Postgres(p) => {
-            let sql =
-                format!("SELECT client_id, array_agg(channel), array_agg(occurred_at) {filter}");
+            let sql = format!("SELECT client_id, {ARRAYS} {filter}");
             let rows: Vec<(i64, Vec<String>, Vec<DateTime<Utc>>)> = sqlx::query_as(&sql)
                 .bind(from)
                 .bind(to)
                 .fetch_all(p)
                 .await?;
             for (client_id, channels, instants) in rows {
-                let contacts = channels
-                    .iter()
-                    .zip(instants)
-                    .map(|(c, t)| {
-                        c.parse()
-                            .map(|c| (c, t))
-                            .map_err(|_| crate::server::db::corrupt("contact channel", c.clone()))
-                    })
-                    .collect::<Result<_, _>>()?;
-                out.insert(client_id, contacts);
+                out.insert(client_id, zip_arrays(&channels, instants)?);
             }
         }
     }
     Ok(out)
 }
 
-/// One contact as SQLite joins them: "channel instant".
-fn contact(text: &str) -> Result<(Channel, DateTime<Utc>), AppError> {
-    let bad = || crate::server::db::corrupt("contact history", text.to_string());
-    let (channel, at) = text.split_once(' ').ok_or_else(bad)?;
+/// The contacts that count, between $1 and $2: outbound and not held back, on every
+/// tab, queued ones included.
+const CONTACTS: &str = "FROM messages WHERE occurred_at >= $1 AND occurred_at < $2
+    AND direction = 'outbound' AND NOT held";
+/// The contacts as SQLite returns them: channels and instants, each joined by commas,
+/// in step (one pass feeds both). Joining each pair first would cost as much again.
+const JOINED: &str = "coalesce(group_concat(channel), ''), coalesce(group_concat(occurred_at), '')";
+/// The contacts as PostgreSQL returns them: two arrays in step.
+const ARRAYS: &str = "coalesce(array_agg(channel), '{}'), coalesce(array_agg(occurred_at), '{}')";
+
+/// How far around an instant the contacts are read.
+fn window(at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        at - Duration::days(HISTORY_DAYS),
+        at + Duration::days(HISTORY_DAYS),
+    )
+}
+
+fn split_joined(channels: &str, instants: &str) -> Result<Vec<(Channel, DateTime<Utc>)>, AppError> {
+    if channels.is_empty() && instants.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (mut channels, mut instants) = (channels.split(','), instants.split(','));
+    let mut out = Vec::new();
+    loop {
+        match (channels.next(), instants.next()) {
+            (Some(c), Some(t)) => out.push(contact(c, t)?),
+            (None, None) => return Ok(out),
+            _ => {
+                return Err(crate::server::db::corrupt(
+                    "contact history",
+                    "channels and instants out of step".into(),
+                ))
+            }
+        }
+    }
+}
+
+fn zip_arrays(
+    channels: &[String],
+    instants: Vec<DateTime<Utc>>,
+) -> Result<Vec<(Channel, DateTime<Utc>)>, AppError> {
+    channels
+        .iter()
+        .zip(instants)
+        .map(|(c, t)| {
+            c.parse()
+                .map(|c| (c, t))
+                .map_err(|_| crate::server::db::corrupt("contact channel", c.clone()))
+        })
+        .collect()
+}
+
+/// One contact as SQLite returns it: the channel, and the instant as text.
+fn contact(channel: &str, at: &str) -> Result<(Channel, DateTime<Utc>), AppError> {
+    let bad = || crate::server::db::corrupt("contact history", format!("{channel} {at}"));
     let channel: Channel = channel.parse().map_err(|_| bad())?;
     // What the driver writes, read by hand (chrono's general parser costs more than
     // the rest of a contact); else any RFC 3339 text, or the plain form the driver
@@ -250,26 +278,74 @@ fn utc_instant(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
-/// Whether the party wrote on this channel in the last 24 hours: an answer to it is
-/// information the debtor asked for.
-pub async fn replying(
-    db: &Db,
-    tab: PartyRef,
-    channel: Channel,
-    now: DateTime<Utc>,
-) -> Result<bool, AppError> {
-    let channels: Vec<&str> = opted_out_channels(channel)
+/// What one check reads besides the opt-outs.
+struct Reading {
+    revision: i64,
+    history: Vec<(Channel, DateTime<Utc>)>,
+    /// Whether the party wrote on this channel in the last 24 hours: an answer to it is
+    /// information the debtor asked for.
+    reply: bool,
+}
+
+/// The policies' revision, the debtor's contacts around `at` and whether the party
+/// wrote, in one statement: each round trip to PostgreSQL costs about as much as
+/// judging a thousand contacts.
+async fn read(db: &Db, target: &Target<'_>, at: DateTime<Utc>) -> Result<Reading, AppError> {
+    let (from, to) = window(at);
+    let channels: Vec<&str> = opted_out_channels(target.channel)
         .iter()
         .map(|c| c.as_str())
         .collect();
     let other = channels.last().copied().unwrap_or("");
-    let found: Option<(i64,)> = on_db!(db, p => sqlx::query_as(
-        "SELECT id FROM messages WHERE client_id = $1 AND party_role = $2 AND party_ordinal = $3
-           AND direction = 'inbound' AND channel IN ($4, $5) AND occurred_at >= $6 LIMIT 1")
-        .bind(tab.client_id).bind(tab.role.as_str()).bind(tab.ordinal)
-        .bind(channels[0]).bind(other).bind(now - Duration::hours(24))
-        .fetch_optional(p).await)?;
-    Ok(found.is_some())
+    let tab = target.tab;
+    let select = |contacts: &str| {
+        format!(
+            "SELECT (SELECT policy_revision FROM automation_settings WHERE id = 1), {contacts},
+                $4 AND EXISTS (SELECT 1 FROM messages WHERE client_id = $3 AND party_role = $5
+                  AND party_ordinal = $6 AND direction = 'inbound' AND channel IN ($7, $8)
+                  AND occurred_at >= $9)
+             {CONTACTS} AND client_id = $3"
+        )
+    };
+    macro_rules! bound {
+        ($q:expr) => {
+            $q.bind(from)
+                .bind(to)
+                .bind(tab.client_id)
+                .bind(target.channel != Channel::Call)
+                .bind(tab.role.as_str())
+                .bind(tab.ordinal)
+                .bind(channels[0])
+                .bind(other)
+                .bind(at - Duration::hours(24))
+        };
+    }
+    match db.pool() {
+        Pool::Sqlite(p) => {
+            let sql = select(JOINED);
+            let (revision, channels, instants, reply): (i64, String, String, bool) =
+                bound!(sqlx::query_as(&sql)).fetch_one(p).await?;
+            Ok(Reading {
+                revision,
+                history: split_joined(&channels, &instants)?,
+                reply,
+            })
+        }
+        Pool::Postgres(p) => {
+            let sql = select(ARRAYS);
+            let (revision, channels, instants, reply): (
+                i64,
+                Vec<String>,
+                Vec<DateTime<Utc>>,
+                bool,
+            ) = bound!(sqlx::query_as(&sql)).fetch_one(p).await?;
+            Ok(Reading {
+                revision,
+                history: zip_arrays(&channels, instants)?,
+                reply,
+            })
+        }
+    }
 }
 
 /// The opt-outs of these addresses: address → channel → why.
@@ -399,18 +475,26 @@ pub fn judge(
 }
 
 /// The full preflight of one contact now, given the opt-outs the caller already read
-/// for the channel's choice (they hold the target's address): reads the rest and judges.
+/// for the channel's choice (they hold the target's address): reads the rest in one
+/// statement and judges. The policies judged by come back for the caller's wording.
 pub async fn check(
     db: &Db,
-    policies: &Policies,
+    org_tz: Tz,
     target: &Target<'_>,
     opt_outs: &OptOuts,
     at: DateTime<Utc>,
-) -> Result<Decision, AppError> {
-    let history = history(db, target.tab.client_id, at).await?;
-    let reply =
-        target.channel != Channel::Call && replying(db, target.tab, target.channel, at).await?;
-    Ok(judge(policies, target, &history, opt_outs, reply, at))
+) -> Result<(Arc<Policies>, Decision), AppError> {
+    let reading = read(db, target, at).await?;
+    let policies = Policies::at_revision(db, org_tz, reading.revision).await?;
+    let decision = judge(
+        &policies,
+        target,
+        &reading.history,
+        opt_outs,
+        reading.reply,
+        at,
+    );
+    Ok((policies, decision))
 }
 
 /// The next allowed moment of a decision as an instant.
@@ -500,10 +584,7 @@ mod tests {
         ] {
             let at = DateTime::from_timestamp_micros(micros).unwrap();
             let written = at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
-            assert_eq!(
-                contact(&format!("sms {written}")).unwrap(),
-                (Channel::Sms, at)
-            );
+            assert_eq!(contact("sms", &written).unwrap(), (Channel::Sms, at));
             assert_eq!(utc_instant(&written), Some(at), "{written}");
         }
         let nanos = DateTime::parse_from_rfc3339("2026-11-23T15:00:00.123456789+00:00").unwrap();
@@ -512,11 +593,11 @@ mod tests {
             Some(nanos.to_utc())
         );
         assert_eq!(
-            contact("call 2026-11-23 15:00:00").unwrap().1,
+            contact("call", "2026-11-23 15:00:00").unwrap().1,
             DateTime::from_timestamp(1_795_446_000, 0).unwrap()
         );
         assert_eq!(
-            contact("email 2026-11-23T10:00:00-05:00").unwrap().1,
+            contact("email", "2026-11-23T10:00:00-05:00").unwrap().1,
             DateTime::from_timestamp(1_795_446_000, 0).unwrap(),
             "another offset still reads"
         );
@@ -529,8 +610,20 @@ mod tests {
         ] {
             assert_eq!(utc_instant(odd), None, "{odd}");
         }
-        for bad in ["sms", "fax 2026-11-23T15:00:00+00:00", "sms mañana"] {
-            assert!(contact(bad).is_err(), "{bad}");
+        for (channel, at) in [
+            ("sms", ""),
+            ("fax", "2026-11-23T15:00:00+00:00"),
+            ("sms", "mañana"),
+        ] {
+            assert!(contact(channel, at).is_err(), "{channel} {at}");
         }
+        let two = split_joined("sms,call", "2026-11-23 15:00:00,2026-11-23 16:00:00").unwrap();
+        assert_eq!(two.len(), 2);
+        assert_eq!(two[1].0, Channel::Call);
+        assert!(split_joined("", "").unwrap().is_empty());
+        assert!(
+            split_joined("sms,call", "2026-11-23 15:00:00").is_err(),
+            "out of step"
+        );
     }
 }
