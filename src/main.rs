@@ -116,6 +116,12 @@ enum Command {
     /// entrega a un programa (el transporte pipe de Postfix): una respuesta entra en su
     /// conversación y un aviso de rebote marca la dirección.
     ReceiveMail,
+    /// Copia la base SQLite en RUTA mientras los servidores siguen funcionando (una copia
+    /// coherente, verificada antes de darla por buena). Para PostgreSQL, usa pg_dump.
+    Backup {
+        /// Archivo nuevo donde guardar la copia; nunca se sobrescribe uno existente.
+        ruta: std::path::PathBuf,
+    },
     /// Imprime una clave nueva para RECAUDO_SECRET_KEY (64 dígitos hexadecimales).
     GenerateSecretKey,
     /// Vuelve a sellar los secretos guardados con la clave de RECAUDO_NEW_SECRET_KEY
@@ -335,6 +341,21 @@ async fn run(command: Command) -> Result<(), CommandError> {
                     return Err(CommandError::Input(format!("Correo no guardado: {why}")))
                 }
             }
+            Ok(())
+        }
+        Command::Backup { ruta } => {
+            let copied = server::backup::sqlite(&config.database_url, &ruta)
+                .await
+                .map_err(|e| CommandError::Input(e.to_string()))?;
+            println!(
+                "Copia guardada en {}: {} tablas, {} filas ({} clientes, {} mensajes), {:.1} MB; integridad verificada.",
+                ruta.display(),
+                copied.tables,
+                copied.rows,
+                copied.clients,
+                copied.messages,
+                copied.bytes as f64 / 1_048_576.0
+            );
             Ok(())
         }
         Command::GenerateSecretKey => {

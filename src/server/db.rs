@@ -97,6 +97,21 @@ macro_rules! on_tx {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
+/// Whether `url` names a PostgreSQL database; anything else is SQLite.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// The file of a SQLite URL (`sqlite://path`, `sqlite:path` or a bare path), without
+/// its options.
+pub fn sqlite_path(url: &str) -> &str {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    path.split('?').next().unwrap_or(path)
+}
+
 impl Db {
     /// Connects to `url`: `postgres://…` (or `postgresql://…`) for PostgreSQL, anything
     /// else is a SQLite URL or file path. The SQLite file and its folder are created.
@@ -107,7 +122,7 @@ impl Db {
     /// As [`Db::connect`], with PostgreSQL's `search_path` set to `schema`: tests and
     /// benchmarks get an isolated schema on a shared server.
     pub async fn connect_with_schema(url: &str, schema: Option<&str>) -> Result<Self, sqlx::Error> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        if is_postgres(url) {
             let mut options = PgConnectOptions::from_str(url)?;
             if let Some(schema) = schema {
                 options = options.options([("search_path", schema)]);
@@ -119,11 +134,7 @@ impl Db {
                 .await?;
             Ok(Db::new(Pool::Postgres(pool)))
         } else {
-            let path = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))
-                .unwrap_or(url);
-            let path = path.split('?').next().unwrap_or(path);
+            let path = sqlite_path(url);
             if let Some(dir) = std::path::Path::new(path).parent() {
                 if !dir.as_os_str().is_empty() {
                     std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;

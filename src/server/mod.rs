@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod automation;
+pub mod backup;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod calls;

@@ -8,6 +8,7 @@ mod common;
 
 mod alerts;
 mod automation;
+mod backup;
 mod calls;
 mod clients;
 mod compose;
