@@ -62,6 +62,13 @@ test("an advisor works the Llamadas tray: callback, promise and the payments que
   const picked = await pickNextCallDay(form);
   await expect(form.getByText(/^Elegido: /)).toContainText(picked.split("-").reverse().join("/"));
   await form.getByLabel("Nota").fill("Pide que lo llamen después de las 3 pm");
+  // The conversation reloading underneath (a message arriving, "Refrescar") keeps the
+  // form open with what the advisor chose and wrote.
+  const reloaded = page.waitForResponse((r) => r.url().includes("/api/get_conversation"));
+  await page.getByRole("button", { name: "Refrescar" }).click();
+  await reloaded;
+  await expect(form.getByLabel("Nota")).toHaveValue("Pide que lo llamen después de las 3 pm");
+  await expect(form.getByRole("radio", { name: /Volver a llamar/ })).toBeChecked();
   await form.getByRole("button", { name: "Guardar gestión" }).click();
 
   // Saved: on to the next client, and the one called left the tray.

@@ -8,7 +8,7 @@ use super::gestion::{standalone_lines, DeclareForm, GestionForm, MoneyItem, Outc
 use super::{InboxVersion, TrayContext};
 use crate::api::conversations::{dismiss, get_composer, get_conversation, reply};
 use crate::domain::alerts::AlertHistoryEntry;
-use crate::domain::calls::{Gestion, PaymentStatus, PromiseState};
+use crate::domain::calls::{Gestion, PaymentStatus, Phone, PromiseState};
 use crate::domain::client::{ClientDetail, PartyRole};
 use crate::domain::compose::ComposerContext;
 use crate::domain::conversation::{
@@ -53,16 +53,78 @@ pub fn ConversationPane() -> impl IntoView {
         draft.reset();
     });
     let changed = Callback::new(move |()| version.bump());
+    // The outcome form lives outside the view that reloads: a message arriving, or
+    // "Refrescar", while the advisor fills it in must not close it or drop what they
+    // wrote.
+    let outcome = OutcomeDraft {
+        open: RwSignal::new(false),
+        dialled: RwSignal::new(None),
+        phones: StoredValue::new(Vec::new()),
+    };
+    Effect::new(move |_| {
+        id.track();
+        outcome.open.set(false);
+    });
+    let tray = use_context::<TrayContext>();
+    let navigate = leptos_router::hooks::use_navigate();
+    let location = leptos_router::hooks::use_location();
+    // After an outcome in Llamadas the advisor moves on to the tray's next client.
+    let saved = Callback::new(move |()| {
+        outcome.open.set(false);
+        let Some(client_id) = id.get_untracked() else {
+            return;
+        };
+        if let Some(tray) = tray.filter(|t| t.advances_after_outcome) {
+            let ids = tray.ids.get_untracked();
+            let next = ids
+                .iter()
+                .position(|x| *x == client_id)
+                .and_then(|i| {
+                    ids.get(i + 1)
+                        .or_else(|| i.checked_sub(1).and_then(|j| ids.get(j)))
+                })
+                .copied();
+            let search = location.search.get_untracked();
+            let path = match next {
+                Some(id) => format!("{}/{id}", tray.base),
+                None => tray.base.to_string(),
+            };
+            let query = if search.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", search.trim_start_matches('?'))
+            };
+            navigate(&format!("{path}{query}"), Default::default());
+        }
+        changed.run(());
+    });
     view! {
         <Transition fallback=|| view! { <p class="loading">"Cargando conversación…"</p> }>
             {move || Suspend::new(async move {
                 match (conversation.await, composer.await) {
-                    (Ok(c), Ok(k)) => view! { <ConversationView c composer=k draft tab changed reload /> }.into_any(),
+                    (Ok(c), Ok(k)) => view! { <ConversationView c composer=k draft tab changed reload outcome /> }.into_any(),
                     (Err(error), _) | (_, Err(error)) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}
         </Transition>
+        <Show when=move || outcome.open.get()>
+            {move || id.get_untracked().map(|client_id| view! {
+                <GestionForm client_id phones=outcome.phones.get_value()
+                    dialled=outcome.dialled.get_untracked()
+                    on_close=Callback::new(move |()| outcome.open.set(false)) on_saved=saved />
+            })}
+        </Show>
     }
+}
+
+/// The outcome form's state, kept by the pane across reloads of the conversation.
+#[derive(Clone, Copy)]
+struct OutcomeDraft {
+    open: RwSignal<bool>,
+    /// The phone just dialled, when the form opened from "Llamar".
+    dialled: RwSignal<Option<i64>>,
+    /// The client's phones as the last load showed them.
+    phones: StoredValue<Vec<Phone>>,
 }
 
 /// While a WhatsApp exchange is live the server pushes "changed" for this conversation,
@@ -92,6 +154,7 @@ fn ConversationView(
     tab: RwSignal<Option<PartyRole>>,
     changed: Callback<()>,
     reload: RwSignal<u64>,
+    outcome: OutcomeDraft,
 ) -> impl IntoView {
     let client_id = c.client.id;
     #[cfg(feature = "hydrate")]
@@ -121,43 +184,12 @@ fn ConversationView(
     let client = StoredValue::new(c.client.clone());
     let messages = StoredValue::new(c.messages.clone());
     let gestion = StoredValue::new(c.gestion.clone());
-    let gestion_open = RwSignal::new(false);
+    outcome.phones.set_value(c.gestion.phones.clone());
     // Dialling a number opens the outcome form for that phone: with `tel:` the call
     // happens outside the browser, so the form waits beside it.
-    let dialled = RwSignal::new(None::<i64>);
     let dial = Callback::new(move |phone: i64| {
-        dialled.set(Some(phone));
-        gestion_open.set(true);
-    });
-    let tray = use_context::<TrayContext>();
-    let navigate = leptos_router::hooks::use_navigate();
-    let location = leptos_router::hooks::use_location();
-    // After an outcome in Llamadas the advisor moves on to the tray's next client.
-    let saved = Callback::new(move |()| {
-        gestion_open.set(false);
-        if let Some(tray) = tray.filter(|t| t.advances_after_outcome) {
-            let ids = tray.ids.get_untracked();
-            let next = ids
-                .iter()
-                .position(|x| *x == client_id)
-                .and_then(|i| {
-                    ids.get(i + 1)
-                        .or_else(|| i.checked_sub(1).and_then(|j| ids.get(j)))
-                })
-                .copied();
-            let search = location.search.get_untracked();
-            let path = match next {
-                Some(id) => format!("{}/{id}", tray.base),
-                None => tray.base.to_string(),
-            };
-            let query = if search.is_empty() {
-                String::new()
-            } else {
-                format!("?{}", search.trim_start_matches('?'))
-            };
-            navigate(&format!("{path}{query}"), Default::default());
-        }
-        changed.run(());
+        outcome.dialled.set(Some(phone));
+        outcome.open.set(true);
     });
     let visits = StoredValue::new(c.visits.clone());
     let tabs = c.tabs.clone();
@@ -260,14 +292,13 @@ fn ConversationView(
                 </div>
             </div>
             <button type="button" class="gestion-button" title="Gestión" aria-label="Registrar gestión"
-                aria-expanded=move || gestion_open.get().to_string()
-                on:click=move |_| gestion_open.update(|o| *o = !*o)>
+                aria-expanded=move || outcome.open.get().to_string()
+                on:click=move |_| {
+                    outcome.dialled.set(None);
+                    outcome.open.update(|o| *o = !*o);
+                }>
                 <span aria-hidden="true">"👤"</span>
             </button>
-            <Show when=move || gestion_open.get()>
-                <GestionForm client_id phones=gestion.with_value(|g| g.phones.clone()) dialled=dialled.get_untracked()
-                    on_close=Callback::new(move |()| gestion_open.set(false)) on_saved=saved />
-            </Show>
         </article>
     }
 }
