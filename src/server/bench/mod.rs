@@ -93,7 +93,7 @@ enum Scratch {
 impl Scratch {
     async fn create(url: Option<&str>) -> Result<(Db, Scratch), String> {
         match url {
-            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+            Some(u) if crate::server::db::is_postgres(u) => {
                 let schema = format!("recaudo_bench_{}_{}", std::process::id(), Utc::now().timestamp_millis());
                 let admin = Db::connect(u).await.map_err(|e| e.to_string())?;
                 on_db!(&admin, p => sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(p).await.map(|r| r.rows_affected()))
