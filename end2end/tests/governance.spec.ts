@@ -119,6 +119,37 @@ test("a reference's tab refuses the account's figures", async ({ page }) => {
   await expect(composer(page).getByRole("button", { name: "Enviar" })).toBeEnabled();
 });
 
+test("a channel the debtor did not authorise cannot be chosen until the form authorises it again", async ({ page }) => {
+  await login(page, "admin@demo.recaudo");
+  const id = await colombianDebtor(page);
+  await open(page, `/clientes/${id}/editar`);
+  const consent = page
+    .getByRole("group", { name: "Contactos del cliente" })
+    .getByRole("group", { name: "Canales autorizados de Teléfono 1" });
+  await expect(consent.getByRole("checkbox", { name: "SMS" })).toBeChecked();
+  await consent.getByRole("checkbox", { name: "SMS" }).uncheck();
+  await page.getByRole("button", { name: "Guardar cliente" }).click();
+  await expect(page).toHaveURL(new RegExp(`/clientes/${id}$`));
+  await expect(page.getByText("no autoriza: SMS")).toBeVisible();
+  await page.getByRole("button", { name: "Salir" }).click();
+
+  await login(page, "asesor1@demo.recaudo", undefined, `/conversaciones/${id}`);
+  const sms = composer(page).getByRole("radio", { name: "SMS", exact: true });
+  await expect(sms).toBeDisabled();
+  await expect(composer(page).locator("label.channel.blocked").filter({ hasText: "SMS" }))
+    .toHaveAttribute("title", /no autorizó SMS/);
+  await page.getByRole("button", { name: "Salir" }).click();
+
+  await login(page, "admin@demo.recaudo", undefined, `/clientes/${id}/editar`);
+  await consent.getByRole("checkbox", { name: "SMS" }).check();
+  await page.getByRole("button", { name: "Guardar cliente" }).click();
+  await expect(page).toHaveURL(new RegExp(`/clientes/${id}$`));
+  await expect(page.getByText("no autoriza: SMS")).toHaveCount(0);
+  await page.getByRole("button", { name: "Salir" }).click();
+  await login(page, "asesor1@demo.recaudo", undefined, `/conversaciones/${id}`);
+  await expect(composer(page).getByRole("radio", { name: "SMS", exact: true })).toBeEnabled();
+});
+
 test("the contact policy page lists every country with its source and edits holidays", async ({ page }) => {
   await login(page, "admin@demo.recaudo", undefined, "/ajustes/politica-de-contacto");
   const table = page.getByRole("table", { name: "Políticas por país" });

@@ -10,6 +10,7 @@ use crate::domain::contact::ContactKind;
 use crate::domain::debt::{parse_date, Debt, DebtSummary};
 use crate::domain::error::FieldError;
 use crate::domain::geo;
+use crate::domain::message::Channel;
 use crate::domain::money::parse_amount;
 use crate::domain::search::{client_terms, TermSource};
 
@@ -48,6 +49,10 @@ pub struct ContactPoint {
     pub value: String,
     /// What went wrong with it, while it carries the contactability flag.
     pub problem: Option<crate::domain::alerts::ContactProblem>,
+    /// The channels of its kind the debtor did not authorise (Ley 2300, art. 3).
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    #[serde(default)]
+    pub withheld: Vec<Channel>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +80,22 @@ impl Party {
             .iter()
             .filter(|c| c.kind == kind)
             .map(|c| c.value.clone())
+            .collect()
+    }
+
+    fn withheld(&self, kind: ContactKind) -> Vec<Vec<Channel>> {
+        self.contacts
+            .iter()
+            .filter(|c| c.kind == kind)
+            .map(|c| c.withheld.clone())
+            .collect()
+    }
+
+    /// Every channel not authorised, by address, as [`ValidParty::withheld`] holds them.
+    fn withheld_pairs(&self) -> Vec<(String, Channel)> {
+        self.contacts
+            .iter()
+            .flat_map(|c| c.withheld.iter().map(|ch| (c.value.clone(), *ch)))
             .collect()
     }
 }
@@ -144,6 +165,7 @@ impl ClientDetail {
                         .iter()
                         .map(|c| (c.kind, c.value.clone()))
                         .collect(),
+                    withheld: p.withheld_pairs(),
                 })
                 .collect(),
             debts: self
@@ -168,6 +190,9 @@ impl ClientDetail {
             phones: p.values(ContactKind::Phone),
             emails: p.values(ContactKind::Email),
             whatsapps: p.values(ContactKind::WhatsApp),
+            phones_withheld: p.withheld(ContactKind::Phone),
+            emails_withheld: p.withheld(ContactKind::Email),
+            whatsapps_withheld: p.withheld(ContactKind::WhatsApp),
         };
         let own = self.parties.iter().find(|p| p.role == PartyRole::Client);
         ClientInput {
@@ -222,21 +247,61 @@ pub struct ContactsInput {
     pub phones: Vec<String>,
     pub emails: Vec<String>,
     pub whatsapps: Vec<String>,
+    /// Beside each value of the list of the same name, the channels the debtor did not
+    /// authorise on it; a shorter list leaves the rest authorised.
+    #[serde(default)]
+    pub phones_withheld: Vec<Vec<Channel>>,
+    #[serde(default)]
+    pub emails_withheld: Vec<Vec<Channel>>,
+    #[serde(default)]
+    pub whatsapps_withheld: Vec<Vec<Channel>>,
 }
 
+/// One kind's values as typed, with its form field key and the channels withheld.
+type KindLists<'a> = (
+    ContactKind,
+    &'static str,
+    &'a Vec<String>,
+    &'a Vec<Vec<Channel>>,
+);
+
 impl ContactsInput {
-    fn by_kind(&self) -> [(ContactKind, &'static str, &Vec<String>); 3] {
+    fn by_kind(&self) -> [KindLists<'_>; 3] {
         [
-            (ContactKind::Phone, "phones", &self.phones),
-            (ContactKind::Email, "emails", &self.emails),
-            (ContactKind::WhatsApp, "whatsapps", &self.whatsapps),
+            (
+                ContactKind::Phone,
+                "phones",
+                &self.phones,
+                &self.phones_withheld,
+            ),
+            (
+                ContactKind::Email,
+                "emails",
+                &self.emails,
+                &self.emails_withheld,
+            ),
+            (
+                ContactKind::WhatsApp,
+                "whatsapps",
+                &self.whatsapps,
+                &self.whatsapps_withheld,
+            ),
         ]
     }
 
     fn is_blank(&self) -> bool {
         self.by_kind()
             .iter()
-            .all(|(_, _, vs)| vs.iter().all(|v| v.trim().is_empty()))
+            .all(|(_, _, vs, _)| vs.iter().all(|v| v.trim().is_empty()))
+    }
+
+    /// The values of one kind and the channels withheld beside them, to edit together.
+    pub fn lists_mut(&mut self, kind: ContactKind) -> (&mut Vec<String>, &mut Vec<Vec<Channel>>) {
+        match kind {
+            ContactKind::Phone => (&mut self.phones, &mut self.phones_withheld),
+            ContactKind::Email => (&mut self.emails, &mut self.emails_withheld),
+            ContactKind::WhatsApp => (&mut self.whatsapps, &mut self.whatsapps_withheld),
+        }
     }
 }
 
@@ -316,6 +381,20 @@ pub struct ValidParty {
     pub name: String,
     pub relationship: String,
     pub contacts: Vec<(ContactKind, String)>,
+    /// The channels not authorised, by normalised address; each is one of its contact
+    /// point's [`ContactKind::authorisable`] channels.
+    pub withheld: Vec<(String, Channel)>,
+}
+
+impl ValidParty {
+    /// The channels withheld on one of its contact points.
+    pub fn withheld_on(&self, kind: ContactKind, value: &str) -> Vec<Channel> {
+        kind.authorisable()
+            .iter()
+            .copied()
+            .filter(|c| self.withheld.iter().any(|(v, w)| v == value && w == c))
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -430,14 +509,18 @@ fn text(
     v
 }
 
+/// A party's contact points and the channels withheld on them.
+type Contacts = (Vec<(ContactKind, String)>, Vec<(String, Channel)>);
+
 fn contacts(
     errors: &mut Vec<FieldError>,
     prefix: &str,
     input: &ContactsInput,
     country: &str,
-) -> Vec<(ContactKind, String)> {
+) -> Contacts {
     let mut out: Vec<(ContactKind, String)> = Vec::new();
-    for (kind, key, values) in input.by_kind() {
+    let mut withheld: Vec<(String, Channel)> = Vec::new();
+    for (kind, key, values, withheld_lists) in input.by_kind() {
         let filled: Vec<(usize, &String)> = values
             .iter()
             .enumerate()
@@ -450,14 +533,34 @@ fn contacts(
             ));
         }
         for (i, raw) in filled {
-            match kind.normalize(raw, country) {
-                Ok(v) if !out.contains(&(kind, v.clone())) => out.push((kind, v)),
-                Ok(_) => {}
-                Err(m) => errors.push(FieldError::new(format!("{prefix}{key}.{i}"), m)),
+            let field = format!("{prefix}{key}.{i}");
+            let value = match kind.normalize(raw, country) {
+                Ok(v) => v,
+                Err(m) => {
+                    errors.push(FieldError::new(field, m));
+                    continue;
+                }
+            };
+            for &channel in withheld_lists.get(i).map_or(&[][..], Vec::as_slice) {
+                if !kind.authorisable().contains(&channel) {
+                    errors.push(FieldError::new(
+                        field.clone(),
+                        format!(
+                            "{} no es un canal de un {}.",
+                            channel.label(),
+                            kind.label().to_lowercase()
+                        ),
+                    ));
+                } else if !withheld.contains(&(value.clone(), channel)) {
+                    withheld.push((value.clone(), channel));
+                }
+            }
+            if !out.contains(&(kind, value.clone())) {
+                out.push((kind, value));
             }
         }
     }
-    out
+    (out, withheld)
 }
 
 /// Debts one client may hold unless the organisation sets another limit
@@ -526,12 +629,14 @@ impl ClientInput {
             }
         };
 
+        let (own, own_withheld) = contacts(&mut errors, "contacts.", &self.contacts, country_code);
         let mut parties = vec![ValidParty {
             role: PartyRole::Client,
             ordinal: 1,
             name: String::new(),
             relationship: String::new(),
-            contacts: contacts(&mut errors, "contacts.", &self.contacts, country_code),
+            contacts: own,
+            withheld: own_withheld,
         }];
         let mut seen_slots = Vec::new();
         for rel in &self.related {
@@ -574,7 +679,7 @@ impl ClientInput {
                 60,
                 None,
             );
-            let contacts = contacts(
+            let (contacts, withheld) = contacts(
                 &mut errors,
                 &format!("{prefix}."),
                 &rel.contacts,
@@ -586,6 +691,7 @@ impl ClientInput {
                 name,
                 relationship,
                 contacts,
+                withheld,
             });
         }
 
@@ -877,6 +983,53 @@ mod tests {
     }
 
     #[test]
+    fn channels_withheld_follow_their_value_and_stay_within_its_kind() {
+        let mut input = person();
+        input.contacts.phones = vec!["".into(), "300 123 4567".into(), "3109876543".into()];
+        // A short list leaves the last phone authorised; the blank first slot is skipped.
+        input.contacts.phones_withheld = vec![vec![], vec![Channel::Sms, Channel::Sms]];
+        input.contacts.emails = vec!["a@b.co".into()];
+        input.contacts.emails_withheld = vec![vec![Channel::Email]];
+        let v = input.validate().unwrap();
+        let own = &v.parties[0];
+        assert_eq!(
+            own.withheld_on(ContactKind::Phone, "+573001234567"),
+            [Channel::Sms]
+        );
+        assert!(own
+            .withheld_on(ContactKind::Phone, "+573109876543")
+            .is_empty());
+        assert_eq!(
+            own.withheld_on(ContactKind::Email, "a@b.co"),
+            [Channel::Email]
+        );
+
+        input.contacts.phones_withheld = vec![vec![], vec![Channel::Email]];
+        let errors = input.validate().unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "contacts.phones.1");
+        assert!(
+            errors[0].message.contains("no es un canal"),
+            "{}",
+            errors[0].message
+        );
+    }
+
+    #[test]
+    fn the_form_shows_what_is_stored_withheld() {
+        let mut input = person();
+        input.contacts.phones = vec!["3001234567".into()];
+        input.contacts.phones_withheld = vec![vec![Channel::Call]];
+        let v = input.validate().unwrap();
+        let again = detail_of(&v).to_input();
+        assert_eq!(again.contacts.phones_withheld, vec![vec![Channel::Call]]);
+        assert_eq!(
+            again.validate().unwrap().parties[0].withheld,
+            v.parties[0].withheld
+        );
+    }
+
+    #[test]
     fn the_time_zone_defaults_to_the_country() {
         let mut input = person();
         input.country = "PE".into();
@@ -899,10 +1052,9 @@ mod tests {
         assert!(normalize_document("").is_err());
     }
 
-    #[test]
-    fn detail_round_trips_through_the_form() {
-        let v = person().validate().unwrap();
-        let detail = ClientDetail {
+    /// The stored form of a validated client, as reading it back would give.
+    fn detail_of(v: &ValidClient) -> ClientDetail {
+        ClientDetail {
             id: 1,
             kind: v.kind,
             document_number: v.document_number.clone(),
@@ -937,6 +1089,7 @@ mod tests {
                             kind: *kind,
                             value: value.clone(),
                             problem: None,
+                            withheld: p.withheld_on(*kind, value),
                         })
                         .collect(),
                 })
@@ -958,7 +1111,13 @@ mod tests {
             alerts: Default::default(),
             created_at: Utc::now(),
             updated_at: Utc::now(),
-        };
+        }
+    }
+
+    #[test]
+    fn detail_round_trips_through_the_form() {
+        let v = person().validate().unwrap();
+        let detail = detail_of(&v);
         assert_eq!(detail.to_input().validate().unwrap(), v);
         assert_eq!(detail.to_valid(), v);
     }

@@ -3,6 +3,7 @@
 //! as "300-123-4567" for a Colombian client resolve to the same contact point.
 
 use crate::domain::geo;
+use crate::domain::message::Channel;
 
 text_enum! {
     pub enum ContactKind {
@@ -20,6 +21,36 @@ impl ContactKind {
             ContactKind::Email => normalize_email(raw),
         }
     }
+
+    /// The channels a debtor authorises, or not, on a contact point of this kind (Ley
+    /// 2300, art. 3: "canales autorizados"). WhatsApp stands for both WhatsApp
+    /// channels: the debtor reads them in the same application.
+    pub fn authorisable(self) -> &'static [Channel] {
+        match self {
+            ContactKind::Phone => &[Channel::Sms, Channel::Call],
+            ContactKind::Email => &[Channel::Email],
+            ContactKind::WhatsApp => &[Channel::WhatsApp],
+        }
+    }
+}
+
+/// The channels stored as not authorised on a contact point, as the column holds them
+/// ("sms,call"). A code this version does not know is dropped rather than failing the
+/// whole client.
+pub fn parse_withheld(column: &str) -> Vec<Channel> {
+    column
+        .split(',')
+        .filter_map(|code| code.trim().parse().ok())
+        .collect()
+}
+
+/// The column's form of [`parse_withheld`]'s input.
+pub fn join_withheld(channels: &[Channel]) -> String {
+    channels
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// E.164 ("+573001234567"). Numbers without an international prefix are national numbers

@@ -8,7 +8,9 @@ use crate::domain::client::{
     ClientInput, DebtInput, PartyRole, RelatedInput, ValidClient, MAX_CONTACTS_PER_KIND,
     RELATED_SLOTS,
 };
+use crate::domain::contact::ContactKind;
 use crate::domain::error::RowError;
+use crate::domain::message::Channel;
 use crate::domain::search::fold;
 
 /// What an import did.
@@ -38,6 +40,8 @@ enum Col {
     Phone,
     Email,
     WhatsApp,
+    /// The channels the client did not authorise on their own contact points.
+    Withheld,
     Related(usize, RelCol),
     Number,
     Product,
@@ -72,6 +76,7 @@ pub fn template_headers() -> Vec<String> {
         "Teléfono",
         "Correo",
         "WhatsApp",
+        "Canales no autorizados",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -123,6 +128,7 @@ fn column_for(header: &str) -> Option<Col> {
         "telefono" | "telefonos" | "celular" => Some(Col::Phone),
         "correo" | "email" | "e-mail" => Some(Col::Email),
         "whatsapp" => Some(Col::WhatsApp),
+        "canales no autorizados" => Some(Col::Withheld),
         "numero de orden" | "orden" | "nro orden" | "factura" => Some(Col::Number),
         "producto" => Some(Col::Product),
         "fecha de emision" | "emision" => Some(Col::IssueDate),
@@ -215,21 +221,28 @@ impl ImportedClient {
                             existing.contacts.push(contact.clone());
                         }
                     }
+                    // A file can withhold a channel but not lift what is stored: consent
+                    // given back is recorded on the client's form.
+                    for w in &party.withheld {
+                        if !existing.withheld.contains(w) {
+                            existing.withheld.push(w.clone());
+                        }
+                    }
                 }
                 None => merged.parties.push(party.clone()),
             }
         }
         for party in &merged.parties {
-            for &kind in crate::domain::contact::ContactKind::ALL {
+            for &kind in ContactKind::ALL {
                 if party.contacts.iter().filter(|(k, _)| *k == kind).count() > MAX_CONTACTS_PER_KIND
                 {
                     let header = match party.role {
                         PartyRole::Client => kind.label().to_string(),
                         role => {
                             let suffix = match kind {
-                                crate::domain::contact::ContactKind::Phone => "teléfono",
-                                crate::domain::contact::ContactKind::Email => "correo",
-                                crate::domain::contact::ContactKind::WhatsApp => "WhatsApp",
+                                ContactKind::Phone => "teléfono",
+                                ContactKind::Email => "correo",
+                                ContactKind::WhatsApp => "WhatsApp",
                             };
                             format!("{} {} {suffix}", role.label(), party.ordinal)
                         }
@@ -289,6 +302,36 @@ struct Group {
     /// The first row each client-level value came from, to report disagreements.
     first_value: HashMap<Col, (usize, String)>,
     has_advisor: bool,
+    /// What "Canales no autorizados" said, applied to every own contact point of the
+    /// channel's kind once all the client's rows are read.
+    withheld: Vec<Channel>,
+}
+
+/// "SMS|Llamada" → the channels, by their names as the screens show them; the error
+/// names the word it does not know.
+fn parse_channels(cell: &str) -> Result<Vec<Channel>, String> {
+    let mut out = Vec::new();
+    for word in cell
+        .split(MULTI_VALUE_SEPARATOR)
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
+        let channel = match fold(word).as_str() {
+            "sms" => Channel::Sms,
+            "llamada" | "llamadas" | "telefono" => Channel::Call,
+            "correo" | "email" | "correo electronico" => Channel::Email,
+            "whatsapp" => Channel::WhatsApp,
+            _ => {
+                return Err(format!(
+                    "«{word}» no es un canal: usa SMS, Llamada, Correo o WhatsApp, separados por «{MULTI_VALUE_SEPARATOR}»."
+                ))
+            }
+        };
+        if !out.contains(&channel) {
+            out.push(channel);
+        }
+    }
+    Ok(out)
 }
 
 /// A header as an error names it: cut short, so that a file cannot make its error
@@ -419,6 +462,7 @@ pub fn plan(
                 rows: Vec::new(),
                 first_value: HashMap::new(),
                 has_advisor: false,
+                withheld: Vec::new(),
             }
         });
         group.rows.push(row);
@@ -434,6 +478,7 @@ pub fn plan(
             (Col::TimeZone, "time_zone"),
             (Col::Segment, "segment"),
             (Col::Advisor, "advisor_id"),
+            (Col::Withheld, "contacts"),
         ];
         for (col, field) in single {
             let (value, header) = cell(col);
@@ -484,6 +529,10 @@ pub fn plan(
                         input.advisor_id = Some(id);
                         group.has_advisor = true;
                     }
+                    Err(m) => err(&mut errors, row, header, m),
+                },
+                Col::Withheld => match parse_channels(value) {
+                    Ok(channels) => group.withheld = channels,
                     Err(m) => err(&mut errors, row, header, m),
                 },
                 _ => unreachable!("only client-level columns are listed"),
@@ -624,6 +673,17 @@ pub fn plan(
                     "person".into()
                 };
         }
+        let own = &mut group.input.contacts;
+        for kind in ContactKind::ALL {
+            let withheld: Vec<Channel> = kind
+                .authorisable()
+                .iter()
+                .copied()
+                .filter(|c| group.withheld.contains(c))
+                .collect();
+            let (values, lists) = own.lists_mut(*kind);
+            *lists = vec![withheld; values.len()];
+        }
         let first_row = group.rows[0];
         match group.input.validate_within(max_debts) {
             Ok(mut client) => {
@@ -753,6 +813,44 @@ mod tests {
         assert!(found(3, "Moneda"), "{errors:?}");
         assert!(found(4, "Documento"), "{errors:?}");
         assert!(errors.windows(2).all(|w| w[0].row <= w[1].row));
+    }
+
+    #[test]
+    fn channels_not_authorised_apply_to_the_clients_own_points_of_their_kind() {
+        let header = "Documento;Nombres;Apellidos;País;Teléfono;Correo;Canales no autorizados;Referencia 1;Referencia 1 teléfono;Número de orden;Fecha de emisión;Fecha de vencimiento;Monto;Moneda";
+        let (h, rows) = table(&format!(
+            "{header}\n\
+             10203040;Ana;Ríos;CO;3001112233;ana@x.co;SMS|correo;Luis;3104445566;F-1;2026-01-01;2026-02-01;10;COP\n\
+             10203040;Ana;Ríos;CO;3001112299;;;;;F-2;2026-01-01;2026-02-01;10;COP\n\
+             90807060;Beto;Sala;CO;3005556677;;Fax;;;F-9;2026-01-01;2026-02-01;10;COP"
+        ));
+        let (errors, _) = plan(&h, &rows, &advisors, DEFAULT_MAX_DEBTS).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            (errors[0].row, errors[0].column.as_str()),
+            (4, "Canales no autorizados")
+        );
+        assert!(
+            errors[0].message.contains("«Fax» no es un canal"),
+            "{errors:?}"
+        );
+
+        let plan = plan(&h, &rows[..2], &advisors, DEFAULT_MAX_DEBTS).unwrap();
+        let ana = &plan[0].client;
+        for phone in ["+573001112233", "+573001112299"] {
+            assert_eq!(
+                ana.parties[0].withheld_on(ContactKind::Phone, phone),
+                [Channel::Sms]
+            );
+        }
+        assert_eq!(
+            ana.parties[0].withheld_on(ContactKind::Email, "ana@x.co"),
+            [Channel::Email]
+        );
+        assert!(
+            ana.parties[1].withheld.is_empty(),
+            "a reference's consent is its own"
+        );
     }
 
     #[test]

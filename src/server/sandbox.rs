@@ -2,6 +2,8 @@
 //! reply services the channels and the composer use. The demo seed runs it once; the
 //! `simulate` command adds more inbound messages to a running database.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -10,9 +12,10 @@ use rand::{Rng, SeedableRng};
 use crate::domain::alerts::ContactProblem;
 use crate::domain::calls::{CallCalendar, CallReason, PromisePolicy};
 use crate::domain::client::PartyRole;
-use crate::domain::contact::ContactKind;
+use crate::domain::contact::{parse_withheld, ContactKind};
 use crate::domain::conversation::{InboundMessage, ReplyInput};
 use crate::domain::error::AppError;
+use crate::domain::governance::opted_out_channels;
 use crate::domain::message::{AttachmentInput, Channel, DeliveryStatus, VisitState};
 use crate::domain::outcome::{Outcome, OutcomeInput, Situation};
 use crate::domain::user::{Role, Viewer};
@@ -62,31 +65,69 @@ fn unless_refused(sent: Result<i64, AppError>) -> Result<Option<i64>, AppError> 
 }
 
 /// One party's address usable on some channel.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 struct Reachable {
     client_id: i64,
     role: PartyRole,
     ordinal: i32,
     kind: String,
     value: String,
+    /// The channels not authorised on this value, on any of the client's points.
+    withheld: Vec<Channel>,
 }
 
 impl Reachable {
     fn serves(&self, channel: Channel) -> bool {
-        match channel {
+        let kind_serves = match channel {
             Channel::Email => self.kind == "email",
             Channel::Note => false,
             _ => self.kind != "email",
-        }
+        };
+        kind_serves && !self.withheld.contains(&channel)
     }
 }
 
 async fn reachable(db: &Db, advisor_id: i64) -> Result<Vec<Reachable>, AppError> {
-    Ok(on_db!(db, p => sqlx::query_as(
-        "SELECT c.id AS client_id, p.role, p.ordinal, cp.kind, cp.value FROM clients c
+    let rows: Vec<(Reachable, String)> =
+        on_db!(db, p => sqlx::query_as::<_, (i64, PartyRole, i32, String, String, String)>(
+        "SELECT c.id, p.role, p.ordinal, cp.kind, cp.value, cp.withheld FROM clients c
          JOIN parties p ON p.client_id = c.id JOIN contact_points cp ON cp.party_id = p.id
          WHERE c.advisor_id = $1 ORDER BY c.id, p.role, p.ordinal, cp.id LIMIT 3000")
-        .bind(advisor_id).fetch_all(p).await)?)
+        .bind(advisor_id).fetch_all(p).await)?
+        .into_iter()
+        .map(|(client_id, role, ordinal, kind, value, withheld)| {
+            let point = Reachable {
+                client_id,
+                role,
+                ordinal,
+                kind,
+                value,
+                withheld: Vec::new(),
+            };
+            (point, withheld)
+        })
+        .collect();
+    // An address refused on one point is refused on every point with that value.
+    let mut withheld: HashMap<(i64, String), Vec<Channel>> = HashMap::new();
+    for (r, column) in &rows {
+        let channels = parse_withheld(column)
+            .into_iter()
+            .flat_map(opted_out_channels);
+        withheld
+            .entry((r.client_id, r.value.clone()))
+            .or_default()
+            .extend(channels);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(mut r, _)| {
+            r.withheld = withheld
+                .get(&(r.client_id, r.value.clone()))
+                .cloned()
+                .unwrap_or_default();
+            r
+        })
+        .collect())
 }
 
 fn inbound(

@@ -552,9 +552,16 @@ pub fn generate_client(rng: &mut StdRng, i: usize, today: NaiveDate) -> ClientIn
             vec![]
         },
         whatsapps: Vec::new(),
+        ..ContactsInput::default()
     };
     if rng.gen_bool(0.7) {
         input.contacts.whatsapps = vec![input.contacts.phones[0].clone()];
+    }
+    // Some debtors did not authorise SMS on their first phone (Ley 2300's "canales
+    // autorizados"): the composer greys it out and the flows skip it. Chosen by index so
+    // the rest of the generated portfolio stays as it was.
+    if i % 13 == 5 {
+        input.contacts.phones_withheld = vec![vec![crate::domain::message::Channel::Sms]];
     }
     let mut related = Vec::new();
     for (role, ordinal, chance) in [

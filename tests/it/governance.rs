@@ -28,7 +28,8 @@ use recaudo::server::clock::Clock;
 use recaudo::server::conversations::{self, compose};
 use recaudo::server::db::Db;
 use recaudo::server::messages::outbox::Policy as OutboxPolicy;
-use recaudo::server::{calls, governance, segments, templates};
+use recaudo::server::messages::preflight;
+use recaudo::server::{calls, clients, governance, segments, templates};
 
 struct World {
     admin: Viewer,
@@ -328,6 +329,104 @@ async fn an_opt_out_by_webhook_stops_what_follows(db: Db) {
         queued.0, 0,
         "nothing queued to the address after its opt-out"
     );
+}
+
+/// A channel the debtor did not authorise on a contact point (Ley 2300's "canales
+/// autorizados") is greyed out in the composer, held by a scheduler pass and refused by
+/// the dispatcher's check, until the client's form authorises it again.
+async fn a_channel_not_authorised_is_never_used(db: Db) {
+    let w = world(&db).await;
+    let id = debtor(&db, &w, "7000000800", "CO", "America/Bogota").await;
+    let before = clients::get(&db, &w.admin, id, clock()).await.unwrap();
+    let phone = before.parties[0].contacts[0].clone();
+    let mut edit = before.to_input();
+    edit.contacts.phones_withheld = vec![vec![Channel::Sms]];
+    clients::update(&db, &w.admin, id, valid(&edit), clock())
+        .await
+        .unwrap();
+    let after = clients::get(&db, &w.admin, id, clock()).await.unwrap();
+    let kept = &after.parties[0].contacts[0];
+    assert_eq!(
+        (kept.id, kept.withheld.as_slice()),
+        (phone.id, &[Channel::Sms][..])
+    );
+
+    let sms_option = |ctx: &recaudo::domain::compose::ComposerContext| {
+        ctx.parties[0]
+            .options
+            .iter()
+            .find(|o| o.channel == Channel::Sms)
+            .unwrap()
+            .blocked
+            .clone()
+    };
+    let ctx = compose::context(&db, &w.advisor, id, &sending(), clock())
+        .await
+        .unwrap();
+    let why = sms_option(&ctx).unwrap_or_default();
+    assert!(why.contains("no autorizó SMS"), "{why}");
+    let refused = preflight::opt_outs(&db, std::slice::from_ref(&phone.value))
+        .await
+        .unwrap();
+    assert!(refused.reason(&phone.value, Channel::Sms).is_some());
+    assert!(refused.reason(&phone.value, Channel::Call).is_none());
+
+    let template = sms_template(&db, &w, "Recordatorio").await;
+    let later = now() + Duration::days(1);
+    let (_, status, held, _) = campaign_to(&db, &w, id, template, later).await;
+    assert_eq!((status.as_str(), held), ("failed", true));
+    let queued: (i64,) = on_db!(db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.address = $1")
+        .bind(&phone.value).fetch_one(p).await)
+    .unwrap();
+    assert_eq!(queued.0, 0, "nothing queued on a channel not authorised");
+
+    let mut edit = after.to_input();
+    edit.contacts.phones_withheld = Vec::new();
+    clients::update(&db, &w.admin, id, valid(&edit), clock())
+        .await
+        .unwrap();
+    let ctx = compose::context(&db, &w.advisor, id, &sending(), clock())
+        .await
+        .unwrap();
+    assert_eq!(sms_option(&ctx), None, "authorised again");
+}
+
+/// Two advisors send at the same moment to a Colombian debtor not yet contacted today:
+/// both checks pass before either send is written, and only one may leave (one contact
+/// a day). The send's own transaction judges again with the debtor locked.
+async fn two_sends_racing_for_the_last_contact_leave_once(db: Db) {
+    let w = world(&db).await;
+    let monday = at(chrono_tz::America::Bogota, "2026-11-23 10:00");
+    for round in 0..3 {
+        let id = debtor(
+            &db,
+            &w,
+            &format!("700000090{round}"),
+            "CO",
+            "America/Bogota",
+        )
+        .await;
+        let (db, advisor) = (&db, &w.advisor);
+        let send = |text: &'static str| async move {
+            let input = ReplyInput::text(id, PartyRole::Client, Channel::Sms, "", text);
+            conversations::reply(db, advisor, input, &sending(), clock_at(monday)).await
+        };
+        let (a, b) = tokio::join!(send("Primer aviso"), send("Segundo aviso"));
+        let sent = [&a, &b].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(sent, 1, "round {round}: {a:?} {b:?}");
+        let refused = if a.is_err() { a } else { b };
+        assert!(
+            matches!(&refused, Err(AppError::Invalid(e)) if e[0].field == "policy"
+                && e[0].message.contains("Un contacto al día")),
+            "{refused:?}"
+        );
+        let (written,): (i64,) = on_db!(db, p => sqlx::query_as(
+            "SELECT COUNT(*) FROM messages WHERE client_id = $1 AND direction = 'outbound'")
+            .bind(id).fetch_one(p).await)
+        .unwrap();
+        assert_eq!(written, 1);
+    }
 }
 
 /// Decisions are stored with the rule, the user or the job, and the time; a warning
@@ -631,4 +730,6 @@ on_both_engines!(
     decisions_are_audited,
     holidays_are_data,
     an_answer_to_the_debtor_passes_the_caps,
+    a_channel_not_authorised_is_never_used,
+    two_sends_racing_for_the_last_contact_leave_once,
 );

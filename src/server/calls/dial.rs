@@ -2,10 +2,12 @@
 //! party's conversation, then the provider rings the advisor's phone and bridges the
 //! debtor. Its outcome arrives later through the voice callbacks.
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::channels::ProviderKind;
 use crate::domain::client::PartyRole;
 use crate::domain::error::AppError;
-use crate::domain::governance::{describe, Verdict};
+use crate::domain::governance::{describe, Decision, Verdict};
 use crate::domain::message::{Channel, Origin};
 use crate::domain::user::Viewer;
 use crate::on_db;
@@ -84,22 +86,21 @@ pub async fn click_to_call(
         id: viewer.user_id,
         override_reason: "",
     };
+    let zone = policies.zone(&time_zone).name();
     if decision.verdict != Verdict::Allow {
-        // A warning needs a written reason, which a call placed from here cannot carry:
-        // it is refused like a block, and only a block is a decision taken.
-        if decision.verdict == Verdict::Block {
-            let mut tx = db.begin().await?;
-            preflight::record(&mut tx, tab, Channel::Call, &decision, asker, None, now).await?;
-            tx.commit().await?;
-        }
-        let zone = policies.zone(&time_zone).name();
-        return Err(AppError::invalid("call", describe(&decision, zone)));
+        return Err(refusal(db, tab, &decision, asker, zone, now).await?);
     }
     // The call shows in the conversation at once, dialling until the provider answers.
     let body = format!("Llamada a {number}");
     let call = NewMessage::outbound(tab, Channel::Call, &number, &body, Origin::Manual, now)
         .author(viewer.user_id);
     let mut tx = db.begin().await?;
+    let decision = preflight::confirm(&mut tx, &policies, &target, &opt_outs, now).await?;
+    if decision.verdict != Verdict::Allow {
+        // Another contact took the allowance since the check.
+        drop(tx);
+        return Err(refusal(db, tab, &decision, asker, zone, now).await?);
+    }
     let message_id = messages::send(&mut tx, &call, &[], Route::Direct, now).await?;
     preflight::record(
         &mut tx,
@@ -127,4 +128,23 @@ pub async fn click_to_call(
             Err(AppError::invalid("call", e))
         }
     }
+}
+
+/// The error a call the policy stops answers with. A warning needs a written reason,
+/// which a call placed from here cannot carry: it is refused like a block, and only a
+/// block is recorded as a decision taken.
+async fn refusal(
+    db: &Db,
+    tab: PartyRef,
+    decision: &Decision,
+    asker: Asker<'_>,
+    zone: &str,
+    now: DateTime<Utc>,
+) -> Result<AppError, AppError> {
+    if decision.verdict == Verdict::Block {
+        let mut tx = db.begin().await?;
+        preflight::record(&mut tx, tab, Channel::Call, decision, asker, None, now).await?;
+        tx.commit().await?;
+    }
+    Ok(AppError::invalid("call", describe(decision, zone)))
 }

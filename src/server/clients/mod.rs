@@ -59,6 +59,7 @@ struct ContactRow {
     party_id: i64,
     #[sqlx(flatten)]
     point: ContactPoint,
+    withheld: String,
 }
 
 pub(crate) async fn load_detail(
@@ -87,7 +88,7 @@ pub(crate) async fn load_detail(
          ORDER BY CASE role WHEN 'client' THEN 0 WHEN 'reference' THEN 1 ELSE 2 END, ordinal")
         .bind(id).fetch_all(p).await)?;
     let contact_rows: Vec<ContactRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT id, party_id, kind, value, failed_problem AS problem FROM contact_points
+        "SELECT id, party_id, kind, value, failed_problem AS problem, withheld FROM contact_points
          WHERE client_id = $1 ORDER BY id")
         .bind(id).fetch_all(p).await)?;
     let debts: Vec<Debt> = on_db!(db, p => sqlx::query_as(
@@ -95,8 +96,9 @@ pub(crate) async fn load_detail(
          FROM debts WHERE client_id = $1 ORDER BY due_date, number")
         .bind(id).fetch_all(p).await)?;
 
-    for c in contact_rows {
+    for mut c in contact_rows {
         if let Some(party) = parties.iter_mut().find(|p| p.id == c.party_id) {
+            c.point.withheld = crate::domain::contact::parse_withheld(&c.withheld);
             party.contacts.push(c.point);
         }
     }

@@ -9,7 +9,7 @@ use sqlx::QueryBuilder;
 
 use crate::domain::alerts::{contactability, AlertKey};
 use crate::domain::client::{PartyRole, ValidClient};
-use crate::domain::contact::ContactKind;
+use crate::domain::contact::{join_withheld, ContactKind};
 use crate::on_tx;
 use crate::server::alerts;
 use crate::server::clock::Clock;
@@ -104,13 +104,17 @@ async fn write_children(
             party_ids.insert((client_id, role.as_str(), ordinal), id);
         }
     }
-    let contacts: Vec<(i64, i64, ContactKind, &str)> = parties
+    let contacts: Vec<NewPoint> = parties
         .iter()
         .flat_map(|(client_id, p)| {
             let party_id = party_ids[&(*client_id, p.role.as_str(), p.ordinal)];
-            p.contacts
-                .iter()
-                .map(move |(k, v)| (party_id, *client_id, *k, v.as_str()))
+            p.contacts.iter().map(move |(k, v)| NewPoint {
+                party_id,
+                client_id: *client_id,
+                kind: *k,
+                value: v.as_str(),
+                withheld: join_withheld(&p.withheld_on(*k, v)),
+            })
         })
         .collect();
     insert_contacts(tx, &contacts, now).await?;
@@ -148,17 +152,26 @@ async fn write_children(
     Ok(())
 }
 
+/// A contact point to insert.
+struct NewPoint<'a> {
+    party_id: i64,
+    client_id: i64,
+    kind: ContactKind,
+    value: &'a str,
+    withheld: String,
+}
+
 async fn insert_contacts(
     tx: &mut Tx,
-    contacts: &[(i64, i64, ContactKind, &str)],
+    contacts: &[NewPoint<'_>],
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    for chunk in contacts.chunks(MAX_BINDS / 5) {
+    for chunk in contacts.chunks(MAX_BINDS / 6) {
         on_tx!(tx, c => {
-            let mut qb = QueryBuilder::new("INSERT INTO contact_points (party_id, client_id, kind, value, created_at) ");
-            qb.push_values(chunk, |mut b, (party_id, client_id, kind, value)| {
-                b.push_bind(*party_id).push_bind(*client_id).push_bind(kind.as_str())
-                    .push_bind(*value).push_bind(now);
+            let mut qb = QueryBuilder::new("INSERT INTO contact_points (party_id, client_id, kind, value, withheld, created_at) ");
+            qb.push_values(chunk, |mut b, p| {
+                b.push_bind(p.party_id).push_bind(p.client_id).push_bind(p.kind.as_str())
+                    .push_bind(p.value).push_bind(p.withheld.as_str()).push_bind(now);
             });
             qb.build().execute(&mut *c).await.map(|r| r.rows_affected())?;
         });
@@ -234,25 +247,31 @@ pub async fn replace_existing(
         }
     }
 
-    // Contact points: delete the removed ones, add the new ones.
-    let stored: Vec<(i64, i64, String, String)> = on_tx!(tx, c => sqlx::query_as(
-        "SELECT id, party_id, kind, value FROM contact_points WHERE client_id = $1").bind(id).fetch_all(&mut *c).await?);
-    let wanted: Vec<(i64, ContactKind, &str)> = v
+    // Contact points: delete the removed ones, add the new ones, and record on the kept
+    // ones the channels now withheld.
+    let stored: Vec<(i64, i64, String, String, String)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, party_id, kind, value, withheld FROM contact_points WHERE client_id = $1").bind(id).fetch_all(&mut *c).await?);
+    let wanted: Vec<(i64, ContactKind, &str, String)> = v
         .parties
         .iter()
         .flat_map(|p| {
             let party_id = slot_ids[&(p.role.as_str().to_string(), p.ordinal)];
-            p.contacts
-                .iter()
-                .map(move |(k, val)| (party_id, *k, val.as_str()))
+            p.contacts.iter().map(move |(k, val)| {
+                (
+                    party_id,
+                    *k,
+                    val.as_str(),
+                    join_withheld(&p.withheld_on(*k, val)),
+                )
+            })
         })
         .collect();
     let removed: Vec<i64> = stored
         .iter()
-        .filter(|(_, party_id, kind, value)| {
+        .filter(|(_, party_id, kind, value, _)| {
             !wanted
                 .iter()
-                .any(|(p, k, val)| p == party_id && k.as_str() == kind && val == value)
+                .any(|(p, k, val, _)| p == party_id && k.as_str() == kind && val == value)
         })
         .map(|(cp_id, ..)| *cp_id)
         .collect();
@@ -260,15 +279,26 @@ pub async fn replace_existing(
     for cp_id in &removed {
         on_tx!(tx, c => sqlx::query("DELETE FROM contact_points WHERE id = $1").bind(cp_id).execute(&mut *c).await.map(|r| r.rows_affected())?);
     }
-    let added: Vec<(i64, i64, ContactKind, &str)> = wanted
-        .iter()
-        .filter(|(p, k, val)| {
-            !stored
-                .iter()
-                .any(|(_, sp, sk, sv)| sp == p && sk == k.as_str() && sv == val)
-        })
-        .map(|(p, k, val)| (*p, id, *k, *val))
-        .collect();
+    let mut added: Vec<NewPoint> = Vec::new();
+    for (p, k, val, withheld) in &wanted {
+        let kept = stored
+            .iter()
+            .find(|(_, sp, sk, sv, _)| sp == p && sk == k.as_str() && sv == val);
+        match kept {
+            Some((cp_id, .., was)) if was != withheld => {
+                on_tx!(tx, c => sqlx::query("UPDATE contact_points SET withheld = $2 WHERE id = $1")
+                    .bind(cp_id).bind(withheld).execute(&mut *c).await.map(|r| r.rows_affected())?);
+            }
+            Some(_) => {}
+            None => added.push(NewPoint {
+                party_id: *p,
+                client_id: id,
+                kind: *k,
+                value: val,
+                withheld: withheld.clone(),
+            }),
+        }
+    }
     insert_contacts(tx, &added, now).await?;
 
     // Debts by order number.

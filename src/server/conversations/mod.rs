@@ -17,7 +17,7 @@ use crate::domain::conversation::{
     UnregisteredMessage,
 };
 use crate::domain::error::AppError;
-use crate::domain::governance::{describe, is_opt_out, Verdict};
+use crate::domain::governance::{describe, is_opt_out, Decision, Verdict};
 use crate::domain::message::{
     AttachmentMeta, Channel, DeliveryStatus, Direction, Handling, Origin, StatusEntry, VisitState,
 };
@@ -179,27 +179,9 @@ pub async fn reply(
     let (policies, decision) =
         preflight::check(db, clock.tz, &target, &prepared.opt_outs, now).await?;
     let zone = policies.zone(&prepared.time_zone).name();
-    match decision.verdict {
-        Verdict::Block => {
-            let mut tx = db.begin().await?;
-            let asker = Asker::User {
-                id: viewer.user_id,
-                override_reason: "",
-            };
-            preflight::record(&mut tx, tab, input.channel, &decision, asker, None, now).await?;
-            tx.commit().await?;
-            return Err(AppError::invalid("policy", describe(&decision, zone)));
-        }
-        Verdict::Warn if input.override_reason.trim().is_empty() => {
-            return Err(AppError::invalid(
-                "override_reason",
-                format!(
-                    "{} Para enviarlo de todos modos, escribe el motivo.",
-                    describe(&decision, zone)
-                ),
-            ));
-        }
-        _ => {}
+    let reason = input.override_reason.as_str();
+    if stops(&decision, reason) {
+        return Err(refusal(db, &target, &decision, viewer.user_id, zone, now).await?);
     }
     let message = NewMessage::outbound(
         tab,
@@ -215,6 +197,16 @@ pub async fn reply(
     .copies(&prepared.cc, &prepared.bcc)
     .template(prepared.template_id, &prepared.template_params);
     let mut tx = db.begin().await?;
+    let decision = preflight::confirm(&mut tx, &policies, &target, &prepared.opt_outs, now).await?;
+    if stops(&decision, reason) {
+        // Another send took the allowance since the check: this one is judged on that.
+        drop(tx);
+        return Err(refusal(db, &target, &decision, viewer.user_id, zone, now).await?);
+    }
+    let asker = Asker::User {
+        id: viewer.user_id,
+        override_reason: reason,
+    };
     let id = messages::send(
         &mut tx,
         &message,
@@ -223,14 +215,57 @@ pub async fn reply(
         now,
     )
     .await?;
-    let asker = Asker::User {
-        id: viewer.user_id,
-        override_reason: &input.override_reason,
-    };
     preflight::record(&mut tx, tab, input.channel, &decision, asker, Some(id), now).await?;
     messages::answer_pending(&mut tx, tab, None, viewer.user_id, now).await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Whether a decision stops a send: a block, or a warning the advisor gave no reason
+/// to override.
+fn stops(decision: &Decision, override_reason: &str) -> bool {
+    match decision.verdict {
+        Verdict::Block => true,
+        Verdict::Warn => override_reason.trim().is_empty(),
+        Verdict::Allow => false,
+    }
+}
+
+/// The error a stopped send answers with; a block is recorded as a decision taken.
+async fn refusal(
+    db: &Db,
+    target: &Target<'_>,
+    decision: &Decision,
+    user_id: i64,
+    zone: &str,
+    now: DateTime<Utc>,
+) -> Result<AppError, AppError> {
+    if decision.verdict != Verdict::Block {
+        return Ok(AppError::invalid(
+            "override_reason",
+            format!(
+                "{} Para enviarlo de todos modos, escribe el motivo.",
+                describe(decision, zone)
+            ),
+        ));
+    }
+    let mut tx = db.begin().await?;
+    let asker = Asker::User {
+        id: user_id,
+        override_reason: "",
+    };
+    preflight::record(
+        &mut tx,
+        target.tab,
+        target.channel,
+        decision,
+        asker,
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(AppError::invalid("policy", describe(decision, zone)))
 }
 
 /// "Omitir": marks pending inbound messages handled without replying, keeping who and

@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::domain::automation::ContactHours;
+use crate::domain::contact::parse_withheld;
 use crate::domain::error::AppError;
 use crate::domain::governance::{
     self, disclosure, opted_out_channels, Action, Attempt, Decision, PastContact, Policy,
@@ -18,7 +19,7 @@ use crate::domain::governance::{
 };
 use crate::domain::message::Channel;
 use crate::server::clock::first_instant;
-use crate::server::db::{Db, Pool, Tx};
+use crate::server::db::{Db, Pool, Tx, TxConn};
 use crate::server::messages::PartyRef;
 use crate::{on_db, on_tx};
 
@@ -287,10 +288,23 @@ struct Reading {
     reply: bool,
 }
 
+/// Where a check reads: the pool, or the send's own transaction.
+enum Source<'a> {
+    Pool(&'a Db),
+    Tx(&'a mut Tx),
+}
+
+type SqliteReading = (i64, String, String, bool);
+type PostgresReading = (i64, Vec<String>, Vec<DateTime<Utc>>, bool);
+
 /// The policies' revision, the debtor's contacts around `at` and whether the party
 /// wrote, in one statement: each round trip to PostgreSQL costs about as much as
 /// judging a thousand contacts.
-async fn read(db: &Db, target: &Target<'_>, at: DateTime<Utc>) -> Result<Reading, AppError> {
+async fn read(
+    source: Source<'_>,
+    target: &Target<'_>,
+    at: DateTime<Utc>,
+) -> Result<Reading, AppError> {
     let (from, to) = window(at);
     let channels: Vec<&str> = opted_out_channels(target.channel)
         .iter()
@@ -308,8 +322,9 @@ async fn read(db: &Db, target: &Target<'_>, at: DateTime<Utc>) -> Result<Reading
         )
     };
     macro_rules! bound {
-        ($q:expr) => {
-            $q.bind(from)
+        ($sql:expr, $row:ty) => {
+            sqlx::query_as::<_, $row>($sql)
+                .bind(from)
                 .bind(to)
                 .bind(tab.client_id)
                 .bind(target.channel != Channel::Call)
@@ -320,35 +335,43 @@ async fn read(db: &Db, target: &Target<'_>, at: DateTime<Utc>) -> Result<Reading
                 .bind(at - Duration::hours(24))
         };
     }
-    match db.pool() {
-        Pool::Sqlite(p) => {
-            let sql = select(JOINED);
-            let (revision, channels, instants, reply): (i64, String, String, bool) =
-                bound!(sqlx::query_as(&sql)).fetch_one(p).await?;
-            Ok(Reading {
-                revision,
-                history: split_joined(&channels, &instants)?,
-                reply,
-            })
-        }
-        Pool::Postgres(p) => {
-            let sql = select(ARRAYS);
-            let (revision, channels, instants, reply): (
-                i64,
-                Vec<String>,
-                Vec<DateTime<Utc>>,
-                bool,
-            ) = bound!(sqlx::query_as(&sql)).fetch_one(p).await?;
-            Ok(Reading {
-                revision,
-                history: zip_arrays(&channels, instants)?,
-                reply,
-            })
-        }
+    let (sqlite, postgres) = (select(JOINED), select(ARRAYS));
+    let sqlite_reading = |(revision, channels, instants, reply): SqliteReading| {
+        Ok::<_, AppError>(Reading {
+            revision,
+            history: split_joined(&channels, &instants)?,
+            reply,
+        })
+    };
+    let postgres_reading = |(revision, channels, instants, reply): PostgresReading| {
+        Ok::<_, AppError>(Reading {
+            revision,
+            history: zip_arrays(&channels, instants)?,
+            reply,
+        })
+    };
+    match source {
+        Source::Pool(db) => match db.pool() {
+            Pool::Sqlite(p) => sqlite_reading(bound!(&sqlite, SqliteReading).fetch_one(p).await?),
+            Pool::Postgres(p) => {
+                postgres_reading(bound!(&postgres, PostgresReading).fetch_one(p).await?)
+            }
+        },
+        Source::Tx(tx) => match tx.conn() {
+            TxConn::Sqlite(t) => {
+                sqlite_reading(bound!(&sqlite, SqliteReading).fetch_one(&mut **t).await?)
+            }
+            TxConn::Postgres(t) => postgres_reading(
+                bound!(&postgres, PostgresReading)
+                    .fetch_one(&mut **t)
+                    .await?,
+            ),
+        },
     }
 }
 
-/// The opt-outs of these addresses: address → channel → why.
+/// The opt-outs of these addresses and the channels withheld on them (on any debtor's
+/// contact point with that value): address → channel → why, in one statement.
 pub async fn opt_outs(db: &Db, addresses: &[String]) -> Result<OptOuts, AppError> {
     let mut out = OptOuts::default();
     if addresses.is_empty() {
@@ -358,18 +381,30 @@ pub async fn opt_outs(db: &Db, addresses: &[String]) -> Result<OptOuts, AppError
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ");
+    // Every kind is listed so the (kind, value) index can be probed by value.
     let sql = format!(
-        "SELECT address, channel, at, source FROM contact_opt_outs WHERE address IN ({marks})"
+        "SELECT TRUE, address, channel, at, source FROM contact_opt_outs WHERE address IN ({marks})
+         UNION ALL
+         SELECT FALSE, value, withheld, created_at, '' FROM contact_points
+         WHERE kind IN ('phone', 'email', 'whatsapp') AND value IN ({marks}) AND withheld <> ''"
     );
-    let rows: Vec<(String, Channel, DateTime<Utc>, String)> = on_db!(db, p => {
+    let rows: Vec<(bool, String, String, DateTime<Utc>, String)> = on_db!(db, p => {
         let mut q = sqlx::query_as(&sql);
         for a in addresses {
             q = q.bind(a);
         }
         q.fetch_all(p).await
     })?;
-    for (address, channel, at, source) in rows {
+    // An opt-out's sentence is kept over a withheld channel's whatever the rows' order.
+    let (opted, withheld): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.0);
+    for (_, address, channel, at, source) in opted {
+        let channel: Channel = channel
+            .parse()
+            .map_err(|e: String| crate::server::db::corrupt("opt-out channel", e))?;
         out.add(address, channel, at, &source);
+    }
+    for (_, address, channels, ..) in withheld {
+        out.withhold(&address, &parse_withheld(&channels));
     }
     Ok(out)
 }
@@ -401,6 +436,18 @@ pub async fn clients_opt_outs(
             .or_default()
             .add(address, channel, at, &source);
     }
+    let sql = format!(
+        "SELECT client_id, value, withheld FROM contact_points
+         WHERE client_id IN ({}) AND withheld <> ''",
+        id_list(client_ids)
+    );
+    let rows: Vec<(i64, String, String)> =
+        on_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?;
+    for (client_id, address, withheld) in rows {
+        out.entry(client_id)
+            .or_default()
+            .withhold(&address, &parse_withheld(&withheld));
+    }
     Ok(out)
 }
 
@@ -420,6 +467,21 @@ impl OptOuts {
             at.format("%d/%m/%Y")
         );
         self.0.insert((address, channel), why);
+    }
+
+    /// Records the channels the debtor did not authorise on an address; an opt-out
+    /// already read for the same channel keeps its own sentence.
+    pub fn withhold(&mut self, address: &str, withheld: &[Channel]) {
+        for channel in withheld.iter().flat_map(|c| opted_out_channels(*c)) {
+            self.0
+                .entry((address.to_string(), channel))
+                .or_insert_with(|| {
+                    format!(
+                        "El deudor no autorizó {} en {address} (canales autorizados).",
+                        channel.label()
+                    )
+                });
+        }
     }
 
     pub fn reason(&self, address: &str, channel: Channel) -> Option<&str> {
@@ -484,7 +546,7 @@ pub async fn check(
     opt_outs: &OptOuts,
     at: DateTime<Utc>,
 ) -> Result<(Arc<Policies>, Decision), AppError> {
-    let reading = read(db, target, at).await?;
+    let reading = read(Source::Pool(db), target, at).await?;
     let policies = Policies::at_revision(db, org_tz, reading.revision).await?;
     let decision = judge(
         &policies,
@@ -495,6 +557,35 @@ pub async fn check(
         at,
     );
     Ok((policies, decision))
+}
+
+/// Judges a contact again inside the transaction that will write it, with the debtor
+/// locked: two sends racing for a debtor's last allowed contact of the day were both
+/// allowed by their checks before either was written, and only one may leave. SQLite's
+/// write transactions already run one at a time; PostgreSQL locks the debtor's row
+/// until the send commits or rolls back.
+pub async fn confirm(
+    tx: &mut Tx,
+    policies: &Policies,
+    target: &Target<'_>,
+    opt_outs: &OptOuts,
+    at: DateTime<Utc>,
+) -> Result<Decision, AppError> {
+    if let TxConn::Postgres(t) = tx.conn() {
+        sqlx::query("SELECT 1 FROM clients WHERE id = $1 FOR UPDATE")
+            .bind(target.tab.client_id)
+            .execute(&mut **t)
+            .await?;
+    }
+    let reading = read(Source::Tx(tx), target, at).await?;
+    Ok(judge(
+        policies,
+        target,
+        &reading.history,
+        opt_outs,
+        reading.reply,
+        at,
+    ))
 }
 
 /// The next allowed moment of a decision as an instant.

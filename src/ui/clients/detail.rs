@@ -160,7 +160,11 @@ fn PartyCard(party: Party) -> impl IntoView {
                         ContactKind::Phone => format!("tel:{}", c.value),
                         ContactKind::WhatsApp => format!("https://wa.me/{}", c.value.trim_start_matches('+')),
                     };
-                    view! { <li><span class="label">{c.kind.label()}</span>" "<a href=href rel="external">{c.value.clone()}</a><PointFlag problem=c.problem /></li> }
+                    let withheld = (!c.withheld.is_empty()).then(|| {
+                        let names: Vec<&str> = c.withheld.iter().map(|ch| ch.label()).collect();
+                        view! { <span class="muted">" · no autoriza: "{names.join(", ")}</span> }
+                    });
+                    view! { <li><span class="label">{c.kind.label()}</span>" "<a href=href rel="external">{c.value.clone()}</a>{withheld}<PointFlag problem=c.problem /></li> }
                 }).collect_view()}
             </ul>
         </article>

@@ -7,6 +7,7 @@ use crate::domain::client::{ClientInput, ContactsInput, DebtInput, PartyRole};
 use crate::domain::contact::ContactKind;
 use crate::domain::error::FieldError;
 use crate::domain::geo;
+use crate::domain::message::Channel;
 use crate::domain::user::{Assignee, Role};
 use crate::ui::clients::detail::client_from_route;
 use crate::ui::components::{ErrorNotice, FormFeedback, SelectField, TextField};
@@ -66,19 +67,11 @@ fn contacts_mut(c: &mut ClientInput, party: Option<usize>) -> &mut ContactsInput
 }
 
 fn values(c: &ContactsInput, kind: ContactKind) -> &Vec<String> {
-    match kind {
-        ContactKind::Phone => &c.phones,
-        ContactKind::Email => &c.emails,
-        ContactKind::WhatsApp => &c.whatsapps,
-    }
+    lists(c, kind).0
 }
 
 fn values_mut(c: &mut ContactsInput, kind: ContactKind) -> &mut Vec<String> {
-    match kind {
-        ContactKind::Phone => &mut c.phones,
-        ContactKind::Email => &mut c.emails,
-        ContactKind::WhatsApp => &mut c.whatsapps,
-    }
+    c.lists_mut(kind).0
 }
 
 fn list_key(kind: ContactKind) -> &'static str {
@@ -133,11 +126,15 @@ fn ValueList(
                     <div class="value-row">
                         <TextField label=item_label.clone() name=format!("{item_prefix}.{i}") value on_input errors
                             input_type=if kind == ContactKind::Email { "email" } else { "tel" } />
+                        <Consent input party kind index=i item_label=item_label.clone() />
                         <button type="button" class="link" aria-label=format!("Quitar {item_label}")
                             on:click=move |_| input.update(|c| {
-                                let list = values_mut(contacts_mut(c, party), kind);
+                                let (list, withheld) = contacts_mut(c, party).lists_mut(kind);
                                 if i < list.len() {
                                     list.remove(i);
+                                }
+                                if i < withheld.len() {
+                                    withheld.remove(i);
                                 }
                             })>"Quitar"</button>
                     </div>
@@ -149,6 +146,63 @@ fn ValueList(
                 {add_label}
             </button>
         </div>
+    }
+}
+
+/// The channels the debtor authorised on one contact point (Ley 2300, art. 3), ticked
+/// by default: unticking one withholds it, and no contact leaves on it.
+#[component]
+fn Consent(
+    input: RwSignal<ClientInput>,
+    party: Option<usize>,
+    kind: ContactKind,
+    index: usize,
+    item_label: String,
+) -> impl IntoView {
+    view! {
+        <span class="consent" role="group" aria-label=format!("Canales autorizados de {item_label}")>
+            {kind.authorisable().iter().copied().map(|channel| {
+                let authorised = move || input.with(|c| {
+                    let (_, withheld) = lists(contacts(c, party), kind);
+                    !withheld.get(index).is_some_and(|w| w.contains(&channel))
+                });
+                let toggle = move |ev: leptos::ev::Event| {
+                    let on = event_target_checked(&ev);
+                    input.update(|c| {
+                        let (_, withheld) = contacts_mut(c, party).lists_mut(kind);
+                        if withheld.len() <= index {
+                            withheld.resize(index + 1, Vec::new());
+                        }
+                        withheld[index].retain(|w| *w != channel);
+                        if !on {
+                            withheld[index].push(channel);
+                        }
+                    });
+                };
+                view! {
+                    <label class="check">
+                        <input type="checkbox" prop:checked=authorised on:change=toggle />
+                        {channel_word(channel)}
+                    </label>
+                }
+            }).collect_view()}
+        </span>
+    }
+}
+
+/// The channel's short name beside a contact point.
+fn channel_word(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "Correo",
+        other => other.label(),
+    }
+}
+
+fn lists(c: &ContactsInput, kind: ContactKind) -> (&Vec<String>, &Vec<Vec<Channel>>) {
+    match kind {
+        ContactKind::Phone => (&c.phones, &c.phones_withheld),
+        ContactKind::Email => (&c.emails, &c.emails_withheld),
+        ContactKind::WhatsApp => (&c.whatsapps, &c.whatsapps_withheld),
     }
 }
 
