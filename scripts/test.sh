@@ -22,6 +22,9 @@ fi
 step "unit and integration tests"
 cargo test --features ssr
 
+step "benchmark smoke runs (every kind, tiny scale)"
+bash scripts/bench-smoke.sh
+
 step "browser tests (Playwright, Chromium)"
 cargo leptos build
 export RECAUDO_BIN="$CARGO_TARGET_DIR/debug/recaudo"

@@ -69,7 +69,7 @@ pub async fn run(database_url: &str, format: &str, config: &Config) -> Result<()
         rows,
         bytes,
         seconds,
-        peak_rss_mb: super::flows::rss_mb("VmHWM:").unwrap_or(0.0),
+        peak_rss_mb: super::rss_mb("VmHWM:")?,
     };
     println!(
         "{}",
@@ -248,7 +248,8 @@ pub async fn measure(
               + (SELECT COUNT(*) FROM outcomes WHERE occurred_at >= $1 AND occurred_at < $2)
               + (SELECT COUNT(*) FROM payments WHERE declared_at >= $1 AND declared_at < $2)
               + (SELECT COUNT(*) FROM promises WHERE created_at >= $1 AND created_at < $2)
-              + (SELECT COUNT(*) FROM portal_visits WHERE visited_at >= $1 AND visited_at < $2)")
+              + (SELECT COUNT(*) FROM portal_visits WHERE visited_at >= $1 AND visited_at < $2)
+              + (SELECT COUNT(*) FROM contact_decisions WHERE verdict <> 'allow' AND decided_at >= $1 AND decided_at < $2)")
         .bind(start).bind(end).fetch_one(p).await)
     .map_err(|e| e.to_string())?;
     let figures = screens(db, args, config).await?;

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use chrono::Duration;
 
-use super::{flows, sample, seed_clients, BenchArgs, Figure, Scratch};
+use super::{flows, print_single, sample, seed_clients, BenchArgs, Figure, Scratch};
 use crate::domain::client::PartyRole;
 use crate::domain::compose::ReplyTarget;
 use crate::domain::governance::{preflight as judge_only, Attempt, PastContact};
@@ -184,13 +184,7 @@ pub async fn measure(db: &Db, args: &BenchArgs, config: &Config) -> Result<(), S
     println!("  held by a policy: {}", held.0);
     println!("  ratio: {:.2}× (target ≤ 1.20×)", with / without);
     println!();
-    println!(
-        "BENCH governance_pass_ungoverned engine={engine} p50_ms={0:.1} p95_ms={0:.1}",
-        without * 1000.0
-    );
-    println!(
-        "BENCH governance_pass engine={engine} p50_ms={0:.1} p95_ms={0:.1}",
-        with * 1000.0
-    );
+    print_single("governance_pass_ungoverned", engine, without);
+    print_single("governance_pass", engine, with);
     Ok(())
 }

@@ -164,6 +164,31 @@ async fn seed_clients(db: &Db, clients: usize, clock: Clock) -> Result<(), Strin
     Ok(())
 }
 
+/// One `BENCH` line for a figure measured once (a whole pass): one value, since a
+/// single run has no distribution to give a p50 and a p95 of.
+fn print_single(name: &str, engine: &str, seconds: f64) {
+    println!("BENCH {name} engine={engine} ms={:.1}", seconds * 1000.0);
+}
+
+/// The process's peak (`VmHWM`) or current (`VmRSS`) resident memory in MB, read from
+/// Linux's `/proc/self/status`. A figure that cannot be read fails the bench: printing
+/// 0 would pass any memory target.
+fn rss_mb(field: &str) -> Result<f64, String> {
+    let unreadable = |why: String| format!("no se pudo leer {field} de /proc/self/status: {why}");
+    let status =
+        std::fs::read_to_string("/proc/self/status").map_err(|e| unreadable(e.to_string()))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .ok_or_else(|| unreadable("no está".into()))?;
+    let kb: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| unreadable(format!("«{line}»")))?;
+    Ok(kb / 1024.0)
+}
+
 /// The table for people, then one `BENCH` line per figure for scripts.
 fn print_figures(engine: Engine, label: &str, figures: &[Figure]) {
     println!();
