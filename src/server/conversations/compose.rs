@@ -63,14 +63,19 @@ pub(crate) fn points(party: &Party, opt_outs: &OptOuts) -> Vec<PointInfo> {
         .collect()
 }
 
-/// The opt-outs of every address of a client's parties.
+/// The opt-outs of every address of a client's parties, and the channels withheld on
+/// its contact points (read with the client).
 pub(crate) async fn client_opt_outs(db: &Db, client: &ClientDetail) -> Result<OptOuts, AppError> {
     let addresses: Vec<String> = client
         .parties
         .iter()
         .flat_map(|p| p.contacts.iter().map(|c| c.value.clone()))
         .collect();
-    preflight::opt_outs(db, &addresses).await
+    let mut out = preflight::asked_to_stop(db, &addresses).await?;
+    for c in client.parties.iter().flat_map(|p| p.contacts.iter()) {
+        out.withhold(&c.value, &c.withheld);
+    }
+    Ok(out)
 }
 
 pub(crate) fn party_of(

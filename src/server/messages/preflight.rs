@@ -371,8 +371,20 @@ async fn read(
 }
 
 /// The opt-outs of these addresses and the channels withheld on them (on any debtor's
-/// contact point with that value): address → channel → why, in one statement.
+/// contact point with that value): address → channel → why, in one statement. For a
+/// sender that knows only the address (the dispatcher, click-to-call).
 pub async fn opt_outs(db: &Db, addresses: &[String]) -> Result<OptOuts, AppError> {
+    refusals(db, addresses, true).await
+}
+
+/// The opt-outs alone, for a caller that has the client's contact points, withheld
+/// channels included, already read: a second probe of them would cost the composer a
+/// good part of its check.
+pub async fn asked_to_stop(db: &Db, addresses: &[String]) -> Result<OptOuts, AppError> {
+    refusals(db, addresses, false).await
+}
+
+async fn refusals(db: &Db, addresses: &[String], points: bool) -> Result<OptOuts, AppError> {
     let mut out = OptOuts::default();
     if addresses.is_empty() {
         return Ok(out);
@@ -381,13 +393,17 @@ pub async fn opt_outs(db: &Db, addresses: &[String]) -> Result<OptOuts, AppError
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ");
-    // Every kind is listed so the (kind, value) index can be probed by value.
-    let sql = format!(
-        "SELECT TRUE, address, channel, at, source FROM contact_opt_outs WHERE address IN ({marks})
-         UNION ALL
-         SELECT FALSE, value, withheld, created_at, '' FROM contact_points
-         WHERE kind IN ('phone', 'email', 'whatsapp') AND value IN ({marks}) AND withheld <> ''"
+    let mut sql = format!(
+        "SELECT TRUE, address, channel, at, source FROM contact_opt_outs WHERE address IN ({marks})"
     );
+    if points {
+        // Every kind is listed so the (kind, value) index can be probed by value.
+        sql.push_str(&format!(
+            " UNION ALL
+             SELECT FALSE, value, withheld, created_at, '' FROM contact_points
+             WHERE kind IN ('phone', 'email', 'whatsapp') AND value IN ({marks}) AND withheld <> ''"
+        ));
+    }
     let rows: Vec<(bool, String, String, DateTime<Utc>, String)> = on_db!(db, p => {
         let mut q = sqlx::query_as(&sql);
         for a in addresses {
