@@ -584,8 +584,8 @@ fn BlockedView(blocked: Blocked) -> impl IntoView {
                 <div><dt>"Intentos bloqueados en el periodo"</dt><dd>{blocked.total}</dd></div>
             </dl>
             <div class="charts">
-                <BarChart title="Por asesor".to_string() bars=by_advisor />
-                <BarChart title="Por regla".to_string() bars=by_rule />
+                <BarChart title="Bloqueos por asesor".to_string() bars=by_advisor />
+                <BarChart title="Bloqueos por regla".to_string() bars=by_rule />
             </div>
         </section>
     }
