@@ -295,6 +295,15 @@ impl ContactsInput {
             .all(|(_, _, vs, _)| vs.iter().all(|v| v.trim().is_empty()))
     }
 
+    /// The values of one kind and the channels withheld beside them.
+    pub fn lists(&self, kind: ContactKind) -> (&Vec<String>, &Vec<Vec<Channel>>) {
+        match kind {
+            ContactKind::Phone => (&self.phones, &self.phones_withheld),
+            ContactKind::Email => (&self.emails, &self.emails_withheld),
+            ContactKind::WhatsApp => (&self.whatsapps, &self.whatsapps_withheld),
+        }
+    }
+
     /// The values of one kind and the channels withheld beside them, to edit together.
     pub fn lists_mut(&mut self, kind: ContactKind) -> (&mut Vec<String>, &mut Vec<Vec<Channel>>) {
         match kind {

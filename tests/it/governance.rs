@@ -160,6 +160,20 @@ async fn campaign_to(
     .unwrap()
 }
 
+/// Runs an SMS campaign to the debtor the next day, asserts that its message is held
+/// back as failed, and returns how many outbox rows go to `address`.
+async fn campaign_is_held(db: &Db, w: &World, client_id: i64, address: &str) -> i64 {
+    let template = sms_template(db, w, "Recordatorio").await;
+    let later = now() + Duration::days(1);
+    let (_, status, held, _) = campaign_to(db, w, client_id, template, later).await;
+    assert_eq!((status.as_str(), held), ("failed", true));
+    let (queued,): (i64,) = on_db!(db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.address = $1")
+        .bind(address).fetch_one(p).await)
+    .unwrap();
+    queued
+}
+
 async fn composer_verdict(
     db: &Db,
     w: &World,
@@ -317,18 +331,8 @@ async fn an_opt_out_by_webhook_stops_what_follows(db: Db) {
             .contains("pidió no recibir"),
         "{sms:?}"
     );
-    let template = sms_template(&db, &w, "Recordatorio").await;
-    let later = now() + Duration::days(1);
-    let (_, status, held, _) = campaign_to(&db, &w, id, template, later).await;
-    assert_eq!((status.as_str(), held), ("failed", true));
-    let queued: (i64,) = on_db!(db, p => sqlx::query_as(
-        "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.address = $1")
-        .bind(&phone.0).fetch_one(p).await)
-    .unwrap();
-    assert_eq!(
-        queued.0, 0,
-        "nothing queued to the address after its opt-out"
-    );
+    let queued = campaign_is_held(&db, &w, id, &phone.0).await;
+    assert_eq!(queued, 0, "nothing queued to the address after its opt-out");
 }
 
 /// A channel the debtor did not authorise on a contact point (Ley 2300's "canales
@@ -371,15 +375,8 @@ async fn a_channel_not_authorised_is_never_used(db: Db) {
     assert!(refused.reason(&phone.value, Channel::Sms).is_some());
     assert!(refused.reason(&phone.value, Channel::Call).is_none());
 
-    let template = sms_template(&db, &w, "Recordatorio").await;
-    let later = now() + Duration::days(1);
-    let (_, status, held, _) = campaign_to(&db, &w, id, template, later).await;
-    assert_eq!((status.as_str(), held), ("failed", true));
-    let queued: (i64,) = on_db!(db, p => sqlx::query_as(
-        "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_id WHERE m.address = $1")
-        .bind(&phone.value).fetch_one(p).await)
-    .unwrap();
-    assert_eq!(queued.0, 0, "nothing queued on a channel not authorised");
+    let queued = campaign_is_held(&db, &w, id, &phone.value).await;
+    assert_eq!(queued, 0, "nothing queued on a channel not authorised");
 
     let mut edit = after.to_input();
     edit.contacts.phones_withheld = Vec::new();

@@ -67,7 +67,7 @@ fn contacts_mut(c: &mut ClientInput, party: Option<usize>) -> &mut ContactsInput
 }
 
 fn values(c: &ContactsInput, kind: ContactKind) -> &Vec<String> {
-    lists(c, kind).0
+    c.lists(kind).0
 }
 
 fn values_mut(c: &mut ContactsInput, kind: ContactKind) -> &mut Vec<String> {
@@ -163,7 +163,7 @@ fn Consent(
         <span class="consent" role="group" aria-label=format!("Canales autorizados de {item_label}")>
             {kind.authorisable().iter().copied().map(|channel| {
                 let authorised = move || input.with(|c| {
-                    let (_, withheld) = lists(contacts(c, party), kind);
+                    let (_, withheld) = contacts(c, party).lists(kind);
                     !withheld.get(index).is_some_and(|w| w.contains(&channel))
                 });
                 let toggle = move |ev: leptos::ev::Event| {
@@ -195,14 +195,6 @@ fn channel_word(channel: Channel) -> &'static str {
     match channel {
         Channel::Email => "Correo",
         other => other.label(),
-    }
-}
-
-fn lists(c: &ContactsInput, kind: ContactKind) -> (&Vec<String>, &Vec<Vec<Channel>>) {
-    match kind {
-        ContactKind::Phone => (&c.phones, &c.phones_withheld),
-        ContactKind::Email => (&c.emails, &c.emails_withheld),
-        ContactKind::WhatsApp => (&c.whatsapps, &c.whatsapps_withheld),
     }
 }
 
