@@ -4,13 +4,12 @@
 //! killed mid-delivery loses nothing, and the sandbox's signed callbacks move statuses
 //! through the app's own webhook.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::process::Server;
+use crate::common::provider::{provider, Answer};
 use crate::common::*;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::Json;
 use recaudo::domain::client::PartyRole;
 use recaudo::domain::conversation::{InboundMessage, ReplyInput};
 use recaudo::domain::error::AppError;
@@ -28,72 +27,6 @@ use recaudo::server::messages::outbox::Outgoing;
 use recaudo::server::messages::outbox::Policy;
 use recaudo::server::messages::status;
 use recaudo::server::signing::sign;
-
-const TOKEN: &str = "token-de-prueba";
-
-/// A send as the provider received it.
-#[derive(Clone, Debug)]
-struct Seen {
-    key: String,
-    to: String,
-    at: Instant,
-}
-
-/// What the provider does with a send: wait this long, then answer this status.
-type Behaviour = Arc<dyn Fn(&Outgoing, usize) -> (Duration, u16) + Send + Sync>;
-
-#[derive(Clone)]
-struct ProviderState {
-    seen: Arc<Mutex<Vec<Seen>>>,
-    behaviour: Behaviour,
-}
-
-async fn receive(
-    State(s): State<ProviderState>,
-    headers: HeaderMap,
-    Json(m): Json<Outgoing>,
-) -> (StatusCode, String) {
-    if headers.get("authorization").and_then(|v| v.to_str().ok())
-        != Some(&format!("Bearer {TOKEN}"))
-    {
-        return (StatusCode::UNAUTHORIZED, "bad token".into());
-    }
-    let attempt = {
-        let mut seen = s.seen.lock().unwrap();
-        seen.push(Seen {
-            key: m.idempotency_key.clone(),
-            to: m.to.clone(),
-            at: Instant::now(),
-        });
-        seen.iter().filter(|x| x.key == m.idempotency_key).count()
-    };
-    let (wait, status) = (s.behaviour)(&m, attempt);
-    tokio::time::sleep(wait).await;
-    let status = StatusCode::from_u16(status).unwrap();
-    let body = if status.is_success() {
-        format!(r#"{{"id":"prov-{}-{attempt}"}}"#, m.idempotency_key)
-    } else {
-        "proveedor con problemas".into()
-    };
-    (status, body)
-}
-
-/// Starts a provider on loopback and points the SMS and e-mail channels at it.
-async fn provider(db: &Db, behaviour: Behaviour) -> Arc<Mutex<Vec<Seen>>> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let state = ProviderState {
-        seen: seen.clone(),
-        behaviour,
-    };
-    let app = axum::Router::new()
-        .route("/messages", axum::routing::post(receive))
-        .with_state(state);
-    let base = format!("http://{}", stand_in(app).await);
-    on_db!(db, p => sqlx::query(
-        "UPDATE channel_settings SET provider = 'relay', base_url = $1, secret = $2 WHERE channel IN ('sms', 'email')")
-        .bind(&base).bind(TOKEN).execute(p).await.map(drop)).unwrap();
-    seen
-}
 
 fn dispatcher(db: &Db, policy: Policy, demo: bool, sandbox: Sandbox) -> Dispatcher {
     Dispatcher::new(
@@ -178,7 +111,7 @@ async fn outcome(db: &Db, id: i64) -> (String, Option<String>, String, i32, Vec<
 async fn two_dispatchers_deliver_every_message_exactly_once(db: Db) {
     let seen = provider(
         &db,
-        Arc::new(|_, _| (Duration::from_millis(rand_ms(2, 15)), 200)),
+        Arc::new(|_, _| (Duration::from_millis(rand_ms(2, 15)), Answer::Status(200))),
     )
     .await;
     let (a, ids) = advisor_with_clients(&db, &["5001", "5002", "5003"]).await;
@@ -200,7 +133,7 @@ async fn two_dispatchers_deliver_every_message_exactly_once(db: Db) {
     let (r1, r2) = tokio::join!(tokio::spawn(drain(one)), tokio::spawn(drain(two)));
     r1.unwrap();
     r2.unwrap();
-    let seen = seen.lock().unwrap().clone();
+    let seen = seen.lock().unwrap().seen.clone();
     let mut keys: Vec<String> = seen.iter().map(|s| s.key.clone()).collect();
     keys.sort();
     let mut expected: Vec<String> = messages.iter().map(|id| format!("recaudo-{id}")).collect();
@@ -233,11 +166,14 @@ async fn failures_are_retried_with_backoff_until_success_or_a_terminal_failure(d
         &db,
         Arc::new(|m: &Outgoing, attempt| {
             if m.channel == Channel::Email {
-                (Duration::ZERO, 400)
+                (Duration::ZERO, Answer::Status(400))
             } else if m.to.ends_with("0010000") {
-                (Duration::ZERO, if attempt < 3 { 503 } else { 200 })
+                (
+                    Duration::ZERO,
+                    Answer::Status(if attempt < 3 { 503 } else { 200 }),
+                )
             } else {
-                (Duration::from_secs(3), 200)
+                (Duration::from_secs(3), Answer::Status(200))
             }
         }),
     )
@@ -261,7 +197,7 @@ async fn failures_are_retried_with_backoff_until_success_or_a_terminal_failure(d
     );
     assert_eq!(pid, Some(format!("prov-recaudo-{recovers}-3")));
     assert_eq!(history, ["queued", "sent"]);
-    let seen = seen.lock().unwrap().clone();
+    let seen = seen.lock().unwrap().seen.clone();
     let times: Vec<Instant> = seen
         .iter()
         .filter(|s| s.key == format!("recaudo-{recovers}"))
@@ -298,8 +234,128 @@ async fn failures_are_retried_with_backoff_until_success_or_a_terminal_failure(d
     assert!(seen.iter().any(|s| s.to.ends_with("@correo.co")));
 }
 
+/// A provider failing in each way real ones do (server errors, a rate limit with
+/// `Retry-After`, a reset connection, an answer cut after "200 OK", an answer after 30
+/// seconds): every message ends sent once or failed for good with the reason.
+async fn a_failing_provider_neither_loses_nor_doubles_a_message(db: Db) {
+    let docs = ["7101", "7102", "7103", "7104", "7105", "7106"];
+    let (a, ids) = advisor_with_clients(&db, &docs).await;
+    let log = provider(
+        &db,
+        Arc::new(|m: &Outgoing, attempt| {
+            let first = attempt == 1;
+            let answer = |fault| {
+                if first {
+                    fault
+                } else {
+                    Answer::Status(200)
+                }
+            };
+            match &m.to[m.to.len() - 7..m.to.len() - 4] {
+                "101" if attempt < 3 => (Duration::ZERO, Answer::Status(500)),
+                "102" => (Duration::ZERO, answer(Answer::RateLimited(2))),
+                "103" => (Duration::ZERO, answer(Answer::Reset)),
+                "104" => (Duration::ZERO, answer(Answer::Cut)),
+                "105" if first => (Duration::from_secs(30), Answer::Status(200)),
+                "106" => (Duration::ZERO, Answer::Status(500)),
+                _ => (Duration::ZERO, Answer::Status(200)),
+            }
+        }),
+    )
+    .await;
+    let policy = Policy {
+        max_attempts: 4,
+        base_delay: chrono::Duration::milliseconds(200),
+        max_delay: chrono::Duration::milliseconds(800),
+        ..Policy::default()
+    };
+    // A dispatcher's batch ends with its slowest send: the 30 s answer goes alone, after
+    // the others, so that it does not stretch their waits.
+    let mut messages = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        if i == 4 {
+            drain(dispatcher(&db, policy, false, silent_sandbox())).await;
+        }
+        messages.push(send(&db, &a, *id, Channel::Sms, "Hola").await);
+    }
+    drain(dispatcher(&db, policy, false, silent_sandbox())).await;
+
+    // What the provider saw until now; the 30 s answer, still waiting, adds nothing.
+    let log = std::mem::take(&mut *log.lock().unwrap());
+    let key = |i: usize| format!("recaudo-{}", messages[i]);
+    for (i, attempts, taken_at) in [(0, 3, 3), (1, 2, 2), (2, 2, 2), (3, 2, 1), (4, 2, 2)] {
+        let (status, pid, state, tries, history, _) = outcome(&db, messages[i]).await;
+        assert_eq!(
+            (status.as_str(), state.as_str(), tries),
+            ("sent", "sent", attempts),
+            "{}",
+            docs[i]
+        );
+        assert_eq!(history, ["queued", "sent"], "{}", docs[i]);
+        assert_eq!(
+            pid,
+            Some(format!("prov-{}-{taken_at}", key(i))),
+            "{}: the id of the send the provider took",
+            docs[i]
+        );
+    }
+    let mut delivered = log.delivered.clone();
+    delivered.sort();
+    let mut expected: Vec<String> = (0..5).map(key).collect();
+    expected.sort();
+    assert_eq!(
+        delivered, expected,
+        "each reached the debtor once, 7106 never"
+    );
+
+    let gaps = |i: usize| -> Vec<Duration> {
+        log.attempts(&key(i))
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .collect()
+    };
+    let server_errors = gaps(0);
+    assert!(
+        server_errors[0] >= Duration::from_millis(100) && server_errors[0] < Duration::from_secs(2),
+        "{server_errors:?}"
+    );
+    assert!(
+        server_errors[1] >= Duration::from_millis(200),
+        "the wait doubles"
+    );
+    assert!(
+        gaps(1)[0] >= Duration::from_secs(2),
+        "Retry-After: 2 is obeyed over a 200 ms backoff: {:?}",
+        gaps(1)
+    );
+    for quick in [2, 3] {
+        assert!(gaps(quick)[0] < Duration::from_secs(2), "{:?}", gaps(quick));
+    }
+    assert!(
+        gaps(4)[0] >= Duration::from_secs(15),
+        "the unanswered send is given up at the 15 s timeout: {:?}",
+        gaps(4)
+    );
+
+    let (status, _, state, tries, history, detail) = outcome(&db, messages[5]).await;
+    assert_eq!(
+        (status.as_str(), state.as_str(), tries),
+        ("failed", "failed", 4)
+    );
+    assert_eq!(history, ["queued", "failed"]);
+    assert_eq!(
+        detail,
+        "Sin éxito tras 4 intentos: HTTP 500: proveedor con problemas"
+    );
+    assert_eq!(log.attempts(&key(5)).len(), 4);
+}
+
 async fn a_dispatcher_killed_mid_delivery_loses_nothing(db: Db) {
-    let seen = provider(&db, Arc::new(|_, _| (Duration::from_millis(400), 200))).await;
+    let seen = provider(
+        &db,
+        Arc::new(|_, _| (Duration::from_millis(400), Answer::Status(200))),
+    )
+    .await;
     let (a, ids) = advisor_with_clients(&db, &["8001"]).await;
     let mut messages = Vec::new();
     for i in 0..10 {
@@ -323,7 +379,7 @@ async fn a_dispatcher_killed_mid_delivery_loses_nothing(db: Db) {
 
     // Another process takes the rows over once the dead one's lease has run out.
     drain(dispatcher(&db, policy, false, silent_sandbox())).await;
-    let seen = seen.lock().unwrap().clone();
+    let seen = seen.lock().unwrap().seen.clone();
     for id in &messages {
         let (status, pid, state, attempts, history, _) = outcome(&db, *id).await;
         assert_eq!(
@@ -382,7 +438,7 @@ fn status_callback(id: &str, status: &str) -> Vec<u8> {
 }
 
 async fn a_status_before_its_message_is_kept_and_applied_when_the_message_is(db: Db) {
-    provider(&db, Arc::new(|_, _| (Duration::ZERO, 200))).await;
+    provider(&db, Arc::new(|_, _| (Duration::ZERO, Answer::Status(200)))).await;
     let (a, ids) = advisor_with_clients(&db, &["9101"]).await;
     let id = send(&db, &a, ids[0], Channel::Sms, "Hola").await;
     let pid = format!("prov-recaudo-{id}-1");
@@ -585,61 +641,36 @@ async fn the_sandbox_reports_through_the_signed_webhook(db: Db) {
     assert_eq!(n, 1);
 }
 
-/// A `recaudo serve` process on the test's database, outside demo mode.
-fn server_process(url: &str) -> std::process::Child {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    std::process::Command::new(env!("CARGO_BIN_EXE_recaudo"))
-        .arg("serve")
-        .env("RECAUDO_DATABASE_URL", url)
-        .env("RECAUDO_BIND_ADDRESS", format!("127.0.0.1:{port}"))
-        .env("RECAUDO_DEMO", "false")
-        .env(
-            "RECAUDO_PAYMENT_INSTRUCTIONS",
-            "Transferencia a la cuenta 123 del Banco Real.",
-        )
-        .env("RECAUDO_OUTBOX_LEASE_SECS", "20")
-        // The key the test's own handle seals with.
-        .env(
-            "RECAUDO_SECRET_KEY",
-            recaudo::server::sealed::Sealer::demo_hex(),
-        )
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the recaudo binary starts")
-}
-
 /// The server process is killed (SIGKILL) while its dispatcher waits on the provider;
 /// a new process started on the same database delivers everything it had claimed.
 async fn a_server_killed_mid_dispatch_and_restarted_loses_nothing(t: TestDb) {
     let db = t.db.clone();
-    let seen = provider(&db, Arc::new(|_, _| (Duration::from_secs(2), 200))).await;
+    let seen = provider(
+        &db,
+        Arc::new(|_, _| (Duration::from_secs(2), Answer::Status(200))),
+    )
+    .await;
     let (a, ids) = advisor_with_clients(&db, &["6001"]).await;
     let mut messages = Vec::new();
     for i in 0..6 {
         messages.push(send(&db, &a, ids[0], Channel::Sms, &format!("Mensaje {i}")).await);
     }
-    let mut first = server_process(&t.url());
+    let mut first = Server::start(&t.url(), &[]);
     let started = Instant::now();
-    while seen.lock().unwrap().is_empty() {
+    while seen.lock().unwrap().seen.is_empty() {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "the first server never sent"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.kill();
     let (claimed,): (i64,) = on_db!(&db, p => sqlx::query_as(
         "SELECT COUNT(*) FROM outbox WHERE state = 'sending'").fetch_one(p).await)
     .unwrap();
     assert!(claimed > 0, "killed while sending");
 
-    let mut second = server_process(&t.url());
+    let mut second = Server::start(&t.url(), &[]);
     let started = Instant::now();
     while unfinished(&db).await > 0 {
         assert!(
@@ -648,9 +679,8 @@ async fn a_server_killed_mid_dispatch_and_restarted_loses_nothing(t: TestDb) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    second.kill().unwrap();
-    second.wait().unwrap();
-    let seen = seen.lock().unwrap().clone();
+    second.kill();
+    let seen = seen.lock().unwrap().seen.clone();
     for id in &messages {
         let (status, pid, state, _, history, _) = outcome(&db, *id).await;
         assert_eq!((status.as_str(), state.as_str()), ("sent", "sent"));
@@ -684,6 +714,7 @@ mod a_server_killed_mid_dispatch_and_restarted_loses_nothing {
 on_both_engines!(
     two_dispatchers_deliver_every_message_exactly_once,
     failures_are_retried_with_backoff_until_success_or_a_terminal_failure,
+    a_failing_provider_neither_loses_nor_doubles_a_message,
     a_dispatcher_killed_mid_delivery_loses_nothing,
     the_sandbox_reports_through_the_signed_webhook,
     a_status_before_its_message_is_kept_and_applied_when_the_message_is,

@@ -140,7 +140,17 @@ async fn relay(http: &reqwest::Client, setting: &ChannelSetting, m: &Outgoing) -
         Err(e) => return Delivery::Retry(format!("no se pudo conectar con el proveedor: {e}")),
     };
     let status = response.status();
-    let body = response.text().await.unwrap_or_default();
+    let asked = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| retry_after(v, crate::server::clock::now()));
+    let body = match response.text().await {
+        Ok(body) => body,
+        // The provider began to answer and may have taken the message: the next attempt
+        // carries the same idempotency key, so a relay that took it does not send twice.
+        Err(e) => return Delivery::Retry(format!("la respuesta del proveedor se cortó: {e}")),
+    };
     if status.is_success() {
         return match serde_json::from_str::<Accepted>(&body) {
             Ok(a) if !a.id.trim().is_empty() => Delivery::Accepted(a.id),
@@ -153,10 +163,30 @@ async fn relay(http: &reqwest::Client, setting: &ChannelSetting, m: &Outgoing) -
     let detail = format!("HTTP {}: {}", status.as_u16(), snippet(&body));
     // Timeouts, rate limits and server errors pass; other refusals would repeat.
     if status.is_server_error() || matches!(status.as_u16(), 408 | 425 | 429) {
-        Delivery::Retry(detail)
+        match asked {
+            Some(wait) => Delivery::RetryAfter(detail, wait),
+            None => Delivery::Retry(detail),
+        }
     } else {
         Delivery::Rejected(detail)
     }
+}
+
+/// The longest `Retry-After` obeyed: a wrong header must not hold a message for good.
+const LONGEST_ASKED_WAIT: chrono::Duration = chrono::Duration::days(1);
+
+/// How long a provider asked to be left alone: `Retry-After` in seconds or as an HTTP
+/// date, at most a day. `None` when the header says nothing readable.
+pub fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<chrono::Duration> {
+    let value = value.trim();
+    let wait = match value.parse::<u32>() {
+        Ok(secs) => chrono::Duration::seconds(i64::from(secs)),
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+            (at.to_utc() - now).max(chrono::Duration::zero())
+        }
+    };
+    Some(wait.min(LONGEST_ASKED_WAIT))
 }
 
 /// The built-in provider for demos and trials: it takes every send at once and then,
@@ -306,5 +336,25 @@ mod tests {
             Some(ContactProblem::WrongPhone)
         );
         assert_eq!(sandbox_failure(Channel::Sms, "+573001234567"), None);
+    }
+
+    #[test]
+    fn a_provider_asking_to_wait_is_obeyed_up_to_a_day() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-23T15:00:00Z")
+            .unwrap()
+            .to_utc();
+        let secs = |v: &str| retry_after(v, now).map(|d| d.num_seconds());
+        assert_eq!(secs("120"), Some(120));
+        assert_eq!(secs(" 0 "), Some(0));
+        assert_eq!(secs("Mon, 23 Nov 2026 15:01:30 GMT"), Some(90));
+        assert_eq!(
+            secs("Mon, 23 Nov 2026 14:00:00 GMT"),
+            Some(0),
+            "a date past"
+        );
+        assert_eq!(secs("9999999"), Some(86_400), "at most a day");
+        assert_eq!(secs("-5"), None);
+        assert_eq!(secs("pronto"), None);
+        assert_eq!(secs(""), None);
     }
 }

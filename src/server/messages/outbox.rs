@@ -58,6 +58,9 @@ pub enum Delivery {
     Accepted(String),
     /// Not taken this time (timeout, rate limit, the provider down): try again later.
     Retry(String),
+    /// Not taken this time, and the provider said how long to wait (`Retry-After`): the
+    /// next attempt waits at least that long, or the backoff if it is longer.
+    RetryAfter(String, chrono::Duration),
     /// Refused for good (bad address, bad credentials, a malformed message).
     Rejected(String),
 }
@@ -244,11 +247,15 @@ pub async fn settle(
     let mut tx = db.begin().await?;
     let (state, due, error, terminal) = match &delivery {
         Delivery::Accepted(_) => ("sent", now, String::new(), None),
-        Delivery::Retry(e) if attempts < policy.max_attempts => {
-            let wait = retry_delay(attempts, policy, rand::thread_rng().gen());
+        Delivery::Retry(e) | Delivery::RetryAfter(e, _) if attempts < policy.max_attempts => {
+            let asked = match &delivery {
+                Delivery::RetryAfter(_, wait) => *wait,
+                _ => chrono::Duration::zero(),
+            };
+            let wait = retry_delay(attempts, policy, rand::thread_rng().gen()).max(asked);
             ("pending", now + wait, e.clone(), None)
         }
-        Delivery::Retry(e) => (
+        Delivery::Retry(e) | Delivery::RetryAfter(e, _) => (
             "failed",
             now,
             e.clone(),

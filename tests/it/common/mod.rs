@@ -4,6 +4,8 @@
 
 pub mod app;
 pub mod mail;
+pub mod process;
+pub mod provider;
 
 pub use app::{browser, start};
 
