@@ -20,6 +20,7 @@ mod import;
 mod notify;
 mod outbox;
 mod portal;
+mod processes;
 mod reports;
 mod schema;
 mod scope;
