@@ -9,12 +9,13 @@ use crate::common::*;
 use recaudo::domain::automation::{
     AutomationSettings, CampaignInput, ContactHours, EventRuleInput, Trigger,
 };
-use recaudo::domain::calls::DeclareInput;
+use recaudo::domain::calls::{CallReason, DeclareInput};
 use recaudo::domain::client::PartyRole;
 use recaudo::domain::compose::ReplyTarget;
 use recaudo::domain::conversation::{InboundMessage, ReplyInput};
 use recaudo::domain::error::AppError;
 use recaudo::domain::governance::{Action, Policy, Verdict};
+use recaudo::domain::listing::InboxQuery;
 use recaudo::domain::message::Channel;
 use recaudo::domain::segments::{Condition, Op, Rule, SegmentInput, Variable};
 use recaudo::domain::templates::{Purpose, TemplateInput};
@@ -378,6 +379,36 @@ async fn a_channel_not_authorised_is_never_used(db: Db) {
     let queued = campaign_is_held(&db, &w, id, &phone.value).await;
     assert_eq!(queued, 0, "nothing queued on a channel not authorised");
 
+    // With calls not authorised on its only phone either, the client's call waits in
+    // Llamadas marked with the reason.
+    let mut tx = db.begin().await.unwrap();
+    calls::schedule(&mut tx, id, today(), CallReason::Flow, None, now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let in_tray = || async {
+        calls::calls_tray(&db, &w.advisor, &InboxQuery::default(), clock())
+            .await
+            .unwrap()
+            .rows
+            .into_iter()
+            .find(|r| r.id == id)
+            .expect("the call is due today")
+            .call_blocked
+            .unwrap_or_default()
+    };
+    assert!(!in_tray().await.contains("Ningún teléfono"), "SMS only");
+    let mut edit = after.to_input();
+    edit.contacts.phones_withheld = vec![vec![Channel::Sms, Channel::Call]];
+    clients::update(&db, &w.admin, id, valid(&edit), clock())
+        .await
+        .unwrap();
+    let why = in_tray().await;
+    assert!(
+        why.starts_with("Ningún teléfono admite llamadas") && why.contains("no autorizó Llamada"),
+        "{why}"
+    );
+
     let mut edit = after.to_input();
     edit.contacts.phones_withheld = Vec::new();
     clients::update(&db, &w.admin, id, valid(&edit), clock())
@@ -387,6 +418,10 @@ async fn a_channel_not_authorised_is_never_used(db: Db) {
         .await
         .unwrap();
     assert_eq!(sms_option(&ctx), None, "authorised again");
+    assert!(
+        !in_tray().await.contains("Ningún teléfono"),
+        "callable again"
+    );
 }
 
 /// Two advisors send at the same moment to a Colombian debtor not yet contacted today:

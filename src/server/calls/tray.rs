@@ -125,8 +125,10 @@ pub async fn calls_tray(
     })
 }
 
-/// Says on each row whose call the contact policy does not allow now, and why: one
-/// read of the page's clients and their contacts, judged in memory.
+/// Says on each row whose call is not allowed, and why: none of the client's phones
+/// may be called (each opted out of calls or was not authorised for them), or the
+/// contact policy does not allow a call now. One read of the page's clients, their
+/// phones and contacts, judged in memory.
 async fn mark_blocked(db: &Db, rows: &mut [ClientRow], clock: Clock) -> Result<(), AppError> {
     if rows.is_empty() {
         return Ok(());
@@ -139,6 +141,16 @@ async fn mark_blocked(db: &Db, rows: &mut [ClientRow], clock: Clock) -> Result<(
         on_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?;
     let places: HashMap<i64, (String, String)> =
         places.into_iter().map(|(id, c, z)| (id, (c, z))).collect();
+    let sql = format!(
+        "SELECT cp.client_id, cp.value FROM contact_points cp JOIN parties pa ON pa.id = cp.party_id
+         WHERE cp.client_id IN ({list}) AND cp.kind = 'phone' AND pa.role = 'client'"
+    );
+    let numbers: Vec<(i64, String)> = on_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?;
+    let mut phones: HashMap<i64, Vec<String>> = HashMap::new();
+    for (id, phone) in numbers {
+        phones.entry(id).or_default().push(phone);
+    }
+    let consent = preflight::clients_opt_outs(db, &ids).await?;
     let histories = preflight::histories(db, &ids, clock.now).await?;
     let policies = Policies::current(db, clock.tz).await?;
     let none = OptOuts::default();
@@ -146,6 +158,19 @@ async fn mark_blocked(db: &Db, rows: &mut [ClientRow], clock: Clock) -> Result<(
         let Some((country, time_zone)) = places.get(&r.id) else {
             continue;
         };
+        if let (Some(phones), Some(consent)) = (phones.get(&r.id), consent.get(&r.id)) {
+            let refused: Option<Vec<&str>> = phones
+                .iter()
+                .map(|p| consent.reason(p, Channel::Call))
+                .collect();
+            if let Some(reasons) = refused {
+                r.call_blocked = Some(format!(
+                    "Ningún teléfono admite llamadas: {}",
+                    reasons.join(" ")
+                ));
+                continue;
+            }
+        }
         let target = Target {
             tab: PartyRef::new(r.id, PartyRole::Client, 1),
             country,
