@@ -4,12 +4,14 @@
 //! in our tables), their promise jobs settle each promise once, and their mailbox
 //! pollers store each received e-mail once. Both start at the same moment, so their
 //! first passes race. And `kill -9` of a server, on both engines, in the middle of a
-//! scheduler pass or of a burst of provider callbacks: nothing acknowledged is lost and
-//! nothing is done twice once a server runs again.
+//! scheduler pass, of a burst of provider callbacks or of an import: nothing
+//! acknowledged is lost, nothing is half done, and nothing is done twice once a server
+//! runs again.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::app::App;
 use crate::common::mail::{MailServer, MAIL_PASSWORD, OFFICE};
 use crate::common::process::Server;
 use crate::common::provider::{provider, Answer};
@@ -532,6 +534,140 @@ async fn a_server_killed_in_a_webhook_burst_keeps_every_acknowledged_callback(t:
     assert_eq!((total, all.len()), (N, N), "each callback stored once");
 }
 
+/// A portfolio file of `n` people, each with a phone, an e-mail and one debt, in the
+/// columns of the template offered on the import page.
+fn portfolio(n: usize) -> String {
+    let template = include_str!("../../public/plantilla-cartera.csv");
+    let header: Vec<&str> = template.lines().next().unwrap().split(';').collect();
+    let mut csv = header.join(";");
+    for i in 0..n {
+        let doc = 5_000_000 + i;
+        let cells: Vec<String> = header
+            .iter()
+            .map(|column| match *column {
+                "Tipo" => "persona".into(),
+                "Documento" => doc.to_string(),
+                "Nombres" => "Ana".into(),
+                "Apellidos" => format!("Cliente {i}"),
+                "País" => "CO".into(),
+                "Segmento" => "Cartera importada".into(),
+                "Teléfono" => format!("310 {:03} {:04}", i / 10_000, i % 10_000),
+                "Correo" => format!("cliente{doc}@correo.co"),
+                "Número de orden" => format!("F-{doc}"),
+                "Producto" => "Tarjeta".into(),
+                "Fecha de emisión" => "2026-01-01".into(),
+                "Fecha de vencimiento" => "2026-02-01".into(),
+                "Monto" => "100.000,00".into(),
+                "Monto pagado" => "0".into(),
+                "Moneda" => "COP".into(),
+                _ => String::new(),
+            })
+            .collect();
+        csv.push('\n');
+        csv.push_str(&cells.join(";"));
+    }
+    csv
+}
+
+/// `kill -9` of the server while it imports a file of 2,000 clients, again and again,
+/// each time 25 ms later, until an import finishes: after every kill the database
+/// holds none of the file or all of it, never part. On PostgreSQL one kill waits until
+/// the import's transaction has taken client ids (the identity sequence moves outside
+/// transactions), so it surely lands in the middle of the writing.
+async fn a_server_killed_mid_import_leaves_none_or_all_of_the_file(t: TestDb) {
+    use reqwest::header::{ACCEPT, ORIGIN};
+    const N: i64 = 2000;
+    let db = t.db.clone();
+    user(&db, "admin@x.co", Role::Admin, None).await;
+    let csv = Arc::new(portfolio(N as usize));
+    let postgres = matches!(db.engine(), recaudo::server::db::Engine::Postgres);
+    let taken_ids = || async {
+        count(
+            &db,
+            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM clients_id_seq",
+        )
+        .await
+    };
+    let consistent = || async {
+        let n = count(&db, "SELECT COUNT(*) FROM clients").await;
+        for sql in [
+            "SELECT COUNT(*) FROM debts",
+            "SELECT COUNT(*) FROM parties",
+            "SELECT COUNT(DISTINCT client_id) FROM contact_points",
+            "SELECT COUNT(DISTINCT client_id) FROM client_search_terms",
+        ] {
+            assert_eq!(count(&db, sql).await, n, "{sql}");
+        }
+        n
+    };
+    let mut kills = 0;
+    let mut mid_write = false;
+    for round in 0.. {
+        let mut server = Server::start(&t.url(), &[("RECAUDO_SECURE_COOKIES", "false")]);
+        server.ready().await;
+        let app = App {
+            base: server.base(),
+            db: db.clone(),
+        };
+        let (http, login) = app.login("admin@x.co", PASSWORD).await;
+        login.unwrap();
+        let ids_before = if postgres { taken_ids().await } else { 0 };
+        let base = app.base.clone();
+        let body = serde_json::json!({ "csv": csv.as_str() });
+        let request = tokio::spawn(async move {
+            http.post(format!("{base}/api/import_portfolio"))
+                .header(ORIGIN, base.as_str())
+                .header(ACCEPT, "application/json")
+                .json(&body)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        });
+        let wait_for_ids = postgres && round == 0;
+        if wait_for_ids {
+            let started = Instant::now();
+            while taken_ids().await == ids_before && !request.is_finished() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "{}",
+                    server.log()
+                );
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        } else if !postgres {
+            tokio::time::sleep(Duration::from_millis(25) * round).await;
+        }
+        let imported = if postgres && round > 0 {
+            request.await.unwrap()
+        } else {
+            server.kill();
+            kills += 1;
+            request.await.unwrap()
+        };
+        drop(server);
+        let n = consistent().await;
+        assert!(n == 0 || n == N, "round {round}: {n} of {N} clients");
+        if wait_for_ids && n == 0 && taken_ids().await > ids_before {
+            mid_write = true;
+        }
+        if imported || n == N {
+            assert_eq!(n, N, "an import acknowledged is stored");
+            break;
+        }
+    }
+    eprintln!(
+        "import under kill -9: {kills} kills before an import finished; one mid-write: {mid_write}"
+    );
+    assert!(kills > 0);
+    if postgres {
+        assert!(mid_write, "a kill landed while the import was writing");
+    }
+    assert_eq!(
+        count(&db, "SELECT COUNT(DISTINCT document_number) FROM clients").await,
+        N
+    );
+}
+
 /// Runs each named `async fn(TestDb)` with the database's server processes, on SQLite
 /// and on PostgreSQL.
 macro_rules! on_both_engines_with_servers {
@@ -556,6 +692,7 @@ macro_rules! on_both_engines_with_servers {
 
 on_both_engines_with_servers!(
     a_server_killed_mid_pass_resumes_without_sending_twice,
+    a_server_killed_mid_import_leaves_none_or_all_of_the_file,
     a_server_killed_in_a_webhook_burst_keeps_every_acknowledged_callback,
 );
 
