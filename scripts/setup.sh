@@ -8,6 +8,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132.0.0
+CARGO_FUZZ_VERSION=0.13.2
 TOOLS="$RECAUDO_CACHE/tools"
 mkdir -p "$TOOLS/bin" "$CARGO_TARGET_DIR"
 
@@ -43,6 +44,13 @@ locked="$(grep -A1 '^name = "wasm-bindgen"$' "$here/Cargo.lock" | sed -n 's/^ver
 if [ "$locked" != "$WASM_BINDGEN_VERSION" ]; then
   echo "Cargo.lock has wasm-bindgen $locked but the CLI is $WASM_BINDGEN_VERSION: pin them together (Cargo.toml and scripts/setup.sh)" >&2
   exit 1
+fi
+
+if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+  # The fuzz targets (fuzz/, scripts/fuzz.sh) run on this stable toolchain without
+  # sanitizers; a panic is what they find.
+  log "installing cargo-fuzz $CARGO_FUZZ_VERSION (about 2 minutes)"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --root "$TOOLS"
 fi
 
 if ! [ -x "$TOOLS/node_modules/.bin/wasm-opt" ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, unit tests, integration tests on SQLite (and on
-# PostgreSQL when TEST_DATABASE_URL is set), then the browser tests in Chromium against
-# the real server.
+# PostgreSQL when TEST_DATABASE_URL is set), the benchmarks at a tiny scale, each fuzz
+# target for 30 seconds, then the browser tests in Chromium against the real server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -11,6 +11,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "format and lints"
 cargo fmt --all -- --check
+(cd fuzz && cargo fmt --all -- --check)
 cargo clippy --all-targets --features ssr -- -D warnings
 cargo clippy --all-features -- -D warnings
 
@@ -24,6 +25,9 @@ cargo test --features ssr
 
 step "benchmark smoke runs (every kind, tiny scale)"
 bash scripts/bench-smoke.sh
+
+step "fuzzing (each target 30 s from its committed corpus)"
+bash scripts/fuzz.sh 30
 
 step "browser tests (Playwright, Chromium)"
 cargo leptos build
