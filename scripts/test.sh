@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, unit tests, integration tests on SQLite (and on
-# PostgreSQL when TEST_DATABASE_URL is set), the benchmarks at a tiny scale, then the
-# browser tests in Chromium against the real server.
+# PostgreSQL when TEST_DATABASE_URL is set), the benchmarks at a tiny scale, each fuzz
+# target for 30 seconds, then the browser tests in Chromium against the real server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -25,6 +25,9 @@ cargo test --features ssr
 
 step "benchmark smoke runs (every kind, tiny scale)"
 bash scripts/bench-smoke.sh
+
+step "fuzzing (each target 30 s from its committed corpus)"
+bash scripts/fuzz.sh 30
 
 step "browser tests (Playwright, Chromium)"
 cargo leptos build
