@@ -114,6 +114,40 @@ impl Scratch {
         }
     }
 
+    /// A second scratch database holding a copy of `db`'s rows, for a baseline that
+    /// must start from the same data: seeding a million clients again would take ten
+    /// minutes or more and gives a database laid out differently.
+    async fn copy_of(&self, db: &Db) -> Result<(Db, Scratch), String> {
+        let text = |e: sqlx::Error| e.to_string();
+        match self {
+            Scratch::SqliteFile(_) => {
+                let path = std::env::temp_dir().join(format!(
+                    "recaudo-bench-copy-{}-{}.db",
+                    std::process::id(),
+                    Utc::now().timestamp_millis()
+                ));
+                on_db!(db, p => sqlx::query("VACUUM INTO $1")
+                    .bind(path.to_string_lossy().into_owned())
+                    .execute(p).await.map(|r| r.rows_affected()))
+                .map_err(text)?;
+                let copy = Db::connect(&path.to_string_lossy()).await.map_err(text)?;
+                Ok((copy, Scratch::SqliteFile(path)))
+            }
+            Scratch::PostgresSchema { url, schema } => {
+                let (copy, scratch) = Scratch::create(Some(url)).await?;
+                copy.migrate().await.map_err(|e| e.to_string())?;
+                let Scratch::PostgresSchema { schema: into, .. } = &scratch else {
+                    unreachable!("a PostgreSQL URL makes a PostgreSQL scratch")
+                };
+                if let Err(e) = copy_schema(&copy, schema, into).await {
+                    scratch.remove(copy).await;
+                    return Err(e);
+                }
+                Ok((copy, scratch))
+            }
+        }
+    }
+
     /// Where another process reaches the same database.
     fn url(&self) -> String {
         match self {
@@ -141,6 +175,71 @@ impl Scratch {
             }
         }
     }
+}
+
+/// Every row of the tables of schema `from` into the same tables of `into`, which the
+/// same migrations made, and the identity counters after them. The copy's triggers do
+/// not fire (the counters they keep are copied as they are) and the rows go in as
+/// they were, so the foreign keys are not checked again either: that takes a
+/// superuser, which the benches' local PostgreSQL is.
+async fn copy_schema(copy: &Db, from: &str, into: &str) -> Result<(), String> {
+    let text = |e: sqlx::Error| e.to_string();
+    let crate::server::db::Pool::Postgres(pool) = copy.pool() else {
+        return Err("la copia de un esquema es solo para PostgreSQL".into());
+    };
+    let tables: Vec<(String,)> = sqlx::query_as(
+        "SELECT table_name FROM information_schema.tables
+         WHERE table_schema = $1 AND table_type = 'BASE TABLE' AND table_name <> '_sqlx_migrations'
+         ORDER BY table_name",
+    )
+    .bind(from)
+    .fetch_all(pool)
+    .await
+    .map_err(text)?;
+    let quoted = |schema: &str, table: &str| format!("\"{schema}\".\"{table}\"");
+    let mut tx = pool.begin().await.map_err(text)?;
+    sqlx::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            format!("copiar la base de referencia requiere un superusuario de PostgreSQL: {e}")
+        })?;
+    let all = tables
+        .iter()
+        .map(|(t,)| quoted(into, t))
+        .collect::<Vec<_>>()
+        .join(", ");
+    sqlx::query(&format!("TRUNCATE {all}"))
+        .execute(&mut *tx)
+        .await
+        .map_err(text)?;
+    for (table,) in &tables {
+        sqlx::query(&format!(
+            "INSERT INTO {} SELECT * FROM {}",
+            quoted(into, table),
+            quoted(from, table)
+        ))
+        .execute(&mut *tx)
+        .await
+        .map_err(text)?;
+    }
+    let counters: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT sequencename::text, last_value FROM pg_sequences
+         WHERE schemaname = $1 AND last_value IS NOT NULL",
+    )
+    .bind(from)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(text)?;
+    for (sequence, last) in counters {
+        sqlx::query("SELECT setval($1::regclass, $2)")
+            .bind(quoted(into, &sequence))
+            .bind(last)
+            .execute(&mut *tx)
+            .await
+            .map_err(text)?;
+    }
+    tx.commit().await.map_err(text)
 }
 
 /// Seeds the demo users and `clients` clients, and prints how fast.
@@ -259,7 +358,7 @@ pub async fn run(args: BenchArgs, config: &Config) -> Result<(), String> {
         BenchKind::Webhooks => webhooks::measure(&db, &args, config).await,
         BenchKind::Flows => flows::measure(&db, &args, config).await,
         BenchKind::Export => export::measure(&db, &args, config, &scratch.url()).await,
-        BenchKind::Governance => governance::measure(&db, &args, config).await,
+        BenchKind::Governance => governance::measure(&db, &scratch, &args, config).await,
     };
     scratch.remove(db).await;
     result
