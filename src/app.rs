@@ -107,10 +107,11 @@ fn NotFound() -> impl IntoView {
 }
 
 /// The layout of every page behind the login: it loads the session once and hands it to
-/// the pages as context.
+/// the pages as context, with the changes heard on the user's event stream.
 #[component]
 fn SignedIn() -> impl IntoView {
     let session = Resource::new(|| (), |_| current_session());
+    crate::ui::live::provide_live_changes();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
             {move || Suspend::new(async move {

@@ -15,8 +15,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 use crate::domain::error::AppError;
+use crate::server::events;
 use crate::server::messages::preflight::Policies;
-use crate::server::notify::{Notifier, CHANNEL_SQL};
+use crate::server::notify::Notifier;
 
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -306,9 +307,10 @@ impl Tx {
         self.queued = true;
     }
 
-    /// Commits, then announces what changed. On PostgreSQL the notifications are sent
-    /// inside the transaction, so the database delivers them with the commit (and
-    /// drops them if it fails) without a round trip of their own afterwards.
+    /// Records an event per changed client (see [`crate::server::events`]), commits, then
+    /// announces what changed. On PostgreSQL the notifications are sent inside the
+    /// transaction, so the database delivers them with the commit (and drops them if it
+    /// fails) without a round trip of their own afterwards.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         let Tx {
             conn,
@@ -317,19 +319,18 @@ impl Tx {
             queued,
         } = self;
         match conn {
-            TxConn::Sqlite(t) => {
+            TxConn::Sqlite(mut t) => {
+                if !changed.is_empty() {
+                    let ids: Vec<i64> = changed.iter().copied().collect();
+                    events::record_sqlite(&mut t, &ids, crate::server::clock::now()).await?;
+                }
                 t.commit().await?;
                 notifier.publish(changed);
             }
             TxConn::Postgres(mut t) => {
                 if !changed.is_empty() {
                     let ids: Vec<i64> = changed.into_iter().collect();
-                    sqlx::query(&format!(
-                        "SELECT pg_notify({CHANNEL_SQL}, id::text) FROM unnest($1::bigint[]) AS id"
-                    ))
-                    .bind(ids)
-                    .execute(&mut *t)
-                    .await?;
+                    events::record_postgres(&mut t, &ids, crate::server::clock::now()).await?;
                 }
                 t.commit().await?;
             }

@@ -65,6 +65,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// What the public endpoints counted in this process.
     pub limits: Arc<crate::server::rate_limit::RateLimits>,
+    /// This process's tail of the event stream.
+    pub events: Arc<crate::server::events::Hub>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -99,6 +101,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     Router::new()
+        .route("/api/events", axum::routing::get(events))
         .route(
             "/api/conversations/{id}/events",
             axum::routing::get(conversation_events),
@@ -367,6 +370,68 @@ async fn conversation_events(
         }
     });
     Ok(Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+/// How long one event stream runs before the browser is asked to reconnect: each
+/// reconnection passes the session check again, so a user signed out or deactivated
+/// stops hearing of changes within this time.
+const EVENT_STREAM_LIFETIME: std::time::Duration = std::time::Duration::from_secs(300);
+/// How soon the browser reconnects after a stream ends or breaks.
+const EVENT_STREAM_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The signed-in user's event stream (see [`crate::server::events`]): `change` with the
+/// client's id for every change they may see, each with its id, so that a browser that
+/// reconnects with `Last-Event-ID` (or `?desde=` when it opens a new stream) is sent
+/// every one it missed, in order; `reload` when those are no longer there.
+async fn events(
+    State(state): State<AppState>,
+    axum::Extension(viewer): axum::Extension<CurrentViewer>,
+    headers: HeaderMap,
+    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    use crate::server::events::{Next, Subscription};
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures::StreamExt;
+    let viewer = signed_in(viewer)?;
+    let last = match headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .or(params.get("desde").map(String::as_str))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        None => None,
+        Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            AppError::Request(format!("El último evento recibido («{v}») no es válido."))
+        })?),
+    };
+    let subscription =
+        Subscription::open(state.db.clone(), &state.events, viewer.read_scope(), last);
+    let until = tokio::time::Instant::now() + EVENT_STREAM_LIFETIME;
+    let first = Event::default().retry(EVENT_STREAM_RETRY).comment("");
+    let stream = futures::stream::unfold(Some(subscription), move |sub| async move {
+        let mut sub = sub?;
+        let next = tokio::time::timeout_at(until, sub.next()).await.ok()?;
+        let event = match next {
+            Ok(Next::Event(e)) => Event::default()
+                .id(e.id.to_string())
+                .event("change")
+                .data(e.client_id.to_string()),
+            Ok(Next::Reload) => return Some((Event::default().event("reload").data(""), None)),
+            Err(e) => {
+                // The browser reconnects with its last id and misses nothing.
+                tracing::warn!(error = %e, "event stream interrupted");
+                return None;
+            }
+        };
+        Some((event, Some(sub)))
+    });
+    let stream = futures::stream::once(async { first })
+        .chain(stream)
+        .map(Ok::<_, std::convert::Infallible>);
+    Ok(Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response())
 }

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod config;
 pub mod conversations;
 pub mod db;
+pub mod events;
 pub mod governance;
 pub mod http;
 pub mod import;
@@ -180,6 +181,9 @@ pub async fn serve(config: Config) -> Result<(), CommandError> {
         db: db.clone(),
         config: Arc::new(config.clone()),
         limits: Arc::default(),
+        events: events::Hub::start(db.clone())
+            .await
+            .map_err(CommandError::Listen)?,
     };
     db.listen().await.map_err(CommandError::Listen)?;
     tokio::spawn(maintenance(state.clone()));
@@ -238,9 +242,9 @@ async fn dispatcher(state: &AppState) -> Result<channels::dispatcher::Dispatcher
     Ok(Dispatcher::new(state.db.clone(), policy, providers))
 }
 
-/// Hourly: roll summaries forward past due dates, settle promises whose deadline passed
-/// and drop expired sessions. All are idempotent, so several server processes may run
-/// them.
+/// Hourly: roll summaries forward past due dates, settle promises whose deadline passed,
+/// drop expired sessions and the events too old to replay. All are idempotent, so
+/// several server processes may run them.
 async fn maintenance(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -260,6 +264,9 @@ async fn maintenance(state: AppState) {
         }
         if let Err(e) = auth::purge_expired(&state.db, state.session_policy(), clock.now).await {
             tracing::error!(error = %e.reason(), "session purge failed");
+        }
+        if let Err(e) = events::prune(&state.db, clock.now - events::RETENTION).await {
+            tracing::error!(error = %e, "event pruning failed");
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod channels;
 pub mod clients;
 pub mod components;
 pub mod conversations;
+pub mod live;
 pub mod login;
 pub mod payments;
 pub mod policies;

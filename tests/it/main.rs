@@ -14,6 +14,7 @@ mod clients;
 mod compose;
 mod conversations;
 mod email;
+mod events;
 mod governance;
 mod http;
 mod import;

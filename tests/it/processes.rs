@@ -534,6 +534,61 @@ async fn a_server_killed_in_a_webhook_burst_keeps_every_acknowledged_callback(t:
     assert_eq!((total, all.len()), (N, N), "each callback stored once");
 }
 
+/// A message received through one server reaches a browser whose event stream is on the
+/// other: the table is the source, PostgreSQL's notification wakes the other process.
+async fn a_message_received_by_one_server_reaches_a_browser_on_the_other(t: TestDb) {
+    use crate::events::EventStream;
+    use recaudo::server::channels::webhooks::{Callback, CallbackEvent, SIGNATURE_HEADER};
+    use recaudo::server::signing::sign;
+    let db = t.db.clone();
+    let admin = admin(&db).await;
+    let a = user(&db, "asesora@x.co", Role::Advisor, None).await;
+    let id = client(&db, &admin, &client_input("8401", "Ana", "Pérez", Some(&a))).await;
+    let servers = two_servers(&t, &[]).await;
+    let on_b = App {
+        base: servers[1].base(),
+        db: db.clone(),
+    };
+    let (browser, login) = on_b.login("asesora@x.co", PASSWORD).await;
+    login.unwrap();
+    let mut stream = EventStream::open(&browser, &on_b.base, None).await;
+
+    let key = channels::secret(&db, channels::SANDBOX_KEY).await.unwrap();
+    let body = serde_json::to_vec(&Callback {
+        events: vec![CallbackEvent::Message {
+            id: "proceso-8401".into(),
+            channel: "sms".into(),
+            from: "+573004010000".into(),
+            body: "Ya pagué".into(),
+            at: None,
+        }],
+    })
+    .unwrap();
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/webhooks/sandbox", servers[0].base()))
+        .header("content-type", "application/json")
+        .header(SIGNATURE_HEADER, sign(&key, &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let heard = stream
+        .next_within(Duration::from_secs(15))
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "nothing reached the other server's stream; logs:\n{}\n---\n{}",
+                servers[0].log(),
+                servers[1].log()
+            )
+        });
+    assert_eq!(
+        (heard.kind.as_str(), heard.data),
+        ("change", id.to_string())
+    );
+}
+
 /// A portfolio file of `n` people, each with a phone, an e-mail and one debt, in the
 /// columns of the template offered on the import page.
 fn portfolio(n: usize) -> String {
@@ -714,5 +769,6 @@ mod postgres {
         two_servers_send_each_step_once_and_deliver_each_message_once,
         two_servers_settle_each_promise_once,
         two_servers_store_each_received_email_once,
+        a_message_received_by_one_server_reaches_a_browser_on_the_other,
     );
 }

@@ -212,6 +212,9 @@ pub async fn measure(db: &Db, args: &BenchArgs, _config: &Config) -> Result<(), 
         db: db.clone(),
         config: Arc::new(Config::defaults()),
         limits: Arc::default(),
+        events: crate::server::events::Hub::start(db.clone())
+            .await
+            .map_err(|e| e.to_string())?,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -176,11 +176,22 @@ fn InboxList(tray: Tray) -> impl IntoView {
     let ids = expect_context::<TrayContext>().ids;
     let marked = RwSignal::new(None::<i64>);
     let help = RwSignal::new(false);
+    // Rows loaded with "Ver más" would vanish if a change elsewhere reloaded the list
+    // under the advisor's eyes; then the change is only pointed out.
+    let stale = RwSignal::new(false);
     Effect::new(move |_| {
         query.track();
         version.0.track();
         more.set(Vec::new());
         more_next.set(None);
+        stale.set(false);
+    });
+    crate::ui::live::on_live_changes(move || {
+        if more.with_untracked(Vec::is_empty) {
+            version.bump();
+        } else {
+            stale.set(true);
+        }
     });
     Effect::new(move |_| {
         let mut list: Vec<i64> = first
@@ -383,6 +394,9 @@ fn InboxList(tray: Tray) -> impl IntoView {
                 })}
             </Transition>
             <button type="button" class="secondary small" on:click=move |_| version.bump()>"Refrescar"</button>
+            <Show when=move || stale.get()>
+                <span class="stale">"Hay cambios en la bandeja."</span>
+            </Show>
             <button type="button" class="link small" aria-expanded=move || help.get().to_string()
                 on:click=move |_| help.update(|h| *h = !*h)>"Atajos (?)"</button>
         </div>

@@ -181,6 +181,9 @@ pub async fn serve(db: Db) -> String {
         leptos_options: leptos::config::LeptosOptions::builder()
             .output_name("recaudo")
             .build(),
+        events: recaudo::server::events::Hub::start(db.clone())
+            .await
+            .unwrap(),
         db,
         config: std::sync::Arc::new(recaudo::server::config::Config::defaults()),
         limits: std::sync::Arc::default(),

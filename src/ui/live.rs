@@ -1,0 +1,98 @@
+//! The signed-in user's event stream (`/api/events`, see `server::events`): every change
+//! they may see bumps [`LiveChanges`], which the lists watch to reload. The browser's
+//! EventSource reconnects by itself after a drop and sends the last id it saw, so the
+//! server replays what was missed. Told to reload (what was missed is gone), the stream
+//! starts again from now and the lists reload once.
+
+use leptos::prelude::*;
+
+/// How many changes this browser has heard of; the lists reload when it moves.
+#[derive(Clone, Copy)]
+pub struct LiveChanges(pub RwSignal<u64>);
+
+impl LiveChanges {
+    #[cfg(feature = "hydrate")]
+    fn heard(&self) {
+        // After sign-out the page's signals are gone; nothing is left to reload.
+        let _ = self.0.try_update(|n| *n += 1);
+    }
+}
+
+/// Provides [`LiveChanges`] to the signed-in pages and, in the browser, opens the stream.
+pub fn provide_live_changes() {
+    let changes = LiveChanges(RwSignal::new(0));
+    provide_context(changes);
+    #[cfg(feature = "hydrate")]
+    {
+        let stream = std::rc::Rc::new(std::cell::RefCell::new(None));
+        open(changes, stream.clone());
+        let stream = send_wrapper::SendWrapper::new(stream);
+        on_cleanup(move || {
+            if let Some(s) = stream.borrow_mut().take() {
+                s.close();
+            }
+        });
+    }
+}
+
+#[cfg(feature = "hydrate")]
+type Current = std::rc::Rc<std::cell::RefCell<Option<web_sys::EventSource>>>;
+
+#[cfg(feature = "hydrate")]
+fn open(changes: LiveChanges, current: Current) {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let Ok(source) = web_sys::EventSource::new("/api/events") else {
+        return;
+    };
+    let on_change = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| changes.heard());
+    let again = current.clone();
+    let on_reload = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+        // Reconnecting by itself would send the same stale id: start afresh.
+        if let Some(s) = again.borrow_mut().take() {
+            s.close();
+        }
+        changes.heard();
+        open(changes, again.clone());
+    });
+    let _ = source.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
+    let _ = source.add_event_listener_with_callback("reload", on_reload.as_ref().unchecked_ref());
+    // The listeners live as long as the page: a stream replaced after "reload" keeps
+    // two small closures that are never called again.
+    on_change.forget();
+    on_reload.forget();
+    *current.borrow_mut() = Some(source);
+}
+
+/// Runs `reload` shortly after changes are heard, once for a burst of them; the first
+/// run (when the list mounts) is skipped.
+pub fn on_live_changes(reload: impl Fn() + Clone + Send + Sync + 'static) {
+    let Some(changes) = use_context::<LiveChanges>() else {
+        return;
+    };
+    #[cfg(feature = "hydrate")]
+    {
+        let waiting = StoredValue::new(false);
+        Effect::new(move |mounted: Option<()>| {
+            changes.0.track();
+            if mounted.is_none() || waiting.get_value() {
+                return;
+            }
+            waiting.set_value(true);
+            let reload = reload.clone();
+            set_timeout(
+                move || {
+                    // The list may have gone (another page) while this waited.
+                    if waiting.is_disposed() {
+                        return;
+                    }
+                    waiting.set_value(false);
+                    reload();
+                },
+                std::time::Duration::from_millis(250),
+            );
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (changes, reload);
+}
