@@ -107,7 +107,7 @@ impl Scratch {
                 crate::server::redact(u)
             )),
             None => {
-                let path = std::env::temp_dir().join(format!("recaudo-bench-{}-{}.db", std::process::id(), Utc::now().timestamp_millis()));
+                let path = sqlite_temp_path("bench");
                 let db = Db::connect(&path.to_string_lossy()).await.map_err(|e| e.to_string())?;
                 Ok((db, Scratch::SqliteFile(path)))
             }
@@ -121,17 +121,18 @@ impl Scratch {
         let text = |e: sqlx::Error| e.to_string();
         match self {
             Scratch::SqliteFile(_) => {
-                let path = std::env::temp_dir().join(format!(
-                    "recaudo-bench-copy-{}-{}.db",
-                    std::process::id(),
-                    Utc::now().timestamp_millis()
-                ));
+                let path = sqlite_temp_path("bench-copy");
                 on_db!(db, p => sqlx::query("VACUUM INTO $1")
                     .bind(path.to_string_lossy().into_owned())
                     .execute(p).await.map(|r| r.rows_affected()))
                 .map_err(text)?;
-                let copy = Db::connect(&path.to_string_lossy()).await.map_err(text)?;
-                Ok((copy, Scratch::SqliteFile(path)))
+                match Db::connect(&path.to_string_lossy()).await {
+                    Ok(copy) => Ok((copy, Scratch::SqliteFile(path))),
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&path);
+                        Err(e.to_string())
+                    }
+                }
             }
             Scratch::PostgresSchema { url, schema } => {
                 let (copy, scratch) = Scratch::create(Some(url)).await?;
@@ -175,6 +176,15 @@ impl Scratch {
             }
         }
     }
+}
+
+/// A file name for a scratch SQLite database that no other run of this machine uses.
+fn sqlite_temp_path(tag: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "recaudo-{tag}-{}-{}.db",
+        std::process::id(),
+        Utc::now().timestamp_millis()
+    ))
 }
 
 /// Every row of the tables of schema `from` into the same tables of `into`, which the
