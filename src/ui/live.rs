@@ -2,7 +2,8 @@
 //! they may see bumps [`LiveChanges`], which the lists watch to reload. The browser's
 //! EventSource reconnects by itself after a drop and sends the last id it saw, so the
 //! server replays what was missed. Told to reload (what was missed is gone), the stream
-//! starts again from now and the lists reload once.
+//! starts again from now and the lists reload once; they also reload when the browser
+//! comes back online.
 
 use leptos::prelude::*;
 
@@ -26,8 +27,12 @@ pub fn provide_live_changes() {
     {
         let stream = std::rc::Rc::new(std::cell::RefCell::new(None));
         open(changes, stream.clone());
+        // A list reloaded while the network was down shows its error until the next
+        // change; coming back online is one.
+        let online = window_event_listener(leptos::ev::online, move |_| changes.heard());
         let stream = send_wrapper::SendWrapper::new(stream);
         on_cleanup(move || {
+            online.remove();
             if let Some(s) = stream.borrow_mut().take() {
                 s.close();
             }
