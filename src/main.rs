@@ -38,9 +38,10 @@ enum Command {
     /// o «flows» (una pasada diaria del programador: flujo, eventos, campañas) o
     /// «export» (descarga del reporte de Interacciones de --rows filas en CSV y XLSX) o
     /// «governance» (costo de la política de contacto: verificación del redactor y pasada
-    /// diaria con y sin políticas).
+    /// diaria con y sin políticas) o «events» (--subscribers navegadores con el flujo de
+    /// eventos abierto mientras se confirman --rate cambios por segundo).
     Bench {
-        #[arg(value_parser = ["clients", "inbox", "calls", "alerts", "webhooks", "flows", "export", "governance"], default_value = "clients")]
+        #[arg(value_parser = ["clients", "inbox", "calls", "alerts", "webhooks", "flows", "export", "governance", "events"], default_value = "clients")]
         kind: String,
         #[arg(long, default_value_t = 100_000)]
         clients: usize,
@@ -64,6 +65,12 @@ enum Command {
         /// Interacciones que se cargan para «export».
         #[arg(long, default_value_t = 1_000_000)]
         rows: usize,
+        /// Navegadores con el flujo de eventos abierto, para «events».
+        #[arg(long, default_value_t = 1_000)]
+        subscribers: usize,
+        /// Cambios confirmados por segundo durante «events».
+        #[arg(long, default_value_t = 500)]
+        rate: u64,
     },
     #[cfg(feature = "bench")]
     /// El proceso de cada descarga de `bench export`: mide su memoria por separado.
@@ -232,6 +239,8 @@ async fn run(command: Command) -> Result<(), CommandError> {
             seconds,
             concurrency,
             rows,
+            subscribers,
+            rate,
         } => bench::run(
             bench::BenchArgs {
                 kind: match kind.as_str() {
@@ -242,6 +251,7 @@ async fn run(command: Command) -> Result<(), CommandError> {
                     "flows" => bench::BenchKind::Flows,
                     "governance" => bench::BenchKind::Governance,
                     "export" => bench::BenchKind::Export,
+                    "events" => bench::BenchKind::Events,
                     _ => bench::BenchKind::Clients,
                 },
                 clients,
@@ -252,6 +262,8 @@ async fn run(command: Command) -> Result<(), CommandError> {
                 seconds,
                 concurrency,
                 rows,
+                subscribers,
+                rate,
             },
             &config,
         )

@@ -5,10 +5,11 @@
 //! filters (`alerts`), or signed WhatsApp callbacks posted by a second process
 //! (`webhooks`), or one daily pass of the scheduler (`flows`), or the Interacciones
 //! download of N rows as CSV and XLSX (`export`), or what the contact policies cost
-//! (`governance`).
+//! (`governance`), or the event stream's fan-out to many open browsers (`events`).
 
 mod alerts;
 mod calls;
+mod events;
 pub mod export;
 mod flows;
 mod governance;
@@ -39,6 +40,7 @@ pub enum BenchKind {
     Flows,
     Export,
     Governance,
+    Events,
 }
 
 pub struct BenchArgs {
@@ -55,6 +57,9 @@ pub struct BenchArgs {
     pub concurrency: usize,
     /// Interactions the export benchmark loads.
     pub rows: usize,
+    /// Browsers on the event stream, and changes committed per second, for `events`.
+    pub subscribers: usize,
+    pub rate: u64,
 }
 
 struct Figure {
@@ -369,6 +374,7 @@ pub async fn run(args: BenchArgs, config: &Config) -> Result<(), String> {
         BenchKind::Flows => flows::measure(&db, &args, config).await,
         BenchKind::Export => export::measure(&db, &args, config, &scratch.url()).await,
         BenchKind::Governance => governance::measure(&db, &scratch, &args, config).await,
+        BenchKind::Events => events::measure(&db, &args).await,
     };
     scratch.remove(db).await;
     result
