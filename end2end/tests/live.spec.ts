@@ -51,6 +51,39 @@ test("a supervisor's Recibidos follows an advisor's work without a reload", asyn
   await advisorContext.close();
 });
 
+test("a supervisor on the same conversation sees who has it open and who is writing", async ({ browser }) => {
+  const supervisorContext = await browser.newContext();
+  const advisorContext = await browser.newContext();
+  const supervisor = await supervisorContext.newPage();
+  const advisor = await advisorContext.newPage();
+  await login(supervisor, "supervisor1@demo.recaudo", undefined, "/conversaciones");
+  await login(advisor, "asesor2@demo.recaudo", undefined, "/conversaciones");
+  const row = inbox(supervisor)
+    .getByRole("listitem")
+    .filter({ has: supervisor.locator(".row-advisor", { hasText: "Andrés Gómez" }) })
+    .first();
+  await expect(row).toBeVisible();
+  const id = (await row.getByRole("link").getAttribute("id"))!.replace("inbox-row-", "");
+
+  await advisor.goto(`/conversaciones/${id}`);
+  await advisor.locator("body[data-hydrated]").waitFor({ state: "attached" });
+  const composer = advisor.getByRole("form", { name: "Responder" });
+  await expect(composer).toBeVisible();
+  const sms = composer.getByRole("radio", { name: "SMS", exact: true });
+  if ((await sms.count()) > 0) {
+    await sms.check();
+  }
+  await supervisor.goto(`/conversaciones/${id}`);
+  await supervisor.locator("body[data-hydrated]").waitFor({ state: "attached" });
+  await expect(supervisor.getByText("Andrés Gómez también tiene abierta esta conversación")).toBeVisible();
+  await expect(advisor.getByText("Laura Castillo también tiene abierta esta conversación")).toBeVisible();
+
+  await composer.getByLabel("Mensaje").pressSequentially("Buenas tardes, le escribo por su saldo", { delay: 60 });
+  await expect(supervisor.getByText("Andrés Gómez está respondiendo")).toBeVisible();
+  await supervisorContext.close();
+  await advisorContext.close();
+});
+
 test("messages that arrive while the browser is offline show once it is back", async ({ page, context }) => {
   await login(page, "admin@demo.recaudo", undefined, "/conversaciones");
   await expect(inbox(page).getByRole("listitem").first()).toBeVisible();

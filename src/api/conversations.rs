@@ -34,6 +34,25 @@ pub async fn reply(input: ReplyInput) -> Result<i64, AppError> {
         .await
 }
 
+/// The open conversation's heartbeat: says that this user has it open (or is writing
+/// in it) and answers who else has.
+#[server(input = Json, endpoint = "conversation_presence")]
+pub async fn conversation_presence(
+    client_id: i64,
+    beat: crate::domain::presence::Beat,
+) -> Result<Vec<crate::domain::presence::Colleague>, AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    crate::server::conversations::presence::beat(
+        &state.db,
+        &viewer,
+        client_id,
+        beat,
+        state.config.clock().now,
+    )
+    .await
+}
+
 /// Sandbox only: the party answers in a few seconds, through the webhook.
 #[server(input = Json, endpoint = "simulate_reply")]
 pub async fn simulate_reply(target: ReplyTarget) -> Result<(), AppError> {

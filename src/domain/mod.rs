@@ -23,6 +23,7 @@ pub mod message;
 pub mod money;
 pub mod outcome;
 pub mod portal;
+pub mod presence;
 pub mod report_params;
 pub mod search;
 pub mod segments;

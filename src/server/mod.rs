@@ -243,7 +243,7 @@ async fn dispatcher(state: &AppState) -> Result<channels::dispatcher::Dispatcher
 }
 
 /// Hourly: roll summaries forward past due dates, settle promises whose deadline passed,
-/// drop expired sessions and the events too old to replay. All are idempotent, so
+/// drop expired sessions, the events too old to replay and old heartbeats. All are idempotent, so
 /// several server processes may run them.
 async fn maintenance(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -267,6 +267,10 @@ async fn maintenance(state: AppState) {
         }
         if let Err(e) = events::prune(&state.db, clock.now - events::RETENTION).await {
             tracing::error!(error = %e, "event pruning failed");
+        }
+        let stale = clock.now - chrono::Duration::minutes(1);
+        if let Err(e) = conversations::presence::prune(&state.db, stale).await {
+            tracing::error!(error = %e.reason(), "presence pruning failed");
         }
     }
 }

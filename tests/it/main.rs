@@ -21,6 +21,7 @@ mod import;
 mod notify;
 mod outbox;
 mod portal;
+mod presence;
 mod processes;
 mod reports;
 mod schema;

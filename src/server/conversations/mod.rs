@@ -3,6 +3,7 @@
 
 pub mod compose;
 mod inbox;
+pub mod presence;
 
 pub use inbox::{inbox, pending_messages};
 

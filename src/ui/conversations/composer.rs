@@ -30,7 +30,7 @@ pub struct Draft {
     party: RwSignal<Option<(PartyRole, i32)>>,
     pub(super) channel: RwSignal<Option<Channel>>,
     subject: RwSignal<String>,
-    body: RwSignal<String>,
+    pub(super) body: RwSignal<String>,
     cc: RwSignal<String>,
     bcc: RwSignal<String>,
     template: RwSignal<Option<i64>>,

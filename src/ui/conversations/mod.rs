@@ -3,6 +3,7 @@
 
 pub mod composer;
 pub mod gestion;
+pub mod presence;
 pub mod unregistered;
 pub mod view;
 

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::composer::{Composer, Draft};
 use super::gestion::{standalone_lines, DeclareForm, GestionForm, MoneyItem, OutcomeItem, Phones};
+use super::presence::PresenceLine;
 use super::{InboxVersion, TrayContext};
 use crate::api::conversations::{dismiss, get_composer, get_conversation, reply};
 use crate::domain::alerts::AlertHistoryEntry;
@@ -213,6 +214,7 @@ fn ConversationView(
                     <AlertFlags client_id flags lifted=changed />
                 </h2>
                 <a class="small" href=format!("/clientes/{client_id}")>"Ficha del cliente"</a>
+                <PresenceLine client_id body=draft.body />
             </header>
             <Show when=move || details_open.get()>
                 <ClientInfo client=client.get_value() />
