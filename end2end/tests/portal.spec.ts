@@ -71,6 +71,8 @@ test("a debtor opens the Paga aquí link, declares a payment, and the advisor se
   // The advisor sees the visit with its states beside the messages, and the payment.
   await page.reload();
   await hydrated(page);
+  // A reload opens the tab with pending messages first; the visits are the client's.
+  await page.getByRole("tab", { name: /^Cliente/ }).click();
   await expect(visits).toHaveCount(before + 1);
   const visit = visits.last();
   await expect(visit.locator("ol.states li")).toHaveText([/^Abrió el enlace/, /^Consultó la deuda/, /^Declaró un pago/]);
