@@ -243,8 +243,8 @@ async fn dispatcher(state: &AppState) -> Result<channels::dispatcher::Dispatcher
 }
 
 /// Hourly: roll summaries forward past due dates, settle promises whose deadline passed,
-/// drop expired sessions, the events too old to replay and old heartbeats. All are idempotent, so
-/// several server processes may run them.
+/// drop expired sessions, the events too old to replay and old heartbeats. All are
+/// idempotent, so several server processes may run them.
 async fn maintenance(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {

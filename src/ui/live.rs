@@ -40,6 +40,10 @@ pub fn provide_live_changes() {
     }
 }
 
+/// How long a stream the server refused waits before it opens again.
+#[cfg(feature = "hydrate")]
+const RETRY_AFTER_REFUSAL: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[cfg(feature = "hydrate")]
 type Current = std::rc::Rc<std::cell::RefCell<Option<web_sys::EventSource>>>;
 
@@ -60,12 +64,39 @@ fn open(changes: LiveChanges, current: Current) {
         changes.heard();
         open(changes, again.clone());
     });
+    // A refused reconnection (the server down, or answering an error) makes the browser
+    // give up for good: try again from now in a while, and reload the lists then.
+    let again = current.clone();
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        let closed = again
+            .borrow()
+            .as_ref()
+            .is_some_and(|s| s.ready_state() == web_sys::EventSource::CLOSED);
+        if closed {
+            let again = again.clone();
+            set_timeout(
+                move || {
+                    let still_closed = again
+                        .borrow()
+                        .as_ref()
+                        .is_some_and(|s| s.ready_state() == web_sys::EventSource::CLOSED);
+                    if still_closed {
+                        changes.heard();
+                        open(changes, again.clone());
+                    }
+                },
+                RETRY_AFTER_REFUSAL,
+            );
+        }
+    });
     let _ = source.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
     let _ = source.add_event_listener_with_callback("reload", on_reload.as_ref().unchecked_ref());
+    let _ = source.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
     // The listeners live as long as the page: a stream replaced after "reload" keeps
-    // two small closures that are never called again.
+    // three small closures that are never called again.
     on_change.forget();
     on_reload.forget();
+    on_error.forget();
     *current.borrow_mut() = Some(source);
 }
 
