@@ -112,6 +112,9 @@ fn entry(name: &str) -> Option<Entry> {
             Record(|r| json!({ "ids": [r.client_id], "advisor_id": r.own_advisor_id }))
         }
         "get_conversation" | "get_composer" => Record(|r| json!({ "client_id": r.client_id })),
+        "conversation_presence" => {
+            Record(|r| json!({ "client_id": r.client_id, "beat": "Typing" }))
+        }
         "register_outcome" => Record(|r| {
             let input = OutcomeInput {
                 situation: Situation::OutboundNotContacted.as_str().into(),
