@@ -16,8 +16,9 @@ function channel(page: Page, name: string): Locator {
 /** Opens the inbox's conversations one by one until `wanted` holds for one. */
 async function findConversation(page: Page, wanted: () => Promise<boolean>): Promise<string> {
   const rows = inbox(page).getByRole("listitem");
-  await expect(rows.first()).toBeVisible();
-  const count = await rows.count();
+  // A change heard on the event stream rebuilds the list: count it once it is whole.
+  let count = 0;
+  await expect.poll(async () => (count = await rows.count())).toBeGreaterThan(0);
   for (let i = 0; i < count; i++) {
     await rows.nth(i).getByRole("link").click();
     await expect(page).toHaveURL(/\/conversaciones\/\d+/);
