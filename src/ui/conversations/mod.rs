@@ -177,7 +177,7 @@ fn InboxList(tray: Tray) -> impl IntoView {
     let ids = expect_context::<TrayContext>().ids;
     let marked = RwSignal::new(None::<i64>);
     let help = RwSignal::new(false);
-    // Rows loaded with "Ver más" would vanish if a change elsewhere reloaded the list
+    // Rows loaded with "Cargar más" would vanish if a change elsewhere reloaded the list
     // under the advisor's eyes; then the change is only pointed out.
     let stale = RwSignal::new(false);
     Effect::new(move |_| {
