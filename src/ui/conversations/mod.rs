@@ -187,9 +187,11 @@ fn InboxList(tray: Tray) -> impl IntoView {
         more_next.set(None);
         stale.set(false);
     });
+    // Only the list reloads: bumping the version would also reload the open
+    // conversation and its composer under the advisor's hands.
     crate::ui::live::on_live_changes(move || {
         if more.with_untracked(Vec::is_empty) {
-            version.bump();
+            first.refetch();
         } else {
             stale.set(true);
         }
