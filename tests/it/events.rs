@@ -93,7 +93,7 @@ async fn change(db: &Db, clients: &[i64]) {
     tx.commit().await.unwrap();
 }
 
-/// The events after `after` for clients of `advisor`, as the table holds them.
+/// The events after `after` that `scope` may see, as the table holds them.
 async fn recorded(db: &Db, after: i64, scope: Scope) -> Vec<(i64, i64)> {
     events::after(db, after, scope, 100_000)
         .await

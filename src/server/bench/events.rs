@@ -24,7 +24,6 @@ use crate::domain::user::Scope;
 use crate::on_db;
 use crate::server::auth::{self, SessionPolicy, SESSION_COOKIE};
 use crate::server::clock::{self, Clock};
-use crate::server::config::Config;
 use crate::server::db::Db;
 use crate::server::events::{self, Hub};
 use crate::server::seed::{DEMO_PASSWORD, DEMO_USERS};
@@ -78,7 +77,6 @@ type Subscriber = (
 );
 
 pub async fn measure(db: &Db, args: &BenchArgs) -> Result<(), String> {
-    use crate::server::http::{router, AppState};
     let text = |e: sqlx::Error| e.to_string();
     let engine = db.engine();
     let e = engine.as_str();
@@ -112,26 +110,7 @@ pub async fn measure(db: &Db, args: &BenchArgs) -> Result<(), String> {
     .collect();
 
     let hub = Hub::start(db.clone()).await.map_err(text)?;
-    let state = AppState {
-        leptos_options: leptos::config::LeptosOptions::builder()
-            .output_name("recaudo")
-            .build(),
-        db: db.clone(),
-        config: Arc::new(Config::defaults()),
-        limits: Arc::default(),
-        events: hub.clone(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-    });
+    let (addr, server) = super::serve_app(db, hub.clone()).await?;
 
     // What is already in the table is not part of the run: the streams open once the
     // hub has passed it, so each starts after it.

@@ -303,6 +303,42 @@ fn rss_mb(field: &str) -> Result<f64, String> {
     Ok(kb / 1024.0)
 }
 
+/// The whole HTTP application (real router, default settings) on a loopback port, with
+/// `hub` as its event stream: its address and its task, to abort after the run.
+async fn serve_app(
+    db: &Db,
+    hub: std::sync::Arc<crate::server::events::Hub>,
+) -> Result<
+    (
+        std::net::SocketAddr,
+        tokio::task::JoinHandle<std::io::Result<()>>,
+    ),
+    String,
+> {
+    use crate::server::http::{router, AppState};
+    let state = AppState {
+        leptos_options: leptos::config::LeptosOptions::builder()
+            .output_name("recaudo")
+            .build(),
+        db: db.clone(),
+        config: std::sync::Arc::new(Config::defaults()),
+        limits: std::sync::Arc::default(),
+        events: hub,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    Ok((addr, server))
+}
+
 /// The table for people, then one `BENCH` line per figure for scripts.
 fn print_figures(engine: Engine, label: &str, figures: &[Figure]) {
     println!();

@@ -193,7 +193,6 @@ async fn prepare(db: &Db, messages: usize) -> Result<(), String> {
 }
 
 pub async fn measure(db: &Db, args: &BenchArgs, _config: &Config) -> Result<(), String> {
-    use crate::server::http::{router, AppState};
     let engine = db.engine();
     db.migrate().await.map_err(|e| e.to_string())?;
     seed_clients(db, args.clients, Clock::at(Utc::now(), chrono_tz::UTC)).await?;
@@ -205,28 +204,10 @@ pub async fn measure(db: &Db, args: &BenchArgs, _config: &Config) -> Result<(), 
         t.elapsed().as_secs_f64()
     );
 
-    let state = AppState {
-        leptos_options: leptos::config::LeptosOptions::builder()
-            .output_name("recaudo")
-            .build(),
-        db: db.clone(),
-        config: Arc::new(Config::defaults()),
-        limits: Arc::default(),
-        events: crate::server::events::Hub::start(db.clone())
-            .await
-            .map_err(|e| e.to_string())?,
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let hub = crate::server::events::Hub::start(db.clone())
         .await
         .map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-    });
+    let (addr, server) = super::serve_app(db, hub).await?;
 
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let out = tokio::process::Command::new(exe)
