@@ -30,14 +30,23 @@ pub async fn calls_calendar() -> Result<(CallCalendar, NaiveDate), AppError> {
 pub async fn register_outcome(client_id: i64, input: OutcomeInput) -> Result<i64, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    let config = &state.config;
+    let (config, clock) = (&state.config, state.config.clock());
+    crate::server::conversations::recent::guard(
+        &state.db,
+        &viewer,
+        client_id,
+        input.despite_recent,
+        config.recent_contact_minutes,
+        clock,
+    )
+    .await?;
     let done = crate::server::calls::register(
         &state.db,
         &viewer,
         client_id,
         input,
         &config.call_calendar,
-        config.clock(),
+        clock,
     )
     .await?;
     Ok(done.outcome_id)

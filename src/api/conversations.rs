@@ -29,9 +29,16 @@ pub async fn get_conversation(client_id: i64) -> Result<Conversation, AppError> 
 pub async fn reply(input: ReplyInput) -> Result<i64, AppError> {
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
-    let sending = state.config.sending();
-    crate::server::conversations::reply(&state.db, &viewer, input, &sending, state.config.clock())
-        .await
+    let (config, clock) = (&state.config, state.config.clock());
+    crate::server::conversations::recent::guard_reply(
+        &state.db,
+        &viewer,
+        &input,
+        config.recent_contact_minutes,
+        clock,
+    )
+    .await?;
+    crate::server::conversations::reply(&state.db, &viewer, input, &config.sending(), clock).await
 }
 
 /// The open conversation's heartbeat: says that this user has it open (or is writing

@@ -184,6 +184,10 @@ pub struct ReplyInput {
     /// Why the advisor goes ahead despite a warning of the contact policy; audited.
     #[serde(default)]
     pub override_reason: String,
+    /// The user's answer to the collision guard: sent even though another user
+    /// attended the client a moment ago (see `domain::recent`).
+    #[serde(default)]
+    pub despite_recent: bool,
 }
 
 impl ReplyInput {
@@ -208,6 +212,7 @@ impl ReplyInput {
             template_id: None,
             documents: Vec::new(),
             override_reason: String::new(),
+            despite_recent: false,
         }
     }
 

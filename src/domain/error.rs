@@ -52,6 +52,10 @@ pub enum AppError {
     InvalidFile(Vec<RowError>, usize),
     #[error("{0}")]
     Conflict(String),
+    /// Another user wrote to or called this client a moment ago: the request goes
+    /// through when sent again with its confirmation (see `domain::recent`).
+    #[error("{0}")]
+    RecentlyAttended(String),
     #[error("Ocurrió un error interno. Inténtalo de nuevo; si persiste, avisa al administrador.")]
     Internal {
         #[serde(skip)]

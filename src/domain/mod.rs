@@ -24,6 +24,7 @@ pub mod money;
 pub mod outcome;
 pub mod portal;
 pub mod presence;
+pub mod recent;
 pub mod report_params;
 pub mod search;
 pub mod segments;

@@ -373,6 +373,10 @@ pub struct OutcomeInput {
     /// The phone called (a contact point of the client's parties), when there was one.
     pub contact_point_id: Option<i64>,
     pub attachments: Vec<AttachmentInput>,
+    /// The user's answer to the collision guard: registered even though another user
+    /// attended the client a moment ago (see `domain::recent`).
+    #[serde(default)]
+    pub despite_recent: bool,
 }
 
 /// A registered outcome that passed validation.

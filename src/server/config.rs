@@ -67,6 +67,9 @@ pub struct Config {
     pub outbox_lease_secs: i64,
     /// How often the e-mail channel's mailbox is read for replies and bounces.
     pub mail_poll_secs: u64,
+    /// The collision guard's window: a reply or a call outcome asks for confirmation
+    /// when another user wrote to or called the client this many minutes before (0: off).
+    pub recent_contact_minutes: u32,
     /// Demos and browser tests only (`RECAUDO_CLOCK_START`, RFC 3339): the server's
     /// clock starts at this instant when the process starts and runs from there, so
     /// that what the contact policy allows does not depend on when the tests run.
@@ -110,6 +113,7 @@ struct FileConfig {
     payment_instructions: Option<String>,
     outbox_lease_secs: Option<i64>,
     mail_poll_secs: Option<u64>,
+    recent_contact_minutes: Option<u32>,
 }
 
 pub const DEFAULT_PAYMENT_INSTRUCTIONS: &str = "Paga por transferencia o depósito a la cuenta \
@@ -287,6 +291,12 @@ impl Config {
                 60,
             )?,
             mail_poll_secs: pick(&env, &["RECAUDO_MAIL_POLL_SECS"], file.mail_poll_secs, 30)?,
+            recent_contact_minutes: pick(
+                &env,
+                &["RECAUDO_RECENT_CONTACT_MINUTES"],
+                file.recent_contact_minutes,
+                5,
+            )?,
             secret_key: env("RECAUDO_SECRET_KEY")
                 .filter(|k| !k.trim().is_empty())
                 .map(SecretKey::new),
@@ -307,6 +317,9 @@ impl Config {
         // The lease must outlast a provider call (15 s) with room to record its answer.
         if !(20..=3600).contains(&config.outbox_lease_secs) {
             return Err("outbox_lease_secs: entre 20 y 3600".into());
+        }
+        if config.recent_contact_minutes > 1440 {
+            return Err("recent_contact_minutes: entre 0 y 1440".into());
         }
         if config.payment_instructions.trim().is_empty() {
             return Err("payment_instructions: escribe cómo pueden pagar los deudores".into());

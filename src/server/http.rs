@@ -294,7 +294,7 @@ pub fn error_status(error: &AppError) -> StatusCode {
         AppError::NotFound => StatusCode::NOT_FOUND,
         AppError::Invalid(_) | AppError::InvalidFile(..) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Request(_) => StatusCode::BAD_REQUEST,
-        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Conflict(_) | AppError::RecentlyAttended(_) => StatusCode::CONFLICT,
         AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -647,6 +647,7 @@ mod tests {
             (AppError::invalid("a", "b".to_string()), 422),
             (AppError::InvalidFile(vec![], 0), 422),
             (AppError::Conflict("x".into()), 409),
+            (AppError::RecentlyAttended("x".into()), 409),
             (AppError::RateLimited, 429),
             (AppError::internal("x"), 500),
         ];

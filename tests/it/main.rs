@@ -23,6 +23,7 @@ mod outbox;
 mod portal;
 mod presence;
 mod processes;
+mod recent;
 mod reports;
 mod schema;
 mod scope;

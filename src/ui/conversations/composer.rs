@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use super::gestion::Phones;
+use super::recent::RecentQuestion;
 use crate::api::conversations::{contact_check, reply, simulate_reply};
 use crate::domain::calls::Phone;
 use crate::domain::client::PartyRole;
@@ -238,17 +239,19 @@ pub fn Composer(
             reply(input).await
         }
     });
+    let recent = RwSignal::new(None::<String>);
     Effect::new(move |_| match send.value().get() {
         Some(Ok(_)) => {
             draft.clear();
             changed.run(());
         }
+        Some(Err(AppError::RecentlyAttended(question))) => recent.set(Some(question)),
         Some(Err(e)) => feedback.failure(e),
         None => {}
     });
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let dispatch = move |despite_recent: bool| {
         feedback.clear();
+        recent.set(None);
         let Some(c) = channel.get_untracked() else {
             return;
         };
@@ -283,7 +286,12 @@ pub fn Composer(
                 Vec::new()
             },
             override_reason: draft.reason.get_untracked(),
+            despite_recent,
         });
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        dispatch(false);
     };
     let insert = move |text: &str| {
         let text = text.to_string();
@@ -463,6 +471,8 @@ pub fn Composer(
                         <FieldMessage errors name="documents" />
                         <FieldMessage errors name="party" />
                         {feedback.view()}
+                        <RecentQuestion question=recent go_ahead="Enviar de todos modos"
+                            on_confirm=Callback::new(move |()| dispatch(true)) />
                         <div class="actions">
                             <button type="submit" disabled=move || send.pending().get() || blocked()
                                 >{move || if send.pending().get() { "Enviando…" } else { "Enviar" }}</button>

@@ -2,6 +2,7 @@
 //! one-key shortcuts), the callback calendar, registered outcomes in the timeline, and
 //! the debt panel's promise and payment forms.
 
+use super::recent::RecentQuestion;
 use crate::ui::alerts::PointFlag;
 use chrono::{Datelike, Duration, NaiveDate};
 use leptos::prelude::*;
@@ -255,11 +256,21 @@ pub fn GestionForm(
             register_outcome(client_id, i).await
         }
     });
+    let recent = RwSignal::new(None::<String>);
     Effect::new(move |_| match save.value().get() {
         Some(Ok(_)) => on_saved.run(()),
+        Some(Err(AppError::RecentlyAttended(question))) => recent.set(Some(question)),
         Some(Err(e)) => feedback.failure(e),
         None => {}
     });
+    let dispatch = move |despite_recent: bool| {
+        feedback.clear();
+        recent.set(None);
+        save.dispatch(OutcomeInput {
+            despite_recent,
+            ..input.get_untracked()
+        });
+    };
 
     #[cfg(feature = "hydrate")]
     {
@@ -333,8 +344,7 @@ pub fn GestionForm(
             <h3 id="gestion-title">"Registrar gestión"</h3>
             <form novalidate on:submit=move |ev| {
                 ev.prevent_default();
-                feedback.clear();
-                save.dispatch(input.get_untracked());
+                dispatch(false);
             }>
                 <fieldset class="situations">
                     <legend>"Tipo de llamada (1, 2, 3)"</legend>
@@ -441,6 +451,8 @@ pub fn GestionForm(
                     </div>
                 </Show>
                 {feedback.view()}
+                <RecentQuestion question=recent go_ahead="Guardar de todos modos"
+                    on_confirm=Callback::new(move |()| dispatch(true)) />
                 <div class="actions">
                     <button type="submit" disabled=move || save.pending().get()>"Guardar gestión"</button>
                     <button type="button" class="secondary" on:click=move |_| on_close.run(())>"Cancelar"</button>
