@@ -101,3 +101,95 @@ test("messages that arrive while the browser is offline show once it is back", a
   await expect.poll(() => todo(page), { timeout: 10_000 }).toBeGreaterThan(before);
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 });
+
+test("a conversation that becomes pending waits behind a marker instead of moving the list", async ({ browser }) => {
+  const supervisorContext = await browser.newContext();
+  const advisorContext = await browser.newContext();
+  const supervisor = await supervisorContext.newPage();
+  const advisor = await advisorContext.newPage();
+  await login(supervisor, "supervisor1@demo.recaudo", undefined, "/conversaciones");
+  await login(advisor, "asesor2@demo.recaudo", undefined, "/conversaciones?ver=todas");
+
+  // One of Andrés Gómez's conversations with nothing pending: not in the supervisor's list.
+  const quiet = inbox(advisor).getByRole("listitem").filter({ hasNot: advisor.locator(".badge") }).first();
+  await expect(quiet).toBeVisible();
+  const id = (await quiet.getByRole("link").getAttribute("id"))!.replace("inbox-row-", "");
+  await expect(inbox(supervisor).getByRole("listitem").first()).toBeVisible();
+  await expect(supervisor.locator(`#inbox-row-${id}`)).toHaveCount(0);
+  const firstRow = await inbox(supervisor).getByRole("link").first().getAttribute("id");
+
+  // The debtor answers (the sandbox's reply comes back through the webhook).
+  await advisor.goto(`/conversaciones/${id}`);
+  await advisor.locator("body[data-hydrated]").waitFor({ state: "attached" });
+  await advisor.getByRole("button", { name: "Simular respuesta del deudor (sandbox)" }).click();
+  await expect(advisor.getByText("El deudor responderá en unos segundos.")).toBeVisible();
+
+  const marker = supervisor.getByRole("button", { name: /^\d+ nuevas? · Mostrar$/ });
+  await expect(marker).toBeVisible({ timeout: 20_000 });
+  // Nothing slid in above the row that was on top.
+  expect(await inbox(supervisor).getByRole("link").first().getAttribute("id")).toBe(firstRow);
+  await expect(supervisor.locator(`#inbox-row-${id}`)).toHaveCount(0);
+  await marker.click();
+  await expect(supervisor.locator(`#inbox-row-${id}`)).toBeVisible();
+  await expect(marker).toHaveCount(0);
+  await supervisorContext.close();
+  await advisorContext.close();
+});
+
+test("a second user is asked before calling or writing to a debtor another user just called", async ({ browser }) => {
+  const supervisorContext = await browser.newContext();
+  const advisorContext = await browser.newContext();
+  const supervisor = await supervisorContext.newPage();
+  const advisor = await advisorContext.newPage();
+  await login(supervisor, "supervisor1@demo.recaudo", undefined, "/conversaciones");
+  await login(advisor, "asesor2@demo.recaudo", undefined, "/conversaciones");
+  // The last of the first page: the other files' tests answer from the top, and the
+  // guard would rightly ask them too within the next five minutes.
+  await expect(inbox(advisor).getByRole("listitem").first()).toBeVisible();
+  const row = inbox(advisor).getByRole("listitem").last();
+  const id = (await row.getByRole("link").getAttribute("id"))!.replace("inbox-row-", "");
+
+  const registerNoAnswer = async (page: Page) => {
+    await page.goto(`/conversaciones/${id}`);
+    await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
+    await page.getByRole("button", { name: "Registrar gestión" }).click();
+    const form = page.getByRole("dialog", { name: "Registrar gestión" });
+    await expect(form).toBeVisible();
+    await page.keyboard.press("2");
+    await form.getByRole("radio", { name: /No contesta/ }).check();
+    await form.getByRole("button", { name: "Guardar gestión" }).click();
+    return form;
+  };
+  await expect(await registerNoAnswer(advisor)).toBeHidden();
+
+  // The supervisor's outcome waits for an answer to the question, naming the call.
+  const form = await registerNoAnswer(supervisor);
+  const question = form.getByRole("alert").filter({ hasText: "Otra persona atendió a este cliente" });
+  await expect(question).toContainText(
+    /Andrés Gómez registró la gestión «No contesta \/ Ocupado» a las \d\d:\d\d \(hace menos de un minuto\)/,
+  );
+  await expect(form).toBeVisible();
+  await question.getByRole("button", { name: "Guardar de todos modos" }).click();
+  await expect(form).toBeHidden();
+
+  // Writing to the debtor asks the same (what the contact policy then says is its own matter).
+  const composer = supervisor.getByRole("form", { name: "Responder" });
+  await expect(composer).toBeVisible();
+  for (const name of ["SMS", "Correo electrónico", "WhatsApp"]) {
+    const radio = composer.getByRole("radio", { name, exact: true });
+    if ((await radio.count()) > 0 && !(await radio.isDisabled())) {
+      await radio.check();
+      if ((await composer.getByLabel("Mensaje").count()) > 0) break;
+    }
+  }
+  await composer.getByLabel("Mensaje").fill("Buenas tardes, le escribe la supervisora");
+  await composer.getByRole("button", { name: "Enviar" }).click();
+  const asked = composer.getByRole("alert").filter({ hasText: "Andrés Gómez registró la gestión" });
+  await expect(asked).toBeVisible();
+  await expect(asked.getByRole("button", { name: "Enviar de todos modos" })).toBeVisible();
+  await asked.getByRole("button", { name: "Cancelar" }).click();
+  await expect(asked).toHaveCount(0);
+  await expect(composer.getByLabel("Mensaje")).toHaveValue("Buenas tardes, le escribe la supervisora");
+  await supervisorContext.close();
+  await advisorContext.close();
+});

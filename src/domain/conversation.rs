@@ -159,6 +159,11 @@ impl InboundMessage {
     }
 }
 
+/// The client id the event stream gives a change to "No registrados" (a message from
+/// an unknown sender arrived, or was linked to a client): every signed-in user may see
+/// that tray. No client has it: ids start at 1.
+pub const NO_CLIENT: i64 = 0;
+
 /// An outbound message or note written by a user in a conversation tab.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyInput {
@@ -328,10 +333,6 @@ pub struct Conversation {
     pub open_tab: PartyRole,
     /// The newest message id the viewer was shown: "Omitir" handles nothing newer.
     pub last_message_id: i64,
-    /// Whether a WhatsApp exchange is live (an inbound in the last 24 hours) or a recent
-    /// message is still on its way: the screen then listens for new messages and
-    /// statuses instead of waiting for the next refresh.
-    pub live: bool,
     /// Phones, call outcomes, promises and payments.
     pub gestion: crate::domain::calls::Gestion,
     /// What raised and lifted the client's alerts, newest first.

@@ -361,9 +361,104 @@ pub struct InboxPage {
     pub next_broken: bool,
 }
 
+/// A list on screen brought up to date with what the server answers now, without
+/// moving the rows under the user's pointer: see [`merge_live`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveMerge {
+    /// The rows shown, in the order shown, each with its fresh content (a row that
+    /// left keeps its last content while it fades).
+    pub rows: Vec<ClientRow>,
+    /// Shown rows that are no longer in the list: they fade, then go.
+    pub gone: Vec<i64>,
+    /// Rows at the top of the fresh list that are not shown: offered behind a
+    /// "N nuevas" marker rather than slipped in above the user's pointer.
+    pub new: usize,
+}
+
+/// Brings the `shown` rows (a first page) up to date with a fresh `first` page and,
+/// when some shown rows were missing from it, the page after it (`beyond`): rows that
+/// new ones pushed down are found there, so only rows that left the list fade. A row
+/// pushed further than one page is taken for gone until the next full reload.
+pub fn merge_live(shown: &[ClientRow], first: &[ClientRow], beyond: &[ClientRow]) -> LiveMerge {
+    let fresh: std::collections::HashMap<i64, &ClientRow> =
+        first.iter().chain(beyond).map(|r| (r.id, r)).collect();
+    let on_screen: std::collections::HashSet<i64> = shown.iter().map(|r| r.id).collect();
+    let mut gone = Vec::new();
+    let rows = shown
+        .iter()
+        .map(|r| match fresh.get(&r.id) {
+            Some(now) => (*now).clone(),
+            None => {
+                gone.push(r.id);
+                r.clone()
+            }
+        })
+        .collect();
+    LiveMerge {
+        rows,
+        gone,
+        new: first.iter().filter(|r| !on_screen.contains(&r.id)).count(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(id: i64, pending: i64) -> ClientRow {
+        ClientRow {
+            id,
+            display_name: format!("Cliente {id}"),
+            document_number: id.to_string(),
+            advisor_name: None,
+            overdue_total_cents: 0,
+            currency: "COP".into(),
+            oldest_unpaid_due_date: None,
+            days_overdue: 0,
+            pending_count: pending,
+            last_activity_at: None,
+            last_activity_local: None,
+            last_channel: None,
+            last_subject: String::new(),
+            call_due_date: None,
+            call_reason: None,
+            alert_key: 0,
+            contact_problems: 0,
+            call_blocked: None,
+        }
+    }
+
+    #[test]
+    fn a_live_update_keeps_the_rows_in_place_fades_the_gone_and_counts_the_new() {
+        let shown = [row(1, 1), row(2, 1), row(3, 1), row(4, 1)];
+        // 5 arrived at the top, 2 was answered, 1 got another message (and moved up
+        // in the server's order), 4 was pushed to the next page.
+        let first = [row(5, 1), row(1, 2), row(3, 1)];
+        let beyond = [row(4, 1), row(9, 1)];
+        let m = merge_live(&shown, &first, &beyond);
+        assert_eq!(
+            m.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [1, 2, 3, 4],
+            "nothing moves under the pointer"
+        );
+        assert_eq!(m.rows[0].pending_count, 2, "updated in place");
+        assert_eq!(m.gone, [2]);
+        assert_eq!(m.new, 1, "9 is beyond the first page: not new at the top");
+    }
+
+    #[test]
+    fn an_unchanged_list_merges_to_itself() {
+        let shown = [row(1, 1), row(2, 3)];
+        let m = merge_live(&shown, &shown, &[]);
+        assert_eq!(
+            m,
+            LiveMerge {
+                rows: shown.to_vec(),
+                gone: vec![],
+                new: 0
+            }
+        );
+    }
 
     #[test]
     fn sorts_round_trip_and_unknown_falls_back_to_default() {

@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, SqliteConnection};
 use tokio::sync::broadcast;
 
+use crate::domain::conversation::NO_CLIENT;
 use crate::domain::user::Scope;
 use crate::on_db;
 use crate::server::db::Db;
@@ -54,6 +55,9 @@ pub struct Event {
 impl Event {
     /// Whether a user reading with `scope` may hear of this change.
     pub fn visible(&self, scope: Scope) -> bool {
+        if self.client_id == NO_CLIENT {
+            return true;
+        }
         match scope {
             Scope::All => true,
             Scope::Advisor(id) => self.advisor_id == Some(id),
@@ -72,7 +76,9 @@ pub(crate) async fn record_sqlite(
     sqlx::query(
         "INSERT INTO events (at, client_id, advisor_id, supervisor_id) \
          SELECT $1, c.id, c.advisor_id, c.supervisor_id FROM clients c \
-         WHERE c.id IN (SELECT value FROM json_each($2)) ORDER BY c.id",
+         WHERE c.id IN (SELECT value FROM json_each($2)) \
+         UNION ALL SELECT $1, 0, NULL, NULL WHERE 0 IN (SELECT value FROM json_each($2)) \
+         ORDER BY 2",
     )
     .bind(at)
     .bind(ids)
@@ -93,8 +99,9 @@ pub(crate) async fn record_postgres(
     sqlx::query(&format!(
         "WITH turn AS (SELECT pg_advisory_xact_lock(hashtextextended('recaudo_events.' || current_schema(), 0))), \
          recorded AS (INSERT INTO events (at, client_id, advisor_id, supervisor_id) \
-             SELECT $1, c.id, c.advisor_id, c.supervisor_id FROM turn, clients c \
-             WHERE c.id = ANY($2) ORDER BY c.id RETURNING client_id) \
+             SELECT $1, c.id, c.advisor_id, c.supervisor_id FROM turn, clients c WHERE c.id = ANY($2) \
+             UNION ALL SELECT $1, 0, NULL, NULL FROM turn WHERE 0 = ANY($2) \
+             ORDER BY 2 RETURNING client_id) \
          SELECT pg_notify({CHANNEL_SQL}, client_id::text) FROM recorded"
     ))
     .bind(at)
@@ -113,8 +120,8 @@ pub async fn after(
 ) -> Result<Vec<Event>, sqlx::Error> {
     let (condition, user) = match scope {
         Scope::All => ("", 0),
-        Scope::Advisor(id) => (" AND advisor_id = $3", id),
-        Scope::Supervisor(id) => (" AND supervisor_id = $3", id),
+        Scope::Advisor(id) => (" AND (advisor_id = $3 OR client_id = 0)", id),
+        Scope::Supervisor(id) => (" AND (supervisor_id = $3 OR client_id = 0)", id),
     };
     let sql = format!(
         "SELECT id, client_id, advisor_id, supervisor_id FROM events \

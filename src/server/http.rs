@@ -103,10 +103,6 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/events", axum::routing::get(events))
         .route(
-            "/api/conversations/{id}/events",
-            axum::routing::get(conversation_events),
-        )
-        .route(
             "/api/attachments/{id}",
             axum::routing::get(download_attachment),
         )
@@ -338,40 +334,6 @@ async fn server_fn_status(req: Request, next: Next) -> Response {
 
 fn signed_in(viewer: CurrentViewer) -> Result<Viewer, AppError> {
     viewer.0.ok_or(AppError::Unauthenticated)
-}
-
-/// Server-sent events for one open conversation: an event named `changed` each time
-/// it gets a message or a message in it changes.
-async fn conversation_events(
-    State(state): State<AppState>,
-    axum::Extension(viewer): axum::Extension<CurrentViewer>,
-    axum::extract::Path(id): axum::extract::Path<i64>,
-) -> Result<Response, AppError> {
-    use axum::response::sse::{Event, KeepAlive, Sse};
-    let viewer = signed_in(viewer)?;
-    crate::server::access::ensure_visible(&state.db, &viewer, id, crate::server::clock::now())
-        .await?;
-    let receiver = state.db.notifier().subscribe();
-    let events = futures::stream::unfold(receiver, move |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(changed) if changed == id => {
-                    let event = Event::default().event("changed").data(id.to_string());
-                    return Some((Ok::<_, std::convert::Infallible>(event), rx));
-                }
-                Ok(_) => {}
-                // Missed announcements: say "changed" so the screen reloads.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    let event = Event::default().event("changed").data(id.to_string());
-                    return Some((Ok(event), rx));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-            }
-        }
-    });
-    Ok(Sse::new(events)
-        .keep_alive(KeepAlive::default())
-        .into_response())
 }
 
 /// How long one event stream runs before the browser is asked to reconnect: each

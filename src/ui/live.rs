@@ -5,23 +5,47 @@
 //! starts again from now and the lists reload once; they also reload when the browser
 //! comes back online.
 
+use std::collections::HashMap;
+
 use leptos::prelude::*;
 
-/// How many changes this browser has heard of; the lists reload when it moves.
+#[cfg(feature = "hydrate")]
+use crate::domain::conversation::NO_CLIENT;
+
+/// What this browser has heard of: every change (the lists reload when it moves) and,
+/// for each client a mounted screen follows, that client's changes.
 #[derive(Clone, Copy)]
-pub struct LiveChanges(pub RwSignal<u64>);
+pub struct LiveChanges {
+    all: RwSignal<u64>,
+    /// Per followed client ("No registrados" is [`crate::domain::conversation::NO_CLIENT`]): how many screens
+    /// follow it, and how many of its changes were heard.
+    followed: RwSignal<HashMap<i64, (usize, u64)>>,
+}
 
 impl LiveChanges {
+    /// A change to `client`, or to anything (`None`: the stream restarted, or the
+    /// browser came back online, and what was missed is unknown).
     #[cfg(feature = "hydrate")]
-    fn heard(&self) {
+    fn heard(&self, client: Option<i64>) {
         // After sign-out the page's signals are gone; nothing is left to reload.
-        let _ = self.0.try_update(|n| *n += 1);
+        let _ = self.all.try_update(|n| *n += 1);
+        let _ = self.followed.try_update(|followed| match client {
+            Some(id) => {
+                if let Some((_, n)) = followed.get_mut(&id) {
+                    *n += 1;
+                }
+            }
+            None => followed.values_mut().for_each(|(_, n)| *n += 1),
+        });
     }
 }
 
 /// Provides [`LiveChanges`] to the signed-in pages and, in the browser, opens the stream.
 pub fn provide_live_changes() {
-    let changes = LiveChanges(RwSignal::new(0));
+    let changes = LiveChanges {
+        all: RwSignal::new(0),
+        followed: RwSignal::new(HashMap::new()),
+    };
     provide_context(changes);
     #[cfg(feature = "hydrate")]
     {
@@ -29,7 +53,7 @@ pub fn provide_live_changes() {
         open(changes, stream.clone());
         // A list reloaded while the network was down shows its error until the next
         // change; coming back online is one.
-        let online = window_event_listener(leptos::ev::online, move |_| changes.heard());
+        let online = window_event_listener(leptos::ev::online, move |_| changes.heard(None));
         let stream = send_wrapper::SendWrapper::new(stream);
         on_cleanup(move || {
             online.remove();
@@ -39,6 +63,10 @@ pub fn provide_live_changes() {
         });
     }
 }
+
+/// How long after a change a screen reloads: one reload for a burst of changes.
+#[cfg(feature = "hydrate")]
+const DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// How long a stream the server refused waits before it opens again.
 #[cfg(feature = "hydrate")]
@@ -54,14 +82,18 @@ fn open(changes: LiveChanges, current: Current) {
     let Ok(source) = web_sys::EventSource::new("/api/events") else {
         return;
     };
-    let on_change = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| changes.heard());
+    let on_change =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            let client = e.data().as_string().and_then(|d| d.parse::<i64>().ok());
+            changes.heard(Some(client.unwrap_or(NO_CLIENT)));
+        });
     let again = current.clone();
     let on_reload = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
         // Reconnecting by itself would send the same stale id: start afresh.
         if let Some(s) = again.borrow_mut().take() {
             s.close();
         }
-        changes.heard();
+        changes.heard(None);
         open(changes, again.clone());
     });
     // A refused reconnection (the server down, or answering an error) makes the browser
@@ -81,7 +113,7 @@ fn open(changes: LiveChanges, current: Current) {
                         .as_ref()
                         .is_some_and(|s| s.ready_state() == web_sys::EventSource::CLOSED);
                     if still_closed {
-                        changes.heard();
+                        changes.heard(None);
                         open(changes, again.clone());
                     }
                 },
@@ -106,11 +138,96 @@ pub fn on_live_changes(reload: impl Fn() + Clone + Send + Sync + 'static) {
     let Some(changes) = use_context::<LiveChanges>() else {
         return;
     };
+    debounced(move || changes.all.track(), reload);
+}
+
+/// Runs `reload` shortly after changes to the client `client` names (or to "No
+/// registrados", with [`crate::domain::conversation::NO_CLIENT`]) are heard, for as
+/// long as the calling screen is mounted. Called once by a screen that outlives its
+/// reloads, so that a change heard while a reload is under way is not lost with the
+/// view it replaces.
+pub fn on_client_changes(
+    client: impl Into<Signal<Option<i64>>>,
+    reload: impl Fn() + Clone + Send + Sync + 'static,
+) {
+    let Some(changes) = use_context::<LiveChanges>() else {
+        return;
+    };
+    let client = client.into();
+    #[cfg(feature = "hydrate")]
+    {
+        let following = StoredValue::new(None::<i64>);
+        let unfollow = move |f: &mut HashMap<i64, (usize, u64)>, id: i64| {
+            if let Some((screens, _)) = f.get_mut(&id) {
+                *screens -= 1;
+                if *screens == 0 {
+                    f.remove(&id);
+                }
+            }
+        };
+        Effect::new(move |_| {
+            let id = client.get();
+            let old = following.get_value();
+            if old == id {
+                return;
+            }
+            changes.followed.update(|f| {
+                if let Some(old) = old {
+                    unfollow(f, old);
+                }
+                if let Some(id) = id {
+                    f.entry(id).or_insert((0, 0)).0 += 1;
+                }
+            });
+            following.set_value(id);
+        });
+        on_cleanup(move || {
+            if let Some(id) = following.try_get_value().flatten() {
+                let _ = changes.followed.try_update(|f| unfollow(f, id));
+            }
+        });
+        let heard = Memo::new(move |_| {
+            let id = client.get()?;
+            changes.followed.with(|f| f.get(&id).map(|(_, n)| (id, *n)))
+        });
+        let waiting = StoredValue::new(false);
+        Effect::new(move |before: Option<Option<(i64, u64)>>| {
+            let now = heard.get();
+            // Another client opened, or this one just followed: nothing to reload.
+            let moved =
+                matches!((before.flatten(), now), (Some((a, n)), Some((b, m))) if a == b && m > n);
+            if moved && !waiting.get_value() {
+                waiting.set_value(true);
+                let reload = reload.clone();
+                set_timeout(
+                    move || {
+                        if waiting.is_disposed() {
+                            return;
+                        }
+                        waiting.set_value(false);
+                        reload();
+                    },
+                    DEBOUNCE,
+                );
+            }
+            now
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (changes.followed, client, reload);
+}
+
+/// Runs `reload` 250 ms after `watch` moves, once for a burst of moves; not when it is
+/// first read.
+fn debounced(
+    watch: impl Fn() + Send + Sync + 'static,
+    reload: impl Fn() + Clone + Send + Sync + 'static,
+) {
     #[cfg(feature = "hydrate")]
     {
         let waiting = StoredValue::new(false);
         Effect::new(move |mounted: Option<()>| {
-            changes.0.track();
+            watch();
             if mounted.is_none() || waiting.get_value() {
                 return;
             }
@@ -118,17 +235,17 @@ pub fn on_live_changes(reload: impl Fn() + Clone + Send + Sync + 'static) {
             let reload = reload.clone();
             set_timeout(
                 move || {
-                    // The list may have gone (another page) while this waited.
+                    // The screen may have gone (another page) while this waited.
                     if waiting.is_disposed() {
                         return;
                     }
                     waiting.set_value(false);
                     reload();
                 },
-                std::time::Duration::from_millis(250),
+                DEBOUNCE,
             );
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (changes, reload);
+    let _ = (watch, reload);
 }

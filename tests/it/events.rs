@@ -288,7 +288,60 @@ async fn a_connection_far_behind_catches_up_from_the_table_or_is_told_to_reload(
     assert_eq!(n, 1, "pruned events are gone");
 }
 
+/// "No registrados" belongs to no client and every user sees it: a message from an
+/// unknown sender, and its linking to a client, are events of client 0 for every scope
+/// (and the linking is also an event of that client, for its own scope only).
+async fn no_registrados_changes_reach_every_user(db: Db) {
+    use recaudo::domain::conversation::{InboundMessage, NO_CLIENT};
+    let admin = user(&db, "admin@x.co", Role::Admin, None).await;
+    let admin = viewer(&db, &admin).await;
+    let sup = user(&db, "laura@x.co", Role::Supervisor, None).await;
+    let a = user(&db, "camila@x.co", Role::Advisor, Some(&sup)).await;
+    let b = user(&db, "mateo@x.co", Role::Advisor, None).await;
+    let id = client(&db, &admin, &client_input("8701", "Ana", "Pérez", Some(&a))).await;
+    let (a, b) = (viewer(&db, &a).await, viewer(&db, &b).await);
+    let unknown = InboundMessage::new(Channel::Sms, "+573009998877", "Hola, ¿quién es?", now());
+    conversations::ingest(&db, unknown, now()).await.unwrap();
+    for scope in [
+        Scope::Advisor(a.user_id),
+        Scope::Advisor(b.user_id),
+        Scope::All,
+    ] {
+        assert_eq!(
+            recorded(&db, 0, scope)
+                .await
+                .into_iter()
+                .map(|(_, c)| c)
+                .collect::<Vec<_>>(),
+            [NO_CLIENT],
+            "{scope:?}"
+        );
+    }
+    let (message,): (i64,) = on_db!(&db, p => sqlx::query_as(
+        "SELECT id FROM messages WHERE client_id IS NULL").fetch_one(p).await)
+    .unwrap();
+    let (head, _) = recorded(&db, 0, Scope::All).await[0];
+    conversations::link(&db, &a, message, "8701", PartyRole::Client, 1, now())
+        .await
+        .unwrap();
+    let db = &db;
+    let clients = |scope| async move {
+        recorded(db, head, scope)
+            .await
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(clients(Scope::Advisor(a.user_id)).await, [NO_CLIENT, id]);
+    assert_eq!(
+        clients(Scope::Advisor(b.user_id)).await,
+        [NO_CLIENT],
+        "not the other advisor's client"
+    );
+}
+
 on_both_engines!(
     a_browser_that_reconnects_gets_every_event_it_missed_in_order_and_only_its_own,
     a_connection_far_behind_catches_up_from_the_table_or_is_told_to_reload,
+    no_registrados_changes_reach_every_user,
 );

@@ -454,7 +454,6 @@ async fn every_server_function_keeps_to_the_viewers_scope(db: Db) {
     let scoped = [
         format!("/api/attachments/{}", records.attachment_id),
         format!("/api/management-files/{}", records.management_file_id),
-        format!("/api/conversations/{}/events", records.client_id),
     ];
     for (who, client) in &outsiders {
         for path in &scoped {

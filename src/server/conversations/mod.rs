@@ -4,6 +4,7 @@
 pub mod compose;
 mod inbox;
 pub mod presence;
+pub mod recent;
 
 pub use inbox::{inbox, pending_messages};
 
@@ -448,23 +449,11 @@ pub async fn conversation(
             });
     }
     let mut pending = [0i64; 3];
-    let mut live = false;
     let mut messages = Vec::with_capacity(rows.len());
     for r in rows {
         if r.pending {
             pending[r.party_role as usize] += 1;
         }
-        let recent = now - r.occurred_at < chrono::Duration::hours(24);
-        let whatsapp = matches!(r.channel, Channel::WhatsApp | Channel::WhatsAppBusiness);
-        // A recent message still on its way: its statuses are worth seeing as they come.
-        let travelling = match r.status {
-            Some(DeliveryStatus::Queued | DeliveryStatus::Sent) => true,
-            Some(DeliveryStatus::Delivered) => whatsapp,
-            _ => false,
-        };
-        live |= recent
-            && ((r.direction == Direction::Inbound && whatsapp)
-                || (r.direction == Direction::Outbound && travelling));
         messages.push(Message {
             id: r.id,
             party_role: r.party_role,
@@ -500,7 +489,6 @@ pub async fn conversation(
         visits,
         tabs,
         open_tab,
-        live,
         alert_history: alerts::history(db, client_id, clock).await?,
         gestion,
     })

@@ -233,7 +233,9 @@ pub async fn receive(
 ) -> Result<BTreeSet<i64>, AppError> {
     let mut landed = BTreeSet::new();
     if tabs.is_empty() {
-        insert(tx, m, attachments, now).await?;
+        if insert(tx, m, attachments, now).await?.is_some() {
+            tx.announce(crate::domain::conversation::NO_CLIENT);
+        }
         return Ok(landed);
     }
     let mut copy = m.clone();
@@ -368,5 +370,6 @@ pub async fn assign(
         return Ok(false);
     }
     changed(tx, tab.client_id).await?;
+    tx.announce(crate::domain::conversation::NO_CLIENT);
     Ok(true)
 }

@@ -4,8 +4,11 @@
 pub mod composer;
 pub mod gestion;
 pub mod presence;
+pub mod recent;
 pub mod unregistered;
 pub mod view;
+
+use std::collections::HashSet;
 
 use chrono::NaiveDate;
 use leptos::prelude::*;
@@ -20,7 +23,10 @@ use crate::api::conversations::{dismiss, inbox};
 use crate::domain::alerts::{choice_bits, NON_PAYMENT_CHOICES, PAYMENT_PROBLEM_CHOICES};
 use crate::domain::calls::CallReason;
 use crate::domain::conversation::DismissTarget;
-use crate::domain::listing::{ClientCursor, ClientRow, ClientSort, InboxQuery, ListOrder};
+use crate::domain::error::AppError;
+use crate::domain::listing::{
+    merge_live, ClientCursor, ClientRow, ClientSort, InboxQuery, ListOrder,
+};
 use crate::domain::message::Channel;
 use crate::domain::money::format_money;
 use crate::domain::url;
@@ -131,6 +137,10 @@ pub fn NoConversation() -> impl IntoView {
     view! { <p class="empty">"Elige una conversación de la lista (j/k para moverte, Enter para abrirla, ? para ver los atajos)."</p> }
 }
 
+/// How long a row that left the list takes to fade out.
+#[cfg(feature = "hydrate")]
+const FADE: std::time::Duration = std::time::Duration::from_millis(600);
+
 const SHORTCUTS: [(&str, &str); 6] = [
     ("j / ↓", "Siguiente conversación"),
     ("k / ↑", "Conversación anterior"),
@@ -180,6 +190,13 @@ fn InboxList(tray: Tray) -> impl IntoView {
     // Rows loaded with "Cargar más" would vanish if a change elsewhere reloaded the list
     // under the advisor's eyes; then the change is only pointed out.
     let stale = RwSignal::new(false);
+    // The first page as shown. A change heard on the event stream updates it in place
+    // (see `merge_live`): rows keep their places, rows that left fade out, and new ones
+    // wait behind the "N nuevas" marker; the counters follow.
+    let shown = RwSignal::new(Vec::<ClientRow>::new());
+    let leaving = RwSignal::new(HashSet::<i64>::new());
+    let arrived = RwSignal::new(0usize);
+    let counts = RwSignal::new(None::<(i64, i64)>);
     Effect::new(move |_| {
         query.track();
         version.0.track();
@@ -187,21 +204,67 @@ fn InboxList(tray: Tray) -> impl IntoView {
         more_next.set(None);
         stale.set(false);
     });
-    // Only the list reloads: bumping the version would also reload the open
-    // conversation and its composer under the advisor's hands.
+    let live = Action::new(move |(q, on_screen): &(InboxQuery, Vec<ClientRow>)| {
+        let (q, on_screen) = (q.clone(), on_screen.clone());
+        async move {
+            let page = fetch(q.clone()).await?;
+            let fresh: HashSet<i64> = page.rows.iter().map(|r| r.id).collect();
+            // Rows that new ones pushed down are on the next page, not gone.
+            let beyond = match page.next {
+                Some(cursor) if on_screen.iter().any(|r| !fresh.contains(&r.id)) => {
+                    let next = InboxQuery {
+                        after: Some(cursor),
+                        after_broken: page.next_broken,
+                        ..q.clone()
+                    };
+                    fetch(next).await?.rows
+                }
+                _ => Vec::new(),
+            };
+            Ok::<_, AppError>((q, page, beyond))
+        }
+    });
     crate::ui::live::on_live_changes(move || {
         if more.with_untracked(Vec::is_empty) {
-            first.refetch();
+            live.dispatch((query.get_untracked(), shown.get_untracked()));
         } else {
+            // Rows loaded with "Cargar más" are not followed: the change is pointed out.
             stale.set(true);
         }
     });
     Effect::new(move |_| {
-        let mut list: Vec<i64> = first
-            .get()
-            .and_then(Result::ok)
-            .map(|p| p.rows.iter().map(|r| r.id).collect())
-            .unwrap_or_default();
+        let Some(Ok((q, page, beyond))) = live.value().get() else {
+            return;
+        };
+        // Answered for a list no longer on screen (the filters changed meanwhile).
+        if q != query.get_untracked() || !more.with_untracked(Vec::is_empty) {
+            return;
+        }
+        let merged = merge_live(&shown.get_untracked(), &page.rows, &beyond);
+        counts.set(Some((page.pending_messages, page.calls_due)));
+        arrived.set(merged.new);
+        shown.set(merged.rows);
+        if !merged.gone.is_empty() {
+            leaving.update(|l| l.extend(merged.gone.iter().copied()));
+            #[cfg(feature = "hydrate")]
+            {
+                let gone = merged.gone;
+                set_timeout(
+                    move || {
+                        let _ = shown.try_update(|rows| rows.retain(|r| !gone.contains(&r.id)));
+                        let _ = leaving.try_update(|l| {
+                            gone.iter().for_each(|id| {
+                                l.remove(id);
+                            })
+                        });
+                    },
+                    FADE,
+                );
+            }
+        }
+    });
+    Effect::new(move |_| {
+        let mut list: Vec<i64> = shown.with(|rows| rows.iter().map(|r| r.id).collect());
         list.extend(more.with(|m| m.iter().map(|r| r.id).collect::<Vec<_>>()));
         ids.set(list);
     });
@@ -388,11 +451,14 @@ fn InboxList(tray: Tray) -> impl IntoView {
         <div class="todo" role="status">
             <Transition fallback=|| view! { <span>"Por responder: …"</span> }>
                 {move || Suspend::new(async move {
-                    let (n, due) = first.await.map(|p| (p.pending_messages, p.calls_due)).unwrap_or_default();
-                    view! {
-                        <span>"Llamadas para hoy: "<strong data-testid="calls-count">{due}</strong></span>
-                        <span>"Por responder: "<strong data-testid="todo-count">{n}</strong>
-                            {if n == 1 { " mensaje" } else { " mensajes" }}</span>
+                    let loaded = first.await.map(|p| (p.pending_messages, p.calls_due)).unwrap_or_default();
+                    move || {
+                        let (n, due) = counts.get().unwrap_or(loaded);
+                        view! {
+                            <span>"Llamadas para hoy: "<strong data-testid="calls-count">{due}</strong></span>
+                            <span>"Por responder: "<strong data-testid="todo-count">{n}</strong>
+                                {if n == 1 { " mensaje" } else { " mensajes" }}</span>
+                        }
                     }
                 })}
             </Transition>
@@ -518,14 +584,27 @@ fn InboxList(tray: Tray) -> impl IntoView {
                             let (cursor, broken) = more_next.get().unwrap_or(first_next);
                             cursor.map(|c| (c, broken))
                         };
-                        let empty = page.rows.is_empty();
+                        shown.set(page.rows);
+                        leaving.set(HashSet::new());
+                        arrived.set(0);
+                        counts.set(None);
+                        let empty = move || shown.with(Vec::is_empty) && more.with(Vec::is_empty);
                         let open2 = open.clone();
                         view! {
+                            <Show when=move || { arrived.get() > 0 }>
+                                <button type="button" class="new-rows" on:click=move |_| first.refetch()>
+                                    {move || match arrived.get() {
+                                        1 => "1 nueva · Mostrar".to_string(),
+                                        n => format!("{n} nuevas · Mostrar"),
+                                    }}
+                                </button>
+                            </Show>
                             <ul class="inbox-list" aria-label=if calls { "Llamadas pendientes" } else { "Conversaciones" }>
-                                {page.rows.into_iter().map(|row| view! { <Row row query marked open_id open=open.clone() tray /> }).collect_view()}
-                                {move || more.get().into_iter().map(|row| view! { <Row row query marked open_id open=open2.clone() tray /> }).collect_view()}
+                                <For each=move || shown.get() key=|row| format!("{row:?}")
+                                    children=move |row| view! { <Row row query marked open_id open=open.clone() tray leaving /> } />
+                                {move || more.get().into_iter().map(|row| view! { <Row row query marked open_id open=open2.clone() tray leaving /> }).collect_view()}
                             </ul>
-                            <Show when=move || empty>
+                            <Show when=empty>
                                 <p class="empty">{if calls { "No quedan llamadas para hoy." } else { "No hay conversaciones que coincidan." }}</p>
                             </Show>
                             <Show when=move || next().is_some()>
@@ -556,6 +635,8 @@ fn Row<F>(
     open_id: Memo<Option<i64>>,
     open: F,
     tray: Tray,
+    /// Rows that left the list, fading out.
+    leaving: RwSignal<HashSet<i64>>,
 ) -> impl IntoView
 where
     F: Fn(i64) + Clone + Send + Sync + 'static,
@@ -576,6 +657,7 @@ where
     let money = format_money(row.overdue_total_cents, &row.currency);
     view! {
         <li class="inbox-row" class:marked=move || marked.get() == Some(id)
+            class:leaving=move || leaving.with(|l| l.contains(&id))
             class:open=move || open_id.get() == Some(id)>
             <a id=format!("inbox-row-{id}") href=href
                 aria-current=move || (open_id.get() == Some(id)).then_some("page")

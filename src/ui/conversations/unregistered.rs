@@ -1,5 +1,7 @@
 //! "No registrados": messages from senders no client has, and linking them to one.
 
+use std::collections::HashSet;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
@@ -7,12 +9,53 @@ use leptos_router::hooks::use_navigate;
 use super::{Tray, TrayNav};
 use crate::api::conversations::{link_message, list_unregistered};
 use crate::domain::client::PartyRole;
-use crate::domain::conversation::UnregisteredMessage;
+use crate::domain::conversation::{UnregisteredMessage, NO_CLIENT};
 use crate::ui::components::{fmt_datetime, ErrorNotice, FieldMessage, FormFeedback};
+use crate::ui::live::on_client_changes;
 
 #[component]
 pub fn UnregisteredPage() -> impl IntoView {
     let messages = Resource::new(|| (), |_| list_unregistered());
+    // The messages as shown, followed live: each keeps its place (and the document
+    // being typed in its form); one linked elsewhere fades out; new ones wait behind
+    // the "N nuevos" marker.
+    let shown = RwSignal::new(Vec::<UnregisteredMessage>::new());
+    let latest = RwSignal::new(Vec::<UnregisteredMessage>::new());
+    let leaving = RwSignal::new(HashSet::<i64>::new());
+    let live = Action::new(|_: &()| list_unregistered());
+    on_client_changes(Signal::stored(Some(NO_CLIENT)), move || {
+        live.dispatch(());
+    });
+    Effect::new(move |_| {
+        let Some(Ok(list)) = live.value().get() else {
+            return;
+        };
+        let now: HashSet<i64> = list.iter().map(|m| m.id).collect();
+        let gone: Vec<i64> = shown.with_untracked(|s| {
+            s.iter()
+                .map(|m| m.id)
+                .filter(|id| !now.contains(id))
+                .collect()
+        });
+        latest.set(list);
+        if gone.is_empty() {
+            return;
+        }
+        leaving.update(|l| l.extend(gone.iter().copied()));
+        #[cfg(feature = "hydrate")]
+        set_timeout(
+            move || {
+                let _ = shown.try_update(|s| s.retain(|m| !gone.contains(&m.id)));
+            },
+            std::time::Duration::from_millis(600),
+        );
+    });
+    let arrived = move || {
+        shown.with(|s| {
+            let on_screen: HashSet<i64> = s.iter().map(|m| m.id).collect();
+            latest.with(|l| l.iter().filter(|m| !on_screen.contains(&m.id)).count())
+        })
+    };
     view! {
         <Title text="No registrados · Recaudo" />
         <TrayNav active=Tray::Unregistered />
@@ -22,12 +65,30 @@ pub fn UnregisteredPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match messages.await {
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <p class="empty">"No hay mensajes sin vincular."</p> }.into_any(),
-                    Ok(list) => view! {
-                        <ul class="unregistered">
-                            {list.into_iter().map(|m| view! { <Item m /> }).collect_view()}
-                        </ul>
-                    }.into_any(),
+                    Ok(list) => {
+                        shown.set(list.clone());
+                        latest.set(list);
+                        view! {
+                            <Show when=move || { arrived() > 0 }>
+                                <button type="button" class="new-rows" on:click=move |_| {
+                                    leaving.set(HashSet::new());
+                                    shown.set(latest.get_untracked());
+                                }>
+                                    {move || match arrived() {
+                                        1 => "1 nuevo · Mostrar".to_string(),
+                                        n => format!("{n} nuevos · Mostrar"),
+                                    }}
+                                </button>
+                            </Show>
+                            <Show when=move || shown.with(Vec::is_empty)>
+                                <p class="empty">"No hay mensajes sin vincular."</p>
+                            </Show>
+                            <ul class="unregistered">
+                                <For each=move || shown.get() key=|m| m.id
+                                    children=move |m| view! { <Item m leaving /> } />
+                            </ul>
+                        }.into_any()
+                    }
                 }
             })}
         </Transition>
@@ -43,7 +104,7 @@ const TARGETS: [(PartyRole, i32, &str); 5] = [
 ];
 
 #[component]
-fn Item(m: UnregisteredMessage) -> impl IntoView {
+fn Item(m: UnregisteredMessage, leaving: RwSignal<HashSet<i64>>) -> impl IntoView {
     let id = m.id;
     let document = RwSignal::new(String::new());
     let target = RwSignal::new(0usize);
@@ -69,7 +130,7 @@ fn Item(m: UnregisteredMessage) -> impl IntoView {
         format!("{} ({})", m.sender_name, m.address)
     };
     view! {
-        <li class="card">
+        <li class="card" class:leaving=move || leaving.with(|l| l.contains(&id))>
             <p class="meta"><strong>{sender}</strong>" · "{m.channel.label()}" · "{fmt_datetime(m.at)}</p>
             {(!m.subject.is_empty()).then(|| view! { <p class="subject">{m.subject.clone()}</p> })}
             <p class="body-text">{m.body.clone()}</p>

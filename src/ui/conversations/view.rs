@@ -54,6 +54,9 @@ pub fn ConversationPane() -> impl IntoView {
         draft.reset();
     });
     let changed = Callback::new(move |()| version.bump());
+    // A message in or out, a status, an outcome, from this process or another: the
+    // screen reloads, and after a dropped connection the stream replays what it missed.
+    crate::ui::live::on_client_changes(id, move || reload.update(|n| *n += 1));
     // The outcome form lives outside the view that reloads: a message arriving, or
     // "Refrescar", while the advisor fills it in must not close it or drop what they
     // wrote.
@@ -103,7 +106,7 @@ pub fn ConversationPane() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Cargando conversación…"</p> }>
             {move || Suspend::new(async move {
                 match (conversation.await, composer.await) {
-                    (Ok(c), Ok(k)) => view! { <ConversationView c composer=k draft tab changed reload outcome /> }.into_any(),
+                    (Ok(c), Ok(k)) => view! { <ConversationView c composer=k draft tab changed outcome /> }.into_any(),
                     (Err(error), _) | (_, Err(error)) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}
@@ -128,25 +131,6 @@ struct OutcomeDraft {
     phones: StoredValue<Vec<Phone>>,
 }
 
-/// While a WhatsApp exchange is live the server pushes "changed" for this conversation,
-/// and the screen reloads at once instead of at the next refresh.
-#[cfg(feature = "hydrate")]
-fn listen_live(client_id: i64, reload: RwSignal<u64>) {
-    use wasm_bindgen::closure::Closure;
-    use wasm_bindgen::JsCast;
-    let Ok(source) = web_sys::EventSource::new(&format!("/api/conversations/{client_id}/events"))
-    else {
-        return;
-    };
-    let on_change = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
-        reload.update(|n| *n += 1);
-    });
-    let _ = source.add_event_listener_with_callback("changed", on_change.as_ref().unchecked_ref());
-    // The callback lives as long as the stream: both go when the view does.
-    let live = send_wrapper::SendWrapper::new((source, on_change));
-    on_cleanup(move || live.0.close());
-}
-
 #[component]
 fn ConversationView(
     c: Conversation,
@@ -154,16 +138,9 @@ fn ConversationView(
     draft: Draft,
     tab: RwSignal<Option<PartyRole>>,
     changed: Callback<()>,
-    reload: RwSignal<u64>,
     outcome: OutcomeDraft,
 ) -> impl IntoView {
     let client_id = c.client.id;
-    #[cfg(feature = "hydrate")]
-    if c.live {
-        listen_live(client_id, reload);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = reload;
     let open_tab = c.open_tab;
     let active = move || tab.get().unwrap_or(open_tab);
     let details_open = RwSignal::new(false);
