@@ -434,6 +434,7 @@ mod tests {
         assert!(!c.demo);
         assert_eq!(c.refresh_interval_secs, 1800);
         assert_eq!(c.time_zone, chrono_tz::America::Bogota);
+        assert_eq!(c.recent_contact_minutes, 5);
     }
 
     #[test]
@@ -468,6 +469,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("promise_kept_threshold_pct"), "{err}");
+        let err = Config::from_sources(
+            FileConfig::default(),
+            env(&[("RECAUDO_RECENT_CONTACT_MINUTES", "1441")]),
+        )
+        .unwrap_err();
+        assert!(err.contains("recent_contact_minutes"), "{err}");
     }
 
     #[test]

@@ -197,6 +197,9 @@ fn InboxList(tray: Tray) -> impl IntoView {
     let leaving = RwSignal::new(HashSet::<i64>::new());
     let arrived = RwSignal::new(0usize);
     let counts = RwSignal::new(None::<(i64, i64)>);
+    // Bumped by every load of the list and every live fetch asked: only the answer to
+    // the latest applies, so an older page never lands on a newer one.
+    let generation = StoredValue::new(0u64);
     Effect::new(move |_| {
         query.track();
         version.0.track();
@@ -204,8 +207,8 @@ fn InboxList(tray: Tray) -> impl IntoView {
         more_next.set(None);
         stale.set(false);
     });
-    let live = Action::new(move |(q, on_screen): &(InboxQuery, Vec<ClientRow>)| {
-        let (q, on_screen) = (q.clone(), on_screen.clone());
+    let live = Action::new(move |(asked, on_screen): &(u64, Vec<ClientRow>)| {
+        let (asked, q, on_screen) = (*asked, query.get_untracked(), on_screen.clone());
         async move {
             let page = fetch(q.clone()).await?;
             let fresh: HashSet<i64> = page.rows.iter().map(|r| r.id).collect();
@@ -221,23 +224,23 @@ fn InboxList(tray: Tray) -> impl IntoView {
                 }
                 _ => Vec::new(),
             };
-            Ok::<_, AppError>((q, page, beyond))
+            Ok::<_, AppError>((asked, page, beyond))
         }
     });
     crate::ui::live::on_live_changes(move || {
         if more.with_untracked(Vec::is_empty) {
-            live.dispatch((query.get_untracked(), shown.get_untracked()));
+            generation.update_value(|g| *g += 1);
+            live.dispatch((generation.get_value(), shown.get_untracked()));
         } else {
             // Rows loaded with "Cargar más" are not followed: the change is pointed out.
             stale.set(true);
         }
     });
     Effect::new(move |_| {
-        let Some(Ok((q, page, beyond))) = live.value().get() else {
+        let Some(Ok((asked, page, beyond))) = live.value().get() else {
             return;
         };
-        // Answered for a list no longer on screen (the filters changed meanwhile).
-        if q != query.get_untracked() || !more.with_untracked(Vec::is_empty) {
+        if asked != generation.get_value() || !more.with_untracked(Vec::is_empty) {
             return;
         }
         let merged = merge_live(&shown.get_untracked(), &page.rows, &beyond);
@@ -251,6 +254,10 @@ fn InboxList(tray: Tray) -> impl IntoView {
                 let gone = merged.gone;
                 set_timeout(
                     move || {
+                        // The list was loaded again meanwhile: it is already right.
+                        if generation.try_get_value() != Some(asked) {
+                            return;
+                        }
                         let _ = shown.try_update(|rows| rows.retain(|r| !gone.contains(&r.id)));
                         let _ = leaving.try_update(|l| {
                             gone.iter().for_each(|id| {
@@ -584,6 +591,7 @@ fn InboxList(tray: Tray) -> impl IntoView {
                             let (cursor, broken) = more_next.get().unwrap_or(first_next);
                             cursor.map(|c| (c, broken))
                         };
+                        generation.update_value(|g| *g += 1);
                         shown.set(page.rows);
                         leaving.set(HashSet::new());
                         arrived.set(0);
