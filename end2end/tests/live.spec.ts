@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { expect, Page, test } from "@playwright/test";
+import { Browser, expect, Page, test } from "@playwright/test";
 import { login } from "./helpers";
 
 function inbox(page: Page) {
@@ -8,6 +8,24 @@ function inbox(page: Page) {
 
 async function todo(page: Page): Promise<number> {
   return Number(await page.getByTestId("todo-count").innerText());
+}
+
+/**
+ * Laura Castillo (supervisor1) on Recibidos and Andrés Gómez (asesor2, of her team) on
+ * `advisorPath`, each signed in in a browser of their own.
+ */
+async function lauraAndAndres(browser: Browser, advisorPath: string) {
+  const supervisorContext = await browser.newContext();
+  const advisorContext = await browser.newContext();
+  const supervisor = await supervisorContext.newPage();
+  const advisor = await advisorContext.newPage();
+  await login(supervisor, "supervisor1@demo.recaudo", undefined, "/conversaciones");
+  await login(advisor, "asesor2@demo.recaudo", undefined, advisorPath);
+  const close = async () => {
+    await supervisorContext.close();
+    await advisorContext.close();
+  };
+  return { supervisor, advisor, close };
 }
 
 /** Inbound messages from the debtors' own addresses, written by another process. */
@@ -20,12 +38,7 @@ function simulateMessages(n: number): number {
 }
 
 test("a supervisor's Recibidos follows an advisor's work without a reload", async ({ browser }) => {
-  const supervisorContext = await browser.newContext();
-  const advisorContext = await browser.newContext();
-  const supervisor = await supervisorContext.newPage();
-  const advisor = await advisorContext.newPage();
-  await login(supervisor, "supervisor1@demo.recaudo", undefined, "/conversaciones");
-  await login(advisor, "asesor2@demo.recaudo", undefined, "/conversaciones");
+  const { supervisor, advisor, close } = await lauraAndAndres(browser, "/conversaciones");
 
   // A pending conversation of Andrés Gómez's, on the supervisor's screen.
   const rows = inbox(supervisor).getByRole("listitem");
@@ -47,17 +60,11 @@ test("a supervisor's Recibidos follows an advisor's work without a reload", asyn
   await expect(gone).toHaveCount(0, { timeout: 2_000 });
   await expect.poll(() => todo(supervisor), { timeout: 2_000 }).toBe(before - rowPending);
   expect(await supervisor.evaluate(() => (window as any).__sameDocument)).toBe(true);
-  await supervisorContext.close();
-  await advisorContext.close();
+  await close();
 });
 
 test("a supervisor on the same conversation sees who has it open and who is writing", async ({ browser }) => {
-  const supervisorContext = await browser.newContext();
-  const advisorContext = await browser.newContext();
-  const supervisor = await supervisorContext.newPage();
-  const advisor = await advisorContext.newPage();
-  await login(supervisor, "supervisor1@demo.recaudo", undefined, "/conversaciones");
-  await login(advisor, "asesor2@demo.recaudo", undefined, "/conversaciones");
+  const { supervisor, advisor, close } = await lauraAndAndres(browser, "/conversaciones");
   const row = inbox(supervisor)
     .getByRole("listitem")
     .filter({ has: supervisor.locator(".row-advisor", { hasText: "Andrés Gómez" }) })
@@ -80,8 +87,7 @@ test("a supervisor on the same conversation sees who has it open and who is writ
 
   await composer.getByLabel("Mensaje").pressSequentially("Buenas tardes, le escribo por su saldo", { delay: 60 });
   await expect(supervisor.getByText("Andrés Gómez está respondiendo")).toBeVisible();
-  await supervisorContext.close();
-  await advisorContext.close();
+  await close();
 });
 
 test("messages that arrive while the browser is offline show once it is back", async ({ page, context }) => {
@@ -103,12 +109,7 @@ test("messages that arrive while the browser is offline show once it is back", a
 });
 
 test("a conversation that becomes pending waits behind a marker instead of moving the list", async ({ browser }) => {
-  const supervisorContext = await browser.newContext();
-  const advisorContext = await browser.newContext();
-  const supervisor = await supervisorContext.newPage();
-  const advisor = await advisorContext.newPage();
-  await login(supervisor, "supervisor1@demo.recaudo", undefined, "/conversaciones");
-  await login(advisor, "asesor2@demo.recaudo", undefined, "/conversaciones?ver=todas");
+  const { supervisor, advisor, close } = await lauraAndAndres(browser, "/conversaciones?ver=todas");
 
   // One of Andrés Gómez's conversations with nothing pending: not in the supervisor's list.
   const quiet = inbox(advisor).getByRole("listitem").filter({ hasNot: advisor.locator(".badge") }).first();
@@ -132,17 +133,11 @@ test("a conversation that becomes pending waits behind a marker instead of movin
   await marker.click();
   await expect(supervisor.locator(`#inbox-row-${id}`)).toBeVisible();
   await expect(marker).toHaveCount(0);
-  await supervisorContext.close();
-  await advisorContext.close();
+  await close();
 });
 
 test("a second user is asked before calling or writing to a debtor another user just called", async ({ browser }) => {
-  const supervisorContext = await browser.newContext();
-  const advisorContext = await browser.newContext();
-  const supervisor = await supervisorContext.newPage();
-  const advisor = await advisorContext.newPage();
-  await login(supervisor, "supervisor1@demo.recaudo", undefined, "/conversaciones");
-  await login(advisor, "asesor2@demo.recaudo", undefined, "/conversaciones");
+  const { supervisor, advisor, close } = await lauraAndAndres(browser, "/conversaciones");
   // The last of the first page: the other files' tests answer from the top, and the
   // guard would rightly ask them too within the next five minutes.
   await expect(inbox(advisor).getByRole("listitem").first()).toBeVisible();
@@ -190,6 +185,5 @@ test("a second user is asked before calling or writing to a debtor another user 
   await asked.getByRole("button", { name: "Cancelar" }).click();
   await expect(asked).toHaveCount(0);
   await expect(composer.getByLabel("Mensaje")).toHaveValue("Buenas tardes, le escribe la supervisora");
-  await supervisorContext.close();
-  await advisorContext.close();
+  await close();
 });

@@ -196,19 +196,8 @@ pub fn on_client_changes(
             // Another client opened, or this one just followed: nothing to reload.
             let moved =
                 matches!((before.flatten(), now), (Some((a, n)), Some((b, m))) if a == b && m > n);
-            if moved && !waiting.get_value() {
-                waiting.set_value(true);
-                let reload = reload.clone();
-                set_timeout(
-                    move || {
-                        if waiting.is_disposed() {
-                            return;
-                        }
-                        waiting.set_value(false);
-                        reload();
-                    },
-                    DEBOUNCE,
-                );
+            if moved {
+                once_after_burst(waiting, reload.clone());
             }
             now
         });
@@ -228,24 +217,32 @@ fn debounced(
         let waiting = StoredValue::new(false);
         Effect::new(move |mounted: Option<()>| {
             watch();
-            if mounted.is_none() || waiting.get_value() {
-                return;
+            if mounted.is_some() {
+                once_after_burst(waiting, reload.clone());
             }
-            waiting.set_value(true);
-            let reload = reload.clone();
-            set_timeout(
-                move || {
-                    // The screen may have gone (another page) while this waited.
-                    if waiting.is_disposed() {
-                        return;
-                    }
-                    waiting.set_value(false);
-                    reload();
-                },
-                DEBOUNCE,
-            );
         });
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (watch, reload);
+}
+
+/// Runs `reload` after [`DEBOUNCE`] unless a run is already waiting: one run for a
+/// burst of changes.
+#[cfg(feature = "hydrate")]
+fn once_after_burst(waiting: StoredValue<bool>, reload: impl FnOnce() + 'static) {
+    if waiting.get_value() {
+        return;
+    }
+    waiting.set_value(true);
+    set_timeout(
+        move || {
+            // The screen may have gone (another page) while this waited.
+            if waiting.is_disposed() {
+                return;
+            }
+            waiting.set_value(false);
+            reload();
+        },
+        DEBOUNCE,
+    );
 }
