@@ -97,6 +97,22 @@ pub struct SessionToken(pub Option<String>);
 #[derive(Clone, Debug)]
 pub struct ClientIp(pub String);
 
+/// The listener every server of this binary accepts on. Its sockets send small writes at
+/// once (`TCP_NODELAY`): a streamed page ends with a short write that otherwise waited
+/// for the browser's delayed ACK, 40 ms on every page of a kept-alive connection.
+pub fn listener(
+    tcp: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    tcp.tap_io(no_delay)
+}
+
+fn no_delay(stream: &mut tokio::net::TcpStream) {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::warn!(error = %e, "TCP_NODELAY could not be set");
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();

@@ -206,7 +206,7 @@ pub async fn serve(config: Config) -> Result<(), CommandError> {
         })?;
     println!("Recaudo escuchando en http://{}", config.bind_address);
     axum::serve(
-        listener,
+        http::listener(listener),
         http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async {

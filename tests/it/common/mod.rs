@@ -192,7 +192,7 @@ pub async fn serve(db: Db) -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         axum::serve(
-            listener,
+            recaudo::server::http::listener(listener),
             router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
         .await
