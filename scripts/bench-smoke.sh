@@ -18,7 +18,7 @@ if [ -n "${TEST_DATABASE_URL:-}" ]; then
   engines+=(postgres)
 fi
 for engine in "${engines[@]}"; do
-  for kind in clients inbox calls alerts webhooks flows export governance events; do
+  for kind in clients inbox calls alerts webhooks flows export governance events http; do
     args=(bench "$kind" --clients 300 --iterations 3 --depth 2 --messages 3000
       --seconds 2 --concurrency 4 --rows 2000 --subscribers 50 --rate 100)
     if [ "$engine" = postgres ]; then

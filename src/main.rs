@@ -39,13 +39,15 @@ enum Command {
     /// «export» (descarga del reporte de Interacciones de --rows filas en CSV y XLSX) o
     /// «governance» (costo de la política de contacto: verificación del redactor y pasada
     /// diaria con y sin políticas) o «events» (--subscribers navegadores con el flujo de
-    /// eventos abierto mientras se confirman --rate cambios por segundo).
+    /// eventos abierto mientras se confirman --rate cambios por segundo) o «http»
+    /// (funciones del servidor y la página completa de Recibidos por HTTP, con sesiones
+    /// reales, desde un segundo proceso; --seconds por cifra).
     Bench {
-        #[arg(value_parser = ["clients", "inbox", "calls", "alerts", "webhooks", "flows", "export", "governance", "events"], default_value = "clients")]
+        #[arg(value_parser = ["clients", "inbox", "calls", "alerts", "webhooks", "flows", "export", "governance", "events", "http"], default_value = "clients")]
         kind: String,
         #[arg(long, default_value_t = 100_000)]
         clients: usize,
-        /// Mensajes que se cargan para «inbox».
+        /// Mensajes que se cargan para «inbox» y «http».
         #[arg(long, default_value_t = 2_000_000)]
         messages: usize,
         /// PostgreSQL (postgres://…) donde crear un esquema temporal; sin él, un SQLite temporal.
@@ -56,10 +58,10 @@ enum Command {
         /// Páginas que se recorren para medir una página profunda.
         #[arg(long, default_value_t = 100)]
         depth: usize,
-        /// Segundos de carga para «webhooks».
+        /// Segundos de carga para «webhooks» (para «http», por cifra).
         #[arg(long, default_value_t = 60)]
         seconds: u64,
-        /// Conexiones simultáneas del proceso de carga de «webhooks».
+        /// Conexiones simultáneas del proceso de carga de «webhooks» y «http».
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
         /// Interacciones que se cargan para «export».
@@ -89,6 +91,17 @@ enum Command {
         url: String,
         #[arg(long)]
         messages: usize,
+        #[arg(long)]
+        seconds: u64,
+        #[arg(long)]
+        concurrency: usize,
+    },
+    #[cfg(feature = "bench")]
+    /// El segundo proceso de `bench http`: inicia sesiones y mide las peticiones.
+    #[command(hide = true)]
+    BenchHttpLoad {
+        #[arg(long)]
+        url: String,
         #[arg(long)]
         seconds: u64,
         #[arg(long)]
@@ -252,6 +265,7 @@ async fn run(command: Command) -> Result<(), CommandError> {
                     "governance" => bench::BenchKind::Governance,
                     "export" => bench::BenchKind::Export,
                     "events" => bench::BenchKind::Events,
+                    "http" => bench::BenchKind::Http,
                     _ => bench::BenchKind::Clients,
                 },
                 clients,
@@ -267,6 +281,18 @@ async fn run(command: Command) -> Result<(), CommandError> {
             },
             &config,
         )
+        .await
+        .map_err(CommandError::Input),
+        #[cfg(feature = "bench")]
+        Command::BenchHttpLoad {
+            url,
+            seconds,
+            concurrency,
+        } => bench::http::load(bench::http::LoadArgs {
+            url,
+            seconds,
+            concurrency,
+        })
         .await
         .map_err(CommandError::Input),
         #[cfg(feature = "bench")]

@@ -159,7 +159,11 @@ async fn insert_batch(
 }
 
 /// Loads `total` messages over every client, returning how many and the pending share.
-async fn load_messages(db: &Db, total: usize, now: DateTime<Utc>) -> Result<usize, String> {
+pub(super) async fn load_messages(
+    db: &Db,
+    total: usize,
+    now: DateTime<Utc>,
+) -> Result<usize, String> {
     let e = |e: sqlx::Error| e.to_string();
     let ids: Vec<(i64,)> =
         on_db!(db, p => sqlx::query_as("SELECT id FROM clients ORDER BY id").fetch_all(p).await)

@@ -5,7 +5,8 @@
 //! filters (`alerts`), or signed WhatsApp callbacks posted by a second process
 //! (`webhooks`), or one daily pass of the scheduler (`flows`), or the Interacciones
 //! download of N rows as CSV and XLSX (`export`), or what the contact policies cost
-//! (`governance`), or the event stream's fan-out to many open browsers (`events`).
+//! (`governance`), or the event stream's fan-out to many open browsers (`events`), or
+//! what a browser waits for over HTTP: server functions and full pages (`http`).
 
 mod alerts;
 mod calls;
@@ -13,6 +14,7 @@ mod events;
 pub mod export;
 mod flows;
 mod governance;
+pub mod http;
 mod inbox;
 pub mod webhooks;
 
@@ -41,6 +43,7 @@ pub enum BenchKind {
     Export,
     Governance,
     Events,
+    Http,
 }
 
 pub struct BenchArgs {
@@ -52,7 +55,8 @@ pub struct BenchArgs {
     pub iterations: usize,
     /// How many pages deep the "deep page" figure reads.
     pub depth: usize,
-    /// How long the webhook load runs, and over how many connections.
+    /// How long the webhook load runs (for `http`, each figure), and over how many
+    /// connections.
     pub seconds: u64,
     pub concurrency: usize,
     /// Interactions the export benchmark loads.
@@ -331,7 +335,7 @@ async fn serve_app(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let server = tokio::spawn(async move {
         axum::serve(
-            listener,
+            crate::server::http::listener(listener),
             router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
         .await
@@ -411,6 +415,7 @@ pub async fn run(args: BenchArgs, config: &Config) -> Result<(), String> {
         BenchKind::Export => export::measure(&db, &args, config, &scratch.url()).await,
         BenchKind::Governance => governance::measure(&db, &scratch, &args, config).await,
         BenchKind::Events => events::measure(&db, &args).await,
+        BenchKind::Http => http::measure(&db, &args, config).await,
     };
     scratch.remove(db).await;
     result
