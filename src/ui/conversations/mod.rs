@@ -593,10 +593,11 @@ fn InboxList(tray: Tray) -> impl IntoView {
                         };
                         generation.update_value(|g| *g += 1);
                         shown.set(page.rows);
-                        // The counter above reads these in a boundary of its own. On the
-                        // server a write that changes nothing still reached it while it
-                        // rendered, and about one page in 40 never finished (`bench
-                        // http` found it; measured with curl against a demo server).
+                        // Only writes that change something: the counter above reads
+                        // `counts` in a boundary of its own, and on the server a write
+                        // that changed nothing still reached it while it rendered; about
+                        // one page in 40 never finished (`bench http` found it; measured
+                        // with curl against a demo server).
                         if leaving.with_untracked(|l| !l.is_empty()) {
                             leaving.set(HashSet::new());
                         }
