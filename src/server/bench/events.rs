@@ -250,9 +250,7 @@ pub async fn measure(db: &Db, args: &BenchArgs) -> Result<(), String> {
     if latencies.is_empty() {
         return Err("ningún evento llegó a los suscriptores".into());
     }
-    latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    let (p50, p95, p99) = (pct(0.50), pct(0.95), pct(0.99));
+    let (p50, p95, p99) = super::tail_percentiles(latencies);
     let peak = f64::from_bits(peak_mb.load(Ordering::Relaxed));
     let growth = peak - before_mb;
     let produced_rate = written as f64 / writing_s;

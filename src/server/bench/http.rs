@@ -128,22 +128,17 @@ impl Call {
     }
 }
 
-fn summarise(name: &str, mut latencies: Vec<f64>, failures: Vec<String>, elapsed: f64) -> Measured {
-    latencies.sort_by(f64::total_cmp);
-    let at = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0.0)
-    };
+fn summarise(name: &str, latencies: Vec<f64>, failures: Vec<String>, elapsed: f64) -> Measured {
+    let requests = latencies.len();
+    let (p50_ms, p95_ms, p99_ms) = super::tail_percentiles(latencies);
     Measured {
         name: name.to_string(),
-        requests: latencies.len(),
+        requests,
         failed: failures.len(),
         elapsed_s: elapsed,
-        p50_ms: at(0.50),
-        p95_ms: at(0.95),
-        p99_ms: at(0.99),
+        p50_ms,
+        p95_ms,
+        p99_ms,
         first_failure: failures.into_iter().next(),
     }
 }
@@ -399,36 +394,21 @@ pub async fn measure(db: &Db, args: &BenchArgs, _config: &Config) -> Result<(), 
         .await
         .map_err(|e| e.to_string())?;
     let (addr, server) = super::serve_app(db, hub).await?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = tokio::process::Command::new(exe)
-        .args([
-            "bench-http-load",
-            "--url",
-            &format!("http://{addr}"),
-            "--seconds",
-            &args.seconds.to_string(),
-            "--concurrency",
-            &args.concurrency.to_string(),
-        ])
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .map_err(|e| format!("no se pudo lanzar el proceso de carga: {e}"))?;
+    let url = format!("http://{addr}");
+    let (seconds, concurrency) = (args.seconds.to_string(), args.concurrency.to_string());
+    let report = super::load_process(&[
+        "bench-http-load",
+        "--url",
+        &url,
+        "--seconds",
+        &seconds,
+        "--concurrency",
+        &concurrency,
+    ])
+    .await;
     server.abort();
-    if !out.status.success() {
-        return Err(format!(
-            "el proceso de carga falló: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let figures: Vec<Measured> = serde_json::from_slice(
-        out.stdout
-            .split(|b| *b == b'\n')
-            .find(|l| l.starts_with(b"["))
-            .unwrap_or_default(),
-    )
-    .map_err(|e| format!("informe de carga ilegible: {e}"))?;
+    let figures: Vec<Measured> =
+        serde_json::from_slice(&report?).map_err(|e| format!("informe de carga ilegible: {e}"))?;
 
     let e = engine.as_str();
     println!();

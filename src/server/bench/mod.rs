@@ -93,6 +93,42 @@ fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
     (at(50), at(95))
 }
 
+/// p50, p95 and p99 of `samples` (0 for none).
+fn tail_percentiles(mut samples: Vec<f64>) -> (f64, f64, f64) {
+    samples.sort_by(f64::total_cmp);
+    let at = |p: f64| {
+        samples
+            .get(((samples.len() as f64 * p) as usize).min(samples.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    (at(0.50), at(0.95), at(0.99))
+}
+
+/// Runs this binary's hidden load command `args` (a bench's second process) and returns
+/// the one JSON line it prints as its report.
+async fn load_process(args: &[&str]) -> Result<Vec<u8>, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = tokio::process::Command::new(exe)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .map_err(|e| format!("no se pudo lanzar el proceso de carga: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "el proceso de carga falló: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    out.stdout
+        .split(|b| *b == b'\n')
+        .find(|l| l.starts_with(b"{") || l.starts_with(b"["))
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| "el proceso de carga no imprimió su informe".into())
+}
+
 /// A fresh database for one run, removed afterwards.
 enum Scratch {
     SqliteFile(std::path::PathBuf),

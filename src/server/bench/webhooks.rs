@@ -135,16 +135,9 @@ pub async fn load(args: LoadArgs) -> Result<(), String> {
     for t in tasks {
         t.await.map_err(|e| e.to_string())?;
     }
-    let (mut latencies, mut report) = std::mem::take(&mut *report.lock().expect("tasks ended"));
+    let (latencies, mut report) = std::mem::take(&mut *report.lock().expect("tasks ended"));
     report.elapsed_s = started.elapsed().as_secs_f64();
-    latencies.sort_by(f64::total_cmp);
-    let at = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0.0)
-    };
-    (report.p50_ms, report.p95_ms, report.p99_ms) = (at(0.50), at(0.95), at(0.99));
+    (report.p50_ms, report.p95_ms, report.p99_ms) = super::tail_percentiles(latencies);
     println!(
         "{}",
         serde_json::to_string(&report).map_err(|e| e.to_string())?
@@ -209,37 +202,27 @@ pub async fn measure(db: &Db, args: &BenchArgs, _config: &Config) -> Result<(), 
         .map_err(|e| e.to_string())?;
     let (addr, server) = super::serve_app(db, hub).await?;
 
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = tokio::process::Command::new(exe)
-        .args([
-            "bench-webhooks-load",
-            "--url",
-            &format!("http://{addr}/api/webhooks/whatsapp/whatsapp"),
-            "--messages",
-            &messages.to_string(),
-            "--seconds",
-            &args.seconds.to_string(),
-            "--concurrency",
-            &args.concurrency.to_string(),
-        ])
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .map_err(|e| format!("no se pudo lanzar el proceso de carga: {e}"))?;
+    let url = format!("http://{addr}/api/webhooks/whatsapp/whatsapp");
+    let (count, seconds, concurrency) = (
+        messages.to_string(),
+        args.seconds.to_string(),
+        args.concurrency.to_string(),
+    );
+    let report = super::load_process(&[
+        "bench-webhooks-load",
+        "--url",
+        &url,
+        "--messages",
+        &count,
+        "--seconds",
+        &seconds,
+        "--concurrency",
+        &concurrency,
+    ])
+    .await;
     server.abort();
-    if !out.status.success() {
-        return Err(format!(
-            "el proceso de carga falló: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let report: LoadReport = serde_json::from_slice(
-        out.stdout
-            .split(|b| *b == b'\n')
-            .find(|l| l.starts_with(b"{"))
-            .unwrap_or_default(),
-    )
-    .map_err(|e| format!("informe de carga ilegible: {e}"))?;
+    let report: LoadReport =
+        serde_json::from_slice(&report?).map_err(|e| format!("informe de carga ilegible: {e}"))?;
 
     // Every acknowledged status must be stored, and none twice.
     let stored: Vec<(String, String)> = on_db!(db, p => sqlx::query_as(
