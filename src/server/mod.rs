@@ -187,6 +187,7 @@ pub async fn serve(config: Config) -> Result<(), CommandError> {
     };
     db.listen().await.map_err(CommandError::Listen)?;
     tokio::spawn(maintenance(state.clone()));
+    tokio::spawn(fold_indicators(db.clone()));
     tokio::spawn(dispatcher(&state).await?.run());
     tokio::spawn(automation::scheduler::run_forever(
         db.clone(),
@@ -240,6 +241,18 @@ async fn dispatcher(state: &AppState) -> Result<channels::dispatcher::Dispatcher
     let mut providers = Providers::new(policy.request_timeout, state.config.demo, sandbox);
     providers.origin = Some(state.config.origin());
     Ok(Dispatcher::new(state.db.clone(), policy, providers))
+}
+
+/// Every few minutes: fold the indicator counters PostgreSQL's triggers appended, so
+/// that Indicadores sums a few rows per hour and advisor rather than one per event.
+async fn fold_indicators(db: Db) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        if let Err(e) = indicators::fold(&db).await {
+            tracing::error!(error = %e.reason(), "indicator folding failed");
+        }
+    }
 }
 
 /// Hourly: roll summaries forward past due dates, settle promises whose deadline passed,

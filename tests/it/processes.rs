@@ -323,6 +323,66 @@ async fn two_servers_settle_each_promise_once(t: TestDb) {
     );
 }
 
+/// The counters behind Indicadores (appended by PostgreSQL's triggers) are folded by
+/// every server when it starts and every few minutes: both fold at the same moment
+/// here, and the indicators read from the folded counters still equal a recount from
+/// the rows, so no appended row was folded twice or lost.
+async fn two_servers_fold_the_indicator_counters_once(t: TestDb) {
+    use recaudo::domain::indicators::IndicatorQuery;
+    use recaudo::server::indicators::{indicators_by, Counting};
+    let db = t.db.clone();
+    let admin = admin(&db).await;
+    let a = user(&db, "a@x.co", Role::Advisor, None).await;
+    for i in 0..30 {
+        let doc = format!("{}", 8600 + i);
+        let mut input = client_input(&doc, "Ana", &format!("Cliente {doc}"), Some(&a));
+        input.debts = vec![debt(&format!("F-{doc}"), "2026-06-01", "250000", "0")];
+        let id = client(&db, &admin, &input).await;
+        let outcome = if i % 3 == 0 {
+            Outcome::WontPay
+        } else {
+            Outcome::NoAnswer
+        };
+        let situation = if i % 3 == 0 {
+            Situation::OutboundContacted
+        } else {
+            Situation::OutboundNotContacted
+        };
+        let input = OutcomeInput {
+            situation: situation.as_str().into(),
+            outcome: outcome.as_str().into(),
+            ..OutcomeInput::default()
+        };
+        calls::register(&db, &admin, id, input, &CallCalendar::default(), clock())
+            .await
+            .unwrap();
+    }
+    let appended = "SELECT (SELECT COUNT(*) FROM indicator_hours WHERE NOT merged)
+        + (SELECT COUNT(*) FROM portfolio_keys WHERE NOT merged)
+        + (SELECT COUNT(*) FROM portfolio_debts WHERE NOT merged)";
+    assert!(count(&db, appended).await > 60);
+
+    let servers = two_servers(&t, &[]).await;
+    until(&servers, "counter rows still appended", || async {
+        count(&db, appended).await == 0
+    })
+    .await;
+    let q = IndicatorQuery::default();
+    let counted = indicators_by(&db, &admin, &q, clock(), Counting::Counters)
+        .await
+        .unwrap();
+    let recounted = indicators_by(&db, &admin, &q, clock(), Counting::Rows)
+        .await
+        .unwrap();
+    assert_eq!(counted, recounted);
+    assert_eq!((counted.clients, counted.total.outcomes), (30, 30));
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM portfolio_keys").await,
+        count(&db, "SELECT COUNT(DISTINCT alert_key) FROM clients").await,
+        "one merged row per key"
+    );
+}
+
 /// 30 replies wait in the office mailbox when both servers start; each polls it at once
 /// and every 5 seconds.
 async fn two_servers_store_each_received_email_once(t: TestDb) {
@@ -768,6 +828,7 @@ mod postgres {
     on_two_postgres_servers!(
         two_servers_send_each_step_once_and_deliver_each_message_once,
         two_servers_settle_each_promise_once,
+        two_servers_fold_the_indicator_counters_once,
         two_servers_store_each_received_email_once,
         a_message_received_by_one_server_reaches_a_browser_on_the_other,
     );

@@ -842,9 +842,227 @@ async fn indicators_match_the_hand_computed_figures(db: Db) {
     assert!(e.to_string().contains("«Desde»"), "{e}");
 }
 
+/// The moment `at`, on the organisation's date there.
+fn clock_at(at: DateTime<Utc>) -> recaudo::server::clock::Clock {
+    recaudo::server::clock::Clock::at(at, tz())
+}
+
+/// The counters the triggers keep against a recount from the rows, on a random
+/// portfolio built through the services: debts in two currencies due over seven months,
+/// outcomes, promises and payments to verify at random minutes over 40 days, promises
+/// settled on later days, payments reviewed, debts paid, clients reassigned between advisors and teams, an advisor moved to
+/// another team, promises stored already settled. Every scope, several periods; before
+/// and after folding (PostgreSQL's triggers append, the fold merges).
+async fn indicators_counted_by_hour_equal_a_recount_from_the_rows(db: Db) {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use recaudo::domain::calls::{CallCalendar, PromisePolicy};
+    use recaudo::domain::outcome::{Outcome, OutcomeInput, Situation};
+    use recaudo::server::indicators::{fold, indicators_by, Counting};
+    use recaudo::server::{calls, clients};
+
+    let mut rng = StdRng::seed_from_u64(24);
+    let admin = user(&db, "admin@x.co", Role::Admin, None).await;
+    let admin = viewer(&db, &admin).await;
+    let s1 = user(&db, "sup1@x.co", Role::Supervisor, None).await;
+    let s2 = user(&db, "sup2@x.co", Role::Supervisor, None).await;
+    let a1 = user(&db, "ana@x.co", Role::Advisor, Some(&s1)).await;
+    let a2 = user(&db, "beto@x.co", Role::Advisor, Some(&s1)).await;
+    let a3 = user(&db, "caro@x.co", Role::Advisor, Some(&s2)).await;
+    let a4 = user(&db, "dani@x.co", Role::Advisor, None).await;
+    let advisors = [&a1, &a2, &a3, &a4];
+    let mut ids = Vec::new();
+    for i in 0..24 {
+        let holder = (i < 22).then(|| advisors[i % 4]);
+        let doc = format!("{}", 7100 + i);
+        let mut input = client_input(&doc, "Cliente", &format!("Número {i}"), holder);
+        // Due dates from half a year ago to next month, some paid in part or whole, in
+        // two currencies: every aging bucket, the DSO's window, the per-currency split.
+        input.debts = (0..rng.gen_range(1..4))
+            .map(|n| {
+                let due = today() + Duration::days(rng.gen_range(-200..40));
+                let amount: i64 = rng.gen_range(1..50) * 10_000;
+                let paid = [0, amount / 3, amount][rng.gen_range(0..3)];
+                let mut d = debt(
+                    &format!("F-{doc}-{n}"),
+                    &due.to_string(),
+                    &amount.to_string(),
+                    &paid.to_string(),
+                );
+                d.currency = if i % 3 == 0 { "USD" } else { "COP" }.into();
+                d
+            })
+            .collect();
+        ids.push(client(&db, &admin, &input).await);
+    }
+
+    let start = now() - Duration::days(40);
+    let policy = PromisePolicy::default();
+    for step in 0..160 {
+        // Any minute of the 40 days, so that events fall near the organisation's midnight.
+        let at = start + Duration::minutes(rng.gen_range(0..40 * 24 * 60));
+        let clock = clock_at(at);
+        let id = ids[rng.gen_range(0..ids.len())];
+        let input = match rng.gen_range(0..4) {
+            0 => OutcomeInput {
+                date: (clock.today + Duration::days(rng.gen_range(0..4))).to_string(),
+                amount: "100.000".into(),
+                ..outcome_input(Situation::OutboundContacted, Outcome::PromiseOrToVerify)
+            },
+            // "Ya pagó": a payment to verify.
+            _ if step % 7 == 3 => OutcomeInput {
+                date: clock.today.to_string(),
+                amount: "40.000".into(),
+                already_paid: true,
+                ..outcome_input(Situation::OutboundContacted, Outcome::PromiseOrToVerify)
+            },
+            1 => outcome_input(Situation::OutboundNotContacted, Outcome::ThirdParty),
+            2 => outcome_input(Situation::OutboundContacted, Outcome::WontPay),
+            _ => outcome_input(Situation::OutboundNotContacted, Outcome::NoAnswer),
+        };
+        calls::register(&db, &admin, id, input, &CallCalendar::default(), clock)
+            .await
+            .unwrap();
+        match step % 40 {
+            13 => {
+                let later = clock_at(at + Duration::days(rng.gen_range(3..9)));
+                calls::promises::settle(&db, policy, later).await.unwrap();
+            }
+            20 => {
+                // A payment applied to a debt (as a reviewed payment does).
+                let id = ids[rng.gen_range(0..ids.len())];
+                on_db!(&db, p => sqlx::query(
+                    "UPDATE debts SET paid_cents = amount_cents WHERE id = (SELECT MIN(id) FROM debts WHERE client_id = $1)")
+                    .bind(id).execute(p).await.map(drop))
+                .unwrap();
+            }
+            33 | 34 => {
+                // A payment reviewed, approved or rejected.
+                let status = if step % 40 == 33 {
+                    "approved"
+                } else {
+                    "rejected"
+                };
+                on_db!(&db, p => sqlx::query(
+                    "UPDATE payments SET status = $1 WHERE id = (SELECT MIN(id) FROM payments WHERE status = 'to_verify')")
+                    .bind(status).execute(p).await.map(drop))
+                .unwrap();
+            }
+            27 => {
+                let moved: Vec<i64> = (0..5).map(|_| ids[rng.gen_range(0..ids.len())]).collect();
+                let mut moved = moved;
+                moved.sort_unstable();
+                moved.dedup();
+                let to = advisors[rng.gen_range(0..advisors.len())].id;
+                clients::assign(&db, &admin, &moved, Some(to), at)
+                    .await
+                    .unwrap();
+            }
+            _ => {}
+        }
+    }
+    // An advisor changes team: their clients follow, with their history.
+    edit_user(&db, &admin, &a2, |u| u.supervisor_id = Some(s2.id))
+        .await
+        .unwrap();
+    clients::assign(&db, &admin, &ids[..3], None, now())
+        .await
+        .unwrap();
+    // Promises stored already settled (an import, the fixtures above).
+    on_db!(&db, p => sqlx::query(
+        "INSERT INTO promises (client_id, promised_date, amount_cents, currency, state, created_on, created_at,
+            created_by, resolved_at)
+         VALUES ($1, $2, 50000, 'COP', 'kept', $2, $3, $4, $5)")
+        .bind(ids[5]).bind(day(9)).bind(ago(9, 3)).bind(admin.user_id).bind(ago(2, 1))
+        .execute(p).await.map(drop))
+    .unwrap();
+    calls::promises::settle(&db, policy, clock()).await.unwrap();
+
+    let viewers = [
+        admin.clone(),
+        viewer(&db, &s1).await,
+        viewer(&db, &s2).await,
+        viewer(&db, &a1).await,
+        viewer(&db, &a2).await,
+        viewer(&db, &a3).await,
+        viewer(&db, &a4).await,
+    ];
+    let periods = [
+        IndicatorQuery::default(),
+        IndicatorQuery {
+            from: Some(day(45)),
+            to: Some(today()),
+            ..Default::default()
+        },
+        IndicatorQuery {
+            from: Some(day(20)),
+            to: Some(day(11)),
+            advisor_id: Some(a3.id),
+            ..Default::default()
+        },
+        IndicatorQuery {
+            from: Some(day(38)),
+            to: Some(day(2)),
+            supervisor_id: Some(s2.id),
+            ..Default::default()
+        },
+    ];
+    let mut compared = 0;
+    for round in 0..2 {
+        for v in &viewers {
+            for q in &periods {
+                let counted = indicators_by(&db, v, q, clock(), Counting::Counters)
+                    .await
+                    .unwrap();
+                let recounted = indicators_by(&db, v, q, clock(), Counting::Rows)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    counted, recounted,
+                    "round {round}, viewer {}, {q:?}",
+                    v.email
+                );
+                compared += usize::from(counted.total.outcomes > 0);
+            }
+        }
+        fold(&db).await.unwrap();
+    }
+    assert!(compared > 20, "the comparisons saw outcomes: {compared}");
+    let everything = indicators_by(&db, &admin, &periods[1], clock(), Counting::Counters)
+        .await
+        .unwrap();
+    assert_eq!(everything.total.outcomes, 160);
+    assert!(
+        everything.total.kept + everything.total.broken > 5,
+        "{:?}",
+        everything.total
+    );
+    assert_eq!(
+        everything.receivables.len(),
+        2,
+        "{:?}",
+        everything.receivables
+    );
+    assert!(everything.receivables.iter().any(|r| r.to_verify > 0));
+    assert!(everything.alerts.iter().any(|(_, n)| *n > 0));
+}
+
+fn outcome_input(
+    situation: recaudo::domain::outcome::Situation,
+    outcome: recaudo::domain::outcome::Outcome,
+) -> recaudo::domain::outcome::OutcomeInput {
+    recaudo::domain::outcome::OutcomeInput {
+        situation: situation.as_str().into(),
+        outcome: outcome.as_str().into(),
+        despite_recent: true,
+        ..Default::default()
+    }
+}
+
 on_both_engines!(
     the_report_lists_every_record_of_the_period_newest_first,
     filters_narrow_the_report,
     downloads_hold_exactly_the_table_and_only_what_the_viewer_may_see,
     indicators_match_the_hand_computed_figures,
+    indicators_counted_by_hour_equal_a_recount_from_the_rows,
 );

@@ -37,6 +37,23 @@ pub(crate) fn portfolio(
     advisor_id: Option<i64>,
     supervisor_id: Option<i64>,
 ) {
+    holders(
+        sql,
+        ("c.advisor_id", "c.supervisor_id"),
+        scope,
+        advisor_id,
+        supervisor_id,
+    );
+}
+
+/// The same `AND …` on any pair of advisor and supervisor columns.
+pub(crate) fn holders(
+    sql: &mut Sql,
+    (advisor_column, supervisor_column): (&str, &str),
+    scope: Scope,
+    advisor_id: Option<i64>,
+    supervisor_id: Option<i64>,
+) {
     let advisor = match scope {
         Scope::Advisor(id) => Some(id),
         _ => None,
@@ -46,10 +63,16 @@ pub(crate) fn portfolio(
         _ => None,
     };
     for id in [advisor, advisor_id].into_iter().flatten() {
-        sql.push(" AND c.advisor_id = ").bind(Value::Int(id));
+        sql.push(" AND ")
+            .push(advisor_column)
+            .push(" = ")
+            .bind(Value::Int(id));
     }
     for id in [supervisor, supervisor_id].into_iter().flatten() {
-        sql.push(" AND c.supervisor_id = ").bind(Value::Int(id));
+        sql.push(" AND ")
+            .push(supervisor_column)
+            .push(" = ")
+            .bind(Value::Int(id));
     }
 }
 
