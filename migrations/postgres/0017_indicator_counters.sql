@@ -9,8 +9,8 @@
 -- The triggers only append signed rows: an upsert would lock a holder's counter row
 -- until commit, and a transaction that touches several clients (settling promises,
 -- reassigning a portfolio) would then wait on counters in another order than one
--- that registers an outcome, which is a deadlock. The maintenance job folds the
--- appended rows into one merged row per hour and holder.
+-- that registers an outcome, which is a deadlock. Every server folds the appended
+-- rows every five minutes into one merged row per key (`indicators::fold`).
 CREATE TABLE indicator_hours (
     hour BIGINT NOT NULL,
     advisor_key BIGINT NOT NULL,
