@@ -2,9 +2,10 @@
 -- counters instead of the raw rows, so that a 30-day figure costs the same at any
 -- history size. Kept by triggers, in the transaction of the change they count, on
 -- every path: registering, settling, cancelling, reassigning a client. Hours are UTC
--- (hours since the epoch): the organisation's days start on an hour, so any period of
--- whole days is a range of hours whatever the time zone, and changing the zone needs
--- no rebuild. 0 stands for "none", as in pending_counters.
+-- (hours since the epoch): where the organisation's days start on the hour (a zone a
+-- whole number of hours from UTC, as every Latin American one) any period of whole
+-- days is a range of hours, and changing the zone needs no rebuild; other zones
+-- recount the rows. 0 stands for "none", as in pending_counters.
 --
 -- The tables have PostgreSQL's shape (see its migration: there the triggers append
 -- rows that a job folds, to take no lock on a shared counter); SQLite writes one
