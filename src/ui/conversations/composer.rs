@@ -195,6 +195,9 @@ pub fn Composer(
     // page the server rendered and the one the browser hydrates stay the same. Only the
     // latest question's answer is shown. The server judges again on send.
     let verdict = RwSignal::new(None::<ContactVerdict>);
+    // Announced as aria-busy, so assistive technology and the browser tests know the
+    // verdict on screen is the one for the recipient and channel now chosen.
+    let checking = RwSignal::new(false);
     let asked = StoredValue::new(0u64);
     Effect::new(move |_| {
         let p = party.get();
@@ -211,8 +214,10 @@ pub fn Composer(
         let this = asked.get_value();
         let Some(c) = c else {
             verdict.set(None);
+            checking.set(false);
             return;
         };
+        checking.set(true);
         let target = ReplyTarget {
             client_id,
             party_role: p.role,
@@ -223,6 +228,7 @@ pub fn Composer(
             let answer = contact_check(target, text).await.ok();
             if asked.try_get_value() == Some(this) {
                 verdict.set(answer);
+                checking.set(false);
             }
         });
     });
@@ -305,7 +311,8 @@ pub fn Composer(
     let errors = feedback.errors;
     let group = format!("channel-{}", role.as_str());
     view! {
-        <form class="composer" aria-label="Responder" on:submit=submit>
+        <form class="composer" aria-label="Responder" aria-busy=move || checking.get().then_some("true")
+            on:submit=submit>
             <Show when=move || parties.with_value(|p| p.len() > 1)>
                 <label class="inline">"Para: "
                     <select on:change=move |ev| {
