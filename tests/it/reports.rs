@@ -17,7 +17,7 @@ use recaudo::domain::user::{Role, User, Viewer};
 use recaudo::on_db;
 use recaudo::server::db::Db;
 use recaudo::server::interactions::export::Export;
-use recaudo::server::interactions::{export, Reading};
+use recaudo::server::interactions::{export, Holding, Reading};
 use recaudo::server::tables;
 use reqwest::header::ACCEPT;
 
@@ -853,12 +853,22 @@ fn clock_at(at: DateTime<Utc>) -> recaudo::server::clock::Clock {
 /// settled on later days, payments reviewed, debts paid, clients reassigned between advisors and teams, an advisor moved to
 /// another team, promises stored already settled. Every scope, several periods; before
 /// and after folding (PostgreSQL's triggers append, the fold merges).
-async fn indicators_counted_by_hour_equal_a_recount_from_the_rows(db: Db) {
+/// A portfolio worked at random through the services, and who may look at it.
+struct Random {
+    admin: Viewer,
+    viewers: [Viewer; 7],
+    s2: User,
+    a3: User,
+}
+
+/// 24 clients of four advisors in two teams (and none), with debts in two currencies;
+/// 160 outcomes and 60 messages at random minutes over 40 days, promises settled later,
+/// payments reviewed, clients reassigned, an advisor moved to the other team.
+async fn random_portfolio(db: &Db) -> Random {
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
     use recaudo::domain::calls::{CallCalendar, PromisePolicy};
     use recaudo::domain::outcome::{Outcome, OutcomeInput, Situation};
-    use recaudo::server::indicators::{fold, indicators_by, Counting};
     use recaudo::server::{calls, clients};
 
     let mut rng = StdRng::seed_from_u64(24);
@@ -897,6 +907,33 @@ async fn indicators_counted_by_hour_equal_a_recount_from_the_rows(db: Db) {
     }
 
     let start = now() - Duration::days(40);
+    // Their own generator, so the outcomes stay the ones the indicators were checked on.
+    let mut chatter = StdRng::seed_from_u64(25);
+    for _ in 0..60 {
+        let at = start + Duration::minutes(chatter.gen_range(0..40 * 24 * 60));
+        let (direction, channel) = [
+            ("inbound", "whatsapp"),
+            ("outbound", "sms"),
+            ("outbound", "email"),
+        ][chatter.gen_range(0..3)];
+        message(
+            &db,
+            Row {
+                client: ids[chatter.gen_range(0..ids.len())],
+                direction,
+                channel,
+                origin: (direction == "outbound").then_some("manual"),
+                author: None,
+                status: (direction == "outbound")
+                    .then(|| ["sent", "delivered", "failed"][chatter.gen_range(0..3)]),
+                template: None,
+                at,
+                registered: at,
+                body: "Hola",
+            },
+        )
+        .await;
+    }
     let policy = PromisePolicy::default();
     for step in 0..160 {
         // Any minute of the 40 days, so that events fall near the organisation's midnight.
@@ -987,6 +1024,23 @@ async fn indicators_counted_by_hour_equal_a_recount_from_the_rows(db: Db) {
         viewer(&db, &a3).await,
         viewer(&db, &a4).await,
     ];
+    Random {
+        admin,
+        viewers,
+        s2,
+        a3,
+    }
+}
+
+async fn indicators_counted_by_hour_equal_a_recount_from_the_rows(db: Db) {
+    use recaudo::server::indicators::{fold, indicators_by, Counting};
+
+    let Random {
+        admin,
+        viewers,
+        s2,
+        a3,
+    } = random_portfolio(&db).await;
     let periods = [
         IndicatorQuery::default(),
         IndicatorQuery {
@@ -1047,6 +1101,76 @@ async fn indicators_counted_by_hour_equal_a_recount_from_the_rows(db: Db) {
     assert!(everything.alerts.iter().any(|(_, n)| *n > 0));
 }
 
+/// Every row of the report, read `limit` at a time with the clients matched as `holding`.
+async fn rows_held(
+    db: &Db,
+    v: &Viewer,
+    q: &InteractionQuery,
+    limit: usize,
+    holding: Holding,
+) -> Vec<InteractionRow> {
+    let reading = Reading::new(db, v, q, clock(), limit)
+        .await
+        .unwrap()
+        .with_holding(holding);
+    let mut rows = Vec::new();
+    let mut after = None;
+    loop {
+        let page = reading.page(db, after).await.unwrap();
+        rows.extend(page.rows);
+        match page.next {
+            Some(c) => after = Some(c),
+            None => return rows,
+        }
+    }
+}
+
+async fn interactions_read_by_time_equal_the_joined_reading(db: Db) {
+    let Random {
+        viewers, s2, a3, ..
+    } = random_portfolio(&db).await;
+    let whole = InteractionQuery {
+        from: Some(day(45)),
+        to: Some(today()),
+        ..Default::default()
+    };
+    let queries = [
+        InteractionQuery::default(),
+        whole.clone(),
+        InteractionQuery {
+            advisor_id: Some(a3.id),
+            ..whole.clone()
+        },
+        InteractionQuery {
+            supervisor_id: Some(s2.id),
+            channel: Some(ChannelFilter::WhatsApp),
+            ..whole.clone()
+        },
+        InteractionQuery {
+            from: Some(day(30)),
+            to: Some(day(3)),
+            record_type: Some(RecordType::Management),
+            ..Default::default()
+        },
+    ];
+    let mut compared = 0;
+    for v in &viewers {
+        for q in &queries {
+            for limit in [4, 100] {
+                let joined = rows_held(&db, v, q, limit, Holding::Joined).await;
+                let looked_up = rows_held(&db, v, q, limit, Holding::LookedUp).await;
+                assert_eq!(
+                    joined, looked_up,
+                    "viewer {}, limit {limit}, {q:?}",
+                    v.email
+                );
+                compared += joined.len();
+            }
+        }
+    }
+    assert!(compared > 1_000, "the comparisons saw rows: {compared}");
+}
+
 fn outcome_input(
     situation: recaudo::domain::outcome::Situation,
     outcome: recaudo::domain::outcome::Outcome,
@@ -1065,4 +1189,5 @@ on_both_engines!(
     downloads_hold_exactly_the_table_and_only_what_the_viewer_may_see,
     indicators_match_the_hand_computed_figures,
     indicators_counted_by_hour_equal_a_recount_from_the_rows,
+    interactions_read_by_time_equal_the_joined_reading,
 );
