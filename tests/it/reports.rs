@@ -1101,6 +1101,42 @@ async fn indicators_counted_by_hour_equal_a_recount_from_the_rows(db: Db) {
     assert!(everything.alerts.iter().any(|(_, n)| *n > 0));
 }
 
+/// After a bulk load the fold gives a counter table back its size: every read of the
+/// counters scans the table, empty pages too (PostgreSQL only: SQLite's triggers never
+/// append).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_fold_leaves_the_counter_tables_small_on_postgres() {
+    use recaudo::server::indicators::fold;
+    let Some(t) = TestDb::postgres().await else {
+        return;
+    };
+    let db = t.db.clone();
+    let size = |db: Db| async move {
+        let (bytes,): (i64,) = on_db!(&db, p => sqlx::query_as(
+            "SELECT pg_relation_size('portfolio_keys')").fetch_one(p).await)
+        .unwrap();
+        bytes
+    };
+    // What importing 20,000 clients appends: a row per client, on three keys.
+    on_db!(&db, p => sqlx::query(
+        "INSERT INTO portfolio_keys (advisor_key, supervisor_key, alert_key, clients, merged)
+         SELECT 0, 0, n % 3, 1, FALSE FROM generate_series(1, 20000) n")
+        .execute(p).await.map(drop))
+    .unwrap();
+    let before = size(db.clone()).await;
+    assert!(fold(&db).await.unwrap() >= 20_000);
+    let after = size(db.clone()).await;
+    assert!(
+        after <= 8192,
+        "{before} bytes before the fold, {after} after"
+    );
+    let merged: Vec<(i64, i64)> = on_db!(&db, p => sqlx::query_as(
+        "SELECT alert_key, CAST(clients AS BIGINT) FROM portfolio_keys WHERE merged ORDER BY alert_key")
+        .fetch_all(p).await)
+    .unwrap();
+    assert_eq!(merged, vec![(0, 6666), (1, 6667), (2, 6667)]);
+}
+
 /// Every row of the report, read `limit` at a time with the clients matched as `holding`.
 async fn rows_held(
     db: &Db,
