@@ -872,14 +872,14 @@ async fn random_portfolio(db: &Db) -> Random {
     use recaudo::server::{calls, clients};
 
     let mut rng = StdRng::seed_from_u64(24);
-    let admin = user(&db, "admin@x.co", Role::Admin, None).await;
-    let admin = viewer(&db, &admin).await;
-    let s1 = user(&db, "sup1@x.co", Role::Supervisor, None).await;
-    let s2 = user(&db, "sup2@x.co", Role::Supervisor, None).await;
-    let a1 = user(&db, "ana@x.co", Role::Advisor, Some(&s1)).await;
-    let a2 = user(&db, "beto@x.co", Role::Advisor, Some(&s1)).await;
-    let a3 = user(&db, "caro@x.co", Role::Advisor, Some(&s2)).await;
-    let a4 = user(&db, "dani@x.co", Role::Advisor, None).await;
+    let admin = user(db, "admin@x.co", Role::Admin, None).await;
+    let admin = viewer(db, &admin).await;
+    let s1 = user(db, "sup1@x.co", Role::Supervisor, None).await;
+    let s2 = user(db, "sup2@x.co", Role::Supervisor, None).await;
+    let a1 = user(db, "ana@x.co", Role::Advisor, Some(&s1)).await;
+    let a2 = user(db, "beto@x.co", Role::Advisor, Some(&s1)).await;
+    let a3 = user(db, "caro@x.co", Role::Advisor, Some(&s2)).await;
+    let a4 = user(db, "dani@x.co", Role::Advisor, None).await;
     let advisors = [&a1, &a2, &a3, &a4];
     let mut ids = Vec::new();
     for i in 0..24 {
@@ -903,7 +903,7 @@ async fn random_portfolio(db: &Db) -> Random {
                 d
             })
             .collect();
-        ids.push(client(&db, &admin, &input).await);
+        ids.push(client(db, &admin, &input).await);
     }
 
     let start = now() - Duration::days(40);
@@ -917,7 +917,7 @@ async fn random_portfolio(db: &Db) -> Random {
             ("outbound", "email"),
         ][chatter.gen_range(0..3)];
         message(
-            &db,
+            db,
             Row {
                 client: ids[chatter.gen_range(0..ids.len())],
                 direction,
@@ -957,18 +957,18 @@ async fn random_portfolio(db: &Db) -> Random {
             2 => outcome_input(Situation::OutboundContacted, Outcome::WontPay),
             _ => outcome_input(Situation::OutboundNotContacted, Outcome::NoAnswer),
         };
-        calls::register(&db, &admin, id, input, &CallCalendar::default(), clock)
+        calls::register(db, &admin, id, input, &CallCalendar::default(), clock)
             .await
             .unwrap();
         match step % 40 {
             13 => {
                 let later = clock_at(at + Duration::days(rng.gen_range(3..9)));
-                calls::promises::settle(&db, policy, later).await.unwrap();
+                calls::promises::settle(db, policy, later).await.unwrap();
             }
             20 => {
                 // A payment applied to a debt (as a reviewed payment does).
                 let id = ids[rng.gen_range(0..ids.len())];
-                on_db!(&db, p => sqlx::query(
+                on_db!(db, p => sqlx::query(
                     "UPDATE debts SET paid_cents = amount_cents WHERE id = (SELECT MIN(id) FROM debts WHERE client_id = $1)")
                     .bind(id).execute(p).await.map(drop))
                 .unwrap();
@@ -980,7 +980,7 @@ async fn random_portfolio(db: &Db) -> Random {
                 } else {
                     "rejected"
                 };
-                on_db!(&db, p => sqlx::query(
+                on_db!(db, p => sqlx::query(
                     "UPDATE payments SET status = $1 WHERE id = (SELECT MIN(id) FROM payments WHERE status = 'to_verify')")
                     .bind(status).execute(p).await.map(drop))
                 .unwrap();
@@ -991,7 +991,7 @@ async fn random_portfolio(db: &Db) -> Random {
                 moved.sort_unstable();
                 moved.dedup();
                 let to = advisors[rng.gen_range(0..advisors.len())].id;
-                clients::assign(&db, &admin, &moved, Some(to), at)
+                clients::assign(db, &admin, &moved, Some(to), at)
                     .await
                     .unwrap();
             }
@@ -999,30 +999,30 @@ async fn random_portfolio(db: &Db) -> Random {
         }
     }
     // An advisor changes team: their clients follow, with their history.
-    edit_user(&db, &admin, &a2, |u| u.supervisor_id = Some(s2.id))
+    edit_user(db, &admin, &a2, |u| u.supervisor_id = Some(s2.id))
         .await
         .unwrap();
-    clients::assign(&db, &admin, &ids[..3], None, now())
+    clients::assign(db, &admin, &ids[..3], None, now())
         .await
         .unwrap();
     // Promises stored already settled (an import, the fixtures above).
-    on_db!(&db, p => sqlx::query(
+    on_db!(db, p => sqlx::query(
         "INSERT INTO promises (client_id, promised_date, amount_cents, currency, state, created_on, created_at,
             created_by, resolved_at)
          VALUES ($1, $2, 50000, 'COP', 'kept', $2, $3, $4, $5)")
         .bind(ids[5]).bind(day(9)).bind(ago(9, 3)).bind(admin.user_id).bind(ago(2, 1))
         .execute(p).await.map(drop))
     .unwrap();
-    calls::promises::settle(&db, policy, clock()).await.unwrap();
+    calls::promises::settle(db, policy, clock()).await.unwrap();
 
     let viewers = [
         admin.clone(),
-        viewer(&db, &s1).await,
-        viewer(&db, &s2).await,
-        viewer(&db, &a1).await,
-        viewer(&db, &a2).await,
-        viewer(&db, &a3).await,
-        viewer(&db, &a4).await,
+        viewer(db, &s1).await,
+        viewer(db, &s2).await,
+        viewer(db, &a1).await,
+        viewer(db, &a2).await,
+        viewer(db, &a3).await,
+        viewer(db, &a4).await,
     ];
     Random {
         admin,

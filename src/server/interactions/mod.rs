@@ -329,7 +329,13 @@ impl Reading {
                 "r.decided_at"
             }
         };
-        if self.holding == Holding::Joined || self.segment.is_some() {
+        // Looking the holder up filters by it; without one to filter by (or with a
+        // segment, which reads the client), the join is what leaves out the messages
+        // of no client.
+        if self.holding == Holding::Joined
+            || self.segment.is_some()
+            || !held(self.scope, &self.query)
+        {
             sql.push(" JOIN clients c ON c.id = r.client_id");
         }
         sql.push(" WHERE ");
@@ -465,8 +471,15 @@ impl Reading {
     }
 }
 
-/// SQLite's matching for a report of a holder's clients (an advisor, a team, or one of
-/// them chosen in the filters). Newest first through the time index reads about
+/// Whether the report covers one holder's clients: an advisor's, a team's, or one of
+/// them chosen in the filters.
+fn held(scope: Scope, query: &InteractionQuery) -> bool {
+    matches!(scope, Scope::Advisor(_) | Scope::Supervisor(_))
+        || query.advisor_id.is_some()
+        || query.supervisor_id.is_some()
+}
+
+/// SQLite's matching for a report of one holder's clients. Newest first through the time index reads about
 /// `limit ÷ share` rows of each kind, whatever the size of the portfolio; starting from
 /// the holder's clients reads about `share × clients` of them and all their rows of the
 /// period. The first is cheaper when `share² × clients ≥ limit`, that is when the
@@ -479,10 +492,7 @@ async fn holding(
     query: &InteractionQuery,
     limit: usize,
 ) -> Result<Holding, AppError> {
-    let held_by_someone = matches!(scope, Scope::Advisor(_) | Scope::Supervisor(_))
-        || query.advisor_id.is_some()
-        || query.supervisor_id.is_some();
-    if !held_by_someone {
+    if !held(scope, query) {
         return Ok(Holding::Joined);
     }
     let mut sql = Sql::new(
@@ -498,9 +508,9 @@ async fn holding(
         query.supervisor_id,
     );
     let counts: Vec<(i64, i64)> = sql.rows(db).await?;
-    let (held, all) = counts.first().copied().unwrap_or((0, 0));
-    let (held, all) = (i128::from(held), i128::from(all));
-    Ok(if held * held >= limit as i128 * all {
+    let (holder, all) = counts.first().copied().unwrap_or((0, 0));
+    let (holder, all) = (i128::from(holder), i128::from(all));
+    Ok(if holder * holder >= limit as i128 * all {
         Holding::LookedUp
     } else {
         Holding::Joined
