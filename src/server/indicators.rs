@@ -431,8 +431,8 @@ const COUNTERS: [Counters; 4] = [
     },
 ];
 
-/// Appended rows folded at once above which the fold vacuums the table itself.
-const VACUUM_AFTER: i64 = 1_000;
+/// Appended rows folded at once above which the fold rewrites the table ([`compact`]).
+const COMPACT_AFTER: i64 = 1_000;
 
 /// Gives a counter table back its size after a large fold (a bulk import). The folded
 /// rows stay behind as dead tuples until a vacuum, and a plain vacuum empties their
@@ -510,7 +510,7 @@ pub async fn fold(db: &Db) -> Result<u64, AppError> {
                 sqlx::query(&format!("DELETE FROM {table} WHERE merged AND {zero}"))
                     .execute(p)
                     .await?;
-                if gone > VACUUM_AFTER {
+                if gone > COMPACT_AFTER {
                     compact(p, table).await?;
                 }
                 folded += gone as u64;

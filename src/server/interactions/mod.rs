@@ -479,13 +479,13 @@ fn held(scope: Scope, query: &InteractionQuery) -> bool {
         || query.supervisor_id.is_some()
 }
 
-/// SQLite's matching for a report of one holder's clients. Newest first through the time index reads about
-/// `limit ÷ share` rows of each kind, whatever the size of the portfolio; starting from
-/// the holder's clients reads about `share × clients` of them and all their rows of the
-/// period. The first is cheaper when `share² × clients ≥ limit`, that is when the
-/// holder's clients squared reach `limit × all clients` (an advisor with a quarter of a
-/// million clients: yes; one with a few hundred: no). The shares are read from the
-/// counters Indicadores keeps.
+/// SQLite's matching for a report of one holder's clients. Newest first through the
+/// time index reads about `limit ÷ share` rows of each kind, whatever the size of the
+/// portfolio; starting from the holder's clients reads about `share × clients` of them
+/// and all their rows of the period. The first is cheaper when
+/// `share² × clients ≥ limit`, that is when the holder's clients squared reach
+/// `limit × all clients` (an advisor with a quarter of a million clients: yes; one with
+/// a few hundred: no). The shares are read from the counters Indicadores keeps.
 async fn holding(
     db: &Db,
     scope: Scope,
