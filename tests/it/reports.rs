@@ -371,6 +371,11 @@ fn period() -> InteractionQuery {
 /// Every row of the report, read `limit` at a time.
 async fn all_rows(db: &Db, v: &Viewer, q: &InteractionQuery, limit: usize) -> Vec<InteractionRow> {
     let reading = Reading::new(db, v, q, clock(), limit).await.unwrap();
+    every_page(db, &reading).await
+}
+
+/// Every page of `reading`, in order.
+async fn every_page(db: &Db, reading: &Reading) -> Vec<InteractionRow> {
     let mut rows = Vec::new();
     let mut after = None;
     loop {
@@ -1149,16 +1154,7 @@ async fn rows_held(
         .await
         .unwrap()
         .with_holding(holding);
-    let mut rows = Vec::new();
-    let mut after = None;
-    loop {
-        let page = reading.page(db, after).await.unwrap();
-        rows.extend(page.rows);
-        match page.next {
-            Some(c) => after = Some(c),
-            None => return rows,
-        }
-    }
+    every_page(db, &reading).await
 }
 
 async fn interactions_read_by_time_equal_the_joined_reading(db: Db) {
