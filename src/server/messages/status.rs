@@ -130,13 +130,17 @@ pub async fn from_provider(
 /// Serialises the transaction that parks a status for a provider id with the one that
 /// records that id on its message: whichever commits second sees the other's work, so
 /// no parked status is left behind. SQLite's write transactions are serial already
-/// (`BEGIN IMMEDIATE`); PostgreSQL takes a lock on the id until the commit.
+/// (`BEGIN IMMEDIATE`); PostgreSQL takes a lock on the id until the commit. Advisory
+/// locks belong to the whole database, so the key carries the schema: organisations
+/// (or test runs) in other schemas of one server never wait on each other's ids.
 async fn lock_provider_id(tx: &mut Tx, provider_id: &str) -> Result<(), AppError> {
     if let TxConn::Postgres(c) = tx.conn() {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(provider_id)
-            .execute(&mut **c)
-            .await?;
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '.' || $1, 0))",
+        )
+        .bind(provider_id)
+        .execute(&mut **c)
+        .await?;
     }
     Ok(())
 }

@@ -23,6 +23,8 @@ pub async fn start(db: Db) -> App {
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
+        // A request the server never answers fails the test by its address.
+        .timeout(std::time::Duration::from_secs(120))
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

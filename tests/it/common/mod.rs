@@ -7,7 +7,7 @@ pub mod mail;
 pub mod process;
 pub mod provider;
 
-pub use app::{browser, start};
+pub use app::{browser, start, App};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use recaudo::domain::client::{ClientInput, DebtInput, ValidClient};
@@ -108,7 +108,9 @@ impl Drop for TestDb {
             std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 rt.block_on(async move {
-                    db.close().await;
+                    // A connection some task never gives back must not hold the suite:
+                    // the schema goes all the same.
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(20), db.close()).await;
                     if let Ok(admin) = Db::connect(&url).await {
                         let _ = recaudo::on_db!(&admin, p => sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(p).await.map(drop));
                         admin.close().await;
@@ -130,18 +132,30 @@ macro_rules! on_both_engines {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
                     let t = $crate::common::TestDb::sqlite().await;
-                    super::$name(t.db.clone()).await;
+                    $crate::common::watched(super::$name(t.db.clone())).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
                     if let Some(t) = $crate::common::TestDb::postgres().await {
-                        super::$name(t.db.clone()).await;
+                        $crate::common::watched(super::$name(t.db.clone())).await;
                     }
                 }
             }
         )*
     };
+}
+
+/// Longer than any test takes on a loaded machine (the slowest take about a minute).
+const HUNG_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Runs a test body, failing it if it has not finished after [`HUNG_AFTER`]: a test
+/// stuck on a request or a lock fails by name and the suite goes on, rather than holding
+/// CI until its time limit.
+pub async fn watched(test: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(HUNG_AFTER, test).await.is_err() {
+        panic!("the test did not finish within {HUNG_AFTER:?}: it hung");
+    }
 }
 
 pub fn today() -> NaiveDate {
