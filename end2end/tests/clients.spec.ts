@@ -1,3 +1,4 @@
+import { readFileSync } from "fs";
 import { expect, Page, test } from "@playwright/test";
 import { cents, clientsTable, column, login, open, uniqueDocument } from "./helpers";
 
@@ -111,6 +112,16 @@ test("sorting, loading more and searching the list", async ({ page }) => {
   await expect(clientsTable(page).getByRole("row")).toHaveCount(2);
   await expect(clientsTable(page)).toContainText(documents[7]);
 
+  // The export holds what the list shows; the browser saves it and the page tells how far it got.
+  const downloading = page.waitForEvent("download");
+  await page.getByRole("link", { name: "Exportar CSV" }).click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toMatch(/^clientes-\d{4}-\d{2}-\d{2}\.csv$/);
+  await expect(page.getByRole("status").filter({ hasText: "Descarga lista: 1 fila ·" })).toBeVisible();
+  const exported = readFileSync((await download.path())!, "utf8").trim().split("\n");
+  expect(exported).toHaveLength(2);
+  expect(exported[1]).toContain(documents[7]);
+
   await page.getByLabel("Buscar cliente").fill("zzzz-nadie");
   await page.getByRole("button", { name: "Buscar" }).click();
   await expect(page.getByText("No hay clientes que coincidan.")).toBeVisible();
@@ -130,7 +141,7 @@ test("a supervisor reassigns selected clients within the team", async ({ page })
   await expect(target.getByRole("option", { name: "Valentina Díaz (Asesor)" })).toHaveCount(0);
   await target.selectOption({ label: "Andrés Gómez (Asesor)" });
   await page.getByRole("button", { name: "Asignar seleccionados" }).click();
-  await expect(page.getByRole("status")).toHaveText("Se reasignaron 2 clientes.");
+  await expect(page.getByRole("status").filter({ hasText: "Se reasignaron" })).toHaveText("Se reasignaron 2 clientes.");
   for (const href of hrefs) {
     const row = table.getByRole("row").filter({ has: page.locator(`a[href="${href}"]`) });
     await expect(row).toContainText("Andrés Gómez");

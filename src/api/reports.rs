@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
+use crate::domain::downloads::DownloadProgress;
 use crate::domain::error::AppError;
 use crate::domain::indicators::{IndicatorQuery, Indicators};
 use crate::domain::interactions::{InteractionChoices, InteractionPage, InteractionQuery};
@@ -27,4 +28,12 @@ pub async fn load_indicators(query: IndicatorQuery) -> Result<Indicators, AppErr
     let state = super::ctx::state()?;
     let viewer = super::ctx::viewer()?;
     crate::server::indicators::indicators(&state.db, &viewer, &query, state.config.clock()).await
+}
+
+/// How far the viewer's download under `token` has got; `None` until its server starts it.
+#[server(input = Json, endpoint = "download_status")]
+pub async fn download_status(token: String) -> Result<Option<DownloadProgress>, AppError> {
+    let state = super::ctx::state()?;
+    let viewer = super::ctx::viewer()?;
+    crate::server::downloads::progress(&state.db, &viewer, &token).await
 }

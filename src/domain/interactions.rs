@@ -444,41 +444,6 @@ pub struct InteractionChoices {
     pub segments: Vec<(i64, String)>,
 }
 
-/// Counts the records of a CSV download as its bytes arrive, for the progress shown
-/// while it downloads: a line break inside a quoted field (a message's text) does not
-/// end a record.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct CsvRecords {
-    quoted: bool,
-    pub lines: usize,
-}
-
-impl CsvRecords {
-    pub fn feed(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            match b {
-                b'"' => self.quoted = !self.quoted,
-                b'\n' if !self.quoted => self.lines += 1,
-                _ => {}
-            }
-        }
-    }
-
-    /// Records after the header line.
-    pub fn rows(&self) -> usize {
-        self.lines.saturating_sub(1)
-    }
-}
-
-/// A size for people: "850 kB", "12,4 MB".
-pub fn size_text(bytes: usize) -> String {
-    if bytes < 1_000_000 {
-        format!("{} kB", bytes.div_ceil(1000))
-    } else {
-        format!("{:.1} MB", bytes as f64 / 1e6).replace('.', ",")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,21 +594,5 @@ mod tests {
             row.cells(&[Column::Type, Column::Channel]),
             vec!["Gestión", "Llamada"]
         );
-    }
-
-    #[test]
-    fn csv_records_are_counted_across_chunks_and_quoted_line_breaks() {
-        let text = "Fecha;Detalle\n2026-11-20;\"Hola\nMaría \"\"Ana\"\"\"\n2026-11-21;ok\n";
-        let mut whole = CsvRecords::default();
-        whole.feed(text.as_bytes());
-        assert_eq!(whole.rows(), 2);
-        for cut in 0..text.len() {
-            let mut parts = CsvRecords::default();
-            parts.feed(&text.as_bytes()[..cut]);
-            parts.feed(&text.as_bytes()[cut..]);
-            assert_eq!(parts.rows(), 2, "cut at {cut}");
-        }
-        assert_eq!(size_text(850_000), "850 kB");
-        assert_eq!(size_text(12_400_000), "12,4 MB");
     }
 }

@@ -12,6 +12,7 @@ pub mod compose;
 pub mod contact;
 pub mod conversation;
 pub mod debt;
+pub mod downloads;
 pub mod error;
 pub mod geo;
 pub mod governance;

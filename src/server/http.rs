@@ -25,7 +25,7 @@ use crate::domain::user::Viewer;
 use crate::server::auth::{self, SessionPolicy, SESSION_COOKIE};
 use crate::server::config::Config;
 use crate::server::db::Db;
-use crate::server::{channels, conversations, tables};
+use crate::server::{channels, conversations, downloads, tables};
 
 /// The portfolio CSV and messages with attachments (base64 inside the server
 /// function's JSON) are the large bodies.
@@ -447,11 +447,16 @@ async fn export_clients(
 ) -> Result<Response, AppError> {
     use crate::server::clients::export;
     let viewer = signed_in(viewer)?;
-    let format = tables::Format::parse(params.get("formato").map(String::as_str))?;
-    let query = ClientListQuery::from_params(|k| params.get(k).cloned());
     let today = state.config.today();
-    let body = export::stream(&state.db, &viewer, &query, today, format).await?;
-    Ok(streamed(format, &format!("clientes-{today}"), body))
+    let token = params.get("descarga").map(String::as_str);
+    let opened = async {
+        let tracker = followed(&state.db, &viewer, token).await?;
+        let format = tables::Format::parse(params.get("formato").map(String::as_str))?;
+        let query = ClientListQuery::from_params(|k| params.get(k).cloned());
+        let body = export::stream(&state.db, &viewer, &query, today, format, tracker).await?;
+        Ok(streamed(format, &format!("clientes-{today}"), body))
+    };
+    told(&state.db, &viewer, token, opened.await).await
 }
 
 /// The Interacciones report (CSV or XLSX), with the query string of its screen: the same
@@ -463,14 +468,47 @@ async fn export_interactions(
 ) -> Result<Response, AppError> {
     use crate::server::interactions::export;
     let viewer = signed_in(viewer)?;
-    let format = tables::Format::parse(params.get("formato").map(String::as_str))?;
-    let query =
-        crate::domain::interactions::InteractionQuery::from_params(|k| params.get(k).cloned())
-            .map_err(|e| AppError::invalid("query", e))?;
     let clock = state.config.clock();
     let today = clock.today;
-    let body = export::stream(&state.db, &viewer, &query, clock, format).await?;
-    Ok(streamed(format, &format!("interacciones-{today}"), body))
+    let token = params.get("descarga").map(String::as_str);
+    let opened = async {
+        let tracker = followed(&state.db, &viewer, token).await?;
+        let format = tables::Format::parse(params.get("formato").map(String::as_str))?;
+        let query =
+            crate::domain::interactions::InteractionQuery::from_params(|k| params.get(k).cloned())
+                .map_err(|e| AppError::invalid("query", e))?;
+        let body = export::stream(&state.db, &viewer, &query, clock, format, tracker).await?;
+        Ok(streamed(format, &format!("interacciones-{today}"), body))
+    };
+    told(&state.db, &viewer, token, opened.await).await
+}
+
+/// The progress of a download whose page follows it (`descarga=<token>`).
+async fn followed(
+    db: &Db,
+    viewer: &Viewer,
+    token: Option<&str>,
+) -> Result<Option<downloads::Tracker>, AppError> {
+    match token {
+        Some(token) => Ok(Some(downloads::Tracker::start(db, viewer, token).await?)),
+        None => Ok(None),
+    }
+}
+
+/// A followed download refused before its first byte: its page is told why, as the
+/// browser, which saves the answer as a file, shows only that it failed.
+async fn told(
+    db: &Db,
+    viewer: &Viewer,
+    token: Option<&str>,
+    opened: Result<Response, AppError>,
+) -> Result<Response, AppError> {
+    if let (Some(token), Err(e)) = (token, &opened) {
+        if let Err(not) = downloads::refused(db, viewer, token, &e.to_string()).await {
+            tracing::debug!(error = %not.reason(), "download refusal not recorded");
+        }
+    }
+    opened
 }
 
 fn streamed(

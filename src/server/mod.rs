@@ -15,6 +15,7 @@ pub mod clock;
 pub mod config;
 pub mod conversations;
 pub mod db;
+pub mod downloads;
 pub mod events;
 pub mod governance;
 pub mod http;
@@ -284,6 +285,10 @@ async fn maintenance(state: AppState) {
         let stale = clock.now - chrono::Duration::minutes(1);
         if let Err(e) = conversations::presence::prune(&state.db, stale).await {
             tracing::error!(error = %e.reason(), "presence pruning failed");
+        }
+        let day_ago = clock.now - chrono::Duration::days(1);
+        if let Err(e) = downloads::prune(&state.db, day_ago).await {
+            tracing::error!(error = %e.reason(), "download progress pruning failed");
         }
     }
 }

@@ -9,6 +9,7 @@ use zip::write::StreamWriter;
 use zip::{CompressionMethod, ZipWriter};
 
 use crate::domain::error::AppError;
+use crate::server::downloads::Tracker;
 
 /// The download formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,12 +262,14 @@ impl Xlsx {
 /// The whole download as a stream of byte chunks: the header and `first`, then the
 /// chunk `next` reads from each cursor until there is none, then the end. A failure
 /// midway ends the stream with an error, so the download is cut short rather than
-/// passing for a complete file.
+/// passing for a complete file. The `tracker`, if the page follows this download,
+/// hears of every chunk, of the end and of a failure.
 pub fn stream<C, F, Fut>(
     format: Format,
     header: &[String],
     first: (Vec<Vec<String>>, Option<C>),
     next: F,
+    tracker: Option<Tracker>,
 ) -> Result<impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static, AppError>
 where
     C: Send + 'static,
@@ -282,28 +285,53 @@ where
     let mut encoder = Encoder::new(format);
     let mut head = encoder.start(header)?;
     head.extend(encoder.rows(&first.0)?);
+    let mut tracker = tracker;
+    if let Some(t) = &mut tracker {
+        t.count(first.0.len(), head.len());
+    }
     let step = first.1.map_or(Step::Finish, Step::Read);
     let rest = futures::stream::unfold(
-        (encoder, step, next),
-        move |(mut encoder, step, next)| async move {
+        (encoder, step, next, tracker),
+        move |(mut encoder, step, next, mut tracker)| async move {
             match step {
                 Step::Done => None,
                 Step::Finish => {
                     let end = encoder.finish().map_err(io);
-                    Some((end, (encoder, Step::Done, next)))
-                }
-                Step::Read(cursor) => match next(cursor).await {
-                    Ok((rows, more)) => {
-                        let bytes = encoder.rows(&rows).map_err(io);
-                        let step = match (&bytes, more) {
-                            (Err(_), _) => Step::Done,
-                            (Ok(_), Some(c)) => Step::Read(c),
-                            (Ok(_), None) => Step::Finish,
-                        };
-                        Some((bytes, (encoder, step, next)))
+                    if let Some(t) = tracker.take() {
+                        match &end {
+                            Ok(bytes) => {
+                                let mut t = t;
+                                t.count(0, bytes.len());
+                                t.done().await
+                            }
+                            Err(e) => t.failed(&e.to_string()).await,
+                        }
                     }
-                    Err(e) => Some((Err(io(e)), (encoder, Step::Done, next))),
-                },
+                    Some((end, (encoder, Step::Done, next, None)))
+                }
+                Step::Read(cursor) => {
+                    let read = next(cursor).await;
+                    let (bytes, step) = match read {
+                        Ok((rows, more)) => {
+                            let bytes = encoder.rows(&rows).map_err(io);
+                            if let (Some(t), Ok(b)) = (&mut tracker, &bytes) {
+                                t.count(rows.len(), b.len());
+                                t.report().await;
+                            }
+                            let step = match (&bytes, more) {
+                                (Err(_), _) => Step::Done,
+                                (Ok(_), Some(c)) => Step::Read(c),
+                                (Ok(_), None) => Step::Finish,
+                            };
+                            (bytes, step)
+                        }
+                        Err(e) => (Err(io(e)), Step::Done),
+                    };
+                    if let (Some(t), Err(e)) = (tracker.take_if(|_| bytes.is_err()), &bytes) {
+                        t.failed(&e.to_string()).await;
+                    }
+                    Some((bytes, (encoder, step, next, tracker)))
+                }
             }
         },
     );

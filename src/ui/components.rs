@@ -249,3 +249,92 @@ pub async fn read_attachments(input_id: &str) -> Result<Vec<AttachmentInput>, St
 pub async fn read_attachments(_input_id: &str) -> Result<Vec<AttachmentInput>, String> {
     Ok(Vec::new())
 }
+
+/// A report download. The browser saves it from a plain link straight to disk, so a
+/// million rows never sit in the page's memory. Once the page is interactive, each
+/// click adds a token to the link under which the server writes how far it has got,
+/// and the page shows that: rows and size, and a percentage once the rows are counted.
+#[component]
+pub fn DownloadLink(href: Signal<String>, label: &'static str) -> impl IntoView {
+    let progress = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            if busy.get_untracked() {
+                ev.prevent_default();
+                return;
+            }
+            let token = download_token();
+            let url = href.get_untracked();
+            let joiner = if url.contains('?') { '&' } else { '?' };
+            if let Some(link) = ev
+                .current_target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+            {
+                link.set_href(&format!("{url}{joiner}descarga={token}"));
+            }
+            busy.set(true);
+            progress.set("Preparando la descarga…".to_string());
+            leptos::task::spawn_local(async move {
+                let end = follow_download(&token, progress).await;
+                busy.set(false);
+                progress.set(end);
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! {
+        <span class="download">
+            <a class="button secondary" href=move || href.get() rel="external" download=""
+                aria-disabled=move || busy.get().then_some("true") on:click=on_click>{label}</a>
+            <span class="download-progress" role="status" aria-live="polite">{move || progress.get()}</span>
+        </span>
+    }
+}
+
+/// 24 random letters and digits: the page's name for one download.
+#[cfg(feature = "hydrate")]
+fn download_token() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    (0..24)
+        .map(|_| {
+            let i = (js_sys::Math::random() * ALPHABET.len() as f64) as usize;
+            ALPHABET[i.min(ALPHABET.len() - 1)] as char
+        })
+        .collect()
+}
+
+/// Asks twice a second how far the download has got until it ends; returns what the
+/// page says then.
+#[cfg(feature = "hydrate")]
+async fn follow_download(token: &str, progress: RwSignal<String>) -> String {
+    use crate::domain::downloads::{progress_text, DownloadState};
+    /// A download its server has not started by then never will.
+    const START_WITHIN_MS: f64 = 30_000.0;
+    let asked = js_sys::Date::now();
+    loop {
+        pause(500).await;
+        match crate::api::reports::download_status(token.to_string()).await {
+            Ok(Some(p)) if p.state == DownloadState::Running => progress.set(progress_text(&p)),
+            Ok(Some(p)) => return progress_text(&p),
+            Ok(None) if js_sys::Date::now() - asked > START_WITHIN_MS => {
+                return "La descarga no empezó: vuelva a intentarlo.".to_string()
+            }
+            Ok(None) => {}
+            Err(e) => return format!("No se pudo seguir la descarga: {e}"),
+        }
+    }
+}
+
+#[cfg(feature = "hydrate")]
+async fn pause(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

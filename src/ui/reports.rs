@@ -20,7 +20,7 @@ use crate::domain::interactions::{
 use crate::domain::message::Origin;
 use crate::domain::money::format_money;
 use crate::domain::url::query_string;
-use crate::ui::components::ErrorNotice;
+use crate::ui::components::{DownloadLink, ErrorNotice};
 
 /// A `<select>` of a GET form: "Todos" and the choices, the current one selected.
 #[component]
@@ -121,8 +121,8 @@ pub fn InteractionsPage() -> impl IntoView {
         <div class="page-head">
             <h1>"Interacciones"</h1>
             <div class="actions">
-                <DownloadLink href=Signal::derive(move || download("csv")) label="Descargar CSV" file="interacciones.csv" />
-                <DownloadLink href=Signal::derive(move || download("xlsx")) label="Descargar Excel" file="interacciones.xlsx" />
+                <DownloadLink href=Signal::derive(move || download("csv")) label="Descargar CSV" />
+                <DownloadLink href=Signal::derive(move || download("xlsx")) label="Descargar Excel" />
             </div>
         </div>
         <Transition fallback=|| view! { <p class="loading">"Cargando filtros…"</p> }>
@@ -186,148 +186,6 @@ pub fn InteractionsPage() -> impl IntoView {
             })}
         </Transition>
     }
-}
-
-/// A download that shows how far it has got. Once the page is interactive the file is
-/// fetched here, counting rows (CSV) and bytes as they arrive, then saved; before that
-/// it is a plain link and the browser downloads it by itself.
-#[component]
-fn DownloadLink(href: Signal<String>, label: &'static str, file: &'static str) -> impl IntoView {
-    let progress = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
-    let on_click = move |ev: leptos::ev::MouseEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            ev.prevent_default();
-            if busy.get_untracked() {
-                return;
-            }
-            busy.set(true);
-            let url = href.get_untracked();
-            leptos::task::spawn_local(async move {
-                let done = fetch_with_progress(&url, file, progress).await;
-                busy.set(false);
-                progress.set(done.unwrap_or_else(|e| e));
-            });
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
-    view! {
-        <span class="download">
-            <a class="button secondary" href=move || href.get() rel="external" download=file
-                aria-disabled=move || busy.get().then_some("true") on:click=on_click>{label}</a>
-            <span class="download-progress" role="status" aria-live="polite">{move || progress.get()}</span>
-        </span>
-    }
-}
-
-#[cfg(feature = "hydrate")]
-async fn fetch_with_progress(
-    url: &str,
-    file: &str,
-    progress: RwSignal<String>,
-) -> Result<String, String> {
-    use crate::domain::interactions::{size_text, CsvRecords};
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen_futures::JsFuture;
-    fn failed<E>(_: E) -> String {
-        "No se pudo descargar el reporte: vuelva a intentarlo.".to_string()
-    }
-    let window = web_sys::window().ok_or("No se pudo descargar el reporte.")?;
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
-        .await
-        .map_err(failed)?
-        .dyn_into()
-        .map_err(failed)?;
-    if !resp.ok() {
-        let text = JsFuture::from(resp.text().map_err(failed)?)
-            .await
-            .map_err(failed)?
-            .as_string()
-            .unwrap_or_default();
-        return Err(text);
-    }
-    let csv = file.ends_with(".csv");
-    let reader: web_sys::ReadableStreamDefaultReader = resp
-        .body()
-        .ok_or("El servidor no envió el reporte.")?
-        .get_reader()
-        .dyn_into()
-        .map_err(failed)?;
-    let chunks = js_sys::Array::new();
-    let mut records = CsvRecords::default();
-    let mut bytes = 0;
-    let shown = |records: &CsvRecords, bytes: usize| {
-        if csv {
-            format!("{} filas · {}", records.rows(), size_text(bytes))
-        } else {
-            size_text(bytes)
-        }
-    };
-    loop {
-        let step = JsFuture::from(reader.read())
-            .await
-            .map_err(|_| "La descarga se interrumpió: vuelva a intentarlo.".to_string())?;
-        let done = js_sys::Reflect::get(&step, &"done".into())
-            .ok()
-            .and_then(|d| d.as_bool())
-            .unwrap_or(true);
-        if done {
-            break;
-        }
-        let chunk: js_sys::Uint8Array = js_sys::Reflect::get(&step, &"value".into())
-            .map_err(failed)?
-            .dyn_into()
-            .map_err(failed)?;
-        bytes += chunk.length() as usize;
-        if csv {
-            records.feed(&chunk.to_vec());
-        }
-        chunks.push(&chunk);
-        progress.set(format!("Descargando: {}…", shown(&records, bytes)));
-    }
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(
-        &resp
-            .headers()
-            .get("content-type")
-            .ok()
-            .flatten()
-            .unwrap_or_default(),
-    );
-    let blob =
-        web_sys::Blob::new_with_u8_array_sequence_and_options(&chunks, &options).map_err(failed)?;
-    let object = web_sys::Url::create_object_url_with_blob(&blob).map_err(failed)?;
-    let link: web_sys::HtmlAnchorElement = window
-        .document()
-        .and_then(|d| d.create_element("a").ok())
-        .and_then(|e| e.dyn_into().ok())
-        .ok_or("No se pudo guardar el reporte.")?;
-    // The server's name for the file carries the day it was made.
-    let name = resp
-        .headers()
-        .get("content-disposition")
-        .ok()
-        .flatten()
-        .and_then(|d| {
-            d.split("filename=\"")
-                .nth(1)
-                .and_then(|rest| rest.split('"').next().map(str::to_string))
-        })
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| file.to_string());
-    link.set_href(&object);
-    link.set_download(&name);
-    link.click();
-    // The browser reads the file from the object URL after the click; free it later.
-    set_timeout(
-        move || {
-            let _ = web_sys::Url::revoke_object_url(&object);
-        },
-        std::time::Duration::from_secs(60),
-    );
-    Ok(format!("Descarga lista: {}.", shown(&records, bytes)))
 }
 
 #[component]

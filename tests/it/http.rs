@@ -546,7 +546,156 @@ async fn dates_at_the_calendar_edges_get_an_error_not_a_dropped_request(db: Db) 
     }
 }
 
+/// Records of a CSV after its header: a line break inside a quoted field (a message's
+/// text) does not end one.
+fn csv_records(text: &str) -> i64 {
+    let mut quoted = false;
+    let mut lines = 0;
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '\n' if !quoted => lines += 1,
+            _ => {}
+        }
+    }
+    lines - 1
+}
+
+async fn a_followed_download_reports_its_rows_its_total_and_how_it_ended(db: Db) {
+    use recaudo::domain::downloads::{DownloadProgress, DownloadState};
+    use recaudo::server::downloads::{self, Tracker, INTERRUPTED};
+    demo(&db).await;
+    let app = start(db).await;
+    let (admin, logged) = app.login("admin@demo.recaudo", seed::DEMO_PASSWORD).await;
+    logged.unwrap();
+    async fn progress(
+        app: &App,
+        client: &reqwest::Client,
+        token: &str,
+    ) -> (Result<Option<DownloadProgress>, AppError>, String) {
+        app.call(client, "download_status", json!({ "token": token }))
+            .await
+    }
+    let get = |path: String| admin.get(format!("{}{path}", app.base)).send();
+
+    // Interacciones over the demo's history: every row told, then its count.
+    let token = "interacciones-0123456789";
+    let res = get(format!(
+        "/api/interactions/export?formato=csv&desde=2026-01-01&descarga={token}"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    let rows = csv_records(&text);
+    assert!(rows > 20, "the demo's history holds records: {rows}");
+    let mut told = None;
+    for _ in 0..100 {
+        let (p, body) = progress(&app, &admin, token).await;
+        let p = p
+            .unwrap_or_else(|e| panic!("{e:?}: {body}"))
+            .expect("recorded");
+        if p.total.is_some() {
+            told = Some(p);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let told = told.expect("the total is counted");
+    assert_eq!(
+        told,
+        DownloadProgress {
+            rows,
+            bytes: text.len() as i64,
+            total: Some(rows),
+            state: DownloadState::Done,
+            error: String::new(),
+        }
+    );
+    // The token is the downloader's own: another user asking for it learns nothing.
+    let (advisor, _) = app.login("asesor1@demo.recaudo", seed::DEMO_PASSWORD).await;
+    assert_eq!(progress(&app, &advisor, token).await.0.unwrap(), None);
+
+    // The clients' export, as a workbook: rows and bytes, no total.
+    let token = "clientes-0123456789abcd";
+    let res = get(format!("/api/clients/export?formato=xlsx&descarga={token}"))
+        .await
+        .unwrap();
+    let bytes = res.bytes().await.unwrap();
+    let p = progress(&app, &admin, token).await.0.unwrap().unwrap();
+    assert_eq!(
+        (p.state, p.rows, p.bytes, p.total),
+        (DownloadState::Done, 60, bytes.len() as i64, None)
+    );
+
+    // Refused before its first byte: the page is told why, in Spanish.
+    let token = "rechazada-0123456789";
+    let res = get(format!(
+        "/api/interactions/export?formato=pdf&descarga={token}"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let p = progress(&app, &admin, token).await.0.unwrap().unwrap();
+    assert_eq!(p.state, DownloadState::Failed);
+    assert!(
+        p.error.contains("no es un formato de descarga"),
+        "{}",
+        p.error
+    );
+    // A token that is not one is refused, and nothing is downloaded.
+    let res = get("/api/clients/export?descarga=corto".to_string())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("identificador de la descarga"));
+    let (bad, body) = progress(&app, &admin, "corto' OR 1=1 --").await;
+    assert!(matches!(bad, Err(AppError::Invalid(_))), "{body}");
+
+    // A download its browser left midway says so, with how far it got.
+    let viewer = demo_viewer(&app.db, "admin@demo.recaudo").await;
+    let token = "abandonada-0123456789";
+    let mut tracker = Tracker::start(&app.db, &viewer, token).await.unwrap();
+    tracker.count(1_000, 64_000);
+    drop(tracker);
+    let mut left = None;
+    for _ in 0..100 {
+        let p = downloads::progress(&app.db, &viewer, token)
+            .await
+            .unwrap()
+            .unwrap();
+        if p.state != DownloadState::Running {
+            left = Some(p);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let left = left.expect("marked");
+    assert_eq!(
+        (left.state, left.rows, left.error.as_str()),
+        (DownloadState::Failed, 1_000, INTERRUPTED)
+    );
+
+    // A day later the maintenance forgets them all.
+    let pruned = downloads::prune(
+        &app.db,
+        recaudo::server::clock::now() + chrono::Duration::days(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(pruned, 4);
+    assert_eq!(
+        downloads::progress(&app.db, &viewer, token).await.unwrap(),
+        None
+    );
+}
+
 on_both_engines!(
+    a_followed_download_reports_its_rows_its_total_and_how_it_ended,
     server_function_errors_answer_the_status_they_mean,
     bodies_over_their_route_limit_are_refused_before_anything_is_stored,
     dates_at_the_calendar_edges_get_an_error_not_a_dropped_request,

@@ -8,6 +8,7 @@ use crate::domain::listing::{ClientCursor, ClientListQuery, ClientRow};
 use crate::domain::money::format_cents;
 use crate::domain::user::Viewer;
 use crate::server::db::Db;
+use crate::server::downloads::Tracker;
 use crate::server::tables::{self, Format};
 
 pub const HEADER: [&str; 9] = [
@@ -71,13 +72,20 @@ pub async fn stream(
     query: &ClientListQuery,
     today: NaiveDate,
     format: Format,
+    tracker: Option<Tracker>,
 ) -> Result<impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static, AppError> {
     let first = chunk(db, viewer, query, None, today).await?;
     let (db, viewer, query) = (db.clone(), viewer.clone(), query.clone());
-    tables::stream(format, &header(), first, move |at| {
-        let (db, viewer, query) = (db.clone(), viewer.clone(), query.clone());
-        async move { chunk(&db, &viewer, &query, Some(at), today).await }
-    })
+    tables::stream(
+        format,
+        &header(),
+        first,
+        move |at| {
+            let (db, viewer, query) = (db.clone(), viewer.clone(), query.clone());
+            async move { chunk(&db, &viewer, &query, Some(at), today).await }
+        },
+        tracker,
+    )
 }
 
 #[cfg(test)]

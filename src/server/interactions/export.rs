@@ -10,6 +10,7 @@ use crate::domain::interactions::{Column, Cursor, InteractionQuery, InteractionR
 use crate::domain::user::Viewer;
 use crate::server::clock::Clock;
 use crate::server::db::Db;
+use crate::server::downloads::{self, Tracker};
 use crate::server::tables::{self, Format};
 
 use super::Reading;
@@ -119,8 +120,13 @@ pub async fn stream(
     query: &InteractionQuery,
     clock: Clock,
     format: Format,
+    tracker: Option<Tracker>,
 ) -> Result<impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static, AppError> {
     let mut export = Export::open(db, viewer, query, clock, CHUNK_ROWS).await?;
+    if let Some(t) = &tracker {
+        let (db, reading) = (db.clone(), export.reading.clone());
+        downloads::count_beside(t, async move { reading.count(&db).await });
+    }
     let first = export.next_cells().await?;
     let header = export.header();
     let more = (first.len() == CHUNK_ROWS).then_some(export);
@@ -133,5 +139,6 @@ pub async fn stream(
             let more = cells.len() == CHUNK_ROWS;
             Ok((cells, more.then_some(export)))
         },
+        tracker,
     )
 }

@@ -91,6 +91,7 @@ pub enum Holding {
 }
 
 /// A checked query and what it needs besides the filters.
+#[derive(Clone)]
 pub struct Reading {
     scope: Scope,
     holding: Holding,
@@ -200,7 +201,7 @@ impl Reading {
                 sql.push(" UNION ALL ");
             }
             sql.push("SELECT * FROM (");
-            self.arm(&mut sql, *kind, start, end, after, clock);
+            self.arm(&mut sql, *kind, (start, end), Want::Rows { after }, clock);
             sql.push(&format!(") k{i}"));
         }
         sql.push(
@@ -218,20 +219,9 @@ impl Reading {
         raws.into_iter().map(|r| r.into_row(clock)).collect()
     }
 
-    /// One kind's newest rows in the period that pass the filters, already limited.
-    fn arm(
-        &self,
-        sql: &mut Sql,
-        kind: Kind,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-        after: Option<Cursor>,
-        clock: &Clock,
-    ) {
-        let q = &self.query;
-        let portal = Value::Int(self.portal_user);
-        // Each arm projects the same columns, typed so that both engines agree.
-        let at = match kind {
+    /// The columns every kind projects, typed so that both engines agree.
+    fn columns(sql: &mut Sql, kind: Kind, portal: &Value) {
+        match kind {
             Kind::Message => {
                 sql.push(
                     "SELECT CAST(0 AS BIGINT) AS rank, r.id AS id, r.occurred_at AS at, r.created_at AS registered_at,
@@ -244,10 +234,8 @@ impl Reading {
                         CASE WHEN r.status = 'failed' THEN COALESCE((SELECT ms.detail FROM message_statuses ms
                             WHERE ms.message_id = r.id AND ms.status = 'failed' ORDER BY ms.at DESC, ms.id DESC
                             LIMIT 1), '') ELSE '' END AS error,
-                        '' AS notes, r.author_id AS user_id
-                     FROM messages r",
+                        '' AS notes, r.author_id AS user_id",
                 );
-                "r.occurred_at"
             }
             Kind::Outcome => {
                 sql.push(
@@ -255,17 +243,15 @@ impl Reading {
                         r.client_id AS client_id, 'management' AS record_type, 'call' AS channel,
                         'manual' AS origin, CAST(NULL AS TEXT) AS status, CAST(NULL AS BIGINT) AS template_id,
                         r.reason AS detail, r.outcome AS outcome, r.amount_cents AS amount_cents,
-                        r.currency AS currency, '' AS error, r.note AS notes, r.user_id AS user_id
-                     FROM outcomes r",
+                        r.currency AS currency, '' AS error, r.note AS notes, r.user_id AS user_id",
                 );
-                "r.occurred_at"
             }
             Kind::Payment => {
                 sql.push(
                     "SELECT CAST(2 AS BIGINT) AS rank, r.id AS id, r.declared_at AS at, r.declared_at AS registered_at,
                         r.client_id AS client_id, 'management' AS record_type, ",
                 );
-                declared_by(sql, "r.declared_by", &portal);
+                declared_by(sql, "r.declared_by", portal);
                 sql.push(
                     "r.status AS status,
                         CAST(NULL AS BIGINT) AS template_id,
@@ -274,26 +260,22 @@ impl Reading {
                             || CASE WHEN r.reference <> '' THEN ' · Ref. ' || r.reference ELSE '' END AS detail,
                         CAST(NULL AS TEXT) AS outcome, r.amount_cents AS amount_cents, r.currency AS currency,
                         CASE WHEN r.status = 'rejected' THEN r.review_reason ELSE '' END AS error,
-                        r.note AS notes, r.declared_by AS user_id
-                     FROM payments r",
+                        r.note AS notes, r.declared_by AS user_id",
                 );
-                "r.declared_at"
             }
             Kind::Promise => {
                 sql.push(
                     "SELECT CAST(3 AS BIGINT) AS rank, r.id AS id, r.created_at AS at, r.created_at AS registered_at,
                         r.client_id AS client_id, 'management' AS record_type, ",
                 );
-                declared_by(sql, "r.created_by", &portal);
+                declared_by(sql, "r.created_by", portal);
                 sql.push(
                     "r.state AS status,
                         CAST(NULL AS BIGINT) AS template_id,
                         'Pagará el ' || CAST(r.promised_date AS TEXT) AS detail,
                         CAST(NULL AS TEXT) AS outcome, r.amount_cents AS amount_cents, r.currency AS currency,
-                        '' AS error, '' AS notes, r.created_by AS user_id
-                     FROM promises r",
+                        '' AS error, '' AS notes, r.created_by AS user_id",
                 );
-                "r.created_at"
             }
             Kind::Visit => {
                 sql.push(
@@ -306,10 +288,8 @@ impl Reading {
                     " AS status, CAST(NULL AS BIGINT) AS template_id, r.page_name AS detail,
                         CAST(NULL AS TEXT) AS outcome, CAST(NULL AS BIGINT) AS amount_cents,
                         CAST(NULL AS TEXT) AS currency, '' AS error, '' AS notes,
-                        CAST(NULL AS BIGINT) AS user_id
-                     FROM portal_visits r",
+                        CAST(NULL AS BIGINT) AS user_id",
                 );
-                "r.visited_at"
             }
             Kind::Decision => {
                 sql.push(
@@ -323,12 +303,52 @@ impl Reading {
                     " AS status, CAST(NULL AS BIGINT) AS template_id, r.reasons AS detail,
                         CAST(NULL AS TEXT) AS outcome, CAST(NULL AS BIGINT) AS amount_cents,
                         CAST(NULL AS TEXT) AS currency, '' AS error, r.override_reason AS notes,
-                        r.user_id AS user_id
-                     FROM contact_decisions r",
+                        r.user_id AS user_id",
                 );
-                "r.decided_at"
+            }
+        }
+    }
+
+    /// How many rows the whole report holds: what a download of it writes.
+    pub async fn count(&self, db: &Db) -> Result<i64, AppError> {
+        let clock = &self.clock;
+        let period = (
+            clock.day_start(self.period.from),
+            clock.day_start(self.period.to + Duration::days(1)),
+        );
+        let mut total = 0;
+        for kind in self.kinds() {
+            let mut sql = Sql::new("");
+            self.arm(&mut sql, kind, period, Want::Count, clock);
+            total += sql.count(db).await?;
+        }
+        Ok(total)
+    }
+
+    /// One kind's newest rows in the period that pass the filters, already limited; or
+    /// how many there are.
+    fn arm(
+        &self,
+        sql: &mut Sql,
+        kind: Kind,
+        (start, end): (DateTime<Utc>, DateTime<Utc>),
+        want: Want,
+        clock: &Clock,
+    ) {
+        let q = &self.query;
+        let portal = Value::Int(self.portal_user);
+        let (table, at) = kind_table(kind);
+        let after = match want {
+            Want::Rows { after } => {
+                Self::columns(sql, kind, &portal);
+                after
+            }
+            Want::Count => {
+                sql.push("SELECT COUNT(*) AS n");
+                None
             }
         };
+        sql.push(" FROM ").push(table).push(" r");
         // Looking the holder up filters by it; without one to filter by (or with a
         // segment, which reads the client), the join is what leaves out the messages
         // of no client.
@@ -395,10 +415,12 @@ impl Reading {
             sql.push(" AND ").tree(tree, clock);
         }
         self.kind_filters(sql, kind, portal);
-        sql.push(" ORDER BY ")
-            .push(at)
-            .push(" DESC, r.id DESC LIMIT ")
-            .bind(Value::Int(self.limit as i64));
+        if want != Want::Count {
+            sql.push(" ORDER BY ")
+                .push(at)
+                .push(" DESC, r.id DESC LIMIT ")
+                .bind(Value::Int(self.limit as i64));
+        }
     }
 
     /// The type, channel, status and origin filters, as they read on this kind's table.
@@ -473,6 +495,28 @@ impl Reading {
 
 /// Whether the report covers one holder's clients: an advisor's, a team's, or one of
 /// them chosen in the filters.
+/// What an arm reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// The newest rows after the cursor.
+    Rows {
+        after: Option<Cursor>,
+    },
+    Count,
+}
+
+/// Each kind's table and the column its time is in.
+fn kind_table(kind: Kind) -> (&'static str, &'static str) {
+    match kind {
+        Kind::Message => ("messages", "r.occurred_at"),
+        Kind::Outcome => ("outcomes", "r.occurred_at"),
+        Kind::Payment => ("payments", "r.declared_at"),
+        Kind::Promise => ("promises", "r.created_at"),
+        Kind::Visit => ("portal_visits", "r.visited_at"),
+        Kind::Decision => ("contact_decisions", "r.decided_at"),
+    }
+}
+
 fn held(scope: Scope, query: &InteractionQuery) -> bool {
     matches!(scope, Scope::Advisor(_) | Scope::Supervisor(_))
         || query.advisor_id.is_some()

@@ -14,7 +14,7 @@ use crate::domain::url::{query_string, with_query};
 use crate::domain::user::Role;
 use crate::ui::alerts::{AlertFilterFields, AlertFlags};
 use crate::ui::clients::AssignControl;
-use crate::ui::components::{fmt_opt_date, ErrorNotice};
+use crate::ui::components::{fmt_opt_date, DownloadLink, ErrorNotice};
 use crate::ui::use_session;
 
 fn page_path(q: &ClientListQuery) -> String {
@@ -121,8 +121,8 @@ pub fn ClientsPage() -> impl IntoView {
                 <Show when=move || is_admin>
                     <a class="button secondary" href="/clientes/importar">"Importar cartera"</a>
                 </Show>
-                <a class="button secondary" href=move || export_href("csv") rel="external" download="">"Exportar CSV"</a>
-                <a class="button secondary" href=move || export_href("xlsx") rel="external" download="">"Exportar Excel"</a>
+                <DownloadLink href=Signal::derive(move || export_href("csv")) label="Exportar CSV" />
+                <DownloadLink href=Signal::derive(move || export_href("xlsx")) label="Exportar Excel" />
             </div>
         </div>
         <form class="toolbar" role="search" on:submit=on_search>
