@@ -79,6 +79,9 @@ fn entry(name: &str) -> Option<Entry> {
     use Entry::*;
     Some(match name {
         "login" | "logout" | "current_session" => Unscoped("the viewer's own session"),
+        "download_status" => {
+            Unscoped("the viewer's own downloads, by the token their page chose (tests/it/http.rs)")
+        }
         "portal_open" | "portal_visit" | "portal_viewed_debt" | "portal_declare" => {
             Unscoped("the payment link's token is the credential (tests/it/portal.rs)")
         }
