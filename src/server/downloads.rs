@@ -100,6 +100,8 @@ impl Tracker {
     }
 }
 
+/// Moves a running download on: a row that already ended (a refusal recorded its
+/// reason) is left as it is.
 async fn write(
     db: &Db,
     user_id: i64,
@@ -110,9 +112,10 @@ async fn write(
 ) -> Result<(), AppError> {
     on_db!(db, p => sqlx::query(
         "UPDATE downloads SET rows_written = $1, bytes_written = $2, state = $3, error = $4, updated_at = $5
-         WHERE user_id = $6 AND token = $7")
+         WHERE user_id = $6 AND token = $7 AND state = $8")
         .bind(rows).bind(bytes).bind(state.as_str()).bind(error).bind(clock::now())
-        .bind(user_id).bind(token).execute(p).await.map(drop))?;
+        .bind(user_id).bind(token).bind(DownloadState::Running.as_str())
+        .execute(p).await.map(drop))?;
     Ok(())
 }
 
@@ -131,15 +134,16 @@ impl Drop for Tracker {
         );
         let counts = (self.rows, self.bytes);
         runtime.spawn(async move {
-            let written = on_db!(&db, p => sqlx::query(
-                "UPDATE downloads SET rows_written = $1, bytes_written = $2, state = $3, error = $4,
-                     updated_at = $5
-                 WHERE user_id = $6 AND token = $7 AND state = $8")
-                .bind(counts.0).bind(counts.1).bind(DownloadState::Failed.as_str()).bind(INTERRUPTED)
-                .bind(clock::now()).bind(user_id).bind(&token).bind(DownloadState::Running.as_str())
-                .execute(p).await.map(drop));
-            if let Err(e) = written {
-                tracing::warn!(error = %e, "interrupted download not written");
+            let written = write(
+                &db,
+                user_id,
+                &token,
+                counts,
+                DownloadState::Failed,
+                INTERRUPTED,
+            );
+            if let Err(e) = written.await {
+                tracing::warn!(error = %e.reason(), "interrupted download not written");
             }
         });
     }

@@ -297,10 +297,9 @@ where
                 Step::Done => None,
                 Step::Finish => {
                     let end = encoder.finish().map_err(io);
-                    if let Some(t) = tracker.take() {
+                    if let Some(mut t) = tracker.take() {
                         match &end {
                             Ok(bytes) => {
-                                let mut t = t;
                                 t.count(0, bytes.len());
                                 t.done().await
                             }
@@ -327,9 +326,13 @@ where
                         }
                         Err(e) => (Err(io(e)), Step::Done),
                     };
-                    if let (Some(t), Err(e)) = (tracker.take_if(|_| bytes.is_err()), &bytes) {
-                        t.failed(&e.to_string()).await;
-                    }
+                    let tracker = match (&bytes, tracker) {
+                        (Err(e), Some(t)) => {
+                            t.failed(&e.to_string()).await;
+                            None
+                        }
+                        (_, tracker) => tracker,
+                    };
                     Some((bytes, (encoder, step, next, tracker)))
                 }
             }

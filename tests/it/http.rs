@@ -576,6 +576,25 @@ async fn a_followed_download_reports_its_rows_its_total_and_how_it_ended(db: Db)
         app.call(client, "download_status", json!({ "token": token }))
             .await
     }
+    /// The progress once `ready` holds for it (the server writes it beside the answer).
+    async fn progress_when(
+        app: &App,
+        client: &reqwest::Client,
+        token: &str,
+        ready: fn(&DownloadProgress) -> bool,
+    ) -> DownloadProgress {
+        for _ in 0..100 {
+            let (p, body) = progress(app, client, token).await;
+            let p = p
+                .unwrap_or_else(|e| panic!("{e:?}: {body}"))
+                .expect("recorded");
+            if ready(&p) {
+                return p;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the download {token} never got there");
+    }
     let get = |path: String| admin.get(format!("{}{path}", app.base)).send();
 
     // Interacciones over the demo's history: every row told, then its count.
@@ -589,19 +608,7 @@ async fn a_followed_download_reports_its_rows_its_total_and_how_it_ended(db: Db)
     let text = res.text().await.unwrap();
     let rows = csv_records(&text);
     assert!(rows > 20, "the demo's history holds records: {rows}");
-    let mut told = None;
-    for _ in 0..100 {
-        let (p, body) = progress(&app, &admin, token).await;
-        let p = p
-            .unwrap_or_else(|e| panic!("{e:?}: {body}"))
-            .expect("recorded");
-        if p.total.is_some() {
-            told = Some(p);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let told = told.expect("the total is counted");
+    let told = progress_when(&app, &admin, token, |p| p.total.is_some()).await;
     assert_eq!(
         told,
         DownloadProgress {
@@ -662,19 +669,7 @@ async fn a_followed_download_reports_its_rows_its_total_and_how_it_ended(db: Db)
     let mut tracker = Tracker::start(&app.db, &viewer, token).await.unwrap();
     tracker.count(1_000, 64_000);
     drop(tracker);
-    let mut left = None;
-    for _ in 0..100 {
-        let p = downloads::progress(&app.db, &viewer, token)
-            .await
-            .unwrap()
-            .unwrap();
-        if p.state != DownloadState::Running {
-            left = Some(p);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let left = left.expect("marked");
+    let left = progress_when(&app, &admin, token, |p| p.state != DownloadState::Running).await;
     assert_eq!(
         (left.state, left.rows, left.error.as_str()),
         (DownloadState::Failed, 1_000, INTERRUPTED)
